@@ -1,0 +1,115 @@
+//! The `sluice` command line. Library errors are typed; here, at the edge,
+//! they become `anyhow` chains printed for people, and exit codes.
+
+mod errors_cmd;
+mod exit;
+mod plugins_cmd;
+mod render;
+mod run_cmd;
+mod runs_cmd;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+pub use exit::Exit;
+
+use crate::{Sluice, SluiceOptions};
+
+/// Sluice moves records from a source to a target through sandboxed
+/// WebAssembly plugins, and records every outcome in a run log.
+#[derive(Debug, Parser)]
+#[command(name = "sluice", version, about, max_term_width = 100)]
+pub struct Cli {
+    /// Data directory: run log, compile cache, installed plugins.
+    #[arg(long, global = true, env = "SLUICE_DATA_DIR", default_value = ".sluice")]
+    data_dir: PathBuf,
+    /// Directories searched for `<name>.wasm` plugins (`:`-separated).
+    #[arg(long, global = true, env = "SLUICE_PLUGIN_PATH", value_delimiter = ':')]
+    plugin_path: Vec<PathBuf>,
+    /// Compile cache directory (default: `<data-dir>/cache`).
+    #[arg(long, global = true, env = "SLUICE_CACHE_DIR")]
+    cache_dir: Option<PathBuf>,
+    /// More logging (-v info, -vv debug, -vvv trace); `RUST_LOG` overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a pipeline end to end.
+    Run(run_cmd::RunArgs),
+    /// Check a pipeline file and its plugins without reading any record.
+    Validate(run_cmd::ValidateArgs),
+    /// Run history, or one run in detail with `runs show RUN`.
+    Runs(runs_cmd::RunsArgs),
+    /// Errors of a run, grouped by cause or (`--rows`) one per record.
+    Errors(errors_cmd::ErrorsArgs),
+    /// Plugins Sluice can load: built-in and installed.
+    Plugins(plugins_cmd::PluginsArgs),
+}
+
+/// `--json` for read commands.
+#[derive(Debug, Clone, Copy, Args)]
+struct Format {
+    /// Print JSON instead of tables.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Parse the command line, run the command, and return the exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { Exit::Usage.into() } else { Exit::Success.into() };
+        }
+    };
+    init_tracing(cli.verbose);
+    match dispatch(cli) {
+        Ok(exit) => exit.into(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            for cause in e.chain().skip(1) {
+                eprintln!("  caused by: {cause}");
+            }
+            Exit::for_error(&e).into()
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
+    let options = SluiceOptions {
+        data_dir: cli.data_dir,
+        cache_dir: cli.cache_dir,
+        plugin_path: cli.plugin_path,
+    };
+    let open = || Sluice::open(options.clone());
+    match cli.command {
+        Command::Run(args) => run_cmd::run(&open()?, &args),
+        Command::Validate(args) => run_cmd::validate(&open()?, &args),
+        Command::Runs(args) => runs_cmd::runs(&open()?, &args),
+        Command::Errors(args) => errors_cmd::errors(&open()?, &args),
+        Command::Plugins(args) => plugins_cmd::plugins(&open()?, &args),
+    }
+}
+
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{default},cranelift=warn,wasmtime=warn")));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}

@@ -1,0 +1,127 @@
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use super::step::TransformStep;
+use crate::plugin::LimitsConfig;
+
+/// Records per batch when a pipeline does not say.
+pub const DEFAULT_BATCH_SIZE: u32 = 256;
+
+/// A pipeline file: where records come from, where they go, and what
+/// happens to them on the way.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pipeline {
+    /// The pipeline's name, shown in run history.
+    pub name: String,
+    /// Optional description for people.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Records per batch (one plugin call per batch). Default 256.
+    #[serde(default)]
+    pub batch_size: Option<Spanned<u32>>,
+    /// Default resource limits for every plugin of this pipeline.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    /// The source connector.
+    pub source: ConnectorConfig,
+    /// The target connector.
+    pub target: ConnectorConfig,
+    /// The entity streams to sync, in order.
+    #[serde(rename = "entity")]
+    pub entities: Vec<EntityConfig>,
+}
+
+impl Pipeline {
+    /// Records per batch.
+    pub fn batch_size(&self) -> u32 {
+        self.batch_size.as_ref().map_or(DEFAULT_BATCH_SIZE, |b| *b.get_ref())
+    }
+}
+
+/// A source or target connector.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorConfig {
+    /// The connector plugin: a built-in name (`csv-file`), an installed
+    /// plugin name, or a path to a `.wasm` file relative to the pipeline file.
+    pub plugin: Spanned<String>,
+    /// A directory granted to the connector (mounted at `/data` inside its
+    /// sandbox), relative to the pipeline file. Sources get it read-only.
+    #[serde(default)]
+    pub dir: Option<Spanned<String>>,
+    /// Options passed to the connector's `configure`, merged under each
+    /// entity's `source_options` / `target_options`.
+    #[serde(default)]
+    pub options: toml::Table,
+    /// Resource limits for this connector.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+}
+
+/// One entity stream (contacts, companies...).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntityConfig {
+    /// The entity's name, used in the run log and passed to the connectors.
+    pub name: Spanned<String>,
+    /// Source field whose value identifies a record in errors (default: the
+    /// record's position in the source, such as `contacts.csv:12`).
+    #[serde(default)]
+    pub key: Option<String>,
+    /// Options for the source connector for this entity (`path`...).
+    #[serde(default)]
+    pub source_options: toml::Table,
+    /// Options for the target connector for this entity.
+    #[serde(default)]
+    pub target_options: toml::Table,
+    /// Normalizers applied to whole records, in order, before field mapping.
+    #[serde(default)]
+    pub normalize: Vec<NormalizerStep>,
+    /// Field mappings: the target record is built from these alone.
+    #[serde(rename = "field")]
+    pub fields: Vec<FieldMapping>,
+}
+
+/// A normalizer applied to whole records.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NormalizerStep {
+    /// The normalizer plugin (name or `.wasm` path).
+    pub plugin: Spanned<String>,
+    /// Options passed to its `configure`.
+    #[serde(default)]
+    pub options: toml::Table,
+    /// Resource limits for this normalizer.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+}
+
+/// How one target field is produced.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldMapping {
+    /// The target field. Dots make nested objects (`address.city`).
+    pub target: Spanned<String>,
+    /// The source field (dots reach into nested objects). Defaults to `target`.
+    #[serde(default)]
+    pub source: Option<String>,
+    /// Field transformers applied in order.
+    #[serde(default)]
+    pub transform: Vec<Spanned<TransformStep>>,
+    /// Value used when the source field is missing, null or empty, before
+    /// the transformers run.
+    #[serde(default)]
+    pub default: Option<toml::Value>,
+    /// When true, a record whose value is missing or empty after the
+    /// transformers fails validation for this field.
+    #[serde(default)]
+    pub required: bool,
+}
+
+impl FieldMapping {
+    /// The source path of this mapping.
+    pub fn source_path(&self) -> &str {
+        self.source.as_deref().unwrap_or(self.target.get_ref())
+    }
+}

@@ -1,0 +1,92 @@
+use serde::Serialize;
+
+use super::Category;
+use crate::bindings::current::PluginError;
+use crate::plugin::{PluginFailure, PluginId};
+use crate::stages::Stage;
+
+/// Stable error codes the host itself assigns.
+pub mod codes {
+    /// A required field is missing or empty after its transforms.
+    pub const REQUIRED_FIELD_MISSING: &str = "required-field-missing";
+    /// A plugin returned a record that is not a JSON object.
+    pub const NOT_AN_OBJECT: &str = "not-an-object";
+    /// A source returned no progress for too long.
+    pub const SOURCE_STALLED: &str = "source-stalled";
+}
+
+/// One failure, recorded against one record (or, with no key, a whole stream).
+#[derive(Debug, Clone, Serialize)]
+pub struct RecordError {
+    /// The stage where the record failed.
+    pub stage: Stage,
+    /// The entity stream the record belongs to.
+    pub entity: String,
+    /// The record's key (its key field, or its source position); `None` for
+    /// an error that concerns a whole stream.
+    pub record_key: Option<String>,
+    /// Where the record came from in the source (`contacts.csv:12`).
+    pub source_position: Option<String>,
+    /// The target field concerned, when there is one.
+    pub field: Option<String>,
+    /// The plugin that reported or caused the error.
+    pub plugin: Option<PluginId>,
+    /// What kind of problem this is.
+    pub category: Category,
+    /// A stable code, such as `invalid-email` or `fuel-exhausted`.
+    pub code: String,
+    /// A message for a person.
+    pub message: String,
+    /// Whether trying again later may succeed.
+    pub retryable: bool,
+    /// The record as it entered the failing stage (JSON), for inspection and replay.
+    pub payload: Option<String>,
+    /// The record as the source produced it (JSON or raw text).
+    pub source_payload: Option<String>,
+}
+
+impl RecordError {
+    /// An error at `stage` for `entity`, with everything else empty.
+    pub fn new(stage: Stage, entity: &str, category: Category, code: &str, message: String) -> Self {
+        RecordError {
+            stage,
+            entity: entity.to_owned(),
+            record_key: None,
+            source_position: None,
+            field: None,
+            plugin: None,
+            category,
+            code: code.to_owned(),
+            message,
+            retryable: false,
+            payload: None,
+            source_payload: None,
+        }
+    }
+
+    /// An error a plugin reported as data.
+    pub fn from_plugin_error(stage: Stage, entity: &str, plugin: &PluginId, e: PluginError) -> Self {
+        RecordError {
+            field: e.field,
+            retryable: e.retryable,
+            plugin: Some(plugin.clone()),
+            ..RecordError::new(stage, entity, e.category.into(), &e.code, e.message)
+        }
+    }
+
+    /// An error the host raised because a plugin misbehaved (trap, limit...).
+    pub fn from_failure(stage: Stage, entity: &str, plugin: &PluginId, f: &PluginFailure) -> Self {
+        RecordError {
+            plugin: Some(plugin.clone()),
+            ..RecordError::new(stage, entity, Category::Mapping, f.kind.code(), f.to_string())
+        }
+    }
+
+    /// Attach the field, unless the plugin already named one.
+    pub fn on_field(mut self, field: &str) -> Self {
+        if self.field.is_none() {
+            self.field = Some(field.to_owned());
+        }
+        self
+    }
+}

@@ -1,0 +1,121 @@
+//! Sluice: a data-sync engine whose transformers, normalizers and
+//! connectors are sandboxed WebAssembly components.
+//!
+//! Records move `ingest → normalize → transform → execute → finalize`
+//! ([`stages`]); every plugin call runs in a [`plugin::Sandbox`] under fuel,
+//! memory, time and output limits; every outcome lands in the SQLite
+//! [`runlog`]. The `sluice` binary ([`cli`]) is a thin layer over [`Sluice`].
+
+pub mod bindings;
+pub mod cli;
+pub mod config;
+pub mod errors;
+pub mod plugin;
+pub mod record;
+pub mod run;
+pub mod runlog;
+pub mod stages;
+
+use std::path::{Path, PathBuf};
+
+pub use config::{LoadedPipeline, load_pipeline};
+pub use run::{RunError, RunSummary};
+
+use plugin::{Registry, Runtime};
+use runlog::{RunLog, RunLogError};
+
+/// Where Sluice keeps its state, and which plugins it can find.
+#[derive(Debug, Clone)]
+pub struct SluiceOptions {
+    /// The data directory: run log, compile cache, installed plugins.
+    pub data_dir: PathBuf,
+    /// Where compiled components are cached (default `<data_dir>/cache`).
+    pub cache_dir: Option<PathBuf>,
+    /// Extra directories searched for `<name>.wasm` plugins, before
+    /// `<data_dir>/plugins`.
+    pub plugin_path: Vec<PathBuf>,
+}
+
+impl SluiceOptions {
+    /// Defaults for `data_dir`.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        SluiceOptions {
+            data_dir: data_dir.into(),
+            cache_dir: None,
+            plugin_path: Vec::new(),
+        }
+    }
+}
+
+/// Sluice could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    /// The WebAssembly engine could not be created.
+    #[error("cannot start the WebAssembly runtime: {0}")]
+    Runtime(String),
+    /// The data directory could not be created.
+    #[error("cannot create the data directory {}: {source}", path.display())]
+    DataDir {
+        /// The directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// An open Sluice installation: the runtime, the plugin registry and the run log.
+#[derive(Debug)]
+pub struct Sluice {
+    data_dir: PathBuf,
+    runtime: Runtime,
+    registry: Registry,
+}
+
+impl Sluice {
+    /// Open (creating if needed) the data directory and start the runtime.
+    pub fn open(options: SluiceOptions) -> Result<Self, SetupError> {
+        std::fs::create_dir_all(&options.data_dir).map_err(|source| SetupError::DataDir {
+            path: options.data_dir.clone(),
+            source,
+        })?;
+        let cache_dir = options.cache_dir.unwrap_or_else(|| options.data_dir.join("cache"));
+        let runtime = Runtime::new(Some(cache_dir)).map_err(|e| SetupError::Runtime(format!("{e:#}")))?;
+        let mut search = options.plugin_path;
+        search.push(options.data_dir.join("plugins"));
+        Ok(Sluice {
+            data_dir: options.data_dir,
+            runtime,
+            registry: Registry::new(search),
+        })
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    /// The run log database file.
+    pub fn run_log_path(&self) -> PathBuf {
+        self.data_dir.join("runs.db")
+    }
+
+    /// Open the run log.
+    pub fn run_log(&self) -> Result<RunLog, RunLogError> {
+        RunLog::open(&self.run_log_path())
+    }
+
+    /// The WebAssembly runtime.
+    pub fn runtime(&self) -> &Runtime {
+        &self.runtime
+    }
+
+    /// The plugin registry.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Run a pipeline to completion.
+    pub fn run(&self, pipeline: &LoadedPipeline) -> Result<RunSummary, RunError> {
+        run::run_pipeline(self, pipeline)
+    }
+}

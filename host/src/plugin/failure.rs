@@ -1,0 +1,73 @@
+use std::fmt;
+
+use serde::Serialize;
+
+/// How a plugin call failed, when the failure is not an error the plugin
+/// reported as data. Each kind has its own stable error code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FailureKind {
+    /// The call used up its fuel.
+    FuelExhausted,
+    /// The call ran past its wall-clock deadline.
+    Timeout,
+    /// The plugin tried to grow its memory past the cap.
+    MemoryLimit,
+    /// The call returned more output than allowed.
+    OutputTooLarge,
+    /// The plugin trapped (a bug in the plugin: panic, `unreachable`, stack overflow...).
+    Trap,
+    /// The plugin needs something the host does not grant it.
+    CapabilityDenied,
+    /// The plugin broke the contract (wrong world, wrong number of results, bad JSON...).
+    ContractViolation,
+    /// The plugin rejected its options in `configure`.
+    ConfigRejected,
+}
+
+impl FailureKind {
+    /// The stable error code recorded in the run log.
+    pub fn code(self) -> &'static str {
+        match self {
+            FailureKind::FuelExhausted => "fuel-exhausted",
+            FailureKind::Timeout => "timeout",
+            FailureKind::MemoryLimit => "memory-limit",
+            FailureKind::OutputTooLarge => "output-too-large",
+            FailureKind::Trap => "trap",
+            FailureKind::CapabilityDenied => "capability-denied",
+            FailureKind::ContractViolation => "contract-violation",
+            FailureKind::ConfigRejected => "config-rejected",
+        }
+    }
+}
+
+impl fmt::Display for FailureKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+/// A failed plugin call: what kind of failure and a message for a person.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct PluginFailure {
+    /// The kind of failure.
+    pub kind: FailureKind,
+    /// What happened, naming the plugin and the limit involved.
+    pub message: String,
+}
+
+impl PluginFailure {
+    /// A failure of `kind` with `message`.
+    pub fn new(kind: FailureKind, message: impl Into<String>) -> Self {
+        PluginFailure {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// A contract violation.
+    pub fn contract(message: impl Into<String>) -> Self {
+        PluginFailure::new(FailureKind::ContractViolation, message)
+    }
+}

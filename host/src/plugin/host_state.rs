@@ -1,0 +1,204 @@
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use wasmtime::ResourceLimiter;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
+
+use crate::bindings::current::{http, log};
+
+use super::limits::Limits;
+
+/// Where a granted directory appears inside the sandbox.
+pub const GUEST_DATA_DIR: &str = "/data";
+
+/// Bytes of a plugin's stderr kept for error messages.
+const STDERR_CAPTURE_BYTES: usize = 64 << 10;
+
+/// Capabilities granted to one plugin instance. Everything not granted is
+/// denied: no environment, no arguments, no sockets, no files.
+#[derive(Debug, Clone, Default)]
+pub struct Grants {
+    /// A host directory mounted at `/data`, and whether the plugin may write to it.
+    pub data_dir: Option<(PathBuf, bool)>,
+}
+
+/// The per-instance state inside a wasmtime `Store`.
+pub struct HostState {
+    wasi: WasiCtx,
+    table: ResourceTable,
+    stderr: MemoryOutputPipe,
+    pub(super) limiter: MemoryLimiter,
+    pub(super) log: LogBudget,
+    plugin: Arc<str>,
+}
+
+impl std::fmt::Debug for HostState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HostState").field("plugin", &self.plugin).finish_non_exhaustive()
+    }
+}
+
+impl HostState {
+    /// Fresh state for one instance of `plugin`.
+    pub fn new(plugin: Arc<str>, grants: &Grants, limits: &Limits) -> wasmtime::Result<Self> {
+        let stderr = MemoryOutputPipe::new(STDERR_CAPTURE_BYTES);
+        let mut builder = WasiCtx::builder();
+        builder.stderr(stderr.clone());
+        if let Some((dir, writable)) = &grants.data_dir {
+            let perms = if *writable { FsPerms::ReadWrite } else { FsPerms::ReadOnly };
+            builder.preopened_dir(dir, GUEST_DATA_DIR, perms)?;
+        }
+        Ok(HostState {
+            wasi: builder.build(),
+            table: ResourceTable::new(),
+            stderr,
+            limiter: MemoryLimiter::new(limits.memory_bytes),
+            log: LogBudget::new(limits.log_lines_per_call),
+            plugin,
+        })
+    }
+
+    /// The last lines the plugin wrote to stderr (panic messages, tracebacks).
+    pub fn stderr_tail(&self) -> Option<String> {
+        let bytes = self.stderr.contents();
+        let text = String::from_utf8_lossy(&bytes);
+        let text = text.trim();
+        if text.is_empty() {
+            return None;
+        }
+        let lines: Vec<&str> = text.lines().collect();
+        let start = lines.len().saturating_sub(12);
+        Some(lines[start..].join("\n"))
+    }
+}
+
+impl WasiView for HostState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// Caps each linear memory and remembers whether the cap was hit, so a
+/// guest that aborts after a failed allocation is reported as `memory-limit`
+/// rather than as a plain trap.
+#[derive(Debug)]
+pub(super) struct MemoryLimiter {
+    max_bytes: usize,
+    /// Set when a grow was refused during the current call.
+    pub hit: bool,
+    /// Largest memory size seen.
+    pub peak_bytes: usize,
+}
+
+impl MemoryLimiter {
+    fn new(max_bytes: usize) -> Self {
+        MemoryLimiter {
+            max_bytes,
+            hit: false,
+            peak_bytes: 0,
+        }
+    }
+}
+
+/// Most table elements a plugin may have in one table.
+const MAX_TABLE_ELEMENTS: usize = 1 << 20;
+
+impl ResourceLimiter for MemoryLimiter {
+    fn memory_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        if desired > self.max_bytes {
+            self.hit = true;
+            return Ok(false);
+        }
+        self.peak_bytes = self.peak_bytes.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(&mut self, _current: usize, desired: usize, _maximum: Option<usize>) -> wasmtime::Result<bool> {
+        Ok(desired <= MAX_TABLE_ELEMENTS)
+    }
+
+    fn instances(&self) -> usize {
+        64
+    }
+
+    fn tables(&self) -> usize {
+        64
+    }
+
+    fn memories(&self) -> usize {
+        16
+    }
+}
+
+/// Log lines left in the current call.
+#[derive(Debug)]
+pub(super) struct LogBudget {
+    per_call: u32,
+    left: u32,
+    /// Lines dropped in the current call.
+    pub dropped: u32,
+}
+
+impl LogBudget {
+    fn new(per_call: u32) -> Self {
+        LogBudget {
+            per_call,
+            left: per_call,
+            dropped: 0,
+        }
+    }
+
+    /// Start a new call.
+    pub fn reset(&mut self) {
+        self.left = self.per_call;
+        self.dropped = 0;
+    }
+}
+
+/// Longest log line kept; longer ones are cut.
+const MAX_LOG_LINE: usize = 4096;
+
+impl log::Host for HostState {
+    fn log(&mut self, level: log::Level, message: String) {
+        if self.log.left == 0 {
+            if self.log.dropped == 0 {
+                tracing::warn!(plugin = %self.plugin, limit = self.log.per_call, "Plugin log limit reached; dropping further lines of this call.");
+            }
+            self.log.dropped += 1;
+            return;
+        }
+        self.log.left -= 1;
+        let mut message = message;
+        if message.len() > MAX_LOG_LINE {
+            let mut end = MAX_LOG_LINE;
+            while !message.is_char_boundary(end) {
+                end -= 1;
+            }
+            message.truncate(end);
+            message.push('…');
+        }
+        let plugin = &*self.plugin;
+        match level {
+            log::Level::Trace => tracing::trace!(plugin, "{message}"),
+            log::Level::Debug => tracing::debug!(plugin, "{message}"),
+            log::Level::Info => tracing::info!(plugin, "{message}"),
+            log::Level::Warn => tracing::warn!(plugin, "{message}"),
+            log::Level::Error => tracing::error!(plugin, "{message}"),
+        }
+    }
+}
+
+impl http::Host for HostState {
+    fn send(&mut self, request: http::Request) -> Result<http::Response, http::HttpError> {
+        tracing::warn!(plugin = %self.plugin, url = %request.url, "Plugin HTTP request denied: no connection is granted to it.");
+        Err(http::HttpError::Denied(format!(
+            "no connection is granted to this plugin, so it may not reach {}",
+            request.url
+        )))
+    }
+}

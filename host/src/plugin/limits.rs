@@ -1,0 +1,102 @@
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Resource limits for a plugin, as written in a pipeline file. Every field
+/// is optional; unset fields fall back to the pipeline's `[limits]` and then
+/// to the built-in defaults.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Fuel (roughly, WebAssembly instructions) every call may use on top of
+    /// the per-record allowance.
+    pub fuel_per_call: Option<u64>,
+    /// Fuel added to a call's allowance for each record in its batch.
+    pub fuel_per_record: Option<u64>,
+    /// Wall-clock time one call may take, in milliseconds.
+    pub timeout_ms: Option<u64>,
+    /// Largest size one linear memory of the plugin may grow to, in MiB.
+    pub memory_mb: Option<u64>,
+    /// Bytes of output a call may return per record in its batch (plus a fixed 1 MiB).
+    pub output_bytes_per_record: Option<u64>,
+    /// Log lines a call may write; lines past this are dropped with one warning.
+    pub log_lines_per_call: Option<u32>,
+}
+
+impl LimitsConfig {
+    /// These settings, with unset fields taken from `fallback`.
+    pub fn or(&self, fallback: &LimitsConfig) -> LimitsConfig {
+        LimitsConfig {
+            fuel_per_call: self.fuel_per_call.or(fallback.fuel_per_call),
+            fuel_per_record: self.fuel_per_record.or(fallback.fuel_per_record),
+            timeout_ms: self.timeout_ms.or(fallback.timeout_ms),
+            memory_mb: self.memory_mb.or(fallback.memory_mb),
+            output_bytes_per_record: self.output_bytes_per_record.or(fallback.output_bytes_per_record),
+            log_lines_per_call: self.log_lines_per_call.or(fallback.log_lines_per_call),
+        }
+    }
+
+    /// Resolve against the built-in defaults.
+    pub fn resolve(&self) -> Limits {
+        let d = Limits::default();
+        Limits {
+            fuel_per_call: self.fuel_per_call.unwrap_or(d.fuel_per_call),
+            fuel_per_record: self.fuel_per_record.unwrap_or(d.fuel_per_record),
+            timeout: self.timeout_ms.map(Duration::from_millis).unwrap_or(d.timeout),
+            memory_bytes: self
+                .memory_mb
+                .map(|mb| usize::try_from(mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX))
+                .unwrap_or(d.memory_bytes),
+            output_bytes_per_record: self.output_bytes_per_record.unwrap_or(d.output_bytes_per_record),
+            log_lines_per_call: self.log_lines_per_call.unwrap_or(d.log_lines_per_call),
+        }
+    }
+}
+
+/// Resolved limits for one plugin instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Fuel every call gets regardless of batch size.
+    pub fuel_per_call: u64,
+    /// Extra fuel per record in the batch.
+    pub fuel_per_record: u64,
+    /// Wall-clock deadline of one call.
+    pub timeout: Duration,
+    /// Largest size of one linear memory, in bytes.
+    pub memory_bytes: usize,
+    /// Output bytes allowed per record (a call also gets a fixed 1 MiB).
+    pub output_bytes_per_record: u64,
+    /// Log lines per call.
+    pub log_lines_per_call: u32,
+}
+
+/// Output every call may return regardless of batch size.
+pub const OUTPUT_BYTES_PER_CALL: u64 = 1 << 20;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            // Interpreted guests (Python, JavaScript) need orders of magnitude
+            // more fuel than compiled ones; these defaults fit both.
+            fuel_per_call: 2_000_000_000,
+            fuel_per_record: 20_000_000,
+            timeout: Duration::from_secs(10),
+            memory_bytes: 256 << 20,
+            output_bytes_per_record: 256 << 10,
+            log_lines_per_call: 1_000,
+        }
+    }
+}
+
+impl Limits {
+    /// Fuel for a call over `records` records.
+    pub fn fuel_for(&self, records: usize) -> u64 {
+        self.fuel_per_call
+            .saturating_add(self.fuel_per_record.saturating_mul(records as u64))
+    }
+
+    /// Output bytes allowed for a call over `records` records.
+    pub fn output_for(&self, records: usize) -> u64 {
+        OUTPUT_BYTES_PER_CALL.saturating_add(self.output_bytes_per_record.saturating_mul(records as u64))
+    }
+}

@@ -1,0 +1,47 @@
+use wasmtime::Store;
+use wasmtime::component::InstancePre;
+
+use super::{check_len, error_size};
+use crate::bindings::current::PluginError;
+use crate::bindings::current::normalizer::exports::sluice::plugin::normalize::Normalized;
+use crate::bindings::current::normalizer::{Normalizer, NormalizerPre};
+use crate::plugin::{HostState, PluginFailure, PluginKind, Sandbox, WorldBinding};
+
+impl WorldBinding for Normalizer {
+    type Pre = NormalizerPre<HostState>;
+    const KIND: PluginKind = PluginKind::Normalizer;
+
+    fn pre(instance_pre: InstancePre<HostState>) -> wasmtime::Result<Self::Pre> {
+        NormalizerPre::new(instance_pre)
+    }
+
+    fn instantiate(pre: &Self::Pre, store: &mut Store<HostState>) -> wasmtime::Result<Self> {
+        pre.instantiate(store)
+    }
+
+    fn configure(&self, store: &mut Store<HostState>, options: &str) -> wasmtime::Result<Result<(), PluginError>> {
+        self.sluice_plugin_normalize().call_configure(store, options)
+    }
+}
+
+/// A normalizer plugin in its sandbox.
+pub type NormalizerPlugin = Sandbox<Normalizer>;
+
+impl Sandbox<Normalizer> {
+    /// Normalize a batch of records (JSON object text): one result per record.
+    pub fn normalize(&mut self, records: &[String]) -> Result<Vec<Result<Normalized, PluginError>>, PluginFailure> {
+        let answer = self.call(
+            records.len(),
+            |out: &Vec<Result<Normalized, PluginError>>| {
+                out.iter()
+                    .map(|r| match r {
+                        Ok(Normalized::Keep(s) | Normalized::Skip(s)) => s.len() as u64,
+                        Err(e) => error_size(e),
+                    })
+                    .sum()
+            },
+            |w, store| w.sluice_plugin_normalize().call_normalize(store, records),
+        )?;
+        check_len(self.id(), "normalize", records.len(), answer)
+    }
+}

@@ -1,0 +1,60 @@
+use wasmtime::Store;
+use wasmtime::component::InstancePre;
+
+use super::error_size;
+use crate::bindings::current::PluginError;
+use crate::bindings::current::source::exports::sluice::plugin::extract::ExtractBatch;
+use crate::bindings::current::source::{Source, SourcePre};
+use crate::plugin::{HostState, PluginFailure, PluginKind, Sandbox, WorldBinding};
+
+impl WorldBinding for Source {
+    type Pre = SourcePre<HostState>;
+    const KIND: PluginKind = PluginKind::Source;
+
+    fn pre(instance_pre: InstancePre<HostState>) -> wasmtime::Result<Self::Pre> {
+        SourcePre::new(instance_pre)
+    }
+
+    fn instantiate(pre: &Self::Pre, store: &mut Store<HostState>) -> wasmtime::Result<Self> {
+        pre.instantiate(store)
+    }
+
+    fn configure(&self, store: &mut Store<HostState>, options: &str) -> wasmtime::Result<Result<(), PluginError>> {
+        self.sluice_plugin_extract().call_configure(store, options)
+    }
+}
+
+/// A source connector in its sandbox.
+pub type SourcePlugin = Sandbox<Source>;
+
+impl Sandbox<Source> {
+    /// Read up to `max` items of `entity` after `cursor`.
+    pub fn read(&mut self, entity: &str, cursor: Option<&str>, max: u32) -> Result<Result<ExtractBatch, PluginError>, PluginFailure> {
+        let answer = self.call(
+            max as usize,
+            |out: &Result<ExtractBatch, PluginError>| match out {
+                Ok(b) => b
+                    .items
+                    .iter()
+                    .map(|i| match i {
+                        Ok(x) => (x.key.len() + x.body.len()) as u64,
+                        Err(f) => (f.key.len() + f.raw.len()) as u64 + error_size(&f.error),
+                    })
+                    .sum::<u64>()
+                    + b.cursor.as_ref().map_or(0, |c| c.len() as u64),
+                Err(e) => error_size(e),
+            },
+            |w, store| w.sluice_plugin_extract().call_read(store, entity, cursor, max),
+        )?;
+        if let Ok(batch) = &answer
+            && batch.items.len() > max as usize
+        {
+            return Err(PluginFailure::contract(format!(
+                "source `{}` returned {} items when asked for at most {max}",
+                self.id().name,
+                batch.items.len()
+            )));
+        }
+        Ok(answer)
+    }
+}

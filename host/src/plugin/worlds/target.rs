@@ -1,0 +1,71 @@
+use wasmtime::Store;
+use wasmtime::component::InstancePre;
+
+use super::{check_len, error_size};
+use crate::bindings::current::PluginError;
+use crate::bindings::current::target::exports::sluice::plugin::load::{Outgoing, WriteOutcome};
+use crate::bindings::current::target::{Target, TargetPre};
+use crate::plugin::{HostState, PluginFailure, PluginKind, Sandbox, WorldBinding};
+
+impl WorldBinding for Target {
+    type Pre = TargetPre<HostState>;
+    const KIND: PluginKind = PluginKind::Target;
+
+    fn pre(instance_pre: InstancePre<HostState>) -> wasmtime::Result<Self::Pre> {
+        TargetPre::new(instance_pre)
+    }
+
+    fn instantiate(pre: &Self::Pre, store: &mut Store<HostState>) -> wasmtime::Result<Self> {
+        pre.instantiate(store)
+    }
+
+    fn configure(&self, store: &mut Store<HostState>, options: &str) -> wasmtime::Result<Result<(), PluginError>> {
+        self.sluice_plugin_load().call_configure(store, options)
+    }
+}
+
+/// A target connector in its sandbox.
+pub type TargetPlugin = Sandbox<Target>;
+
+/// The answer to a batch write: a whole-batch error, or one outcome per record.
+pub type WriteAnswer = Result<Vec<Result<WriteOutcome, PluginError>>, PluginError>;
+
+impl Sandbox<Target> {
+    /// Prepare to write `entity`.
+    pub fn begin(&mut self, entity: &str) -> Result<Result<(), PluginError>, PluginFailure> {
+        self.call(0, unit_size, |w, store| w.sluice_plugin_load().call_begin(store, entity))
+    }
+
+    /// Write a batch: a whole-batch error, or one outcome per record.
+    pub fn write(&mut self, entity: &str, records: &[Outgoing]) -> Result<WriteAnswer, PluginFailure> {
+        let answer = self.call(
+            records.len(),
+            |out: &WriteAnswer| match out {
+                Ok(items) => items
+                    .iter()
+                    .map(|r| match r {
+                        Ok(WriteOutcome::Created(id) | WriteOutcome::Updated(id)) => id.as_ref().map_or(8, |s| s.len() as u64),
+                        Ok(WriteOutcome::Skip(s)) => s.len() as u64,
+                        Ok(WriteOutcome::Unchanged) => 8,
+                        Err(e) => error_size(e),
+                    })
+                    .sum(),
+                Err(e) => error_size(e),
+            },
+            |w, store| w.sluice_plugin_load().call_write(store, entity, records),
+        )?;
+        match answer {
+            Ok(items) => Ok(Ok(check_len(self.id(), "write", records.len(), items)?)),
+            Err(e) => Ok(Err(e)),
+        }
+    }
+
+    /// Finish writing `entity`.
+    pub fn commit(&mut self, entity: &str) -> Result<Result<(), PluginError>, PluginFailure> {
+        self.call(0, unit_size, |w, store| w.sluice_plugin_load().call_commit(store, entity))
+    }
+}
+
+fn unit_size(out: &Result<(), PluginError>) -> u64 {
+    out.as_ref().err().map_or(0, error_size)
+}

@@ -1,0 +1,34 @@
+//! Records as they travel between stages, and conversions between JSON and
+//! the contract's `value` type.
+
+mod path;
+mod value;
+
+pub use path::{get_path, set_path};
+pub use value::{from_value, is_blank, to_value};
+
+use std::sync::Arc;
+
+/// A JSON object.
+pub type Object = serde_json::Map<String, serde_json::Value>;
+
+/// One record moving through the stages.
+#[derive(Debug, Clone)]
+pub struct Record {
+    /// The record's key for people: its key field, or its source position.
+    pub key: String,
+    /// Where it came from in the source (`contacts.csv:12`).
+    pub position: String,
+    /// The record now.
+    pub body: Object,
+    /// The record as the source produced it (JSON text), kept for the error
+    /// log and replay.
+    pub source_payload: Arc<str>,
+}
+
+impl Record {
+    /// The current body as JSON text.
+    pub fn body_json(&self) -> String {
+        serde_json::to_string(&self.body).expect("a JSON object serializes")
+    }
+}

@@ -1,0 +1,54 @@
+use serde_json::Value as Json;
+
+use crate::bindings::current::Value;
+
+/// A JSON value as a contract `value`: scalars map directly, objects and
+/// arrays travel as JSON text.
+pub fn to_value(json: Option<&Json>) -> Value {
+    match json {
+        None | Some(Json::Null) => Value::Null,
+        Some(Json::Bool(b)) => Value::Boolean(*b),
+        Some(Json::Number(n)) => match n.as_i64() {
+            Some(i) => Value::Integer(i),
+            None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+        },
+        Some(Json::String(s)) => Value::Text(s.clone()),
+        Some(j @ (Json::Array(_) | Json::Object(_))) => Value::Json(j.to_string()),
+    }
+}
+
+/// A contract `value` as JSON. JSON text that does not parse stays text.
+pub fn from_value(value: Value) -> Json {
+    match value {
+        Value::Null => Json::Null,
+        Value::Boolean(b) => Json::Bool(b),
+        Value::Integer(i) => Json::from(i),
+        Value::Float(f) => serde_json::Number::from_f64(f).map_or(Json::Null, Json::Number),
+        Value::Text(s) => Json::String(s),
+        Value::Json(s) => serde_json::from_str(&s).unwrap_or(Json::String(s)),
+    }
+}
+
+/// Null, or text that is empty once trimmed.
+pub fn is_blank(value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::Text(s) => s.trim().is_empty(),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn round_trips() {
+        for j in [json!(null), json!(true), json!(42), json!(1.5), json!("x"), json!({"a": [1, 2]})] {
+            assert_eq!(from_value(to_value(Some(&j))), j);
+        }
+        assert!(matches!(to_value(None), Value::Null));
+    }
+}

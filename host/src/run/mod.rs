@@ -1,0 +1,8 @@
+//! Runs: turning a pipeline into a [`Plan`] of configured plugin instances,
+//! then driving the stages on their own threads and recording the outcome.
+
+mod plan;
+mod runner;
+
+pub use plan::Plan;
+pub use runner::{RunError, RunSummary, run_pipeline};

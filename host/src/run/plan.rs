@@ -1,0 +1,214 @@
+use std::ops::Range;
+
+use serde_json::Value as Json;
+
+use crate::config::{ConfigError, ConnectorConfig, LoadedPipeline};
+use crate::plugin::{
+    CallStats, Grants, LimitsConfig, NormalizerPlugin, Origin, PluginId, PluginKind, Registry, Runtime, Sandbox, SourcePlugin,
+    TargetPlugin, TransformerPlugin, WorldBinding,
+};
+use crate::runlog::PluginUse;
+use crate::stages::ingest::IngestEntity;
+use crate::stages::transform::FieldPlan;
+
+/// Every plugin instance a run needs, configured and split by stage.
+#[derive(Debug)]
+pub struct Plan {
+    /// Entity names, by index.
+    pub entity_names: Vec<String>,
+    /// Records per batch.
+    pub batch_size: u32,
+    /// Source per entity.
+    pub ingest: Vec<IngestEntity<SourcePlugin>>,
+    /// Normalizer chain per entity.
+    pub normalize: Vec<Vec<NormalizerPlugin>>,
+    /// Field mappings per entity.
+    pub transform: Vec<Vec<FieldPlan<TransformerPlugin>>>,
+    /// Target per entity.
+    pub execute: Vec<TargetPlugin>,
+    /// Role of each plugin instance, in the order they appear in the stages.
+    roles: Vec<String>,
+}
+
+struct Builder<'a> {
+    loaded: &'a LoadedPipeline,
+    runtime: &'a Runtime,
+    registry: &'a Registry,
+}
+
+impl Plan {
+    /// Resolve, compile, link and configure every plugin of the pipeline.
+    /// Any problem (unknown plugin, bad option, missing capability) is
+    /// reported against the line of the pipeline file that caused it.
+    pub fn build(loaded: &LoadedPipeline, runtime: &Runtime, registry: &Registry) -> Result<Plan, ConfigError> {
+        let b = Builder {
+            loaded,
+            runtime,
+            registry,
+        };
+        let p = &loaded.pipeline;
+        let source_grants = b.grants(&p.source, false)?;
+        let target_grants = b.grants(&p.target, true)?;
+        let mut plan = Plan {
+            entity_names: p.entities.iter().map(|e| e.name.get_ref().clone()).collect(),
+            batch_size: p.batch_size(),
+            ingest: Vec::new(),
+            normalize: Vec::new(),
+            transform: Vec::new(),
+            execute: Vec::new(),
+            roles: Vec::new(),
+        };
+        let mut roles_by_stage: [Vec<String>; 4] = Default::default();
+        for entity in &p.entities {
+            let name = entity.name.get_ref();
+            let role = format!("source:{name}");
+            let source = b.sandbox::<_>(
+                &role,
+                p.source.plugin.get_ref(),
+                &p.source.plugin.span(),
+                merge(&p.source.options, &entity.source_options),
+                &p.source.limits,
+                source_grants.clone(),
+            )?;
+            roles_by_stage[0].push(role);
+            plan.ingest.push(IngestEntity {
+                name: name.clone(),
+                key_field: entity.key.clone(),
+                source,
+            });
+
+            let mut chain = Vec::new();
+            for (i, step) in entity.normalize.iter().enumerate() {
+                let role = format!("normalize:{name}#{}", i + 1);
+                chain.push(b.sandbox(
+                    &role,
+                    step.plugin.get_ref(),
+                    &step.plugin.span(),
+                    step.options.clone(),
+                    &step.limits,
+                    Grants::default(),
+                )?);
+                roles_by_stage[1].push(role);
+            }
+            plan.normalize.push(chain);
+
+            let mut fields = Vec::new();
+            for field in &entity.fields {
+                let target = field.target.get_ref();
+                let mut steps = Vec::new();
+                for (i, step) in field.transform.iter().enumerate() {
+                    let role = format!("transform:{name}.{target}#{}", i + 1);
+                    let s = step.get_ref();
+                    steps.push(b.sandbox(&role, &s.plugin, &step.span(), s.options.clone(), &s.limits, Grants::default())?);
+                    roles_by_stage[2].push(role);
+                }
+                fields.push(FieldPlan {
+                    target: target.clone(),
+                    source: field.source_path().to_owned(),
+                    default: field.default.as_ref().map(toml_to_json),
+                    required: field.required,
+                    steps,
+                });
+            }
+            plan.transform.push(fields);
+
+            let role = format!("target:{name}");
+            plan.execute.push(b.sandbox(
+                &role,
+                p.target.plugin.get_ref(),
+                &p.target.plugin.span(),
+                merge(&p.target.options, &entity.target_options),
+                &p.target.limits,
+                target_grants.clone(),
+            )?);
+            roles_by_stage[3].push(role);
+        }
+        plan.roles = roles_by_stage.concat();
+        Ok(plan)
+    }
+
+    /// Every plugin instance with its role and resource use so far.
+    pub fn plugin_uses(&self) -> Vec<PluginUse> {
+        fn usage<W: WorldBinding>(s: &Sandbox<W>) -> (PluginKind, &PluginId, &Origin, &CallStats) {
+            (W::KIND, s.id(), s.origin(), s.stats())
+        }
+        let all = self
+            .ingest
+            .iter()
+            .map(|e| usage(&e.source))
+            .chain(self.normalize.iter().flatten().map(usage))
+            .chain(self.transform.iter().flatten().flat_map(|f| &f.steps).map(usage))
+            .chain(self.execute.iter().map(usage));
+        all.zip(&self.roles)
+            .map(|((kind, id, origin, stats), role)| PluginUse {
+                role: role.clone(),
+                id: id.clone(),
+                kind,
+                origin: origin.to_string(),
+                stats: stats.clone(),
+            })
+            .collect()
+    }
+}
+
+impl Builder<'_> {
+    fn grants(&self, connector: &ConnectorConfig, writable: bool) -> Result<Grants, ConfigError> {
+        let Some(dir) = &connector.dir else {
+            return Ok(Grants::default());
+        };
+        let path = self.loaded.resolve_path(dir.get_ref());
+        if writable {
+            std::fs::create_dir_all(&path).map_err(|e| {
+                self.loaded
+                    .error_at(&dir.span(), format!("cannot create target directory {}: {e}", path.display()))
+            })?;
+        }
+        Ok(Grants {
+            data_dir: Some((path, writable)),
+        })
+    }
+
+    fn sandbox<W: WorldBinding>(
+        &self,
+        role: &str,
+        reference: &str,
+        span: &Range<usize>,
+        options: toml::Table,
+        limits: &LimitsConfig,
+        grants: Grants,
+    ) -> Result<Sandbox<W>, ConfigError> {
+        let at = |message: String| self.loaded.error_at(span, message);
+        let artifact = self
+            .registry
+            .resolve(reference, W::KIND, &self.loaded.base_dir)
+            .map_err(|e| at(e.to_string()))?;
+        let options = serde_json::to_string(&toml_to_json(&toml::Value::Table(options))).expect("options serialize");
+        let limits = limits.or(&self.loaded.pipeline.limits).resolve();
+        let mut sandbox = Sandbox::<W>::new(self.runtime, &artifact, limits, grants, options).map_err(|e| at(e.to_string()))?;
+        sandbox.start().map_err(|f| at(format!("{role}: {f}")))?;
+        tracing::debug!(role, plugin = %artifact.id, "Plugin ready.");
+        Ok(sandbox)
+    }
+}
+
+/// Connector options with the entity's options laid over them.
+fn merge(base: &toml::Table, over: &toml::Table) -> toml::Table {
+    let mut merged = base.clone();
+    for (k, v) in over {
+        merged.insert(k.clone(), v.clone());
+    }
+    merged
+}
+
+/// TOML as JSON; dates become their TOML text.
+pub(crate) fn toml_to_json(v: &toml::Value) -> Json {
+    match v {
+        toml::Value::String(s) => Json::String(s.clone()),
+        toml::Value::Integer(i) => Json::from(*i),
+        toml::Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
+        toml::Value::Boolean(b) => Json::Bool(*b),
+        toml::Value::Datetime(d) => Json::String(d.to_string()),
+        toml::Value::Array(a) => Json::Array(a.iter().map(toml_to_json).collect()),
+        toml::Value::Table(t) => Json::Object(t.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect()),
+    }
+}

@@ -1,0 +1,198 @@
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::bounded;
+use serde::Serialize;
+
+use super::plan::Plan;
+use crate::Sluice;
+use crate::config::{ConfigError, LoadedPipeline};
+use crate::errors::{Category, RecordError};
+use crate::runlog::{RunLog, RunLogError, spawn_writer};
+use crate::stages::finalize::{RunStatus, Totals};
+use crate::stages::{Reporter, Stage, StageCounts, StageReport, execute, ingest, normalize, transform};
+
+/// Batches in flight between two stages; bounds memory and gives back-pressure.
+const CHANNEL_BATCHES: usize = 4;
+
+/// How a run went.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunSummary {
+    /// The run's id in the run log.
+    pub run_id: i64,
+    /// Its status.
+    pub status: RunStatus,
+    /// Why it failed as a whole, if it did.
+    pub status_reason: Option<String>,
+    /// Totals over every entity.
+    pub totals: Totals,
+    /// Totals per entity.
+    pub entities: Vec<(String, Totals)>,
+    /// Wall time.
+    pub duration: Duration,
+}
+
+/// A run could not be carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The pipeline is invalid (a plugin is unknown, rejects its options...).
+    /// The run was recorded as failed with this error.
+    #[error("run {run_id} failed before reading any record: {source}")]
+    Setup {
+        /// The run's id.
+        run_id: i64,
+        /// What is wrong.
+        #[source]
+        source: ConfigError,
+    },
+    /// The run log could not be written.
+    #[error(transparent)]
+    RunLog(#[from] RunLogError),
+}
+
+/// Execute `loaded` and record everything in the run log.
+pub fn run_pipeline(sluice: &Sluice, loaded: &LoadedPipeline) -> Result<RunSummary, RunError> {
+    let started = Instant::now();
+    let mut log = RunLog::open(&sluice.run_log_path())?;
+    let pipeline = &loaded.pipeline;
+    let run_id = log.start_run(&pipeline.name, &loaded.path.display().to_string(), &loaded.config_hash)?;
+    let span = tracing::info_span!("run", run = run_id, pipeline = %pipeline.name);
+    let _guard = span.enter();
+    tracing::info!("Run started.");
+
+    let mut plan = match Plan::build(loaded, sluice.runtime(), sluice.registry()) {
+        Ok(plan) => plan,
+        Err(source) => {
+            let message = source.to_string();
+            let error = RecordError::new(Stage::Ingest, "*", Category::Config, "invalid-pipeline", message.clone());
+            log.insert_errors(run_id, &[error])?;
+            log.finish_run(run_id, RunStatus::Failed, Some(&message), &Totals::default(), started.elapsed(), &[], &[])?;
+            tracing::error!(error = %message, "Run failed during setup.");
+            return Err(RunError::Setup { run_id, source });
+        }
+    };
+
+    let writer = spawn_writer(sluice.run_log_path(), run_id)?;
+    let entity_count = plan.entity_names.len();
+    let names = plan.entity_names.clone();
+    let batch_size = plan.batch_size;
+    let (to_normalize, from_ingest) = bounded(CHANNEL_BATCHES);
+    let (to_transform, from_normalize) = bounded(CHANNEL_BATCHES);
+    let (to_execute, from_transform) = bounded(CHANNEL_BATCHES);
+    let reporter = Reporter::new(writer.tx.clone());
+    drop(writer.tx);
+
+    let mut crashed: Vec<String> = Vec::new();
+    let reports: Vec<StageReport> = thread::scope(|s| {
+        let Plan {
+            ingest: sources,
+            normalize: chains,
+            transform: mappings,
+            execute: targets,
+            ..
+        } = &mut plan;
+        let names = &names;
+        let r1 = reporter.clone();
+        let h_ingest = s.spawn(move || {
+            let out = to_normalize;
+            ingest::run(sources, batch_size, &out, &r1)
+        });
+        let r2 = reporter.clone();
+        let h_normalize = s.spawn(move || {
+            let out = to_transform;
+            normalize::run(chains, names, &from_ingest, &out, &r2)
+        });
+        let r3 = reporter.clone();
+        let h_transform = s.spawn(move || {
+            let out = to_execute;
+            transform::run(mappings, names, &from_normalize, &out, &r3)
+        });
+        let r4 = reporter;
+        let h_execute = s.spawn(move || execute::run(targets, names, &from_transform, &r4));
+        [
+            (Stage::Ingest, h_ingest.join()),
+            (Stage::Normalize, h_normalize.join()),
+            (Stage::Transform, h_transform.join()),
+            (Stage::Execute, h_execute.join()),
+        ]
+        .into_iter()
+        .map(|(stage, joined)| {
+            joined.unwrap_or_else(|panic| {
+                let what = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                    .unwrap_or_default();
+                crashed.push(format!("the {stage} stage crashed: {what}"));
+                let mut r = StageReport::new(stage, entity_count);
+                r.stream_failures = 1;
+                r
+            })
+        })
+        .collect()
+    });
+    let (errors_written, skips_written) = writer
+        .thread
+        .join()
+        .unwrap_or_else(|_| panic!("the run log writer crashed"))?;
+
+    // Finalize: totals, conservation, status.
+    let mut totals = Totals::default();
+    let mut entities = Vec::new();
+    let mut counts: Vec<(String, Stage, StageCounts)> = Vec::new();
+    let mut reasons = crashed;
+    for (i, name) in names.iter().enumerate() {
+        let t = Totals::for_entity(&reports, i);
+        if let Err(e) = t.check_conservation() {
+            tracing::error!(entity = %name, error = %e, "Conservation check failed.");
+            reasons.push(format!("entity `{name}`: {e}"));
+        }
+        for r in &reports {
+            counts.push((name.clone(), r.stage, r.counts[i]));
+        }
+        counts.push((
+            name.clone(),
+            Stage::Finalize,
+            StageCounts {
+                records_in: t.extracted,
+                records_out: t.loaded,
+                failed: t.failed,
+                skipped: t.skipped,
+            },
+        ));
+        totals.add(&t);
+        entities.push((name.clone(), t));
+    }
+    let stream_failures: u32 = reports.iter().map(|r| r.stream_failures).sum();
+    if stream_failures > 0 && reasons.is_empty() {
+        reasons.push(format!(
+            "{stream_failures} entity stream(s) failed as a whole; see `sluice errors {run_id}`"
+        ));
+    }
+    let mut status = totals.status(stream_failures);
+    if !reasons.is_empty() {
+        status = RunStatus::Failed;
+    }
+    let reason = (!reasons.is_empty()).then(|| reasons.join("; "));
+    let duration = started.elapsed();
+    log.finish_run(run_id, status, reason.as_deref(), &totals, duration, &counts, &plan.plugin_uses())?;
+    tracing::info!(
+        status = %status,
+        extracted = totals.extracted,
+        loaded = totals.loaded,
+        failed = totals.failed,
+        skipped = totals.skipped,
+        errors_written,
+        skips_written,
+        elapsed_ms = duration.as_millis() as u64,
+        "Run finished."
+    );
+    Ok(RunSummary {
+        run_id,
+        status,
+        status_reason: reason,
+        totals,
+        entities,
+        duration,
+    })
+}

@@ -1,0 +1,321 @@
+use rusqlite::types::Value as Sql;
+use rusqlite::{OptionalExtension, Row, params};
+use serde::Serialize;
+
+use super::store::{RunLog, RunLogError};
+
+/// One run, as listed in history.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunRow {
+    /// Run id.
+    pub id: i64,
+    /// Pipeline name.
+    pub pipeline: String,
+    /// Pipeline file.
+    pub pipeline_path: String,
+    /// Digest of the effective configuration.
+    pub config_hash: String,
+    /// `running`, `succeeded`, `partial`, `failed` or `aborted`.
+    pub status: String,
+    /// Why the run failed as a whole, when it did.
+    pub status_reason: Option<String>,
+    /// Start time (UTC, ISO 8601).
+    pub started_at: String,
+    /// End time.
+    pub finished_at: Option<String>,
+    /// Duration in milliseconds.
+    pub duration_ms: Option<i64>,
+    /// Items read from the source.
+    pub extracted: i64,
+    /// Records loaded.
+    pub loaded: i64,
+    /// Records failed.
+    pub failed: i64,
+    /// Records skipped.
+    pub skipped: i64,
+}
+
+/// Counts of one stage for one entity.
+#[derive(Debug, Clone, Serialize)]
+pub struct StageRow {
+    /// Entity.
+    pub entity: String,
+    /// Stage.
+    pub stage: String,
+    /// Records in.
+    pub records_in: i64,
+    /// Records passed on.
+    pub records_out: i64,
+    /// Records failed here.
+    pub failed: i64,
+    /// Records skipped here.
+    pub skipped: i64,
+}
+
+/// One recorded error.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorRow {
+    /// Error id.
+    pub id: i64,
+    /// Stage.
+    pub stage: String,
+    /// Entity.
+    pub entity: String,
+    /// Record key (none for a stream-level error).
+    pub record_key: Option<String>,
+    /// Source position.
+    pub source_position: Option<String>,
+    /// Field.
+    pub field: Option<String>,
+    /// Plugin name.
+    pub plugin: Option<String>,
+    /// Plugin digest.
+    pub plugin_digest: Option<String>,
+    /// Category.
+    pub category: String,
+    /// Code.
+    pub code: String,
+    /// Message.
+    pub message: String,
+    /// Retryable.
+    pub retryable: bool,
+    /// When.
+    pub occurred_at: String,
+}
+
+/// Errors sharing a cause: same stage, category, code, field and plugin.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorGroupRow {
+    /// Stage.
+    pub stage: String,
+    /// Category.
+    pub category: String,
+    /// Code.
+    pub code: String,
+    /// Field.
+    pub field: Option<String>,
+    /// Plugin.
+    pub plugin: Option<String>,
+    /// How many errors.
+    pub count: i64,
+    /// One of the messages.
+    pub sample_message: String,
+    /// One of the records.
+    pub sample_record: Option<String>,
+}
+
+/// A plugin's role in a run and its resource use.
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginUseRow {
+    /// Where it ran.
+    pub role: String,
+    /// Name.
+    pub plugin: String,
+    /// Digest.
+    pub digest: String,
+    /// World.
+    pub kind: String,
+    /// Origin.
+    pub origin: String,
+    /// Calls.
+    pub calls: i64,
+    /// Records.
+    pub records: i64,
+    /// Fuel consumed.
+    pub fuel: i64,
+    /// Time inside the plugin, microseconds.
+    pub wall_us: i64,
+    /// Largest linear memory, bytes.
+    pub peak_memory_bytes: i64,
+    /// Instances created.
+    pub instantiations: i64,
+    /// Failed calls.
+    pub failures: i64,
+}
+
+/// Which errors to list.
+#[derive(Debug, Clone, Default)]
+pub struct ErrorFilter {
+    /// Only this stage.
+    pub stage: Option<String>,
+    /// Only this category.
+    pub category: Option<String>,
+    /// Only this code.
+    pub code: Option<String>,
+    /// Only this field.
+    pub field: Option<String>,
+    /// At most this many (none: all).
+    pub limit: Option<u64>,
+}
+
+const RUN_COLUMNS: &str = "id, pipeline, pipeline_path, config_hash, status, status_reason, started_at, finished_at,
+    duration_ms, extracted, loaded, failed, skipped";
+
+fn run_row(r: &Row<'_>) -> rusqlite::Result<RunRow> {
+    Ok(RunRow {
+        id: r.get(0)?,
+        pipeline: r.get(1)?,
+        pipeline_path: r.get(2)?,
+        config_hash: r.get(3)?,
+        status: r.get(4)?,
+        status_reason: r.get(5)?,
+        started_at: r.get(6)?,
+        finished_at: r.get(7)?,
+        duration_ms: r.get(8)?,
+        extracted: r.get(9)?,
+        loaded: r.get(10)?,
+        failed: r.get(11)?,
+        skipped: r.get(12)?,
+    })
+}
+
+impl RunLog {
+    /// The most recent runs, newest first, optionally of one pipeline.
+    pub fn runs(&self, pipeline: Option<&str>, limit: u64) -> Result<Vec<RunRow>, RunLogError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE ?1 IS NULL OR pipeline = ?1 ORDER BY id DESC LIMIT ?2"
+        ))?;
+        let rows = stmt.query_map(params![pipeline, limit as i64], run_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Resolve `last` or a run id.
+    pub fn resolve_run(&self, reference: &str) -> Result<i64, RunLogError> {
+        let id = if reference == "last" || reference == "latest" {
+            self.conn.query_row("SELECT max(id) FROM runs", [], |r| r.get::<_, Option<i64>>(0))?
+        } else {
+            reference.parse::<i64>().ok()
+        };
+        let id = id.ok_or_else(|| RunLogError::NoSuchRun(reference.to_owned()))?;
+        self.run(id).map(|r| r.id)
+    }
+
+    /// One run.
+    pub fn run(&self, id: i64) -> Result<RunRow, RunLogError> {
+        self.conn
+            .query_row(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1"), [id], run_row)
+            .optional()?
+            .ok_or_else(|| RunLogError::NoSuchRun(id.to_string()))
+    }
+
+    /// Stage counts of a run, by entity then data-path order.
+    pub fn stage_counts(&self, run_id: i64) -> Result<Vec<StageRow>, RunLogError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT entity, stage, records_in, records_out, failed, skipped FROM stage_counts WHERE run_id = ?1
+             ORDER BY rowid",
+        )?;
+        let rows = stmt.query_map([run_id], |r| {
+            Ok(StageRow {
+                entity: r.get(0)?,
+                stage: r.get(1)?,
+                records_in: r.get(2)?,
+                records_out: r.get(3)?,
+                failed: r.get(4)?,
+                skipped: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Errors of a run grouped by cause, largest group first.
+    pub fn error_groups(&self, run_id: i64) -> Result<Vec<ErrorGroupRow>, RunLogError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT stage, category, code, field, plugin, count(*), min(message), min(record_key)
+             FROM record_errors WHERE run_id = ?1
+             GROUP BY stage, category, code, field, plugin
+             ORDER BY count(*) DESC, stage, category, code, field",
+        )?;
+        let rows = stmt.query_map([run_id], |r| {
+            Ok(ErrorGroupRow {
+                stage: r.get(0)?,
+                category: r.get(1)?,
+                code: r.get(2)?,
+                field: r.get(3)?,
+                plugin: r.get(4)?,
+                count: r.get(5)?,
+                sample_message: r.get(6)?,
+                sample_record: r.get(7)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Errors of a run, in the order they happened.
+    pub fn errors(&self, run_id: i64, filter: &ErrorFilter) -> Result<Vec<ErrorRow>, RunLogError> {
+        let mut sql = String::from(
+            "SELECT id, stage, entity, record_key, source_position, field, plugin, plugin_digest, category, code, message,
+                    retryable, occurred_at
+             FROM record_errors WHERE run_id = ?1",
+        );
+        let mut args: Vec<Sql> = vec![Sql::Integer(run_id)];
+        for (column, value) in [
+            ("stage", &filter.stage),
+            ("category", &filter.category),
+            ("code", &filter.code),
+            ("field", &filter.field),
+        ] {
+            if let Some(v) = value {
+                args.push(Sql::Text(v.clone()));
+                sql.push_str(&format!(" AND {column} = ?{}", args.len()));
+            }
+        }
+        sql.push_str(" ORDER BY id");
+        if let Some(limit) = filter.limit {
+            sql.push_str(&format!(" LIMIT {limit}"));
+        }
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), |r| {
+            Ok(ErrorRow {
+                id: r.get(0)?,
+                stage: r.get(1)?,
+                entity: r.get(2)?,
+                record_key: r.get(3)?,
+                source_position: r.get(4)?,
+                field: r.get(5)?,
+                plugin: r.get(6)?,
+                plugin_digest: r.get(7)?,
+                category: r.get(8)?,
+                code: r.get(9)?,
+                message: r.get(10)?,
+                retryable: r.get(11)?,
+                occurred_at: r.get(12)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The plugins a run used and what each used.
+    pub fn plugin_uses(&self, run_id: i64) -> Result<Vec<PluginUseRow>, RunLogError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT role, plugin, digest, kind, origin, calls, records, fuel, wall_us, peak_memory_bytes, instantiations,
+                    failures
+             FROM run_plugins WHERE run_id = ?1 ORDER BY rowid",
+        )?;
+        let rows = stmt.query_map([run_id], |r| {
+            Ok(PluginUseRow {
+                role: r.get(0)?,
+                plugin: r.get(1)?,
+                digest: r.get(2)?,
+                kind: r.get(3)?,
+                origin: r.get(4)?,
+                calls: r.get(5)?,
+                records: r.get(6)?,
+                fuel: r.get(7)?,
+                wall_us: r.get(8)?,
+                peak_memory_bytes: r.get(9)?,
+                instantiations: r.get(10)?,
+                failures: r.get(11)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Number of skipped records of a run, by reason.
+    pub fn skip_reasons(&self, run_id: i64) -> Result<Vec<(String, String, i64)>, RunLogError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT stage, reason, count(*) FROM record_skips WHERE run_id = ?1 GROUP BY stage, reason ORDER BY count(*) DESC",
+        )?;
+        let rows = stmt.query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}

@@ -1,0 +1,112 @@
+use std::path::PathBuf;
+use std::thread::{self, JoinHandle};
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+use rusqlite::{Transaction, params};
+
+use super::store::{RunLog, RunLogError};
+use crate::errors::RecordError;
+use crate::stages::SkipRecord;
+
+/// Events messages pending before stages wait for the writer.
+const WRITER_QUEUE: usize = 64;
+
+/// Something for the run log writer to record.
+#[derive(Debug)]
+pub enum LogEvent {
+    /// Record errors (usually one batch's worth).
+    Errors(Vec<RecordError>),
+    /// Skipped records.
+    Skips(Vec<SkipRecord>),
+}
+
+/// The writer thread and the channel into it.
+#[derive(Debug)]
+pub struct WriterHandle {
+    /// Send events here; drop every clone to let the writer finish.
+    pub tx: Sender<LogEvent>,
+    /// Joins to the number of errors and skips written.
+    pub thread: JoinHandle<Result<(u64, u64), RunLogError>>,
+}
+
+/// Start a thread that writes events for `run_id` to the run log at `path`,
+/// committing whatever has queued up in one transaction.
+pub fn spawn_writer(path: PathBuf, run_id: i64) -> Result<WriterHandle, RunLogError> {
+    let mut log = RunLog::open(&path)?;
+    let (tx, rx) = bounded(WRITER_QUEUE);
+    let thread = thread::Builder::new()
+        .name("sluice-runlog".into())
+        .spawn(move || write_loop(&mut log, run_id, &rx))
+        .expect("spawn run log writer");
+    Ok(WriterHandle { tx, thread })
+}
+
+fn write_loop(log: &mut RunLog, run_id: i64, rx: &Receiver<LogEvent>) -> Result<(u64, u64), RunLogError> {
+    let (mut errors, mut skips) = (0, 0);
+    while let Ok(first) = rx.recv() {
+        let tx = log.conn.transaction()?;
+        let mut next = Some(first);
+        while let Some(event) = next {
+            match event {
+                LogEvent::Errors(e) => {
+                    insert_errors(&tx, run_id, &e)?;
+                    errors += e.len() as u64;
+                }
+                LogEvent::Skips(s) => {
+                    insert_skips(&tx, run_id, &s)?;
+                    skips += s.len() as u64;
+                }
+            }
+            next = rx.try_recv().ok();
+        }
+        tx.commit()?;
+    }
+    Ok((errors, skips))
+}
+
+pub(super) fn insert_errors(tx: &Transaction<'_>, run_id: i64, errors: &[RecordError]) -> Result<(), RunLogError> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO record_errors (run_id, stage, entity, record_key, source_position, field, plugin, plugin_digest,
+             category, code, message, retryable, payload, source_payload)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+    )?;
+    for e in errors {
+        stmt.execute(params![
+            run_id,
+            e.stage.as_str(),
+            e.entity,
+            e.record_key,
+            e.source_position,
+            e.field,
+            e.plugin.as_ref().map(|p| p.name.to_string()),
+            e.plugin.as_ref().map(|p| p.digest.to_string()),
+            e.category.as_str(),
+            e.code,
+            e.message,
+            e.retryable,
+            e.payload,
+            e.source_payload
+        ])?;
+    }
+    Ok(())
+}
+
+fn insert_skips(tx: &Transaction<'_>, run_id: i64, skips: &[SkipRecord]) -> Result<(), RunLogError> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO record_skips (run_id, stage, entity, record_key, source_position, reason, plugin, plugin_digest)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?;
+    for s in skips {
+        stmt.execute(params![
+            run_id,
+            s.stage.as_str(),
+            s.entity,
+            s.record_key,
+            s.source_position,
+            s.reason,
+            s.plugin.as_ref().map(|p| p.name.to_string()),
+            s.plugin.as_ref().map(|p| p.digest.to_string())
+        ])?;
+    }
+    Ok(())
+}

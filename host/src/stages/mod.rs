@@ -1,0 +1,114 @@
+//! The five stages a record passes through, one module each:
+//! ingest → normalize → transform → execute → finalize.
+//!
+//! Stages run on their own threads and hand each other [`Flow`] messages
+//! over bounded channels, so a slow target holds back the source instead of
+//! filling memory.
+
+pub mod execute;
+pub mod finalize;
+pub mod ingest;
+mod isolate;
+pub mod normalize;
+mod report;
+pub mod transform;
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+pub use isolate::call_isolating;
+pub use report::{Reporter, SkipRecord, StageReport};
+
+use crate::record::Record;
+
+/// A stage of the data path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Stage {
+    /// Reading records from the source.
+    Ingest,
+    /// Reshaping whole records.
+    Normalize,
+    /// Mapping and transforming fields.
+    Transform,
+    /// Writing to the target.
+    Execute,
+    /// Committing and checking the run.
+    Finalize,
+}
+
+impl Stage {
+    /// Every stage, in data-path order.
+    pub const ALL: [Stage; 5] = [Stage::Ingest, Stage::Normalize, Stage::Transform, Stage::Execute, Stage::Finalize];
+
+    /// The stage's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Ingest => "ingest",
+            Stage::Normalize => "normalize",
+            Stage::Transform => "transform",
+            Stage::Execute => "execute",
+            Stage::Finalize => "finalize",
+        }
+    }
+}
+
+impl fmt::Display for Stage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Stage {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Stage::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| format!("unknown stage `{s}`; expected ingest, normalize, transform, execute or finalize"))
+    }
+}
+
+/// Per-stage, per-entity record counts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageCounts {
+    /// Records that entered the stage.
+    pub records_in: u64,
+    /// Records passed on to the next stage (for execute: loaded).
+    pub records_out: u64,
+    /// Records that failed here.
+    pub failed: u64,
+    /// Records skipped here, with a reason.
+    pub skipped: u64,
+}
+
+impl StageCounts {
+    /// Add another count into this one.
+    pub fn add(&mut self, other: &StageCounts) {
+        self.records_in += other.records_in;
+        self.records_out += other.records_out;
+        self.failed += other.failed;
+        self.skipped += other.skipped;
+    }
+}
+
+/// A batch of records of one entity.
+#[derive(Debug)]
+pub struct Batch {
+    /// Index of the entity in the pipeline.
+    pub entity: usize,
+    /// The records.
+    pub records: Vec<Record>,
+}
+
+/// What flows between stages.
+#[derive(Debug)]
+pub enum Flow {
+    /// Records to process.
+    Batch(Batch),
+    /// No more records of this entity will come.
+    EndOfEntity(usize),
+}

@@ -1,0 +1,161 @@
+//! Transform: build each target record from the field mappings, running
+//! every field's chain of field transformers over the whole batch at once.
+
+use crossbeam_channel::{Receiver, Sender};
+use serde_json::Value as Json;
+
+use super::{Batch, Flow, Reporter, Stage, StageReport, call_isolating};
+use crate::bindings::current::{PluginError, Value};
+use crate::errors::{Category, RecordError, codes};
+use crate::plugin::{PluginFailure, PluginId, TransformerPlugin};
+use crate::record::{Object, Record, from_value, get_path, is_blank, set_path, to_value};
+use crate::stages::isolate::ISOLATION_BUDGET;
+
+/// Something that transforms the values of one field.
+pub trait ValueTransformer: Send {
+    /// The plugin behind it.
+    fn plugin(&self) -> &PluginId;
+    /// Transform values: one result per value, in order.
+    fn transform(&mut self, values: &[Value]) -> Result<Vec<Result<Value, PluginError>>, PluginFailure>;
+}
+
+impl ValueTransformer for TransformerPlugin {
+    fn plugin(&self) -> &PluginId {
+        self.id()
+    }
+
+    fn transform(&mut self, values: &[Value]) -> Result<Vec<Result<Value, PluginError>>, PluginFailure> {
+        TransformerPlugin::transform(self, values)
+    }
+}
+
+/// How one target field is produced.
+#[derive(Debug)]
+pub struct FieldPlan<T> {
+    /// Target field (dotted path).
+    pub target: String,
+    /// Source field (dotted path).
+    pub source: String,
+    /// Value for missing, null or empty source values.
+    pub default: Option<Json>,
+    /// Whether a missing value fails the record.
+    pub required: bool,
+    /// The transformer chain.
+    pub steps: Vec<T>,
+}
+
+/// Map every batch and pass on the records that came through every field.
+pub fn run<T: ValueTransformer>(
+    mappings: &mut [Vec<FieldPlan<T>>],
+    entity_names: &[String],
+    input: &Receiver<Flow>,
+    out: &Sender<Flow>,
+    reporter: &Reporter,
+) -> StageReport {
+    let mut report = StageReport::new(Stage::Transform, mappings.len());
+    for flow in input {
+        let batch = match flow {
+            Flow::Batch(batch) => batch,
+            end @ Flow::EndOfEntity(_) => {
+                if out.send(end).is_err() {
+                    break;
+                }
+                continue;
+            }
+        };
+        let entity = batch.entity;
+        let counts = &mut report.counts[entity];
+        counts.records_in += batch.records.len() as u64;
+        let (records, errors, failed) = map_batch(&mut mappings[entity], &entity_names[entity], batch.records);
+        counts.failed += failed;
+        counts.records_out += records.len() as u64;
+        reporter.errors(errors);
+        if !records.is_empty() && out.send(Flow::Batch(Batch { entity, records })).is_err() {
+            break;
+        }
+    }
+    report
+}
+
+/// Map one batch. Every field is processed for every record, so a record
+/// with several bad fields reports all of them; it fails once.
+pub fn map_batch<T: ValueTransformer>(fields: &mut [FieldPlan<T>], entity: &str, records: Vec<Record>) -> (Vec<Record>, Vec<RecordError>, u64) {
+    let n = records.len();
+    let mut outputs: Vec<Object> = vec![Object::new(); n];
+    let mut failed = vec![false; n];
+    let mut errors: Vec<(usize, RecordError)> = Vec::new();
+    for field in fields.iter_mut() {
+        let mut values: Vec<Value> = records
+            .iter()
+            .map(|r| to_value(get_path(&r.body, &field.source)))
+            .collect();
+        if let Some(default) = &field.default {
+            for v in values.iter_mut().filter(|v| is_blank(v)) {
+                *v = to_value(Some(default));
+            }
+        }
+        // Indices of records still going through this field's chain.
+        let mut live: Vec<usize> = (0..n).collect();
+        for step in field.steps.iter_mut() {
+            if live.is_empty() {
+                break;
+            }
+            let inputs: Vec<Value> = live.iter().map(|&i| std::mem::replace(&mut values[i], Value::Null)).collect();
+            let plugin = step.plugin().clone();
+            let mut budget = ISOLATION_BUDGET;
+            let results = call_isolating(&inputs, &mut budget, &mut |chunk| step.transform(chunk));
+            let mut next = Vec::with_capacity(live.len());
+            for ((i, input), result) in live.into_iter().zip(inputs).zip(results) {
+                let error = match result {
+                    Ok(Ok(v)) => {
+                        values[i] = v;
+                        next.push(i);
+                        continue;
+                    }
+                    Ok(Err(e)) => RecordError::from_plugin_error(Stage::Transform, entity, &plugin, e),
+                    Err(failure) => RecordError::from_failure(Stage::Transform, entity, &plugin, &failure),
+                };
+                values[i] = input;
+                failed[i] = true;
+                errors.push((i, error.on_field(&field.target)));
+            }
+            live = next;
+        }
+        for i in live {
+            let value = std::mem::replace(&mut values[i], Value::Null);
+            if field.required && is_blank(&value) {
+                failed[i] = true;
+                let message = format!(
+                    "required field `{}` is empty (source field `{}`); fix the source data or give the mapping a default",
+                    field.target, field.source
+                );
+                let error = RecordError::new(Stage::Transform, entity, Category::Validation, codes::REQUIRED_FIELD_MISSING, message);
+                errors.push((i, error.on_field(&field.target)));
+            } else {
+                set_path(&mut outputs[i], &field.target, from_value(value));
+            }
+        }
+    }
+    let errors = errors
+        .into_iter()
+        .map(|(i, e)| RecordError {
+            record_key: Some(records[i].key.clone()),
+            source_position: Some(records[i].position.clone()),
+            payload: Some(records[i].body_json()),
+            source_payload: Some(records[i].source_payload.to_string()),
+            ..e
+        })
+        .collect();
+    let failed_count = failed.iter().filter(|f| **f).count() as u64;
+    let passed = records
+        .into_iter()
+        .zip(outputs)
+        .zip(failed)
+        .filter(|(_, f)| !f)
+        .map(|((mut record, body), _)| {
+            record.body = body;
+            record
+        })
+        .collect();
+    (passed, errors, failed_count)
+}

@@ -1,0 +1,264 @@
+//! `jsonl-file-target`: a target that writes records to a JSON Lines file
+//! in the granted directory (mounted at `/data`).
+//!
+//! `begin` opens the file, creating it and its parent directories. `write`
+//! appends each record as one compact JSON line and reports it `created`
+//! (without an id); a record whose body is not a JSON object gets a
+//! `validation` error (code `not-an-object`) and is not written. `commit`
+//! flushes the file and syncs it to storage. The `entity` arguments are
+//! not used: the file is the entity.
+//!
+//! Options:
+//!
+//! - `path` (required): the file, relative to the granted directory. An
+//!   absolute path or one containing `..` is a `config` error.
+//! - `mode` (default `"overwrite"`): `"overwrite"` empties the file at the
+//!   instance's first `begin` (later `begin`s of the same instance, for
+//!   other entities, append); `"append"` always appends.
+
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use sluice_sdk::files::{data_path, io_error};
+use sluice_sdk::{Options, Outgoing, PluginError, Target, WriteOutcome};
+
+/// The `jsonl-file-target` plugin.
+#[derive(Debug)]
+pub struct JsonlFileTarget {
+    /// The `path` option, as written: used in messages.
+    path: String,
+    /// Where the file is.
+    full_path: PathBuf,
+    mode: Mode,
+    /// True once the file has been opened by this instance.
+    opened: bool,
+    /// The open file, between `begin` and `commit`.
+    writer: Option<BufWriter<File>>,
+}
+
+/// What `begin` does to an existing file.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Mode {
+    /// Empty it first.
+    #[default]
+    Overwrite,
+    /// Add to its end.
+    Append,
+}
+
+/// The plugin's options.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonlOptions {
+    path: String,
+    #[serde(default)]
+    mode: Mode,
+}
+
+impl Target for JsonlFileTarget {
+    fn configure(options: Options) -> Result<Self, PluginError> {
+        let options: JsonlOptions = options.parse()?;
+        let full_path = data_path(&options.path)?;
+        Ok(JsonlFileTarget::new(options, full_path))
+    }
+
+    fn begin(&mut self, _entity: &str) -> Result<(), PluginError> {
+        if self.writer.is_some() {
+            return Ok(());
+        }
+        if let Some(parent) = self.full_path.parent() {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| io_error(&self.path, "creating the directory of", &e))?;
+        }
+        let truncate = self.mode == Mode::Overwrite && !self.opened;
+        let file = OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(truncate)
+            .append(!truncate)
+            .open(&self.full_path)
+            .map_err(|e| io_error(&self.path, "opening", &e))?;
+        self.opened = true;
+        self.writer = Some(BufWriter::new(file));
+        Ok(())
+    }
+
+    fn write(
+        &mut self,
+        _entity: &str,
+        records: Vec<Outgoing>,
+    ) -> Result<Vec<Result<WriteOutcome, PluginError>>, PluginError> {
+        let path = &self.path;
+        let writer = self.writer.as_mut().ok_or_else(not_begun)?;
+        let mut outcomes = Vec::with_capacity(records.len());
+        for record in &records {
+            let object = match record.record() {
+                Ok(object) => object,
+                Err(error) => {
+                    outcomes.push(Err(error));
+                    continue;
+                }
+            };
+            let mut line = serde_json::Value::Object(object).to_string();
+            line.push('\n');
+            writer
+                .write_all(line.as_bytes())
+                .map_err(|e| io_error(path, "writing", &e))?;
+            outcomes.push(Ok(WriteOutcome::Created(None)));
+        }
+        Ok(outcomes)
+    }
+
+    fn commit(&mut self, _entity: &str) -> Result<(), PluginError> {
+        let Some(writer) = self.writer.take() else {
+            return Ok(());
+        };
+        let file = writer
+            .into_inner()
+            .map_err(|e| io_error(&self.path, "writing", e.error()))?;
+        file.sync_all()
+            .map_err(|e| io_error(&self.path, "syncing", &e))
+    }
+}
+
+impl JsonlFileTarget {
+    fn new(options: JsonlOptions, full_path: PathBuf) -> Self {
+        JsonlFileTarget {
+            path: options.path,
+            full_path,
+            mode: options.mode,
+            opened: false,
+            writer: None,
+        }
+    }
+
+    /// Configures a target for a file under `base` instead of `/data`.
+    #[cfg(test)]
+    fn under(base: &std::path::Path, options: &str) -> Result<Self, PluginError> {
+        let options: JsonlOptions = Options::from_json(options)?.parse()?;
+        let full_path = sluice_sdk::files::resolve_under(base, &options.path)?;
+        Ok(JsonlFileTarget::new(options, full_path))
+    }
+}
+
+/// The error for a `write` without a `begin`.
+fn not_begun() -> PluginError {
+    PluginError::config("`write` was called before `begin`").with_code("not-begun")
+}
+
+sluice_sdk::export_target!(JsonlFileTarget);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_sdk::ErrorCategory;
+
+    fn outgoing(key: &str, body: &str) -> Outgoing {
+        Outgoing {
+            key: key.to_owned(),
+            body: body.to_owned(),
+        }
+    }
+
+    fn run(
+        target: &mut JsonlFileTarget,
+        bodies: &[&str],
+    ) -> Vec<Result<WriteOutcome, PluginError>> {
+        target.begin("contacts").unwrap();
+        let records = bodies
+            .iter()
+            .enumerate()
+            .map(|(n, body)| outgoing(&n.to_string(), body))
+            .collect();
+        let outcomes = target.write("contacts", records).unwrap();
+        target.commit("contacts").unwrap();
+        outcomes
+    }
+
+    #[test]
+    fn writes_compact_lines_and_creates_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut target = JsonlFileTarget::under(dir.path(), r#"{"path": "out/c.jsonl"}"#).unwrap();
+        let outcomes = run(&mut target, &["{ \"a\" : 1 }", "{\"b\":\n [true, null]}"]);
+        assert_eq!(
+            outcomes,
+            vec![
+                Ok(WriteOutcome::Created(None)),
+                Ok(WriteOutcome::Created(None))
+            ]
+        );
+        let written = std::fs::read_to_string(dir.path().join("out/c.jsonl")).unwrap();
+        assert_eq!(written, "{\"a\":1}\n{\"b\":[true,null]}\n");
+    }
+
+    #[test]
+    fn bodies_that_are_not_objects_are_rejected_one_by_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut target = JsonlFileTarget::under(dir.path(), r#"{"path": "c.jsonl"}"#).unwrap();
+        let outcomes = run(&mut target, &["[1]", "{\"ok\":1}", "{"]);
+        assert_eq!(outcomes[0].as_ref().unwrap_err().code, "not-an-object");
+        assert_eq!(outcomes[1], Ok(WriteOutcome::Created(None)));
+        assert_eq!(
+            outcomes[2].as_ref().unwrap_err().category,
+            ErrorCategory::Validation
+        );
+        let written = std::fs::read_to_string(dir.path().join("c.jsonl")).unwrap();
+        assert_eq!(written, "{\"ok\":1}\n");
+    }
+
+    #[test]
+    fn overwrite_truncates_once_append_keeps() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("c.jsonl"), "{\"old\":1}\n").unwrap();
+
+        let mut overwrite = JsonlFileTarget::under(dir.path(), r#"{"path": "c.jsonl"}"#).unwrap();
+        run(&mut overwrite, &["{\"a\":1}"]);
+        run(&mut overwrite, &["{\"b\":2}"]);
+        let written = std::fs::read_to_string(dir.path().join("c.jsonl")).unwrap();
+        assert_eq!(written, "{\"a\":1}\n{\"b\":2}\n");
+
+        let options = r#"{"path": "c.jsonl", "mode": "append"}"#;
+        let mut append = JsonlFileTarget::under(dir.path(), options).unwrap();
+        run(&mut append, &["{\"c\":3}"]);
+        let written = std::fs::read_to_string(dir.path().join("c.jsonl")).unwrap();
+        assert_eq!(written, "{\"a\":1}\n{\"b\":2}\n{\"c\":3}\n");
+    }
+
+    #[test]
+    fn write_needs_begin() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut target = JsonlFileTarget::under(dir.path(), r#"{"path": "c.jsonl"}"#).unwrap();
+        let error = target.write("c", vec![outgoing("1", "{}")]).unwrap_err();
+        assert_eq!(error.code, "not-begun");
+        assert_eq!(target.commit("c"), Ok(()));
+    }
+
+    #[test]
+    fn rejects_bad_options() {
+        let dir = tempfile::tempdir().unwrap();
+        for (options, message) in [
+            (r#"{}"#, "missing field `path`"),
+            (r#"{"path": "/x.jsonl"}"#, "absolute"),
+            (r#"{"path": "../x.jsonl"}"#, "\"..\""),
+            (
+                r#"{"path": "x.jsonl", "mode": "replace"}"#,
+                "unknown variant `replace`",
+            ),
+            (
+                r#"{"path": "x.jsonl", "append": true}"#,
+                "unknown field `append`",
+            ),
+        ] {
+            let error = JsonlFileTarget::under(dir.path(), options).unwrap_err();
+            assert_eq!(error.category, ErrorCategory::Config, "{options}");
+            assert!(
+                error.message.contains(message),
+                "{options}: {}",
+                error.message
+            );
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! `lowercase`: a field transformer that converts text to lowercase using the
+//! Unicode case mappings (`str::to_lowercase`). Other values pass through
+//! unchanged. It takes no options.
+
+use sluice_sdk::{FieldTransformer, Options, PluginError, Value};
+
+/// The `lowercase` plugin.
+#[derive(Debug)]
+pub struct Lowercase;
+
+impl FieldTransformer for Lowercase {
+    fn configure(options: Options) -> Result<Self, PluginError> {
+        options.none()?;
+        Ok(Lowercase)
+    }
+
+    fn transform(&self, value: Value) -> Result<Value, PluginError> {
+        Ok(convert(value))
+    }
+}
+
+/// Converts text to lowercase; other values pass through.
+fn convert(value: Value) -> Value {
+    match value {
+        Value::Text(text) => Value::Text(text.to_lowercase()),
+        other => other,
+    }
+}
+
+sluice_sdk::export_field_transformer!(Lowercase);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_sdk::ErrorCategory;
+
+    #[test]
+    fn converts_text() {
+        assert_eq!(convert(Value::from("JANE Doe")), Value::from("jane doe"));
+        assert_eq!(convert(Value::from("ÉCOLE İ")), Value::from("école i̇"));
+        assert_eq!(convert(Value::from("")), Value::from(""));
+    }
+
+    #[test]
+    fn other_values_pass_through() {
+        assert_eq!(convert(Value::Null), Value::Null);
+        assert_eq!(convert(Value::Boolean(true)), Value::Boolean(true));
+        assert_eq!(
+            convert(Value::Json(r#"["A"]"#.into())),
+            Value::Json(r#"["A"]"#.into())
+        );
+    }
+
+    #[test]
+    fn rejects_options() {
+        assert!(Lowercase::configure(Options::empty()).is_ok());
+        let error =
+            Lowercase::configure(Options::from_json(r#"{"locale": "tr"}"#).unwrap()).unwrap_err();
+        assert_eq!(error.category, ErrorCategory::Config);
+        assert!(error.message.contains("`locale`"));
+    }
+}

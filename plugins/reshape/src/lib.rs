@@ -1,0 +1,385 @@
+//! `reshape`: a normalizer that cleans up record keys.
+//!
+//! Steps, in order:
+//!
+//! 1. `flatten` (default `false`): nested objects become
+//!    `parent<separator>child` keys, recursively (`{"a": {"b": 1}}` →
+//!    `{"a.b": 1}`). Arrays and empty objects stay values.
+//! 2. `trim_keys` (default `true`): trim whitespace around keys.
+//! 3. `lowercase_keys` (default `false`): lowercase keys.
+//! 4. `drop` (list of keys, default none): remove these keys.
+//! 5. `rename` (object, old key → new key, default none): rename keys.
+//!    Renaming onto a key the record already has is a `validation` error
+//!    with code `rename-collision` naming both keys.
+//! 6. `skip_empty_records` (default `false`): skip a record whose values
+//!    are all `null`, empty or whitespace-only text, with the reason
+//!    `all fields are empty`.
+//!
+//! `separator` (default `"."`) joins flattened keys. The keys in `drop` and
+//! `rename` name keys as steps 1-3 leave them; they are trimmed and
+//! lowercased like the record's keys when those options are on, so
+//! `"Email"` matches either way. Two keys that become the same key in
+//! steps 1-3 (`"Email"` and `"email"` with `lowercase_keys`) are a
+//! `validation` error with code `key-collision`.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Deserialize;
+use serde_json::Value as Json;
+use sluice_sdk::{Normalized, Normalizer, Options, PluginError, Record};
+
+/// The reason given for skipped records.
+const ALL_EMPTY: &str = "all fields are empty";
+
+/// The `reshape` plugin.
+#[derive(Debug)]
+pub struct Reshape {
+    /// The separator, when flattening.
+    flatten: Option<String>,
+    rename: BTreeMap<String, String>,
+    drop: BTreeSet<String>,
+    lowercase_keys: bool,
+    trim_keys: bool,
+    skip_empty_records: bool,
+}
+
+/// The plugin's options.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReshapeOptions {
+    #[serde(default)]
+    flatten: bool,
+    #[serde(default = "dot")]
+    separator: String,
+    #[serde(default)]
+    rename: BTreeMap<String, String>,
+    #[serde(default)]
+    drop: Vec<String>,
+    #[serde(default)]
+    lowercase_keys: bool,
+    #[serde(default = "yes")]
+    trim_keys: bool,
+    #[serde(default)]
+    skip_empty_records: bool,
+}
+
+fn dot() -> String {
+    ".".to_owned()
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Normalizer for Reshape {
+    fn configure(options: Options) -> Result<Self, PluginError> {
+        Reshape::new(options.parse()?)
+    }
+
+    fn normalize(&self, record: Record) -> Result<Normalized, PluginError> {
+        self.reshape(record)
+    }
+}
+
+impl Reshape {
+    /// Checks the options and prepares the lookups.
+    fn new(options: ReshapeOptions) -> Result<Self, PluginError> {
+        if options.flatten && options.separator.is_empty() {
+            return Err(PluginError::config("`separator` must not be empty"));
+        }
+        let mut reshape = Reshape {
+            flatten: options.flatten.then_some(options.separator),
+            rename: BTreeMap::new(),
+            drop: BTreeSet::new(),
+            lowercase_keys: options.lowercase_keys,
+            trim_keys: options.trim_keys,
+            skip_empty_records: options.skip_empty_records,
+        };
+        reshape.drop = options
+            .drop
+            .iter()
+            .map(|key| reshape.normalize_key(key))
+            .collect();
+        let mut targets: BTreeMap<&str, &str> = BTreeMap::new();
+        for (old, new) in &options.rename {
+            if new.trim().is_empty() {
+                return Err(PluginError::config(format!(
+                    "`rename` maps {old:?} to an empty key"
+                )));
+            }
+            if let Some(other) = targets.insert(new, old) {
+                return Err(PluginError::config(format!(
+                    "`rename` maps both {other:?} and {old:?} to {new:?}"
+                )));
+            }
+            let key = reshape.normalize_key(old);
+            if reshape.rename.insert(key.clone(), new.clone()).is_some() {
+                return Err(PluginError::config(format!(
+                    "`rename` lists the key {key:?} more than once"
+                )));
+            }
+        }
+        Ok(reshape)
+    }
+
+    /// Trims and lowercases a key as configured.
+    fn normalize_key(&self, key: &str) -> String {
+        let key = if self.trim_keys { key.trim() } else { key };
+        if self.lowercase_keys {
+            key.to_lowercase()
+        } else {
+            key.to_owned()
+        }
+    }
+
+    /// Runs every step on one record.
+    fn reshape(&self, record: Record) -> Result<Normalized, PluginError> {
+        let mut entries = Vec::with_capacity(record.len());
+        match &self.flatten {
+            Some(separator) => flatten_into(&mut entries, None, record, separator),
+            None => entries.extend(record),
+        }
+
+        // Keys after steps 1-3, with the key each came from.
+        let mut keyed: BTreeMap<String, (String, Json)> = BTreeMap::new();
+        for (original, value) in entries {
+            let key = self.normalize_key(&original);
+            if let Some((other, _)) = keyed.get(&key) {
+                return Err(PluginError::validation(
+                    "key-collision",
+                    format!("the keys {other:?} and {original:?} both become {key:?}"),
+                )
+                .with_field(key));
+            }
+            keyed.insert(key, (original, value));
+        }
+        keyed.retain(|key, _| !self.drop.contains(key));
+
+        let (renamed, kept): (Vec<_>, Vec<_>) = keyed
+            .into_iter()
+            .partition(|(key, _)| self.rename.contains_key(key));
+        let mut output: Record = kept
+            .into_iter()
+            .map(|(key, (_, value))| (key, value))
+            .collect();
+        for (old, (_, value)) in renamed {
+            let new = &self.rename[&old];
+            if output.contains_key(new) {
+                return Err(PluginError::validation(
+                    "rename-collision",
+                    format!("renaming {old:?} to {new:?} collides with the existing key {new:?}"),
+                )
+                .with_field(new.clone()));
+            }
+            output.insert(new.clone(), value);
+        }
+
+        if self.skip_empty_records && output.values().all(is_empty) {
+            return Ok(Normalized::Skip(ALL_EMPTY.to_owned()));
+        }
+        Ok(Normalized::Keep(output))
+    }
+}
+
+/// Appends the entries of `object`, with nested objects flattened, to
+/// `entries`. Keys are joined to `prefix` with `separator`.
+fn flatten_into(
+    entries: &mut Vec<(String, Json)>,
+    prefix: Option<&str>,
+    object: Record,
+    separator: &str,
+) {
+    for (key, value) in object {
+        let key = match prefix {
+            Some(prefix) => format!("{prefix}{separator}{key}"),
+            None => key,
+        };
+        match value {
+            Json::Object(nested) if !nested.is_empty() => {
+                flatten_into(entries, Some(&key), nested, separator);
+            }
+            other => entries.push((key, other)),
+        }
+    }
+}
+
+/// True for `null` and for empty or whitespace-only text.
+fn is_empty(value: &Json) -> bool {
+    match value {
+        Json::Null => true,
+        Json::String(text) => text.trim().is_empty(),
+        _ => false,
+    }
+}
+
+sluice_sdk::export_normalizer!(Reshape);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use sluice_sdk::ErrorCategory;
+
+    fn reshape(options: Json, record: Json) -> Result<Normalized, PluginError> {
+        let Json::Object(options) = options else {
+            panic!("options must be an object")
+        };
+        let Json::Object(record) = record else {
+            panic!("record must be an object")
+        };
+        Reshape::configure(Options::from(options))?.normalize(record)
+    }
+
+    fn kept(options: Json, record: Json) -> Json {
+        match reshape(options, record).unwrap() {
+            Normalized::Keep(record) => Json::Object(record),
+            Normalized::Skip(reason) => panic!("skipped: {reason}"),
+        }
+    }
+
+    #[test]
+    fn defaults_only_trim_keys() {
+        assert_eq!(
+            kept(json!({}), json!({" Name ": "x", "a": {"b": 1}})),
+            json!({"Name": "x", "a": {"b": 1}})
+        );
+        assert_eq!(
+            kept(json!({"trim_keys": false}), json!({" Name ": "x"})),
+            json!({" Name ": "x"})
+        );
+    }
+
+    #[test]
+    fn flattens_nested_objects() {
+        assert_eq!(
+            kept(
+                json!({"flatten": true}),
+                json!({"a": {"b": {"c": 1}, "d": [1, {"e": 2}]}, "f": {}, "g": null})
+            ),
+            json!({"a.b.c": 1, "a.d": [1, {"e": 2}], "f": {}, "g": null})
+        );
+        assert_eq!(
+            kept(
+                json!({"flatten": true, "separator": "__"}),
+                json!({"a": {"b": 1}})
+            ),
+            json!({"a__b": 1})
+        );
+    }
+
+    #[test]
+    fn lowercases_drops_and_renames() {
+        let options = json!({
+            "flatten": true,
+            "lowercase_keys": true,
+            "drop": ["Internal.ID"],
+            "rename": {"E-Mail": "email", "address.city": "city"},
+        });
+        assert_eq!(
+            kept(
+                options,
+                json!({"E-MAIL": "a@b.c", "Address": {"City": "Oslo"}, "internal": {"id": 7}})
+            ),
+            json!({"email": "a@b.c", "city": "Oslo"})
+        );
+    }
+
+    #[test]
+    fn swapping_keys_is_not_a_collision() {
+        assert_eq!(
+            kept(
+                json!({"rename": {"a": "b", "b": "a"}}),
+                json!({"a": 1, "b": 2})
+            ),
+            json!({"a": 2, "b": 1})
+        );
+    }
+
+    #[test]
+    fn renaming_onto_an_existing_key_fails() {
+        let error = reshape(
+            json!({"rename": {"e-mail": "email"}}),
+            json!({"e-mail": "a@b.c", "email": "x@y.z"}),
+        )
+        .unwrap_err();
+        assert_eq!(error.category, ErrorCategory::Validation);
+        assert_eq!(error.code, "rename-collision");
+        assert_eq!(
+            error.message,
+            "renaming \"e-mail\" to \"email\" collides with the existing key \"email\""
+        );
+        assert_eq!(error.field.as_deref(), Some("email"));
+    }
+
+    #[test]
+    fn keys_that_become_equal_collide() {
+        let error = reshape(
+            json!({"lowercase_keys": true}),
+            json!({"Email": 1, "email": 2}),
+        )
+        .unwrap_err();
+        assert_eq!(error.code, "key-collision");
+        assert_eq!(
+            error.message,
+            "the keys \"Email\" and \"email\" both become \"email\""
+        );
+        let error =
+            reshape(json!({"flatten": true}), json!({"a.b": 1, "a": {"b": 2}})).unwrap_err();
+        assert_eq!(error.code, "key-collision");
+    }
+
+    #[test]
+    fn skips_empty_records_when_asked() {
+        let record = json!({"a": null, "b": "", "c": "  "});
+        assert_eq!(
+            reshape(json!({"skip_empty_records": true}), record.clone()),
+            Ok(Normalized::Skip("all fields are empty".into()))
+        );
+        assert!(matches!(
+            reshape(json!({}), record),
+            Ok(Normalized::Keep(_))
+        ));
+        assert!(matches!(
+            reshape(
+                json!({"skip_empty_records": true}),
+                json!({"a": null, "b": 0})
+            ),
+            Ok(Normalized::Keep(_))
+        ));
+        assert!(matches!(
+            reshape(
+                json!({"skip_empty_records": true, "drop": ["b"]}),
+                json!({"a": "", "b": 1})
+            ),
+            Ok(Normalized::Skip(_))
+        ));
+    }
+
+    #[test]
+    fn rejects_bad_options() {
+        for (options, message) in [
+            (json!({"flaten": true}), "unknown field `flaten`"),
+            (
+                json!({"flatten": true, "separator": ""}),
+                "`separator` must not be empty",
+            ),
+            (
+                json!({"rename": {"a": "x", "b": "x"}}),
+                "maps both \"a\" and \"b\" to \"x\"",
+            ),
+            (json!({"rename": {"a": " "}}), "empty key"),
+            (
+                json!({"lowercase_keys": true, "rename": {"A": "x", "a": "y"}}),
+                "more than once",
+            ),
+            (json!({"drop": "a"}), "invalid type"),
+        ] {
+            let Json::Object(map) = options else {
+                unreachable!()
+            };
+            let error = Reshape::configure(Options::from(map)).unwrap_err();
+            assert_eq!(error.category, ErrorCategory::Config);
+            assert!(error.message.contains(message), "{}", error.message);
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! `uppercase`: a field transformer that converts text to uppercase using the
+//! Unicode case mappings (`str::to_uppercase`). Other values pass through
+//! unchanged. It takes no options.
+
+use sluice_sdk::{FieldTransformer, Options, PluginError, Value};
+
+/// The `uppercase` plugin.
+#[derive(Debug)]
+pub struct Uppercase;
+
+impl FieldTransformer for Uppercase {
+    fn configure(options: Options) -> Result<Self, PluginError> {
+        options.none()?;
+        Ok(Uppercase)
+    }
+
+    fn transform(&self, value: Value) -> Result<Value, PluginError> {
+        Ok(convert(value))
+    }
+}
+
+/// Converts text to uppercase; other values pass through.
+fn convert(value: Value) -> Value {
+    match value {
+        Value::Text(text) => Value::Text(text.to_uppercase()),
+        other => other,
+    }
+}
+
+sluice_sdk::export_field_transformer!(Uppercase);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sluice_sdk::ErrorCategory;
+
+    #[test]
+    fn converts_text() {
+        assert_eq!(convert(Value::from("jane Doe")), Value::from("JANE DOE"));
+        assert_eq!(convert(Value::from("straße é")), Value::from("STRASSE É"));
+        assert_eq!(convert(Value::from("")), Value::from(""));
+    }
+
+    #[test]
+    fn other_values_pass_through() {
+        assert_eq!(convert(Value::Null), Value::Null);
+        assert_eq!(convert(Value::Boolean(true)), Value::Boolean(true));
+        assert_eq!(
+            convert(Value::Json(r#"["A"]"#.into())),
+            Value::Json(r#"["A"]"#.into())
+        );
+    }
+
+    #[test]
+    fn rejects_options() {
+        assert!(Uppercase::configure(Options::empty()).is_ok());
+        let error =
+            Uppercase::configure(Options::from_json(r#"{"locale": "tr"}"#).unwrap()).unwrap_err();
+        assert_eq!(error.category, ErrorCategory::Config);
+        assert!(error.message.contains("`locale`"));
+    }
+}

@@ -1,0 +1,128 @@
+//! The README's example, end to end through the `sluice` binary.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+use sluice::runlog::ErrorFilter;
+
+use crate::support::{TestEnv, copy_dir, jsonl, stdout, workspace};
+
+fn expected() -> Value {
+    let text = std::fs::read_to_string(workspace().join("examples/contacts/data/EXPECTED.json")).unwrap();
+    serde_json::from_str(&text).unwrap()
+}
+
+fn ids(v: &Value, key: &str) -> BTreeSet<String> {
+    v[key].as_array().unwrap().iter().map(|i| i.as_str().unwrap().to_owned()).collect()
+}
+
+#[test]
+fn contacts_example_runs_partial_with_clean_output_and_explained_errors() {
+    let env = TestEnv::new();
+    copy_dir(&workspace().join("examples/contacts/data"), &env.path().join("data"));
+    std::fs::copy(workspace().join("examples/contacts/pipeline.toml"), env.path().join("pipeline.toml")).unwrap();
+    let exp = expected();
+
+    let out = env.cli(&["run", "pipeline.toml"]);
+    assert_eq!(out.status.code(), Some(3), "partial exits 3; stdout: {}", stdout(&out));
+    assert!(stdout(&out).contains("finished partial"), "{}", stdout(&out));
+
+    // The output file holds exactly the valid records, cleaned.
+    let rows = jsonl(&env.read("out/contacts.jsonl"));
+    assert_eq!(rows.len() as u64, exp["valid"].as_u64().unwrap());
+    let bad: BTreeSet<String> = ["invalid_email", "invalid_phone", "missing_email", "invalid_both"]
+        .iter()
+        .flat_map(|k| ids(&exp, k))
+        .collect();
+    let mut seen = BTreeSet::new();
+    for row in &rows {
+        let id = row["id"].as_str().unwrap();
+        assert!(!bad.contains(id), "{id} is known bad but was loaded");
+        assert!(seen.insert(id.to_owned()), "{id} loaded twice");
+        let email = row["email"].as_str().unwrap();
+        assert_eq!(email, email.trim().to_lowercase(), "email not normalized: {row}");
+        assert!(email.contains('@'));
+        if let Some(phone) = row["phone"].as_str() {
+            assert!(phone.starts_with('+') && phone[1..].chars().all(|c| c.is_ascii_digit()), "not E.164: {row}");
+        } else {
+            assert!(row["phone"].is_null(), "{row}");
+        }
+        for key in ["first_name", "last_name", "company", "country"] {
+            if let Some(s) = row[key].as_str() {
+                assert_eq!(s, s.trim(), "untrimmed {key}: {row}");
+            }
+        }
+        assert!(row["title"].as_str().is_some_and(|t| !t.is_empty()), "title defaulted: {row}");
+        assert!(row.get("notes").is_none(), "notes were dropped by the normalizer");
+    }
+
+    // The run log explains every record.
+    let log = env.run_log();
+    let run = &log.runs(None, 1).unwrap()[0];
+    assert_eq!(run.status, "partial");
+    let malformed = exp["malformed_rows"].as_array().unwrap().len() as i64;
+    let blank = exp["blank_rows"].as_array().unwrap().len() as i64;
+    assert_eq!(run.extracted, exp["records_total"].as_i64().unwrap());
+    assert_eq!(run.loaded, exp["valid"].as_i64().unwrap());
+    assert_eq!(run.skipped, blank);
+    assert_eq!(run.extracted, run.loaded + run.failed + run.skipped, "conservation");
+
+    let stages = log.stage_counts(run.id).unwrap();
+    let stage = |name: &str| stages.iter().find(|s| s.stage == name).unwrap();
+    assert_eq!(stage("ingest").failed, malformed);
+    assert_eq!(stage("normalize").skipped, blank);
+    assert_eq!(stage("execute").records_out, run.loaded);
+
+    let errors = log.errors(run.id, &ErrorFilter::default()).unwrap();
+    let keyed = |code: &str, field: Option<&str>| -> BTreeSet<String> {
+        errors
+            .iter()
+            .filter(|e| e.code == code && e.field.as_deref() == field)
+            .map(|e| e.record_key.clone().unwrap())
+            .collect()
+    };
+    let mut want_email = ids(&exp, "invalid_email");
+    want_email.extend(ids(&exp, "invalid_both"));
+    let mut want_phone = ids(&exp, "invalid_phone");
+    want_phone.extend(ids(&exp, "invalid_both"));
+    assert_eq!(keyed("invalid-email", Some("email")), want_email);
+    assert_eq!(keyed("invalid-phone", Some("phone")), want_phone);
+    assert_eq!(keyed("required-field-missing", Some("email")), ids(&exp, "missing_email"));
+    for e in &errors {
+        assert_eq!(e.category, "validation", "{e:?}");
+        assert!(e.plugin_digest.as_deref().is_none_or(|d| d.starts_with("sha256:")));
+    }
+    let malformed_lines: BTreeSet<String> = exp["malformed_rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| format!("contacts.csv:{}", m["line"]))
+        .collect();
+    assert_eq!(keyed("malformed-row", None), malformed_lines);
+
+    // `runs show` explains it to a person.
+    let show = env.cli(&["runs", "show", "last"]);
+    assert_eq!(show.status.code(), Some(0));
+    let text = stdout(&show);
+    for needle in ["PARTIAL", "invalid-email", "invalid-phone", "required-field-missing", "malformed-row", "all fields are empty"] {
+        assert!(text.contains(needle), "`runs show` lacks {needle}:\n{text}");
+    }
+    let json = env.cli(&["runs", "show", "last", "--json"]);
+    let v: Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(v["run"]["loaded"], exp["valid"]);
+}
+
+#[test]
+fn second_run_overwrites_output_and_is_listed_in_history() {
+    let env = TestEnv::new();
+    copy_dir(&workspace().join("examples/contacts/data"), &env.path().join("data"));
+    std::fs::copy(workspace().join("examples/contacts/pipeline.toml"), env.path().join("pipeline.toml")).unwrap();
+    env.cli(&["run", "pipeline.toml"]);
+    let first = env.read("out/contacts.jsonl");
+    env.cli(&["run", "pipeline.toml"]);
+    assert_eq!(env.read("out/contacts.jsonl"), first, "overwrite mode gives the same file");
+    let runs = env.cli(&["runs", "--json"]);
+    let v: Value = serde_json::from_slice(&runs.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 2);
+    assert_eq!(v[0]["config_hash"], v[1]["config_hash"]);
+}

@@ -1,0 +1,13 @@
+//! End-to-end tests of Sluice, built into one binary.
+//!
+//! They drive the real `sluice` binary and the library API against real
+//! WebAssembly plugins: the built-ins, the hostile test plugin
+//! (`tests/test-plugins`) and the Python plugin (`plugins/titlecase-py`).
+
+mod support;
+
+mod cases;
+mod example_contacts;
+mod hostile_plugins;
+mod pipeline_errors;
+mod python_plugin;
