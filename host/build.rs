@@ -34,22 +34,33 @@ const WASM_TARGET: &str = "wasm32-wasip2";
 
 fn main() {
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
-    let workspace = manifest_dir.parent().expect("host/ has a parent").to_owned();
+    let workspace = manifest_dir
+        .parent()
+        .expect("host/ has a parent")
+        .to_owned();
     let target_dir = workspace.join("target").join("wasm");
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
 
     for watched in ["plugins", "sdk", "wit", "tests/test-plugins", "Cargo.lock"] {
-        println!("cargo::rerun-if-changed={}", workspace.join(watched).display());
+        println!(
+            "cargo::rerun-if-changed={}",
+            workspace.join(watched).display()
+        );
     }
     println!("cargo::rerun-if-env-changed=SLUICE_COMPONENTIZE_PY");
 
     build_rust_plugins(&workspace, &target_dir);
     let wasm_dir = target_dir.join(WASM_TARGET).join("release");
 
-    let mut src = String::from("/// Every built-in plugin.\npub static BUILTINS: &[Builtin] = &[\n");
+    let mut src =
+        String::from("/// Every built-in plugin.\npub static BUILTINS: &[Builtin] = &[\n");
     for (krate, name, kind) in BUILTINS {
         let file = wasm_dir.join(format!("{}.wasm", krate.replace('-', "_")));
-        assert!(file.is_file(), "built-in plugin {krate} was not built: {} is missing", file.display());
+        assert!(
+            file.is_file(),
+            "built-in plugin {krate} was not built: {} is missing",
+            file.display()
+        );
         writeln!(
             src,
             "    Builtin {{ name: {name:?}, kind: PluginKind::{kind}, bytes: include_bytes!({:?}) }},",
@@ -61,10 +72,16 @@ fn main() {
     std::fs::write(out_dir.join("builtin_plugins.rs"), src).expect("write builtin_plugins.rs");
 
     // Paths the tests use to find test plugins and the Python plugin.
-    println!("cargo::rustc-env=SLUICE_TEST_PLUGIN_DIR={}", wasm_dir.display());
+    println!(
+        "cargo::rustc-env=SLUICE_TEST_PLUGIN_DIR={}",
+        wasm_dir.display()
+    );
     let python_dir = target_dir.join("python");
     match build_python_plugin(&workspace, &python_dir) {
-        Ok(()) => println!("cargo::rustc-env=SLUICE_PYTHON_PLUGIN_DIR={}", python_dir.display()),
+        Ok(()) => println!(
+            "cargo::rustc-env=SLUICE_PYTHON_PLUGIN_DIR={}",
+            python_dir.display()
+        ),
         Err(why) => {
             println!("cargo::warning=Python plugin not built: {why}");
             println!("cargo::rustc-env=SLUICE_PYTHON_PLUGIN_DIR=");
@@ -76,7 +93,13 @@ fn build_rust_plugins(workspace: &Path, target_dir: &Path) {
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(workspace)
-        .args(["build", "--release", "--target", WASM_TARGET, "--target-dir"])
+        .args([
+            "build",
+            "--release",
+            "--target",
+            WASM_TARGET,
+            "--target-dir",
+        ])
         .arg(target_dir);
     for (krate, _, _) in BUILTINS {
         cmd.args(["-p", krate]);
@@ -122,7 +145,7 @@ fn build_python_plugin(workspace: &Path, out_dir: &Path) -> Result<(), String> {
     }
     let output = Command::new(&tool)
         .current_dir(workspace)
-        .args(["-d", "wit", "-w", "field-transformer", "componentize", "titlecase", "-p"])
+        .args(["-d", "wit", "-w", "field-transformer", "componentize", "app", "-p"])
         .arg(&source)
         .arg("-o")
         .arg(&out)

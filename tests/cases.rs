@@ -31,7 +31,9 @@ fn check_case(case: &Path) {
     copy_dir(case, env.path());
     let _ = std::fs::remove_dir_all(env.path().join("out"));
     let summary = env.run(&env.path().join("pipeline.toml"));
-    let expected: Value = serde_json::from_str(&std::fs::read_to_string(case.join("expected/run.json")).unwrap()).unwrap();
+    let expected: Value =
+        serde_json::from_str(&std::fs::read_to_string(case.join("expected/run.json")).unwrap())
+            .unwrap();
 
     let t = &summary.totals;
     let got = serde_json::json!({
@@ -42,7 +44,10 @@ fn check_case(case: &Path) {
         assert_eq!(got[key], expected[key], "case {name}: {key}");
     }
 
-    let errors = env.run_log().errors(summary.run_id, &ErrorFilter::default()).unwrap();
+    let errors = env
+        .run_log()
+        .errors(summary.run_id, &ErrorFilter::default())
+        .unwrap();
     let got_errors: BTreeSet<(String, String, String)> = errors
         .iter()
         .map(|e| {
@@ -64,7 +69,10 @@ fn check_case(case: &Path) {
                 .collect()
         })
         .unwrap_or_default();
-    assert_eq!(got_errors, want_errors, "case {name}: errors (record, code, field)");
+    assert_eq!(
+        got_errors, want_errors,
+        "case {name}: errors (record, code, field)"
+    );
 
     let expected_out = case.join("expected/out");
     for entry in std::fs::read_dir(&expected_out).unwrap() {

@@ -8,42 +8,76 @@ use sluice::runlog::ErrorFilter;
 use crate::support::{TestEnv, copy_dir, jsonl, stdout, workspace};
 
 fn expected() -> Value {
-    let text = std::fs::read_to_string(workspace().join("examples/contacts/data/EXPECTED.json")).unwrap();
+    let text =
+        std::fs::read_to_string(workspace().join("examples/contacts/data/EXPECTED.json")).unwrap();
     serde_json::from_str(&text).unwrap()
 }
 
 fn ids(v: &Value, key: &str) -> BTreeSet<String> {
-    v[key].as_array().unwrap().iter().map(|i| i.as_str().unwrap().to_owned()).collect()
+    v[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i.as_str().unwrap().to_owned())
+        .collect()
 }
 
 #[test]
 fn contacts_example_runs_partial_with_clean_output_and_explained_errors() {
     let env = TestEnv::new();
-    copy_dir(&workspace().join("examples/contacts/data"), &env.path().join("data"));
-    std::fs::copy(workspace().join("examples/contacts/pipeline.toml"), env.path().join("pipeline.toml")).unwrap();
+    copy_dir(
+        &workspace().join("examples/contacts/data"),
+        &env.path().join("data"),
+    );
+    std::fs::copy(
+        workspace().join("examples/contacts/pipeline.toml"),
+        env.path().join("pipeline.toml"),
+    )
+    .unwrap();
     let exp = expected();
 
     let out = env.cli(&["run", "pipeline.toml"]);
-    assert_eq!(out.status.code(), Some(3), "partial exits 3; stdout: {}", stdout(&out));
-    assert!(stdout(&out).contains("finished partial"), "{}", stdout(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "partial exits 3; stdout: {}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("finished partial"),
+        "{}",
+        stdout(&out)
+    );
 
     // The output file holds exactly the valid records, cleaned.
     let rows = jsonl(&env.read("out/contacts.jsonl"));
     assert_eq!(rows.len() as u64, exp["valid"].as_u64().unwrap());
-    let bad: BTreeSet<String> = ["invalid_email", "invalid_phone", "missing_email", "invalid_both"]
-        .iter()
-        .flat_map(|k| ids(&exp, k))
-        .collect();
+    let bad: BTreeSet<String> = [
+        "invalid_email",
+        "invalid_phone",
+        "missing_email",
+        "invalid_both",
+    ]
+    .iter()
+    .flat_map(|k| ids(&exp, k))
+    .collect();
     let mut seen = BTreeSet::new();
     for row in &rows {
         let id = row["id"].as_str().unwrap();
         assert!(!bad.contains(id), "{id} is known bad but was loaded");
         assert!(seen.insert(id.to_owned()), "{id} loaded twice");
         let email = row["email"].as_str().unwrap();
-        assert_eq!(email, email.trim().to_lowercase(), "email not normalized: {row}");
+        assert_eq!(
+            email,
+            email.trim().to_lowercase(),
+            "email not normalized: {row}"
+        );
         assert!(email.contains('@'));
         if let Some(phone) = row["phone"].as_str() {
-            assert!(phone.starts_with('+') && phone[1..].chars().all(|c| c.is_ascii_digit()), "not E.164: {row}");
+            assert!(
+                phone.starts_with('+') && phone[1..].chars().all(|c| c.is_ascii_digit()),
+                "not E.164: {row}"
+            );
         } else {
             assert!(row["phone"].is_null(), "{row}");
         }
@@ -52,8 +86,14 @@ fn contacts_example_runs_partial_with_clean_output_and_explained_errors() {
                 assert_eq!(s, s.trim(), "untrimmed {key}: {row}");
             }
         }
-        assert!(row["title"].as_str().is_some_and(|t| !t.is_empty()), "title defaulted: {row}");
-        assert!(row.get("notes").is_none(), "notes were dropped by the normalizer");
+        assert!(
+            row["title"].as_str().is_some_and(|t| !t.is_empty()),
+            "title defaulted: {row}"
+        );
+        assert!(
+            row.get("notes").is_none(),
+            "notes were dropped by the normalizer"
+        );
     }
 
     // The run log explains every record.
@@ -65,7 +105,11 @@ fn contacts_example_runs_partial_with_clean_output_and_explained_errors() {
     assert_eq!(run.extracted, exp["records_total"].as_i64().unwrap());
     assert_eq!(run.loaded, exp["valid"].as_i64().unwrap());
     assert_eq!(run.skipped, blank);
-    assert_eq!(run.extracted, run.loaded + run.failed + run.skipped, "conservation");
+    assert_eq!(
+        run.extracted,
+        run.loaded + run.failed + run.skipped,
+        "conservation"
+    );
 
     let stages = log.stage_counts(run.id).unwrap();
     let stage = |name: &str| stages.iter().find(|s| s.stage == name).unwrap();
@@ -87,10 +131,17 @@ fn contacts_example_runs_partial_with_clean_output_and_explained_errors() {
     want_phone.extend(ids(&exp, "invalid_both"));
     assert_eq!(keyed("invalid-email", Some("email")), want_email);
     assert_eq!(keyed("invalid-phone", Some("phone")), want_phone);
-    assert_eq!(keyed("required-field-missing", Some("email")), ids(&exp, "missing_email"));
+    assert_eq!(
+        keyed("required-field-missing", Some("email")),
+        ids(&exp, "missing_email")
+    );
     for e in &errors {
         assert_eq!(e.category, "validation", "{e:?}");
-        assert!(e.plugin_digest.as_deref().is_none_or(|d| d.starts_with("sha256:")));
+        assert!(
+            e.plugin_digest
+                .as_deref()
+                .is_none_or(|d| d.starts_with("sha256:"))
+        );
     }
     let malformed_lines: BTreeSet<String> = exp["malformed_rows"]
         .as_array()
@@ -104,7 +155,14 @@ fn contacts_example_runs_partial_with_clean_output_and_explained_errors() {
     let show = env.cli(&["runs", "show", "last"]);
     assert_eq!(show.status.code(), Some(0));
     let text = stdout(&show);
-    for needle in ["PARTIAL", "invalid-email", "invalid-phone", "required-field-missing", "malformed-row", "all fields are empty"] {
+    for needle in [
+        "PARTIAL",
+        "invalid-email",
+        "invalid-phone",
+        "required-field-missing",
+        "malformed-row",
+        "all fields are empty",
+    ] {
         assert!(text.contains(needle), "`runs show` lacks {needle}:\n{text}");
     }
     let json = env.cli(&["runs", "show", "last", "--json"]);
@@ -115,12 +173,23 @@ fn contacts_example_runs_partial_with_clean_output_and_explained_errors() {
 #[test]
 fn second_run_overwrites_output_and_is_listed_in_history() {
     let env = TestEnv::new();
-    copy_dir(&workspace().join("examples/contacts/data"), &env.path().join("data"));
-    std::fs::copy(workspace().join("examples/contacts/pipeline.toml"), env.path().join("pipeline.toml")).unwrap();
+    copy_dir(
+        &workspace().join("examples/contacts/data"),
+        &env.path().join("data"),
+    );
+    std::fs::copy(
+        workspace().join("examples/contacts/pipeline.toml"),
+        env.path().join("pipeline.toml"),
+    )
+    .unwrap();
     env.cli(&["run", "pipeline.toml"]);
     let first = env.read("out/contacts.jsonl");
     env.cli(&["run", "pipeline.toml"]);
-    assert_eq!(env.read("out/contacts.jsonl"), first, "overwrite mode gives the same file");
+    assert_eq!(
+        env.read("out/contacts.jsonl"),
+        first,
+        "overwrite mode gives the same file"
+    );
     let runs = env.cli(&["runs", "--json"]);
     let v: Value = serde_json::from_slice(&runs.stdout).unwrap();
     assert_eq!(v.as_array().unwrap().len(), 2);

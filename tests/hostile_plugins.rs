@@ -11,7 +11,11 @@ use crate::support::{TestEnv, jsonl, test_plugin};
 fn input() -> String {
     (1..=10)
         .map(|i| {
-            let name = if i == 7 { "boom".to_owned() } else { format!("name {i}") };
+            let name = if i == 7 {
+                "boom".to_owned()
+            } else {
+                format!("name {i}")
+            };
             format!("{{\"id\": \"r{i:02}\", \"name\": \"{name}\"}}\n")
         })
         .collect()
@@ -61,7 +65,10 @@ fn assert_contained(env: &TestEnv, summary: &sluice::RunSummary, code: &str) -> 
     assert_eq!(summary.totals.extracted, 10);
     assert_eq!(summary.totals.loaded, 9);
     assert_eq!(summary.totals.failed, 1);
-    let errors = env.run_log().errors(summary.run_id, &ErrorFilter::default()).unwrap();
+    let errors = env
+        .run_log()
+        .errors(summary.run_id, &ErrorFilter::default())
+        .unwrap();
     assert_eq!(errors.len(), 1, "{errors:#?}");
     let e = &errors[0];
     assert_eq!(e.code, code, "{e:#?}");
@@ -69,24 +76,37 @@ fn assert_contained(env: &TestEnv, summary: &sluice::RunSummary, code: &str) -> 
     assert_eq!(e.stage, "transform");
     assert_eq!(e.record_key.as_deref(), Some("r07"));
     assert_eq!(e.field.as_deref(), Some("name"));
-    assert_eq!(e.plugin_digest.as_deref().map(|d| d.starts_with("sha256:")), Some(true));
+    assert_eq!(
+        e.plugin_digest.as_deref().map(|d| d.starts_with("sha256:")),
+        Some(true)
+    );
     let out = jsonl(&env.read("out/records.jsonl"));
     assert_eq!(out.len(), 9);
     assert!(out.iter().all(|r| r["id"] != "r07"));
-    assert!(out.iter().all(|r| r["name"].as_str().unwrap().starts_with("NAME ")), "later steps ran: {out:?}");
+    assert!(
+        out.iter()
+            .all(|r| r["name"].as_str().unwrap().starts_with("NAME ")),
+        "later steps ran: {out:?}"
+    );
     e.message.clone()
 }
 
 #[test]
 fn infinite_loop_is_stopped_by_the_deadline() {
-    let (env, summary) = run_hostile("loop", "timeout_ms = 200, fuel_per_call = 1000000000000000, fuel_per_record = 0");
+    let (env, summary) = run_hostile(
+        "loop",
+        "timeout_ms = 200, fuel_per_call = 1000000000000000, fuel_per_record = 0",
+    );
     let message = assert_contained(&env, &summary, "timeout");
     assert!(message.contains("200 ms"), "{message}");
 }
 
 #[test]
 fn infinite_loop_is_stopped_by_fuel() {
-    let (env, summary) = run_hostile("loop", "fuel_per_call = 50000000, fuel_per_record = 1000000");
+    let (env, summary) = run_hostile(
+        "loop",
+        "fuel_per_call = 50000000, fuel_per_record = 1000000",
+    );
     let message = assert_contained(&env, &summary, "fuel-exhausted");
     assert!(message.contains("fuel_per_record"), "{message}");
 }
@@ -131,7 +151,10 @@ fn slow_but_within_limits_succeeds() {
     assert_eq!(summary.status, RunStatus::Succeeded, "{summary:?}");
     assert_eq!(summary.totals.loaded, 10);
     let uses = env.run_log().plugin_uses(summary.run_id).unwrap();
-    let hostile = uses.iter().find(|u| u.role == "transform:things.name#1").unwrap();
+    let hostile = uses
+        .iter()
+        .find(|u| u.role == "transform:things.name#1")
+        .unwrap();
     assert_eq!(hostile.failures, 0);
     assert!(hostile.wall_us >= 40_000, "{hostile:?}");
 }

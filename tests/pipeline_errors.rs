@@ -33,8 +33,17 @@ fn env_with(pipeline: &str) -> TestEnv {
 fn refused(pipeline: &str) -> String {
     let env = env_with(pipeline);
     let out = env.cli(&["run", "pipeline.toml"]);
-    assert_eq!(out.status.code(), Some(2), "stdout: {} stderr: {}", stdout(&out), stderr(&out));
-    assert!(!env.path().join("out/people.jsonl").exists(), "nothing may be written");
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "stdout: {} stderr: {}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        !env.path().join("out/people.jsonl").exists(),
+        "nothing may be written"
+    );
     stderr(&out)
 }
 
@@ -46,7 +55,10 @@ fn good_pipeline_validates_and_runs() {
     assert!(stdout(&out).contains("is valid"));
     let out = env.cli(&["run", "pipeline.toml"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert_eq!(env.read("out/people.jsonl").trim(), r#"{"email":"a@example.com"}"#);
+    assert_eq!(
+        env.read("out/people.jsonl").trim(),
+        r#"{"email":"a@example.com"}"#
+    );
 }
 
 #[test]
@@ -58,14 +70,20 @@ fn toml_syntax_error_names_line_and_column() {
 #[test]
 fn misspelled_key_is_named_with_its_line() {
     let err = refused(&GOOD.replace("transform = [", "transfrom = ["));
-    assert!(err.contains("pipeline.toml:18:1: unknown field `transfrom`"), "{err}");
+    assert!(
+        err.contains("pipeline.toml:18:1: unknown field `transfrom`"),
+        "{err}"
+    );
 }
 
 #[test]
 fn unknown_plugin_suggests_the_closest_name() {
     let err = refused(&GOOD.replace("\"email\"]", "\"emial\"]"));
     assert!(err.contains("pipeline.toml:18:22"), "{err}");
-    assert!(err.contains("unknown field-transformer plugin `emial`, did you mean `email`?"), "{err}");
+    assert!(
+        err.contains("unknown field-transformer plugin `emial`, did you mean `email`?"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -75,7 +93,10 @@ fn option_rejected_by_the_plugin_fails_up_front_with_its_message() {
         "transform = [{ plugin = \"truncate\", options = { max_lenght = 3 } }]",
     ));
     assert!(err.contains("pipeline.toml:18:14"), "{err}");
-    assert!(err.contains("rejected its options") && err.contains("max_lenght"), "{err}");
+    assert!(
+        err.contains("rejected its options") && err.contains("max_lenght"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -88,12 +109,16 @@ fn plugin_of_the_wrong_kind_is_refused() {
 #[test]
 fn missing_source_directory_is_located() {
     let err = refused(&GOOD.replace("dir = \"in\"", "dir = \"nowhere\""));
-    assert!(err.contains("pipeline.toml:5:7: source directory `nowhere` does not exist"), "{err}");
+    assert!(
+        err.contains("pipeline.toml:5:7: source directory `nowhere` does not exist"),
+        "{err}"
+    );
 }
 
 #[test]
 fn duplicate_entity_is_refused() {
-    let twice = format!("{GOOD}\n[[entity]]\nname = \"people\"\n[[entity.field]]\ntarget = \"x\"\n");
+    let twice =
+        format!("{GOOD}\n[[entity]]\nname = \"people\"\n[[entity.field]]\ntarget = \"x\"\n");
     let err = refused(&twice);
     assert!(err.contains("entity `people` is defined twice"), "{err}");
 }

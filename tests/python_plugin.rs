@@ -104,7 +104,10 @@ transform = [{ plugin = "titlecase", options = { keep_lowercase = "van" } }]
     let mut options = env.options();
     options.plugin_path = vec![python_plugin_dir()];
     let sluice = sluice::Sluice::open(options).unwrap();
-    let err = sluice.run(&sluice::load_pipeline(&path).unwrap()).unwrap_err().to_string();
+    let err = sluice
+        .run(&sluice::load_pipeline(&path).unwrap())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("rejected its options"), "{err}");
     assert!(!env.path().join("out/people.jsonl").exists());
 }

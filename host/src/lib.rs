@@ -78,8 +78,11 @@ impl Sluice {
             path: options.data_dir.clone(),
             source,
         })?;
-        let cache_dir = options.cache_dir.unwrap_or_else(|| options.data_dir.join("cache"));
-        let runtime = Runtime::new(Some(cache_dir)).map_err(|e| SetupError::Runtime(format!("{e:#}")))?;
+        let cache_dir = options
+            .cache_dir
+            .unwrap_or_else(|| options.data_dir.join("cache"));
+        let runtime =
+            Runtime::new(Some(cache_dir)).map_err(|e| SetupError::Runtime(format!("{e:#}")))?;
         let mut search = options.plugin_path;
         search.push(options.data_dir.join("plugins"));
         Ok(Sluice {

@@ -53,7 +53,10 @@ pub fn errors(sluice: &Sluice, args: &ErrorsArgs) -> anyhow::Result<Exit> {
                 filter.stage.as_ref().is_none_or(|s| *s == g.stage)
                     && filter.category.as_ref().is_none_or(|c| *c == g.category)
                     && filter.code.as_ref().is_none_or(|c| *c == g.code)
-                    && filter.field.as_ref().is_none_or(|f| Some(f) == g.field.as_ref())
+                    && filter
+                        .field
+                        .as_ref()
+                        .is_none_or(|f| Some(f) == g.field.as_ref())
             })
             .collect();
         if args.format.json {
@@ -64,7 +67,12 @@ pub fn errors(sluice: &Sluice, args: &ErrorsArgs) -> anyhow::Result<Exit> {
             println!("Run {id} has no errors matching these filters.");
             return Ok(Exit::Success);
         }
-        let mut t = table(&["COUNT", "STAGE", "CATEGORY", "CODE", "FIELD", "PLUGIN", "EXAMPLE", "RECORD"], &["COUNT"]);
+        let mut t = table(
+            &[
+                "COUNT", "STAGE", "CATEGORY", "CODE", "FIELD", "PLUGIN", "EXAMPLE", "RECORD",
+            ],
+            &["COUNT"],
+        );
         for g in &groups {
             t.add_row(vec![
                 g.count.to_string(),
@@ -90,7 +98,12 @@ pub fn errors(sluice: &Sluice, args: &ErrorsArgs) -> anyhow::Result<Exit> {
         println!("Run {id} has no errors matching these filters.");
         return Ok(Exit::Success);
     }
-    let mut t = table(&["RECORD", "SOURCE", "STAGE", "FIELD", "CATEGORY", "CODE", "MESSAGE"], &[]);
+    let mut t = table(
+        &[
+            "RECORD", "SOURCE", "STAGE", "FIELD", "CATEGORY", "CODE", "MESSAGE",
+        ],
+        &[],
+    );
     for e in &rows {
         t.add_row(vec![
             or_dash(e.record_key.as_deref()),

@@ -29,7 +29,9 @@ impl Exit {
 
     /// The exit code for an error.
     pub fn for_error(e: &anyhow::Error) -> Exit {
-        if e.downcast_ref::<ConfigError>().is_some() || matches!(e.downcast_ref::<RunError>(), Some(RunError::Setup { .. })) {
+        if e.downcast_ref::<ConfigError>().is_some()
+            || matches!(e.downcast_ref::<RunError>(), Some(RunError::Setup { .. }))
+        {
             Exit::Usage
         } else {
             Exit::Failure

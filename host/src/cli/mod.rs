@@ -23,7 +23,12 @@ use crate::{Sluice, SluiceOptions};
 #[command(name = "sluice", version, about, max_term_width = 100)]
 pub struct Cli {
     /// Data directory: run log, compile cache, installed plugins.
-    #[arg(long, global = true, env = "SLUICE_DATA_DIR", default_value = ".sluice")]
+    #[arg(
+        long,
+        global = true,
+        env = "SLUICE_DATA_DIR",
+        default_value = ".sluice"
+    )]
     data_dir: PathBuf,
     /// Directories searched for `<name>.wasm` plugins (`:`-separated).
     #[arg(long, global = true, env = "SLUICE_PLUGIN_PATH", value_delimiter = ':')]
@@ -66,7 +71,11 @@ pub fn main() -> ExitCode {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { Exit::Usage.into() } else { Exit::Success.into() };
+            return if e.use_stderr() {
+                Exit::Usage.into()
+            } else {
+                Exit::Success.into()
+            };
         }
     };
     init_tracing(cli.verbose);
@@ -105,8 +114,9 @@ fn init_tracing(verbose: u8) {
         2 => "debug",
         _ => "trace",
     };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("{default},cranelift=warn,wasmtime=warn")));
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(format!("{default},cranelift=warn,wasmtime=warn"))
+    });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

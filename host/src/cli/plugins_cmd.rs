@@ -37,7 +37,9 @@ pub fn plugins(sluice: &Sluice, args: &PluginsArgs) -> anyhow::Result<Exit> {
     for (name, path) in sluice.registry().installed() {
         match std::fs::read(&path) {
             Ok(bytes) => artifacts.push(Artifact::new(&name, Arc::from(bytes), Origin::File(path))),
-            Err(e) => tracing::warn!(path = %path.display(), error = %e, "Cannot read installed plugin."),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "Cannot read installed plugin.")
+            }
         }
     }
     let infos: Vec<PluginInfo> = artifacts.iter().map(|a| inspect(sluice, a)).collect();
@@ -45,11 +47,15 @@ pub fn plugins(sluice: &Sluice, args: &PluginsArgs) -> anyhow::Result<Exit> {
         print_json(&infos)?;
         return Ok(Exit::Success);
     }
-    let mut t = table(&["NAME", "KIND", "ORIGIN", "SIZE", "DIGEST", "IMPORTS"], &["SIZE"]);
+    let mut t = table(
+        &["NAME", "KIND", "ORIGIN", "SIZE", "DIGEST", "IMPORTS"],
+        &["SIZE"],
+    );
     for p in &infos {
         t.add_row(vec![
             p.name.clone(),
-            p.kind.map_or_else(|| "-".to_owned(), |k| k.world().to_owned()),
+            p.kind
+                .map_or_else(|| "-".to_owned(), |k| k.world().to_owned()),
             p.origin.to_string(),
             format!("{:.0} KiB", p.size as f64 / 1024.0),
             short_digest(&p.digest),
@@ -79,11 +85,22 @@ fn inspect(sluice: &Sluice, artifact: &Artifact) -> PluginInfo {
         Ok(component) => {
             let engine = sluice.runtime().engine();
             let ty = component.component_type();
-            info.imports = ty.imports(engine).map(|(name, _)| name.to_owned()).collect();
-            info.exports = ty.exports(engine).map(|(name, _)| name.to_owned()).collect();
-            info.kind = [PluginKind::FieldTransformer, PluginKind::Normalizer, PluginKind::Source, PluginKind::Target]
-                .into_iter()
-                .find(|k| info.exports.iter().any(|e| e == k.export_name()));
+            info.imports = ty
+                .imports(engine)
+                .map(|(name, _)| name.to_owned())
+                .collect();
+            info.exports = ty
+                .exports(engine)
+                .map(|(name, _)| name.to_owned())
+                .collect();
+            info.kind = [
+                PluginKind::FieldTransformer,
+                PluginKind::Normalizer,
+                PluginKind::Source,
+                PluginKind::Target,
+            ]
+            .into_iter()
+            .find(|k| info.exports.iter().any(|e| e == k.export_name()));
         }
         Err(e) => info.error = Some(e.to_string()),
     }

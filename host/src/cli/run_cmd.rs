@@ -45,9 +45,18 @@ pub fn run(sluice: &Sluice, args: &RunArgs) -> anyhow::Result<Exit> {
         t.skipped
     );
     if summary.entities.len() > 1 {
-        let mut tab = table(&["ENTITY", "EXTRACTED", "LOADED", "FAILED", "SKIPPED"], &["EXTRACTED", "LOADED", "FAILED", "SKIPPED"]);
+        let mut tab = table(
+            &["ENTITY", "EXTRACTED", "LOADED", "FAILED", "SKIPPED"],
+            &["EXTRACTED", "LOADED", "FAILED", "SKIPPED"],
+        );
         for (name, t) in &summary.entities {
-            tab.add_row(vec![name.clone(), t.extracted.to_string(), t.loaded.to_string(), t.failed.to_string(), t.skipped.to_string()]);
+            tab.add_row(vec![
+                name.clone(),
+                t.extracted.to_string(),
+                t.loaded.to_string(),
+                t.failed.to_string(),
+                t.skipped.to_string(),
+            ]);
         }
         println!("{tab}");
     }
@@ -55,7 +64,10 @@ pub fn run(sluice: &Sluice, args: &RunArgs) -> anyhow::Result<Exit> {
         println!("Reason: {reason}");
     }
     if t.failed > 0 || summary.status_reason.is_some() {
-        println!("See what failed and why: sluice runs show {}", summary.run_id);
+        println!(
+            "See what failed and why: sluice runs show {}",
+            summary.run_id
+        );
     }
     Ok(Exit::for_status(summary.status))
 }
@@ -71,7 +83,11 @@ pub fn validate(sluice: &Sluice, args: &ValidateArgs) -> anyhow::Result<Exit> {
         args.pipeline.display(),
         loaded.pipeline.name,
         plan.entity_names.len(),
-        if plan.entity_names.len() == 1 { "y" } else { "ies" },
+        if plan.entity_names.len() == 1 {
+            "y"
+        } else {
+            "ies"
+        },
         uses.len()
     );
     Ok(Exit::Success)

@@ -56,7 +56,17 @@ pub fn runs(sluice: &Sluice, args: &RunsArgs) -> anyhow::Result<Exit> {
     }
     let numeric = ["ID", "EXTRACTED", "LOADED", "FAILED", "SKIPPED", "DURATION"];
     let mut t = table(
-        &["ID", "PIPELINE", "STATUS", "STARTED", "DURATION", "EXTRACTED", "LOADED", "FAILED", "SKIPPED"],
+        &[
+            "ID",
+            "PIPELINE",
+            "STATUS",
+            "STARTED",
+            "DURATION",
+            "EXTRACTED",
+            "LOADED",
+            "FAILED",
+            "SKIPPED",
+        ],
         &numeric,
     );
     for r in &runs {
@@ -104,8 +114,17 @@ fn show(log: &RunLog, args: &ShowArgs) -> anyhow::Result<Exit> {
         }))?;
         return Ok(Exit::Success);
     }
-    println!("Run {} · {} · {}", run.id, run.pipeline, run.status.to_uppercase());
-    println!("  pipeline  {} (config {})", run.pipeline_path, short_digest(&run.config_hash));
+    println!(
+        "Run {} · {} · {}",
+        run.id,
+        run.pipeline,
+        run.status.to_uppercase()
+    );
+    println!(
+        "  pipeline  {} (config {})",
+        run.pipeline_path,
+        short_digest(&run.config_hash)
+    );
     println!(
         "  started   {}   duration {}",
         run.started_at,
@@ -120,7 +139,10 @@ fn show(log: &RunLog, args: &ShowArgs) -> anyhow::Result<Exit> {
     }
 
     println!("\nStages");
-    let mut t = table(&["ENTITY", "STAGE", "IN", "OUT", "FAILED", "SKIPPED"], &["IN", "OUT", "FAILED", "SKIPPED"]);
+    let mut t = table(
+        &["ENTITY", "STAGE", "IN", "OUT", "FAILED", "SKIPPED"],
+        &["IN", "OUT", "FAILED", "SKIPPED"],
+    );
     for s in &stages {
         t.add_row(vec![
             s.entity.clone(),
@@ -136,7 +158,12 @@ fn show(log: &RunLog, args: &ShowArgs) -> anyhow::Result<Exit> {
     if !groups.is_empty() {
         let total: i64 = groups.iter().map(|g| g.count).sum();
         println!("\nErrors by cause ({total})");
-        let mut t = table(&["COUNT", "STAGE", "CATEGORY", "CODE", "FIELD", "PLUGIN", "EXAMPLE"], &["COUNT"]);
+        let mut t = table(
+            &[
+                "COUNT", "STAGE", "CATEGORY", "CODE", "FIELD", "PLUGIN", "EXAMPLE",
+            ],
+            &["COUNT"],
+        );
         for g in &groups {
             t.add_row(vec![
                 g.count.to_string(),
@@ -174,8 +201,27 @@ fn show(log: &RunLog, args: &ShowArgs) -> anyhow::Result<Exit> {
     if args.plugins {
         println!("\nPlugins");
         let mut t = table(
-            &["ROLE", "PLUGIN", "DIGEST", "CALLS", "RECORDS", "FUEL", "TIME", "PEAK MEM", "INSTANCES", "FAILURES"],
-            &["CALLS", "RECORDS", "FUEL", "TIME", "PEAK MEM", "INSTANCES", "FAILURES"],
+            &[
+                "ROLE",
+                "PLUGIN",
+                "DIGEST",
+                "CALLS",
+                "RECORDS",
+                "FUEL",
+                "TIME",
+                "PEAK MEM",
+                "INSTANCES",
+                "FAILURES",
+            ],
+            &[
+                "CALLS",
+                "RECORDS",
+                "FUEL",
+                "TIME",
+                "PEAK MEM",
+                "INSTANCES",
+                "FAILURES",
+            ],
         );
         for p in &plugins {
             t.add_row(vec![
@@ -194,7 +240,9 @@ fn show(log: &RunLog, args: &ShowArgs) -> anyhow::Result<Exit> {
         println!("{t}");
     }
     if !groups.is_empty() {
-        println!("\nEvery error: sluice errors {id} --rows   (filter with --stage, --category, --code, --field)");
+        println!(
+            "\nEvery error: sluice errors {id} --rows   (filter with --stage, --category, --code, --field)"
+        );
     }
     Ok(Exit::Success)
 }

@@ -105,7 +105,13 @@ pub fn parse_pipeline(text: String, path: &Path) -> Result<LoadedPipeline, Confi
     let config_hash = format!("sha256:{}", hex::encode(Sha256::digest(&canonical)));
     let base_dir = path
         .parent()
-        .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p })
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            }
+        })
         .unwrap_or(Path::new("."))
         .to_owned();
     let loaded = LoadedPipeline {
@@ -124,10 +130,16 @@ fn validate(l: &LoadedPipeline) -> Result<(), ConfigError> {
     if let Some(b) = &p.batch_size
         && !(1..=MAX_BATCH_SIZE).contains(b.get_ref())
     {
-        return Err(l.error_at(&b.span(), format!("batch_size must be between 1 and {MAX_BATCH_SIZE}")));
+        return Err(l.error_at(
+            &b.span(),
+            format!("batch_size must be between 1 and {MAX_BATCH_SIZE}"),
+        ));
     }
     if p.entities.is_empty() {
-        return Err(l.error_at(&(0..0), "the pipeline defines no entity; add an [[entity]] table"));
+        return Err(l.error_at(
+            &(0..0),
+            "the pipeline defines no entity; add an [[entity]] table",
+        ));
     }
     for (connector, what) in [(&p.source, "source"), (&p.target, "target")] {
         if let Some(dir) = &connector.dir {
@@ -135,7 +147,11 @@ fn validate(l: &LoadedPipeline) -> Result<(), ConfigError> {
             if what == "source" && !resolved.is_dir() {
                 return Err(l.error_at(
                     &dir.span(),
-                    format!("{what} directory `{}` does not exist ({})", dir.get_ref(), resolved.display()),
+                    format!(
+                        "{what} directory `{}` does not exist ({})",
+                        dir.get_ref(),
+                        resolved.display()
+                    ),
                 ));
             }
         }
@@ -147,7 +163,10 @@ fn validate(l: &LoadedPipeline) -> Result<(), ConfigError> {
             return Err(l.error_at(&entity.name.span(), "entity name must not be empty"));
         }
         if !entity_names.insert(name.clone()) {
-            return Err(l.error_at(&entity.name.span(), format!("entity `{name}` is defined twice")));
+            return Err(l.error_at(
+                &entity.name.span(),
+                format!("entity `{name}` is defined twice"),
+            ));
         }
         if entity.fields.is_empty() {
             return Err(l.error_at(
@@ -159,7 +178,10 @@ fn validate(l: &LoadedPipeline) -> Result<(), ConfigError> {
         for field in &entity.fields {
             let target = field.target.get_ref();
             if target.is_empty() || target.split('.').any(str::is_empty) {
-                return Err(l.error_at(&field.target.span(), format!("`{target}` is not a valid target field name")));
+                return Err(l.error_at(
+                    &field.target.span(),
+                    format!("`{target}` is not a valid target field name"),
+                ));
             }
             if !targets.insert(target.clone()) {
                 return Err(l.error_at(
@@ -168,7 +190,10 @@ fn validate(l: &LoadedPipeline) -> Result<(), ConfigError> {
                 ));
             }
             if let Some(default) = &field.default
-                && matches!(default, toml::Value::Table(_) | toml::Value::Array(_) | toml::Value::Datetime(_))
+                && matches!(
+                    default,
+                    toml::Value::Table(_) | toml::Value::Array(_) | toml::Value::Datetime(_)
+                )
             {
                 return Err(l.error_at(
                     &field.target.span(),
@@ -216,22 +241,35 @@ transform = ["trim", { plugin = "truncate", options = { max_length = 3 } }]
         let steps = &l.pipeline.entities[0].fields[0].transform;
         assert_eq!(steps[0].get_ref().plugin, "trim");
         assert_eq!(steps[1].get_ref().plugin, "truncate");
-        assert_eq!(steps[1].get_ref().options["max_length"].as_integer(), Some(3));
+        assert_eq!(
+            steps[1].get_ref().options["max_length"].as_integer(),
+            Some(3)
+        );
         assert_eq!(l.locate(&steps[0].span()).line, 11);
     }
 
     #[test]
     fn unknown_key_names_line_and_column() {
         let bad = GOOD.replace("target = \"email\"", "target = \"email\"\ntransfrom = []");
-        let e = parse_pipeline(bad, Path::new("p.toml")).unwrap_err().to_string();
-        assert!(e.starts_with("p.toml:11:1: unknown field `transfrom`"), "{e}");
+        let e = parse_pipeline(bad, Path::new("p.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("p.toml:11:1: unknown field `transfrom`"),
+            "{e}"
+        );
     }
 
     #[test]
     fn duplicate_target_is_located() {
         let bad = format!("{GOOD}[[entity.field]]\ntarget = \"email\"\n");
-        let e = parse_pipeline(bad, Path::new("p.toml")).unwrap_err().to_string();
-        assert_eq!(e, "p.toml:13:10: target field `email` of entity `contacts` is mapped twice");
+        let e = parse_pipeline(bad, Path::new("p.toml"))
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "p.toml:13:10: target field `email` of entity `contacts` is mapped twice"
+        );
     }
 
     #[test]

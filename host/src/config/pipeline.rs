@@ -35,7 +35,9 @@ pub struct Pipeline {
 impl Pipeline {
     /// Records per batch.
     pub fn batch_size(&self) -> u32 {
-        self.batch_size.as_ref().map_or(DEFAULT_BATCH_SIZE, |b| *b.get_ref())
+        self.batch_size
+            .as_ref()
+            .map_or(DEFAULT_BATCH_SIZE, |b| *b.get_ref())
     }
 }
 

@@ -81,7 +81,10 @@ impl FromStr for Category {
             .find(|c| c.as_str() == s)
             .ok_or_else(|| {
                 let names: Vec<_> = Category::ALL.iter().map(|c| c.as_str()).collect();
-                format!("unknown category `{s}`; expected one of {}", names.join(", "))
+                format!(
+                    "unknown category `{s}`; expected one of {}",
+                    names.join(", ")
+                )
             })
     }
 }

@@ -47,7 +47,13 @@ pub struct RecordError {
 
 impl RecordError {
     /// An error at `stage` for `entity`, with everything else empty.
-    pub fn new(stage: Stage, entity: &str, category: Category, code: &str, message: String) -> Self {
+    pub fn new(
+        stage: Stage,
+        entity: &str,
+        category: Category,
+        code: &str,
+        message: String,
+    ) -> Self {
         RecordError {
             stage,
             entity: entity.to_owned(),
@@ -65,7 +71,12 @@ impl RecordError {
     }
 
     /// An error a plugin reported as data.
-    pub fn from_plugin_error(stage: Stage, entity: &str, plugin: &PluginId, e: PluginError) -> Self {
+    pub fn from_plugin_error(
+        stage: Stage,
+        entity: &str,
+        plugin: &PluginId,
+        e: PluginError,
+    ) -> Self {
         RecordError {
             field: e.field,
             retryable: e.retryable,
@@ -78,7 +89,13 @@ impl RecordError {
     pub fn from_failure(stage: Stage, entity: &str, plugin: &PluginId, f: &PluginFailure) -> Self {
         RecordError {
             plugin: Some(plugin.clone()),
-            ..RecordError::new(stage, entity, Category::Mapping, f.kind.code(), f.to_string())
+            ..RecordError::new(
+                stage,
+                entity,
+                Category::Mapping,
+                f.kind.code(),
+                f.to_string(),
+            )
         }
     }
 

@@ -31,7 +31,9 @@ impl LimitsConfig {
             fuel_per_record: self.fuel_per_record.or(fallback.fuel_per_record),
             timeout_ms: self.timeout_ms.or(fallback.timeout_ms),
             memory_mb: self.memory_mb.or(fallback.memory_mb),
-            output_bytes_per_record: self.output_bytes_per_record.or(fallback.output_bytes_per_record),
+            output_bytes_per_record: self
+                .output_bytes_per_record
+                .or(fallback.output_bytes_per_record),
             log_lines_per_call: self.log_lines_per_call.or(fallback.log_lines_per_call),
         }
     }
@@ -42,12 +44,17 @@ impl LimitsConfig {
         Limits {
             fuel_per_call: self.fuel_per_call.unwrap_or(d.fuel_per_call),
             fuel_per_record: self.fuel_per_record.unwrap_or(d.fuel_per_record),
-            timeout: self.timeout_ms.map(Duration::from_millis).unwrap_or(d.timeout),
+            timeout: self
+                .timeout_ms
+                .map(Duration::from_millis)
+                .unwrap_or(d.timeout),
             memory_bytes: self
                 .memory_mb
                 .map(|mb| usize::try_from(mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX))
                 .unwrap_or(d.memory_bytes),
-            output_bytes_per_record: self.output_bytes_per_record.unwrap_or(d.output_bytes_per_record),
+            output_bytes_per_record: self
+                .output_bytes_per_record
+                .unwrap_or(d.output_bytes_per_record),
             log_lines_per_call: self.log_lines_per_call.unwrap_or(d.log_lines_per_call),
         }
     }
@@ -97,6 +104,7 @@ impl Limits {
 
     /// Output bytes allowed for a call over `records` records.
     pub fn output_for(&self, records: usize) -> u64 {
-        OUTPUT_BYTES_PER_CALL.saturating_add(self.output_bytes_per_record.saturating_mul(records as u64))
+        OUTPUT_BYTES_PER_CALL
+            .saturating_add(self.output_bytes_per_record.saturating_mul(records as u64))
     }
 }

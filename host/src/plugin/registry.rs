@@ -159,12 +159,20 @@ impl Registry {
     }
 
     /// Resolve `reference` for use as `kind`; relative paths are taken from `base_dir`.
-    pub fn resolve(&self, reference: &str, kind: PluginKind, base_dir: &Path) -> Result<Artifact, ResolveError> {
+    pub fn resolve(
+        &self,
+        reference: &str,
+        kind: PluginKind,
+        base_dir: &Path,
+    ) -> Result<Artifact, ResolveError> {
         if is_path(reference) {
             let path = base_dir.join(reference);
             return read_artifact(reference, &path);
         }
-        if let Some(b) = Self::builtins().iter().find(|b| b.name == reference && b.kind == kind) {
+        if let Some(b) = Self::builtins()
+            .iter()
+            .find(|b| b.name == reference && b.kind == kind)
+        {
             return Ok(Artifact::new(b.name, Arc::from(b.bytes), Origin::Builtin));
         }
         for dir in &self.search_path {
@@ -196,7 +204,9 @@ impl Registry {
     pub fn installed(&self) -> Vec<(String, PathBuf)> {
         let mut found = Vec::new();
         for dir in &self.search_path {
-            let Ok(entries) = std::fs::read_dir(dir) else { continue };
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
             for entry in entries.flatten() {
                 let path = entry.path();
                 if path.extension().is_some_and(|e| e == "wasm")
@@ -220,7 +230,11 @@ fn read_artifact(name: &str, path: &Path) -> Result<Artifact, ResolveError> {
         path: path.to_owned(),
         source,
     })?;
-    Ok(Artifact::new(name, Arc::from(bytes), Origin::File(path.to_owned())))
+    Ok(Artifact::new(
+        name,
+        Arc::from(bytes),
+        Origin::File(path.to_owned()),
+    ))
 }
 
 fn closest<'a>(name: &str, candidates: &'a [String]) -> Option<&'a str> {

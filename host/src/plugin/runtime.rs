@@ -35,7 +35,9 @@ pub enum LoadError {
         reason: String,
     },
     /// The component does not implement the world it is used as.
-    #[error("plugin `{plugin}` does not implement the `{world}` world of sluice:plugin@0.1.0: {reason}")]
+    #[error(
+        "plugin `{plugin}` does not implement the `{world}` world of sluice:plugin@0.1.0: {reason}"
+    )]
     WrongWorld {
         /// The plugin's name.
         plugin: String,
@@ -58,7 +60,9 @@ pub struct Runtime {
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runtime").field("cache", &self.cache).finish_non_exhaustive()
+        f.debug_struct("Runtime")
+            .field("cache", &self.cache)
+            .finish_non_exhaustive()
     }
 }
 
@@ -101,23 +105,39 @@ impl Runtime {
 
     /// The linker for a world: connectors get `http`, the rest do not.
     pub(super) fn linker(&self, connector: bool) -> &Linker<HostState> {
-        if connector { &self.connector_linker } else { &self.compute_linker }
+        if connector {
+            &self.connector_linker
+        } else {
+            &self.compute_linker
+        }
     }
 
     /// Compile `artifact`, or load it from memory or the disk cache.
     pub fn component(&self, artifact: &Artifact) -> Result<Component, LoadError> {
         let digest = artifact.id.digest.clone();
-        if let Some(c) = self.compiled.lock().expect("compile map poisoned").get(&digest) {
+        if let Some(c) = self
+            .compiled
+            .lock()
+            .expect("compile map poisoned")
+            .get(&digest)
+        {
             return Ok(c.clone());
         }
-        let component = match self.cache.as_ref().and_then(|c| c.load(&self.engine, &digest)) {
+        let component = match self
+            .cache
+            .as_ref()
+            .and_then(|c| c.load(&self.engine, &digest))
+        {
             Some(c) => c,
             None => {
                 let started = std::time::Instant::now();
-                let serialized = self.engine.precompile_component(&artifact.bytes).map_err(|e| LoadError::Invalid {
-                    plugin: artifact.id.name.to_string(),
-                    reason: format!("{e:#}"),
-                })?;
+                let serialized =
+                    self.engine
+                        .precompile_component(&artifact.bytes)
+                        .map_err(|e| LoadError::Invalid {
+                            plugin: artifact.id.name.to_string(),
+                            reason: format!("{e:#}"),
+                        })?;
                 tracing::debug!(plugin = %artifact.id, elapsed_ms = started.elapsed().as_millis() as u64, "Compiled plugin.");
                 if let Some(cache) = &self.cache {
                     cache.store(&digest, &serialized);

@@ -23,7 +23,11 @@ pub trait WorldBinding: Sized + Send + 'static {
     /// Instantiate.
     fn instantiate(pre: &Self::Pre, store: &mut Store<HostState>) -> wasmtime::Result<Self>;
     /// Call the world's `configure`.
-    fn configure(&self, store: &mut Store<HostState>, options: &str) -> wasmtime::Result<Result<(), PluginError>>;
+    fn configure(
+        &self,
+        store: &mut Store<HostState>,
+        options: &str,
+    ) -> wasmtime::Result<Result<(), PluginError>>;
 }
 
 /// Resource use of one plugin instance over a run.
@@ -77,7 +81,13 @@ impl<W: WorldBinding> std::fmt::Debug for Sandbox<W> {
 impl<W: WorldBinding> Sandbox<W> {
     /// Compile (or load from cache), link and type-check `artifact` as a
     /// `W` plugin. Nothing runs yet.
-    pub fn new(runtime: &Runtime, artifact: &Artifact, limits: Limits, grants: Grants, options: String) -> Result<Self, LoadError> {
+    pub fn new(
+        runtime: &Runtime,
+        artifact: &Artifact,
+        limits: Limits,
+        grants: Grants,
+        options: String,
+    ) -> Result<Self, LoadError> {
         let component = runtime.component(artifact)?;
         let connector = matches!(W::KIND, PluginKind::Source | PluginKind::Target);
         let instance_pre = runtime
@@ -136,25 +146,41 @@ impl<W: WorldBinding> Sandbox<W> {
 
     fn instantiate(&mut self) -> Result<Live<W>, PluginFailure> {
         self.stats.instantiations += 1;
-        let state = HostState::new(self.id.name.clone(), &self.grants, &self.limits).map_err(|e| {
-            PluginFailure::new(
-                FailureKind::CapabilityDenied,
-                format!("plugin `{}`: cannot grant its directory: {e:#}", self.id.name),
-            )
-        })?;
+        let state =
+            HostState::new(self.id.name.clone(), &self.grants, &self.limits).map_err(|e| {
+                PluginFailure::new(
+                    FailureKind::CapabilityDenied,
+                    format!(
+                        "plugin `{}`: cannot grant its directory: {e:#}",
+                        self.id.name
+                    ),
+                )
+            })?;
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limiter);
         store.epoch_deadline_trap();
         self.arm(&mut store, 0);
         let bindings = match W::instantiate(&self.pre, &mut store) {
             Ok(b) => b,
-            Err(e) => return Err(classify(&self.id, &self.limits, 0, &store, e, "instantiating")),
+            Err(e) => {
+                return Err(classify(
+                    &self.id,
+                    &self.limits,
+                    0,
+                    &store,
+                    e,
+                    "instantiating",
+                ));
+            }
         };
         match bindings.configure(&mut store, &self.options) {
             Ok(Ok(())) => Ok(Live { store, bindings }),
             Ok(Err(e)) => Err(PluginFailure::new(
                 FailureKind::ConfigRejected,
-                format!("plugin `{}` rejected its options: {}", self.id.name, e.message),
+                format!(
+                    "plugin `{}` rejected its options: {}",
+                    self.id.name, e.message
+                ),
             )),
             Err(e) => Err(classify(&self.id, &self.limits, 0, &store, e, "configure")),
         }
@@ -164,7 +190,12 @@ impl<W: WorldBinding> Sandbox<W> {
         store
             .set_fuel(self.limits.fuel_for(records))
             .expect("fuel is enabled on the engine");
-        let ticks = self.limits.timeout.as_micros().div_ceil(EPOCH_TICK.as_micros()) as u64 + 1;
+        let ticks = self
+            .limits
+            .timeout
+            .as_micros()
+            .div_ceil(EPOCH_TICK.as_micros()) as u64
+            + 1;
         store.set_epoch_deadline(ticks);
         let state = store.data_mut();
         state.limiter.hit = false;
@@ -181,7 +212,9 @@ impl<W: WorldBinding> Sandbox<W> {
     ) -> Result<R, PluginFailure> {
         let mut live = match self.live.take() {
             Some(live) => live,
-            None => self.instantiate().inspect_err(|_| self.stats.failures += 1)?,
+            None => self
+                .instantiate()
+                .inspect_err(|_| self.stats.failures += 1)?,
         };
         self.arm(&mut live.store, records);
         let fuel_before = live.store.get_fuel().unwrap_or(0);
@@ -192,7 +225,10 @@ impl<W: WorldBinding> Sandbox<W> {
         self.stats.records += records as u64;
         self.stats.wall += elapsed;
         self.stats.fuel += fuel_before.saturating_sub(live.store.get_fuel().unwrap_or(0));
-        self.stats.peak_memory_bytes = self.stats.peak_memory_bytes.max(live.store.data().limiter.peak_bytes);
+        self.stats.peak_memory_bytes = self
+            .stats
+            .peak_memory_bytes
+            .max(live.store.data().limiter.peak_bytes);
         match result {
             Ok(answer) => {
                 let size = output_size(&answer);
@@ -223,7 +259,14 @@ impl<W: WorldBinding> Sandbox<W> {
 }
 
 /// Turn a wasmtime error into the failure kind an operator can act on.
-fn classify(id: &PluginId, limits: &Limits, records: usize, store: &Store<HostState>, e: wasmtime::Error, during: &str) -> PluginFailure {
+fn classify(
+    id: &PluginId,
+    limits: &Limits,
+    records: usize,
+    store: &Store<HostState>,
+    e: wasmtime::Error,
+    during: &str,
+) -> PluginFailure {
     let name = &id.name;
     let state = store.data();
     let trap = e.chain().find_map(|c| c.downcast_ref::<Trap>().copied());
@@ -253,10 +296,18 @@ fn classify(id: &PluginId, limits: &Limits, records: usize, store: &Store<HostSt
             ),
             Some(Trap::StackOverflow) => (
                 FailureKind::Trap,
-                format!("plugin `{name}` overflowed its stack during {during} (runaway recursion?)"),
+                format!(
+                    "plugin `{name}` overflowed its stack during {during} (runaway recursion?)"
+                ),
             ),
-            Some(t) => (FailureKind::Trap, format!("plugin `{name}` trapped during {during}: {t}")),
-            None => (FailureKind::Trap, format!("plugin `{name}` failed during {during}: {e:#}")),
+            Some(t) => (
+                FailureKind::Trap,
+                format!("plugin `{name}` trapped during {during}: {t}"),
+            ),
+            None => (
+                FailureKind::Trap,
+                format!("plugin `{name}` failed during {during}: {e:#}"),
+            ),
         }
     };
     if kind == FailureKind::Trap {

@@ -30,7 +30,11 @@ pub fn set_path(record: &mut Object, path: &str, value: Value) {
             if !child.is_object() {
                 *child = Value::Object(Object::new());
             }
-            set_path(child.as_object_mut().expect("just made an object"), rest, value);
+            set_path(
+                child.as_object_mut().expect("just made an object"),
+                rest,
+                value,
+            );
         }
     }
 }
@@ -43,7 +47,10 @@ mod tests {
 
     #[test]
     fn nested_and_flat_paths() {
-        let rec = json!({"a": {"b": 1}, "c.d": 2}).as_object().unwrap().clone();
+        let rec = json!({"a": {"b": 1}, "c.d": 2})
+            .as_object()
+            .unwrap()
+            .clone();
         assert_eq!(get_path(&rec, "a.b"), Some(&json!(1)));
         assert_eq!(get_path(&rec, "c.d"), Some(&json!(2)));
         assert_eq!(get_path(&rec, "a.x"), None);
@@ -54,6 +61,9 @@ mod tests {
         let mut rec = Object::new();
         set_path(&mut rec, "address.city", json!("Oslo"));
         set_path(&mut rec, "address.zip", json!("0150"));
-        assert_eq!(Value::Object(rec), json!({"address": {"city": "Oslo", "zip": "0150"}}));
+        assert_eq!(
+            Value::Object(rec),
+            json!({"address": {"city": "Oslo", "zip": "0150"}})
+        );
     }
 }

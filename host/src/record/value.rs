@@ -46,7 +46,14 @@ mod tests {
 
     #[test]
     fn round_trips() {
-        for j in [json!(null), json!(true), json!(42), json!(1.5), json!("x"), json!({"a": [1, 2]})] {
+        for j in [
+            json!(null),
+            json!(true),
+            json!(42),
+            json!(1.5),
+            json!("x"),
+            json!({"a": [1, 2]}),
+        ] {
             assert_eq!(from_value(to_value(Some(&j))), j);
         }
         assert!(matches!(to_value(None), Value::Null));

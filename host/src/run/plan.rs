@@ -4,8 +4,8 @@ use serde_json::Value as Json;
 
 use crate::config::{ConfigError, ConnectorConfig, LoadedPipeline};
 use crate::plugin::{
-    CallStats, Grants, LimitsConfig, NormalizerPlugin, Origin, PluginId, PluginKind, Registry, Runtime, Sandbox, SourcePlugin,
-    TargetPlugin, TransformerPlugin, WorldBinding,
+    CallStats, Grants, LimitsConfig, NormalizerPlugin, Origin, PluginId, PluginKind, Registry,
+    Runtime, Sandbox, SourcePlugin, TargetPlugin, TransformerPlugin, WorldBinding,
 };
 use crate::runlog::PluginUse;
 use crate::stages::ingest::IngestEntity;
@@ -40,7 +40,11 @@ impl Plan {
     /// Resolve, compile, link and configure every plugin of the pipeline.
     /// Any problem (unknown plugin, bad option, missing capability) is
     /// reported against the line of the pipeline file that caused it.
-    pub fn build(loaded: &LoadedPipeline, runtime: &Runtime, registry: &Registry) -> Result<Plan, ConfigError> {
+    pub fn build(
+        loaded: &LoadedPipeline,
+        runtime: &Runtime,
+        registry: &Registry,
+    ) -> Result<Plan, ConfigError> {
         let b = Builder {
             loaded,
             runtime,
@@ -50,7 +54,11 @@ impl Plan {
         let source_grants = b.grants(&p.source, false)?;
         let target_grants = b.grants(&p.target, true)?;
         let mut plan = Plan {
-            entity_names: p.entities.iter().map(|e| e.name.get_ref().clone()).collect(),
+            entity_names: p
+                .entities
+                .iter()
+                .map(|e| e.name.get_ref().clone())
+                .collect(),
             batch_size: p.batch_size(),
             ingest: Vec::new(),
             normalize: Vec::new(),
@@ -99,7 +107,14 @@ impl Plan {
                 for (i, step) in field.transform.iter().enumerate() {
                     let role = format!("transform:{name}.{target}#{}", i + 1);
                     let s = step.get_ref();
-                    steps.push(b.sandbox(&role, &s.plugin, &step.span(), s.options.clone(), &s.limits, Grants::default())?);
+                    steps.push(b.sandbox(
+                        &role,
+                        &s.plugin,
+                        &step.span(),
+                        s.options.clone(),
+                        &s.limits,
+                        Grants::default(),
+                    )?);
                     roles_by_stage[2].push(role);
                 }
                 fields.push(FieldPlan {
@@ -137,7 +152,13 @@ impl Plan {
             .iter()
             .map(|e| usage(&e.source))
             .chain(self.normalize.iter().flatten().map(usage))
-            .chain(self.transform.iter().flatten().flat_map(|f| &f.steps).map(usage))
+            .chain(
+                self.transform
+                    .iter()
+                    .flatten()
+                    .flat_map(|f| &f.steps)
+                    .map(usage),
+            )
             .chain(self.execute.iter().map(usage));
         all.zip(&self.roles)
             .map(|((kind, id, origin, stats), role)| PluginUse {
@@ -159,8 +180,10 @@ impl Builder<'_> {
         let path = self.loaded.resolve_path(dir.get_ref());
         if writable {
             std::fs::create_dir_all(&path).map_err(|e| {
-                self.loaded
-                    .error_at(&dir.span(), format!("cannot create target directory {}: {e}", path.display()))
+                self.loaded.error_at(
+                    &dir.span(),
+                    format!("cannot create target directory {}: {e}", path.display()),
+                )
             })?;
         }
         Ok(Grants {
@@ -182,9 +205,11 @@ impl Builder<'_> {
             .registry
             .resolve(reference, W::KIND, &self.loaded.base_dir)
             .map_err(|e| at(e.to_string()))?;
-        let options = serde_json::to_string(&toml_to_json(&toml::Value::Table(options))).expect("options serialize");
+        let options = serde_json::to_string(&toml_to_json(&toml::Value::Table(options)))
+            .expect("options serialize");
         let limits = limits.or(&self.loaded.pipeline.limits).resolve();
-        let mut sandbox = Sandbox::<W>::new(self.runtime, &artifact, limits, grants, options).map_err(|e| at(e.to_string()))?;
+        let mut sandbox = Sandbox::<W>::new(self.runtime, &artifact, limits, grants, options)
+            .map_err(|e| at(e.to_string()))?;
         sandbox.start().map_err(|f| at(format!("{role}: {f}")))?;
         tracing::debug!(role, plugin = %artifact.id, "Plugin ready.");
         Ok(sandbox)
@@ -209,6 +234,10 @@ pub(crate) fn toml_to_json(v: &toml::Value) -> Json {
         toml::Value::Boolean(b) => Json::Bool(*b),
         toml::Value::Datetime(d) => Json::String(d.to_string()),
         toml::Value::Array(a) => Json::Array(a.iter().map(toml_to_json).collect()),
-        toml::Value::Table(t) => Json::Object(t.iter().map(|(k, v)| (k.clone(), toml_to_json(v))).collect()),
+        toml::Value::Table(t) => Json::Object(
+            t.iter()
+                .map(|(k, v)| (k.clone(), toml_to_json(v)))
+                .collect(),
+        ),
     }
 }

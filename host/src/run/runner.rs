@@ -10,7 +10,9 @@ use crate::config::{ConfigError, LoadedPipeline};
 use crate::errors::{Category, RecordError};
 use crate::runlog::{RunLog, RunLogError, spawn_writer};
 use crate::stages::finalize::{RunStatus, Totals};
-use crate::stages::{Reporter, Stage, StageCounts, StageReport, execute, ingest, normalize, transform};
+use crate::stages::{
+    Reporter, Stage, StageCounts, StageReport, execute, ingest, normalize, transform,
+};
 
 /// Batches in flight between two stages; bounds memory and gives back-pressure.
 const CHANNEL_BATCHES: usize = 4;
@@ -55,7 +57,11 @@ pub fn run_pipeline(sluice: &Sluice, loaded: &LoadedPipeline) -> Result<RunSumma
     let started = Instant::now();
     let mut log = RunLog::open(&sluice.run_log_path())?;
     let pipeline = &loaded.pipeline;
-    let run_id = log.start_run(&pipeline.name, &loaded.path.display().to_string(), &loaded.config_hash)?;
+    let run_id = log.start_run(
+        &pipeline.name,
+        &loaded.path.display().to_string(),
+        &loaded.config_hash,
+    )?;
     let span = tracing::info_span!("run", run = run_id, pipeline = %pipeline.name);
     let _guard = span.enter();
     tracing::info!("Run started.");
@@ -64,9 +70,23 @@ pub fn run_pipeline(sluice: &Sluice, loaded: &LoadedPipeline) -> Result<RunSumma
         Ok(plan) => plan,
         Err(source) => {
             let message = source.to_string();
-            let error = RecordError::new(Stage::Ingest, "*", Category::Config, "invalid-pipeline", message.clone());
+            let error = RecordError::new(
+                Stage::Ingest,
+                "*",
+                Category::Config,
+                "invalid-pipeline",
+                message.clone(),
+            );
             log.insert_errors(run_id, &[error])?;
-            log.finish_run(run_id, RunStatus::Failed, Some(&message), &Totals::default(), started.elapsed(), &[], &[])?;
+            log.finish_run(
+                run_id,
+                RunStatus::Failed,
+                Some(&message),
+                &Totals::default(),
+                started.elapsed(),
+                &[],
+                &[],
+            )?;
             tracing::error!(error = %message, "Run failed during setup.");
             return Err(RunError::Setup { run_id, source });
         }
@@ -175,7 +195,15 @@ pub fn run_pipeline(sluice: &Sluice, loaded: &LoadedPipeline) -> Result<RunSumma
     }
     let reason = (!reasons.is_empty()).then(|| reasons.join("; "));
     let duration = started.elapsed();
-    log.finish_run(run_id, status, reason.as_deref(), &totals, duration, &counts, &plan.plugin_uses())?;
+    log.finish_run(
+        run_id,
+        status,
+        reason.as_deref(),
+        &totals,
+        duration,
+        &counts,
+        &plan.plugin_uses(),
+    )?;
     tracing::info!(
         status = %status,
         extracted = totals.extracted,

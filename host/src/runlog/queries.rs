@@ -148,7 +148,8 @@ pub struct ErrorFilter {
     pub limit: Option<u64>,
 }
 
-const RUN_COLUMNS: &str = "id, pipeline, pipeline_path, config_hash, status, status_reason, started_at, finished_at,
+const RUN_COLUMNS: &str =
+    "id, pipeline, pipeline_path, config_hash, status, status_reason, started_at, finished_at,
     duration_ms, extracted, loaded, failed, skipped";
 
 fn run_row(r: &Row<'_>) -> rusqlite::Result<RunRow> {
@@ -182,7 +183,9 @@ impl RunLog {
     /// Resolve `last` or a run id.
     pub fn resolve_run(&self, reference: &str) -> Result<i64, RunLogError> {
         let id = if reference == "last" || reference == "latest" {
-            self.conn.query_row("SELECT max(id) FROM runs", [], |r| r.get::<_, Option<i64>>(0))?
+            self.conn.query_row("SELECT max(id) FROM runs", [], |r| {
+                r.get::<_, Option<i64>>(0)
+            })?
         } else {
             reference.parse::<i64>().ok()
         };
@@ -193,7 +196,11 @@ impl RunLog {
     /// One run.
     pub fn run(&self, id: i64) -> Result<RunRow, RunLogError> {
         self.conn
-            .query_row(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1"), [id], run_row)
+            .query_row(
+                &format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1"),
+                [id],
+                run_row,
+            )
             .optional()?
             .ok_or_else(|| RunLogError::NoSuchRun(id.to_string()))
     }

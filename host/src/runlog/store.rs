@@ -73,14 +73,20 @@ impl RunLog {
             source,
         };
         let mut conn = Connection::open(path).map_err(open_err)?;
-        conn.busy_timeout(Duration::from_secs(30)).map_err(open_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(open_err)?;
-        conn.pragma_update(None, "synchronous", "NORMAL").map_err(open_err)?;
-        conn.pragma_update(None, "foreign_keys", "ON").map_err(open_err)?;
-        MIGRATIONS.to_latest(&mut conn).map_err(|source| RunLogError::Migrate {
-            path: path.to_owned(),
-            source,
-        })?;
+        conn.busy_timeout(Duration::from_secs(30))
+            .map_err(open_err)?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "synchronous", "NORMAL")
+            .map_err(open_err)?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(open_err)?;
+        MIGRATIONS
+            .to_latest(&mut conn)
+            .map_err(|source| RunLogError::Migrate {
+                path: path.to_owned(),
+                source,
+            })?;
         Ok(RunLog {
             conn,
             path: path.to_owned(),
@@ -93,7 +99,12 @@ impl RunLog {
     }
 
     /// Record the start of a run; returns its id.
-    pub fn start_run(&self, pipeline: &str, pipeline_path: &str, config_hash: &str) -> Result<i64, RunLogError> {
+    pub fn start_run(
+        &self,
+        pipeline: &str,
+        pipeline_path: &str,
+        config_hash: &str,
+    ) -> Result<i64, RunLogError> {
         self.conn.execute(
             "INSERT INTO runs (pipeline, pipeline_path, config_hash, status, sluice_version) VALUES (?1, ?2, ?3, 'running', ?4)",
             params![pipeline, pipeline_path, config_hash, env!("CARGO_PKG_VERSION")],
@@ -102,7 +113,11 @@ impl RunLog {
     }
 
     /// Record errors outside a running writer (setup failures).
-    pub fn insert_errors(&mut self, run_id: i64, errors: &[RecordError]) -> Result<(), RunLogError> {
+    pub fn insert_errors(
+        &mut self,
+        run_id: i64,
+        errors: &[RecordError],
+    ) -> Result<(), RunLogError> {
         let tx = self.conn.transaction()?;
         super::writer::insert_errors(&tx, run_id, errors)?;
         tx.commit()?;

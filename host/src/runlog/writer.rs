@@ -41,7 +41,11 @@ pub fn spawn_writer(path: PathBuf, run_id: i64) -> Result<WriterHandle, RunLogEr
     Ok(WriterHandle { tx, thread })
 }
 
-fn write_loop(log: &mut RunLog, run_id: i64, rx: &Receiver<LogEvent>) -> Result<(u64, u64), RunLogError> {
+fn write_loop(
+    log: &mut RunLog,
+    run_id: i64,
+    rx: &Receiver<LogEvent>,
+) -> Result<(u64, u64), RunLogError> {
     let (mut errors, mut skips) = (0, 0);
     while let Ok(first) = rx.recv() {
         let tx = log.conn.transaction()?;
@@ -64,7 +68,11 @@ fn write_loop(log: &mut RunLog, run_id: i64, rx: &Receiver<LogEvent>) -> Result<
     Ok((errors, skips))
 }
 
-pub(super) fn insert_errors(tx: &Transaction<'_>, run_id: i64, errors: &[RecordError]) -> Result<(), RunLogError> {
+pub(super) fn insert_errors(
+    tx: &Transaction<'_>,
+    run_id: i64,
+    errors: &[RecordError],
+) -> Result<(), RunLogError> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO record_errors (run_id, stage, entity, record_key, source_position, field, plugin, plugin_digest,
              category, code, message, retryable, payload, source_payload)
@@ -91,7 +99,11 @@ pub(super) fn insert_errors(tx: &Transaction<'_>, run_id: i64, errors: &[RecordE
     Ok(())
 }
 
-fn insert_skips(tx: &Transaction<'_>, run_id: i64, skips: &[SkipRecord]) -> Result<(), RunLogError> {
+fn insert_skips(
+    tx: &Transaction<'_>,
+    run_id: i64,
+    skips: &[SkipRecord],
+) -> Result<(), RunLogError> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO record_skips (run_id, stage, entity, record_key, source_position, reason, plugin, plugin_digest)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",

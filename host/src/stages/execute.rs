@@ -17,7 +17,11 @@ pub trait RecordTarget: Send {
     fn begin(&mut self, entity: &str) -> Result<Result<(), PluginError>, PluginFailure>;
     /// Write records: a whole-batch error, or one outcome per record.
     #[allow(clippy::type_complexity)]
-    fn write(&mut self, entity: &str, records: &[Outgoing]) -> Result<Result<Vec<Result<WriteOutcome, PluginError>>, PluginError>, PluginFailure>;
+    fn write(
+        &mut self,
+        entity: &str,
+        records: &[Outgoing],
+    ) -> Result<Result<Vec<Result<WriteOutcome, PluginError>>, PluginError>, PluginFailure>;
     /// Finish writing `entity`.
     fn commit(&mut self, entity: &str) -> Result<Result<(), PluginError>, PluginFailure>;
 }
@@ -31,7 +35,11 @@ impl RecordTarget for TargetPlugin {
         TargetPlugin::begin(self, entity)
     }
 
-    fn write(&mut self, entity: &str, records: &[Outgoing]) -> Result<Result<Vec<Result<WriteOutcome, PluginError>>, PluginError>, PluginFailure> {
+    fn write(
+        &mut self,
+        entity: &str,
+        records: &[Outgoing],
+    ) -> Result<Result<Vec<Result<WriteOutcome, PluginError>>, PluginError>, PluginFailure> {
         TargetPlugin::write(self, entity, records)
     }
 
@@ -52,7 +60,12 @@ enum Phase {
 }
 
 /// Write every batch to its entity's target, then commit each entity.
-pub fn run<T: RecordTarget>(targets: &mut [T], entity_names: &[String], input: &Receiver<Flow>, reporter: &Reporter) -> StageReport {
+pub fn run<T: RecordTarget>(
+    targets: &mut [T],
+    entity_names: &[String],
+    input: &Receiver<Flow>,
+    reporter: &Reporter,
+) -> StageReport {
     let mut report = StageReport::new(Stage::Execute, targets.len());
     let mut phases: Vec<Phase> = targets.iter().map(|_| Phase::Fresh).collect();
     for flow in input {
@@ -83,8 +96,18 @@ pub fn run<T: RecordTarget>(targets: &mut [T], entity_names: &[String], input: &
                     let plugin = target.plugin().clone();
                     let error = match target.commit(name) {
                         Ok(Ok(())) => None,
-                        Ok(Err(e)) => Some(RecordError::from_plugin_error(Stage::Finalize, name, &plugin, e)),
-                        Err(f) => Some(RecordError::from_failure(Stage::Finalize, name, &plugin, &f)),
+                        Ok(Err(e)) => Some(RecordError::from_plugin_error(
+                            Stage::Finalize,
+                            name,
+                            &plugin,
+                            e,
+                        )),
+                        Err(f) => Some(RecordError::from_failure(
+                            Stage::Finalize,
+                            name,
+                            &plugin,
+                            &f,
+                        )),
                     };
                     if let Some(e) = error {
                         tracing::error!(entity = %name, plugin = %plugin, error = %e.message, "Target commit failed.");
@@ -122,7 +145,11 @@ fn fail_all(error: &RecordError, records: &[Record]) -> Vec<RecordError> {
         .collect()
 }
 
-fn write_batch<T: RecordTarget>(target: &mut T, entity: &str, records: Vec<Record>) -> (Vec<RecordError>, Vec<SkipRecord>, u64) {
+fn write_batch<T: RecordTarget>(
+    target: &mut T,
+    entity: &str,
+    records: Vec<Record>,
+) -> (Vec<RecordError>, Vec<SkipRecord>, u64) {
     let plugin = target.plugin().clone();
     let outgoing: Vec<Outgoing> = records
         .iter()
@@ -147,7 +174,9 @@ fn write_batch<T: RecordTarget>(target: &mut T, entity: &str, records: Vec<Recor
     let mut loaded = 0;
     for ((record, sent), outcome) in records.into_iter().zip(outgoing).zip(outcomes) {
         match outcome {
-            Ok(WriteOutcome::Created(_) | WriteOutcome::Updated(_) | WriteOutcome::Unchanged) => loaded += 1,
+            Ok(WriteOutcome::Created(_) | WriteOutcome::Updated(_) | WriteOutcome::Unchanged) => {
+                loaded += 1
+            }
             Ok(WriteOutcome::Skip(reason)) => skips.push(SkipRecord {
                 stage: Stage::Execute,
                 entity: entity.to_owned(),

@@ -154,6 +154,10 @@ mod tests {
         };
         assert!(ok.check_conservation().is_ok());
         let lost = Totals { loaded: 5, ..ok };
-        assert!(lost.check_conservation().unwrap_err().contains("unaccounted"));
+        assert!(
+            lost.check_conservation()
+                .unwrap_err()
+                .contains("unaccounted")
+        );
     }
 }

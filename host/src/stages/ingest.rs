@@ -20,7 +20,12 @@ pub trait RecordSource: Send {
     fn plugin(&self) -> &PluginId;
     /// Read up to `max` items after `cursor`. The outer error means the call
     /// itself failed; the inner one that the source refused the read.
-    fn read(&mut self, entity: &str, cursor: Option<&str>, max: u32) -> Result<Result<ExtractBatch, PluginError>, PluginFailure>;
+    fn read(
+        &mut self,
+        entity: &str,
+        cursor: Option<&str>,
+        max: u32,
+    ) -> Result<Result<ExtractBatch, PluginError>, PluginFailure>;
 }
 
 impl RecordSource for SourcePlugin {
@@ -28,7 +33,12 @@ impl RecordSource for SourcePlugin {
         self.id()
     }
 
-    fn read(&mut self, entity: &str, cursor: Option<&str>, max: u32) -> Result<Result<ExtractBatch, PluginError>, PluginFailure> {
+    fn read(
+        &mut self,
+        entity: &str,
+        cursor: Option<&str>,
+        max: u32,
+    ) -> Result<Result<ExtractBatch, PluginError>, PluginFailure> {
         SourcePlugin::read(self, entity, cursor, max)
     }
 }
@@ -45,7 +55,12 @@ pub struct IngestEntity<S> {
 }
 
 /// Read every entity, in order, and send its batches downstream.
-pub fn run<S: RecordSource>(entities: &mut [IngestEntity<S>], batch_size: u32, out: &Sender<Flow>, reporter: &Reporter) -> StageReport {
+pub fn run<S: RecordSource>(
+    entities: &mut [IngestEntity<S>],
+    batch_size: u32,
+    out: &Sender<Flow>,
+    reporter: &Reporter,
+) -> StageReport {
     let mut report = StageReport::new(Stage::Ingest, entities.len());
     for (index, entity) in entities.iter_mut().enumerate() {
         if let Err(e) = read_entity(index, entity, batch_size, out, reporter, &mut report) {
@@ -75,14 +90,30 @@ fn read_entity<S: RecordSource>(
     loop {
         let batch = match entity.source.read(&name, cursor.as_deref(), batch_size) {
             Ok(Ok(batch)) => batch,
-            Ok(Err(e)) => return Err(RecordError::from_plugin_error(Stage::Ingest, &name, &plugin, e)),
+            Ok(Err(e)) => {
+                return Err(RecordError::from_plugin_error(
+                    Stage::Ingest,
+                    &name,
+                    &plugin,
+                    e,
+                ));
+            }
             Err(first) => {
                 // A fresh instance gets one more try from the same cursor.
                 tracing::warn!(entity = %name, plugin = %plugin, error = %first.message, "Source read failed; retrying once with a fresh instance.");
                 match entity.source.read(&name, cursor.as_deref(), batch_size) {
                     Ok(Ok(batch)) => batch,
-                    Ok(Err(e)) => return Err(RecordError::from_plugin_error(Stage::Ingest, &name, &plugin, e)),
-                    Err(f) => return Err(RecordError::from_failure(Stage::Ingest, &name, &plugin, &f)),
+                    Ok(Err(e)) => {
+                        return Err(RecordError::from_plugin_error(
+                            Stage::Ingest,
+                            &name,
+                            &plugin,
+                            e,
+                        ));
+                    }
+                    Err(f) => {
+                        return Err(RecordError::from_failure(Stage::Ingest, &name, &plugin, &f));
+                    }
                 }
             }
         };
@@ -114,7 +145,10 @@ fn read_entity<S: RecordSource>(
                             &name,
                             Category::Mapping,
                             codes::NOT_AN_OBJECT,
-                            format!("source `{}` produced a record that is not a JSON object: {e}", plugin.name),
+                            format!(
+                                "source `{}` produced a record that is not a JSON object: {e}",
+                                plugin.name
+                            ),
                         );
                         err.plugin = Some(plugin.clone());
                         err.record_key = Some(extracted.key.clone());
@@ -124,7 +158,12 @@ fn read_entity<S: RecordSource>(
                     }
                 },
                 Err(failure) => {
-                    let mut err = RecordError::from_plugin_error(Stage::Ingest, &name, &plugin, failure.error);
+                    let mut err = RecordError::from_plugin_error(
+                        Stage::Ingest,
+                        &name,
+                        &plugin,
+                        failure.error,
+                    );
                     err.record_key = Some(failure.key.clone());
                     err.source_position = Some(failure.key);
                     err.source_payload = Some(failure.raw);
@@ -135,7 +174,14 @@ fn read_entity<S: RecordSource>(
         counts.failed += errors.len() as u64;
         counts.records_out += records.len() as u64;
         reporter.errors(errors);
-        if !records.is_empty() && out.send(Flow::Batch(Batch { entity: index, records })).is_err() {
+        if !records.is_empty()
+            && out
+                .send(Flow::Batch(Batch {
+                    entity: index,
+                    records,
+                }))
+                .is_err()
+        {
             return Ok(());
         }
         if batch.done {
@@ -151,7 +197,10 @@ fn read_entity<S: RecordSource>(
                     &name,
                     Category::Mapping,
                     codes::SOURCE_STALLED,
-                    format!("source `{}` returned {MAX_EMPTY_READS} empty batches in a row without finishing", plugin.name),
+                    format!(
+                        "source `{}` returned {MAX_EMPTY_READS} empty batches in a row without finishing",
+                        plugin.name
+                    ),
                 );
                 e.plugin = Some(plugin);
                 return Err(e);

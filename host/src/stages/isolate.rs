@@ -18,7 +18,9 @@ pub fn call_isolating<T, R>(
     }
     match call(items) {
         Ok(answers) => answers.into_iter().map(Ok).collect(),
-        Err(failure) if items.len() == 1 || *budget == 0 => items.iter().map(|_| Err(failure.clone())).collect(),
+        Err(failure) if items.len() == 1 || *budget == 0 => {
+            items.iter().map(|_| Err(failure.clone())).collect()
+        }
         Err(_) => {
             *budget -= 1;
             let (left, right) = items.split_at(items.len() / 2);

@@ -41,7 +41,13 @@ pub enum Stage {
 
 impl Stage {
     /// Every stage, in data-path order.
-    pub const ALL: [Stage; 5] = [Stage::Ingest, Stage::Normalize, Stage::Transform, Stage::Execute, Stage::Finalize];
+    pub const ALL: [Stage; 5] = [
+        Stage::Ingest,
+        Stage::Normalize,
+        Stage::Transform,
+        Stage::Execute,
+        Stage::Finalize,
+    ];
 
     /// The stage's name.
     pub fn as_str(self) -> &'static str {

@@ -15,7 +15,10 @@ pub trait RecordNormalizer: Send {
     /// The plugin behind it.
     fn plugin(&self) -> &PluginId;
     /// Normalize records (JSON object text): one result per record, in order.
-    fn normalize(&mut self, records: &[String]) -> Result<Vec<Result<Normalized, PluginError>>, PluginFailure>;
+    fn normalize(
+        &mut self,
+        records: &[String],
+    ) -> Result<Vec<Result<Normalized, PluginError>>, PluginFailure>;
 }
 
 impl RecordNormalizer for NormalizerPlugin {
@@ -23,7 +26,10 @@ impl RecordNormalizer for NormalizerPlugin {
         self.id()
     }
 
-    fn normalize(&mut self, records: &[String]) -> Result<Vec<Result<Normalized, PluginError>>, PluginFailure> {
+    fn normalize(
+        &mut self,
+        records: &[String],
+    ) -> Result<Vec<Result<Normalized, PluginError>>, PluginFailure> {
         NormalizerPlugin::normalize(self, records)
     }
 }
@@ -54,7 +60,13 @@ pub fn run<N: RecordNormalizer>(
         let mut errors = Vec::new();
         let mut skips = Vec::new();
         for normalizer in chains[entity].iter_mut() {
-            records = normalize_batch(normalizer, &entity_names[entity], records, &mut errors, &mut skips);
+            records = normalize_batch(
+                normalizer,
+                &entity_names[entity],
+                records,
+                &mut errors,
+                &mut skips,
+            );
         }
         counts.failed += errors.len() as u64;
         counts.skipped += skips.len() as u64;
@@ -78,7 +90,9 @@ fn normalize_batch<N: RecordNormalizer>(
     let plugin = normalizer.plugin().clone();
     let texts: Vec<String> = records.iter().map(Record::body_json).collect();
     let mut budget = ISOLATION_BUDGET;
-    let results = call_isolating(&texts, &mut budget, &mut |chunk| normalizer.normalize(chunk));
+    let results = call_isolating(&texts, &mut budget, &mut |chunk| {
+        normalizer.normalize(chunk)
+    });
     let mut kept = Vec::with_capacity(records.len());
     for ((mut record, text), result) in records.into_iter().zip(texts).zip(results) {
         let error = match result {
@@ -95,7 +109,10 @@ fn normalize_batch<N: RecordNormalizer>(
                         entity,
                         Category::Mapping,
                         codes::NOT_AN_OBJECT,
-                        format!("normalizer `{}` returned a record that is not a JSON object: {e}", plugin.name),
+                        format!(
+                            "normalizer `{}` returned a record that is not a JSON object: {e}",
+                            plugin.name
+                        ),
                     )
                 },
             },

@@ -16,7 +16,10 @@ pub trait ValueTransformer: Send {
     /// The plugin behind it.
     fn plugin(&self) -> &PluginId;
     /// Transform values: one result per value, in order.
-    fn transform(&mut self, values: &[Value]) -> Result<Vec<Result<Value, PluginError>>, PluginFailure>;
+    fn transform(
+        &mut self,
+        values: &[Value],
+    ) -> Result<Vec<Result<Value, PluginError>>, PluginFailure>;
 }
 
 impl ValueTransformer for TransformerPlugin {
@@ -24,7 +27,10 @@ impl ValueTransformer for TransformerPlugin {
         self.id()
     }
 
-    fn transform(&mut self, values: &[Value]) -> Result<Vec<Result<Value, PluginError>>, PluginFailure> {
+    fn transform(
+        &mut self,
+        values: &[Value],
+    ) -> Result<Vec<Result<Value, PluginError>>, PluginFailure> {
         TransformerPlugin::transform(self, values)
     }
 }
@@ -66,7 +72,8 @@ pub fn run<T: ValueTransformer>(
         let entity = batch.entity;
         let counts = &mut report.counts[entity];
         counts.records_in += batch.records.len() as u64;
-        let (records, errors, failed) = map_batch(&mut mappings[entity], &entity_names[entity], batch.records);
+        let (records, errors, failed) =
+            map_batch(&mut mappings[entity], &entity_names[entity], batch.records);
         counts.failed += failed;
         counts.records_out += records.len() as u64;
         reporter.errors(errors);
@@ -79,7 +86,11 @@ pub fn run<T: ValueTransformer>(
 
 /// Map one batch. Every field is processed for every record, so a record
 /// with several bad fields reports all of them; it fails once.
-pub fn map_batch<T: ValueTransformer>(fields: &mut [FieldPlan<T>], entity: &str, records: Vec<Record>) -> (Vec<Record>, Vec<RecordError>, u64) {
+pub fn map_batch<T: ValueTransformer>(
+    fields: &mut [FieldPlan<T>],
+    entity: &str,
+    records: Vec<Record>,
+) -> (Vec<Record>, Vec<RecordError>, u64) {
     let n = records.len();
     let mut outputs: Vec<Object> = vec![Object::new(); n];
     let mut failed = vec![false; n];
@@ -100,7 +111,10 @@ pub fn map_batch<T: ValueTransformer>(fields: &mut [FieldPlan<T>], entity: &str,
             if live.is_empty() {
                 break;
             }
-            let inputs: Vec<Value> = live.iter().map(|&i| std::mem::replace(&mut values[i], Value::Null)).collect();
+            let inputs: Vec<Value> = live
+                .iter()
+                .map(|&i| std::mem::replace(&mut values[i], Value::Null))
+                .collect();
             let plugin = step.plugin().clone();
             let mut budget = ISOLATION_BUDGET;
             let results = call_isolating(&inputs, &mut budget, &mut |chunk| step.transform(chunk));
@@ -112,8 +126,12 @@ pub fn map_batch<T: ValueTransformer>(fields: &mut [FieldPlan<T>], entity: &str,
                         next.push(i);
                         continue;
                     }
-                    Ok(Err(e)) => RecordError::from_plugin_error(Stage::Transform, entity, &plugin, e),
-                    Err(failure) => RecordError::from_failure(Stage::Transform, entity, &plugin, &failure),
+                    Ok(Err(e)) => {
+                        RecordError::from_plugin_error(Stage::Transform, entity, &plugin, e)
+                    }
+                    Err(failure) => {
+                        RecordError::from_failure(Stage::Transform, entity, &plugin, &failure)
+                    }
                 };
                 values[i] = input;
                 failed[i] = true;
@@ -129,7 +147,13 @@ pub fn map_batch<T: ValueTransformer>(fields: &mut [FieldPlan<T>], entity: &str,
                     "required field `{}` is empty (source field `{}`); fix the source data or give the mapping a default",
                     field.target, field.source
                 );
-                let error = RecordError::new(Stage::Transform, entity, Category::Validation, codes::REQUIRED_FIELD_MISSING, message);
+                let error = RecordError::new(
+                    Stage::Transform,
+                    entity,
+                    Category::Validation,
+                    codes::REQUIRED_FIELD_MISSING,
+                    message,
+                );
                 errors.push((i, error.on_field(&field.target)));
             } else {
                 set_path(&mut outputs[i], &field.target, from_value(value));

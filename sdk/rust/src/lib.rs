@@ -21,6 +21,13 @@
 //! [`PluginError::mapping`]...) rather than panicking. A panic traps the
 //! component and the host treats it as a bug in the plugin.
 //!
+//! Options arrive as a JSON object in [`Options`]: deserialize them with
+//! [`Options::parse`] into a struct marked `#[serde(deny_unknown_fields)]`,
+//! so a misspelt key is rejected, or call [`Options::none`] when the plugin
+//! takes no options. File connectors see their granted directory at `/data`;
+//! [`files::data_path`] resolves a relative `path` option there and rejects
+//! paths that would escape it. [`log`] writes to the host's log.
+//!
 //! # Example: a field transformer
 //!
 //! `Cargo.toml`:

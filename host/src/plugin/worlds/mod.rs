@@ -29,7 +29,12 @@ pub(crate) fn value_size(v: &Value) -> u64 {
 }
 
 /// The answer has one item per input, or the call broke the contract.
-pub(crate) fn check_len<T>(id: &PluginId, export: &str, sent: usize, got: Vec<T>) -> Result<Vec<T>, PluginFailure> {
+pub(crate) fn check_len<T>(
+    id: &PluginId,
+    export: &str,
+    sent: usize,
+    got: Vec<T>,
+) -> Result<Vec<T>, PluginFailure> {
     if got.len() == sent {
         Ok(got)
     } else {

@@ -19,8 +19,13 @@ impl WorldBinding for Normalizer {
         pre.instantiate(store)
     }
 
-    fn configure(&self, store: &mut Store<HostState>, options: &str) -> wasmtime::Result<Result<(), PluginError>> {
-        self.sluice_plugin_normalize().call_configure(store, options)
+    fn configure(
+        &self,
+        store: &mut Store<HostState>,
+        options: &str,
+    ) -> wasmtime::Result<Result<(), PluginError>> {
+        self.sluice_plugin_normalize()
+            .call_configure(store, options)
     }
 }
 
@@ -29,7 +34,10 @@ pub type NormalizerPlugin = Sandbox<Normalizer>;
 
 impl Sandbox<Normalizer> {
     /// Normalize a batch of records (JSON object text): one result per record.
-    pub fn normalize(&mut self, records: &[String]) -> Result<Vec<Result<Normalized, PluginError>>, PluginFailure> {
+    pub fn normalize(
+        &mut self,
+        records: &[String],
+    ) -> Result<Vec<Result<Normalized, PluginError>>, PluginFailure> {
         let answer = self.call(
             records.len(),
             |out: &Vec<Result<Normalized, PluginError>>| {

@@ -19,7 +19,11 @@ impl WorldBinding for Source {
         pre.instantiate(store)
     }
 
-    fn configure(&self, store: &mut Store<HostState>, options: &str) -> wasmtime::Result<Result<(), PluginError>> {
+    fn configure(
+        &self,
+        store: &mut Store<HostState>,
+        options: &str,
+    ) -> wasmtime::Result<Result<(), PluginError>> {
         self.sluice_plugin_extract().call_configure(store, options)
     }
 }
@@ -29,22 +33,31 @@ pub type SourcePlugin = Sandbox<Source>;
 
 impl Sandbox<Source> {
     /// Read up to `max` items of `entity` after `cursor`.
-    pub fn read(&mut self, entity: &str, cursor: Option<&str>, max: u32) -> Result<Result<ExtractBatch, PluginError>, PluginFailure> {
+    pub fn read(
+        &mut self,
+        entity: &str,
+        cursor: Option<&str>,
+        max: u32,
+    ) -> Result<Result<ExtractBatch, PluginError>, PluginFailure> {
         let answer = self.call(
             max as usize,
             |out: &Result<ExtractBatch, PluginError>| match out {
-                Ok(b) => b
-                    .items
-                    .iter()
-                    .map(|i| match i {
-                        Ok(x) => (x.key.len() + x.body.len()) as u64,
-                        Err(f) => (f.key.len() + f.raw.len()) as u64 + error_size(&f.error),
-                    })
-                    .sum::<u64>()
-                    + b.cursor.as_ref().map_or(0, |c| c.len() as u64),
+                Ok(b) => {
+                    b.items
+                        .iter()
+                        .map(|i| match i {
+                            Ok(x) => (x.key.len() + x.body.len()) as u64,
+                            Err(f) => (f.key.len() + f.raw.len()) as u64 + error_size(&f.error),
+                        })
+                        .sum::<u64>()
+                        + b.cursor.as_ref().map_or(0, |c| c.len() as u64)
+                }
                 Err(e) => error_size(e),
             },
-            |w, store| w.sluice_plugin_extract().call_read(store, entity, cursor, max),
+            |w, store| {
+                w.sluice_plugin_extract()
+                    .call_read(store, entity, cursor, max)
+            },
         )?;
         if let Ok(batch) = &answer
             && batch.items.len() > max as usize

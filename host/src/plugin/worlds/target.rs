@@ -19,7 +19,11 @@ impl WorldBinding for Target {
         pre.instantiate(store)
     }
 
-    fn configure(&self, store: &mut Store<HostState>, options: &str) -> wasmtime::Result<Result<(), PluginError>> {
+    fn configure(
+        &self,
+        store: &mut Store<HostState>,
+        options: &str,
+    ) -> wasmtime::Result<Result<(), PluginError>> {
         self.sluice_plugin_load().call_configure(store, options)
     }
 }
@@ -33,18 +37,26 @@ pub type WriteAnswer = Result<Vec<Result<WriteOutcome, PluginError>>, PluginErro
 impl Sandbox<Target> {
     /// Prepare to write `entity`.
     pub fn begin(&mut self, entity: &str) -> Result<Result<(), PluginError>, PluginFailure> {
-        self.call(0, unit_size, |w, store| w.sluice_plugin_load().call_begin(store, entity))
+        self.call(0, unit_size, |w, store| {
+            w.sluice_plugin_load().call_begin(store, entity)
+        })
     }
 
     /// Write a batch: a whole-batch error, or one outcome per record.
-    pub fn write(&mut self, entity: &str, records: &[Outgoing]) -> Result<WriteAnswer, PluginFailure> {
+    pub fn write(
+        &mut self,
+        entity: &str,
+        records: &[Outgoing],
+    ) -> Result<WriteAnswer, PluginFailure> {
         let answer = self.call(
             records.len(),
             |out: &WriteAnswer| match out {
                 Ok(items) => items
                     .iter()
                     .map(|r| match r {
-                        Ok(WriteOutcome::Created(id) | WriteOutcome::Updated(id)) => id.as_ref().map_or(8, |s| s.len() as u64),
+                        Ok(WriteOutcome::Created(id) | WriteOutcome::Updated(id)) => {
+                            id.as_ref().map_or(8, |s| s.len() as u64)
+                        }
                         Ok(WriteOutcome::Skip(s)) => s.len() as u64,
                         Ok(WriteOutcome::Unchanged) => 8,
                         Err(e) => error_size(e),
@@ -62,7 +74,9 @@ impl Sandbox<Target> {
 
     /// Finish writing `entity`.
     pub fn commit(&mut self, entity: &str) -> Result<Result<(), PluginError>, PluginFailure> {
-        self.call(0, unit_size, |w, store| w.sluice_plugin_load().call_commit(store, entity))
+        self.call(0, unit_size, |w, store| {
+            w.sluice_plugin_load().call_commit(store, entity)
+        })
     }
 }
 

@@ -18,8 +18,13 @@ impl WorldBinding for FieldTransformer {
         pre.instantiate(store)
     }
 
-    fn configure(&self, store: &mut Store<HostState>, options: &str) -> wasmtime::Result<Result<(), PluginError>> {
-        self.sluice_plugin_transform().call_configure(store, options)
+    fn configure(
+        &self,
+        store: &mut Store<HostState>,
+        options: &str,
+    ) -> wasmtime::Result<Result<(), PluginError>> {
+        self.sluice_plugin_transform()
+            .call_configure(store, options)
     }
 }
 
@@ -28,7 +33,10 @@ pub type TransformerPlugin = Sandbox<FieldTransformer>;
 
 impl Sandbox<FieldTransformer> {
     /// Transform a batch of values: one result per value, in order.
-    pub fn transform(&mut self, values: &[Value]) -> Result<Vec<Result<Value, PluginError>>, PluginFailure> {
+    pub fn transform(
+        &mut self,
+        values: &[Value],
+    ) -> Result<Vec<Result<Value, PluginError>>, PluginFailure> {
         let answer = self.call(
             values.len(),
             |out: &Vec<Result<Value, PluginError>>| {

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs every test of the workspace on a fresh machine: installs the
+# WebAssembly target and componentize-py (for the Python plugin) first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rustup target add wasm32-wasip2
+
+# componentize-py builds plugins/titlecase-py; keep it in a private venv.
+venv=target/python-tools
+if [ ! -x "$venv/bin/componentize-py" ] || ! "$venv/bin/componentize-py" --version | grep -q '0.25.1'; then
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check componentize-py==0.25.1
+fi
+export SLUICE_COMPONENTIZE_PY="$PWD/$venv/bin/componentize-py"
+
+cargo test --workspace "$@"
