@@ -195,3 +195,51 @@ fn second_run_overwrites_output_and_is_listed_in_history() {
     assert_eq!(v.as_array().unwrap().len(), 2);
     assert_eq!(v[0]["config_hash"], v[1]["config_hash"]);
 }
+
+#[test]
+fn compiled_plugins_are_cached_on_disk_by_digest_and_engine() {
+    let env = TestEnv::new();
+    copy_dir(
+        &workspace().join("examples/contacts/data"),
+        &env.path().join("data"),
+    );
+    std::fs::copy(
+        workspace().join("examples/contacts/pipeline.toml"),
+        env.path().join("pipeline.toml"),
+    )
+    .unwrap();
+    let cache = env.path().join("own-cache");
+    let mut options = env.options();
+    options.cache_dir = Some(cache.clone());
+    let sluice = sluice::Sluice::open(options.clone()).unwrap();
+    let loaded = sluice::load_pipeline(&env.path().join("pipeline.toml")).unwrap();
+    let first = sluice.run(&loaded).unwrap();
+    let entries: Vec<String> = std::fs::read_dir(&cache)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    // One artifact per distinct plugin digest the pipeline uses.
+    let digests: BTreeSet<String> = env
+        .run_log()
+        .plugin_uses(first.run_id)
+        .unwrap()
+        .into_iter()
+        .map(|u| u.digest.trim_start_matches("sha256:").to_owned())
+        .collect();
+    assert_eq!(entries.len(), digests.len(), "{entries:?}");
+    for d in &digests {
+        assert!(
+            entries
+                .iter()
+                .any(|e| e.starts_with(d.as_str()) && e.ends_with(".cwasm")),
+            "{d} not cached: {entries:?}"
+        );
+    }
+    // A new process (a new engine) loads them instead of compiling again.
+    let modified = |p: &std::path::Path| std::fs::metadata(p).unwrap().modified().unwrap();
+    let before: Vec<_> = entries.iter().map(|e| modified(&cache.join(e))).collect();
+    let again = sluice::Sluice::open(options).unwrap().run(&loaded).unwrap();
+    assert_eq!(again.totals, first.totals);
+    let after: Vec<_> = entries.iter().map(|e| modified(&cache.join(e))).collect();
+    assert_eq!(before, after, "cache entries were rewritten");
+}

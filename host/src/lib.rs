@@ -119,6 +119,15 @@ impl Sluice {
 
     /// Run a pipeline to completion.
     pub fn run(&self, pipeline: &LoadedPipeline) -> Result<RunSummary, RunError> {
-        run::run_pipeline(self, pipeline)
+        run::run_pipeline(self, pipeline, Default::default())
+    }
+
+    /// Run a pipeline to completion, updating `progress` as batches finish.
+    pub fn run_with_progress(
+        &self,
+        pipeline: &LoadedPipeline,
+        progress: std::sync::Arc<run::Progress>,
+    ) -> Result<RunSummary, RunError> {
+        run::run_pipeline(self, pipeline, progress)
     }
 }

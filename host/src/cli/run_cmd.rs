@@ -1,11 +1,16 @@
+use std::io::IsTerminal;
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
 
 use anyhow::Context;
 use clap::Args;
 
 use super::render::{print_json, table};
 use super::{Exit, Format};
-use crate::run::Plan;
+use crate::run::{Plan, Progress};
 use crate::{Sluice, load_pipeline};
 
 /// `sluice run`.
@@ -27,7 +32,14 @@ pub struct ValidateArgs {
 /// Run a pipeline and print its summary.
 pub fn run(sluice: &Sluice, args: &RunArgs) -> anyhow::Result<Exit> {
     let loaded = load_pipeline(&args.pipeline)?;
-    let summary = sluice.run(&loaded)?;
+    let progress = Arc::new(Progress::default());
+    let display = (!args.format.json && std::io::stderr().is_terminal())
+        .then(|| ProgressDisplay::start(progress.clone()));
+    let result = sluice.run_with_progress(&loaded, progress);
+    if let Some(display) = display {
+        display.finish();
+    }
+    let summary = result?;
     if args.format.json {
         print_json(&summary)?;
         return Ok(Exit::for_status(summary.status));
@@ -91,4 +103,40 @@ pub fn validate(sluice: &Sluice, args: &ValidateArgs) -> anyhow::Result<Exit> {
         uses.len()
     );
     Ok(Exit::Success)
+}
+
+/// A spinner on stderr with the live counts of a run.
+struct ProgressDisplay {
+    done: Arc<AtomicBool>,
+    thread: JoinHandle<()>,
+}
+
+impl ProgressDisplay {
+    fn start(progress: Arc<Progress>) -> Self {
+        let done = Arc::new(AtomicBool::new(false));
+        let stop = done.clone();
+        let thread = thread::spawn(move || {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            while !stop.load(Ordering::Relaxed) {
+                let t = progress.snapshot();
+                bar.set_message(format!(
+                    "{} read · {} loaded · {} failed · {} skipped",
+                    t.extracted, t.loaded, t.failed, t.skipped
+                ));
+                bar.tick();
+                thread::sleep(Duration::from_millis(100));
+            }
+            bar.finish_and_clear();
+        });
+        ProgressDisplay { done, thread }
+    }
+
+    fn finish(self) {
+        self.done.store(true, Ordering::Relaxed);
+        let _ = self.thread.join();
+    }
 }

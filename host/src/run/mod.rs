@@ -2,7 +2,9 @@
 //! then driving the stages on their own threads and recording the outcome.
 
 mod plan;
+mod progress;
 mod runner;
 
 pub use plan::Plan;
+pub use progress::Progress;
 pub use runner::{RunError, RunSummary, run_pipeline};

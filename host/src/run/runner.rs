@@ -1,3 +1,4 @@
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -5,6 +6,7 @@ use crossbeam_channel::bounded;
 use serde::Serialize;
 
 use super::plan::Plan;
+use super::progress::Progress;
 use crate::Sluice;
 use crate::config::{ConfigError, LoadedPipeline};
 use crate::errors::{Category, RecordError};
@@ -52,8 +54,13 @@ pub enum RunError {
     RunLog(#[from] RunLogError),
 }
 
-/// Execute `loaded` and record everything in the run log.
-pub fn run_pipeline(sluice: &Sluice, loaded: &LoadedPipeline) -> Result<RunSummary, RunError> {
+/// Execute `loaded` and record everything in the run log;
+/// `progress` is updated as batches complete.
+pub fn run_pipeline(
+    sluice: &Sluice,
+    loaded: &LoadedPipeline,
+    progress: Arc<Progress>,
+) -> Result<RunSummary, RunError> {
     let started = Instant::now();
     let mut log = RunLog::open(&sluice.run_log_path())?;
     let pipeline = &loaded.pipeline;
@@ -99,7 +106,7 @@ pub fn run_pipeline(sluice: &Sluice, loaded: &LoadedPipeline) -> Result<RunSumma
     let (to_normalize, from_ingest) = bounded(CHANNEL_BATCHES);
     let (to_transform, from_normalize) = bounded(CHANNEL_BATCHES);
     let (to_execute, from_transform) = bounded(CHANNEL_BATCHES);
-    let reporter = Reporter::new(writer.tx.clone());
+    let reporter = Reporter::new(writer.tx.clone(), progress);
     drop(writer.tx);
 
     let mut crashed: Vec<String> = Vec::new();

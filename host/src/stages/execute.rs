@@ -56,7 +56,7 @@ enum Phase {
     /// Writing.
     Open,
     /// `begin` failed: every record of the entity fails with this error.
-    Broken(RecordError),
+    Broken(Box<RecordError>),
 }
 
 /// Write every batch to its entity's target, then commit each entity.
@@ -86,6 +86,9 @@ pub fn run<T: RecordTarget>(
                 counts.failed += errors.len() as u64;
                 counts.skipped += skips.len() as u64;
                 counts.records_out += loaded;
+                reporter.progress().add_loaded(loaded);
+                reporter.progress().add_failed(errors.len() as u64);
+                reporter.progress().add_skipped(skips.len() as u64);
                 reporter.errors(errors);
                 reporter.skips(skips);
             }
@@ -129,7 +132,7 @@ fn begin<T: RecordTarget>(target: &mut T, entity: &str) -> Phase {
         Err(f) => RecordError::from_failure(Stage::Execute, entity, &plugin, &f),
     };
     tracing::error!(entity, plugin = %plugin, error = %error.message, "Target refused to begin; failing every record of the entity.");
-    Phase::Broken(error)
+    Phase::Broken(Box::new(error))
 }
 
 fn fail_all(error: &RecordError, records: &[Record]) -> Vec<RecordError> {

@@ -75,6 +75,8 @@ pub fn run<S: RecordSource>(
     report
 }
 
+// A stream fails at most once per run; the error's size does not matter.
+#[allow(clippy::result_large_err)]
 fn read_entity<S: RecordSource>(
     index: usize,
     entity: &mut IngestEntity<S>,
@@ -173,6 +175,10 @@ fn read_entity<S: RecordSource>(
         }
         counts.failed += errors.len() as u64;
         counts.records_out += records.len() as u64;
+        reporter
+            .progress()
+            .add_extracted(records.len() as u64 + errors.len() as u64);
+        reporter.progress().add_failed(errors.len() as u64);
         reporter.errors(errors);
         if !records.is_empty()
             && out

@@ -71,6 +71,8 @@ pub fn run<N: RecordNormalizer>(
         counts.failed += errors.len() as u64;
         counts.skipped += skips.len() as u64;
         counts.records_out += records.len() as u64;
+        reporter.progress().add_failed(errors.len() as u64);
+        reporter.progress().add_skipped(skips.len() as u64);
         reporter.errors(errors);
         reporter.skips(skips);
         if !records.is_empty() && out.send(Flow::Batch(Batch { entity, records })).is_err() {

@@ -1,9 +1,12 @@
+use std::sync::Arc;
+
 use crossbeam_channel::Sender;
 use serde::Serialize;
 
 use super::{Stage, StageCounts};
 use crate::errors::RecordError;
 use crate::plugin::PluginId;
+use crate::run::Progress;
 use crate::runlog::LogEvent;
 
 /// A record deliberately not synced, and why.
@@ -28,12 +31,18 @@ pub struct SkipRecord {
 #[derive(Debug, Clone)]
 pub struct Reporter {
     tx: Sender<LogEvent>,
+    progress: Arc<Progress>,
 }
 
 impl Reporter {
-    /// A reporter sending to the run log writer.
-    pub fn new(tx: Sender<LogEvent>) -> Self {
-        Reporter { tx }
+    /// A reporter sending to the run log writer and updating `progress`.
+    pub fn new(tx: Sender<LogEvent>, progress: Arc<Progress>) -> Self {
+        Reporter { tx, progress }
+    }
+
+    /// Live counts, for progress displays.
+    pub fn progress(&self) -> &Progress {
+        &self.progress
     }
 
     /// Record errors.

@@ -76,6 +76,7 @@ pub fn run<T: ValueTransformer>(
             map_batch(&mut mappings[entity], &entity_names[entity], batch.records);
         counts.failed += failed;
         counts.records_out += records.len() as u64;
+        reporter.progress().add_failed(failed);
         reporter.errors(errors);
         if !records.is_empty() && out.send(Flow::Batch(Batch { entity, records })).is_err() {
             break;
