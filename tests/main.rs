@@ -8,6 +8,7 @@ mod support;
 
 mod cases;
 mod example_contacts;
-mod hostile_plugins;
+mod hostile;
 mod pipeline_errors;
+mod plugin_tools;
 mod python_plugin;

@@ -53,7 +53,7 @@ target = "id"
 
 [[entity.field]]
 target = "name"
-transform = ["trim", { plugin = "titlecase", options = { keep_lowercase = ["van"] } }]
+transform = ["trim", { plugin = "titlecase", options = { keep_lowercase = ["van"] }, allow = ["wasi:filesystem", "wasi:sockets"] }]
 "#,
     );
     let mut options = env.options();
@@ -98,7 +98,7 @@ source_options = { path = "people.jsonl" }
 target_options = { path = "people.jsonl" }
 [[entity.field]]
 target = "name"
-transform = [{ plugin = "titlecase", options = { keep_lowercase = "van" } }]
+transform = [{ plugin = "titlecase", options = { keep_lowercase = "van" }, allow = ["wasi:filesystem", "wasi:sockets"] }]
 "#,
     );
     let mut options = env.options();
@@ -110,4 +110,41 @@ transform = [{ plugin = "titlecase", options = { keep_lowercase = "van" } }]
         .to_string();
     assert!(err.contains("rejected its options"), "{err}");
     assert!(!env.path().join("out/people.jsonl").exists());
+}
+
+#[test]
+fn python_plugin_without_allow_is_refused_naming_the_import() {
+    let env = TestEnv::new();
+    env.write("in/people.jsonl", "{\"name\": \"x\"}\n");
+    let path = env.write(
+        "pipeline.toml",
+        r#"
+name = "python-no-allow"
+[source]
+plugin = "jsonl-file"
+dir = "in"
+[target]
+plugin = "jsonl-file"
+dir = "out"
+[[entity]]
+name = "people"
+source_options = { path = "people.jsonl" }
+target_options = { path = "people.jsonl" }
+[[entity.field]]
+target = "name"
+transform = ["titlecase"]
+"#,
+    );
+    let mut options = env.options();
+    options.plugin_path = vec![python_plugin_dir()];
+    let sluice = sluice::Sluice::open(options).unwrap();
+    let err = sluice
+        .run(&sluice::load_pipeline(&path).unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("imports `wasi:"), "{err}");
+    assert!(
+        err.contains("allow = ["),
+        "the message says how to allow it: {err}"
+    );
 }

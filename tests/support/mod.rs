@@ -83,8 +83,14 @@ impl TestEnv {
 
     /// Run the `sluice` binary with this environment's data directory.
     pub fn cli(&self, args: &[&str]) -> Output {
+        self.cli_with_env(args, &[])
+    }
+
+    /// Run the `sluice` binary with extra environment variables.
+    pub fn cli_with_env(&self, args: &[&str], vars: &[(&str, &str)]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_sluice"))
             .args(args)
+            .envs(vars.iter().copied())
             .current_dir(self.path())
             .env("SLUICE_DATA_DIR", self.data_dir())
             .env("SLUICE_CACHE_DIR", shared_cache())

@@ -3,6 +3,7 @@
 
 mod errors_cmd;
 mod exit;
+mod plugin_cmd;
 mod plugins_cmd;
 mod render;
 mod run_cmd;
@@ -55,6 +56,8 @@ enum Command {
     Errors(errors_cmd::ErrorsArgs),
     /// Plugins Sluice can load: built-in and installed.
     Plugins(plugins_cmd::PluginsArgs),
+    /// Work on one plugin: `plugin test` runs it over sample input.
+    Plugin(plugin_cmd::PluginArgs),
 }
 
 /// `--json` for read commands.
@@ -83,8 +86,14 @@ pub fn main() -> ExitCode {
         Ok(exit) => exit.into(),
         Err(e) => {
             eprintln!("error: {e}");
+            let mut shown = e.to_string();
             for cause in e.chain().skip(1) {
-                eprintln!("  caused by: {cause}");
+                let text = cause.to_string();
+                // Typed errors often repeat their source's message.
+                if !shown.contains(&text) {
+                    eprintln!("  caused by: {text}");
+                    shown = text;
+                }
             }
             Exit::for_error(&e).into()
         }
@@ -104,6 +113,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Runs(args) => runs_cmd::runs(&open()?, &args),
         Command::Errors(args) => errors_cmd::errors(&open()?, &args),
         Command::Plugins(args) => plugins_cmd::plugins(&open()?, &args),
+        Command::Plugin(args) => plugin_cmd::plugin(&open()?, &args),
     }
 }
 

@@ -23,6 +23,7 @@ struct PluginInfo {
     origin: Origin,
     size: usize,
     digest: String,
+    contract: Option<String>,
     imports: Vec<String>,
     exports: Vec<String>,
     error: Option<String>,
@@ -48,7 +49,7 @@ pub fn plugins(sluice: &Sluice, args: &PluginsArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Success);
     }
     let mut t = table(
-        &["NAME", "KIND", "ORIGIN", "SIZE", "DIGEST", "IMPORTS"],
+        &["NAME", "KIND", "CONTRACT", "ORIGIN", "SIZE", "DIGEST", "IMPORTS"],
         &["SIZE"],
     );
     for p in &infos {
@@ -56,6 +57,7 @@ pub fn plugins(sluice: &Sluice, args: &PluginsArgs) -> anyhow::Result<Exit> {
             p.name.clone(),
             p.kind
                 .map_or_else(|| "-".to_owned(), |k| k.world().to_owned()),
+            p.contract.clone().unwrap_or_else(|| "-".to_owned()),
             p.origin.to_string(),
             format!("{:.0} KiB", p.size as f64 / 1024.0),
             short_digest(&p.digest),
@@ -77,30 +79,17 @@ fn inspect(sluice: &Sluice, artifact: &Artifact) -> PluginInfo {
         origin: artifact.origin.clone(),
         size: artifact.bytes.len(),
         digest: artifact.id.digest.to_string(),
+        contract: None,
         imports: Vec::new(),
         exports: Vec::new(),
         error: None,
     };
-    match sluice.runtime().component(artifact) {
-        Ok(component) => {
-            let engine = sluice.runtime().engine();
-            let ty = component.component_type();
-            info.imports = ty
-                .imports(engine)
-                .map(|(name, _)| name.to_owned())
-                .collect();
-            info.exports = ty
-                .exports(engine)
-                .map(|(name, _)| name.to_owned())
-                .collect();
-            info.kind = [
-                PluginKind::FieldTransformer,
-                PluginKind::Normalizer,
-                PluginKind::Source,
-                PluginKind::Target,
-            ]
-            .into_iter()
-            .find(|k| info.exports.iter().any(|e| e == k.export_name()));
+    match sluice.runtime().describe(artifact) {
+        Ok(d) => {
+            info.imports = d.imports;
+            info.exports = d.exports;
+            info.kind = d.kind;
+            info.contract = d.contract;
         }
         Err(e) => info.error = Some(e.to_string()),
     }

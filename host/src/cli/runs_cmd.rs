@@ -234,10 +234,18 @@ fn show(log: &RunLog, args: &ShowArgs) -> anyhow::Result<Exit> {
                 format!("{:.1} ms", p.wall_us as f64 / 1000.0),
                 format!("{:.1} MiB", p.peak_memory_bytes as f64 / (1 << 20) as f64),
                 p.instantiations.to_string(),
-                p.failures.to_string(),
+                failures_text(p),
+                p.log_lines_dropped.to_string(),
             ]);
         }
         println!("{t}");
+        for p in plugins.iter().filter(|p| p.quarantined.is_some()) {
+            println!(
+                "QUARANTINED {}: {}",
+                p.role,
+                p.quarantined.as_deref().unwrap_or_default()
+            );
+        }
     }
     if !groups.is_empty() {
         println!(
@@ -245,4 +253,17 @@ fn show(log: &RunLog, args: &ShowArgs) -> anyhow::Result<Exit> {
         );
     }
     Ok(Exit::Success)
+}
+
+/// `3 (trap 2, timeout 1)`.
+fn failures_text(p: &crate::runlog::PluginUseRow) -> String {
+    if p.failures == 0 {
+        return "0".to_owned();
+    }
+    let kinds: Vec<String> = p
+        .failures_by_kind
+        .iter()
+        .map(|(k, v)| format!("{k} {v}"))
+        .collect();
+    format!("{} ({})", p.failures, kinds.join(", "))
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use super::pipeline::Pipeline;
+use super::step::ALLOWABLE_INTERFACES;
 
 /// Largest batch a pipeline may ask for.
 const MAX_BATCH_SIZE: u32 = 100_000;
@@ -30,6 +31,29 @@ pub enum ConfigError {
         /// What is wrong.
         message: String,
     },
+    /// A plugin the file names was refused: it needs a capability that is
+    /// not granted, breaks the contract, does not match its pinned digest,
+    /// or rejected its options.
+    #[error("{location}: {message}")]
+    PluginRefused {
+        /// `file:line:column` of the plugin reference.
+        location: Location,
+        /// Why, as a stable code (`capability-denied`, `contract-violation`,
+        /// `digest-mismatch`, `config-rejected`...).
+        code: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl ConfigError {
+    /// The stable code recorded in the run log for this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ConfigError::PluginRefused { code, .. } => code,
+            _ => "invalid-pipeline",
+        }
+    }
 }
 
 /// A place in a pipeline file.
@@ -70,6 +94,20 @@ impl LoadedPipeline {
     /// The `file:line:column` of a byte span.
     pub fn locate(&self, span: &Range<usize>) -> Location {
         locate(&self.path, &self.text, span.start)
+    }
+
+    /// A plugin refused at `span` with `code`.
+    pub fn refused_at(
+        &self,
+        span: &Range<usize>,
+        code: &'static str,
+        message: impl Into<String>,
+    ) -> ConfigError {
+        ConfigError::PluginRefused {
+            location: self.locate(span),
+            code,
+            message: message.into(),
+        }
     }
 
     /// An error at `span`.
@@ -142,6 +180,12 @@ fn validate(l: &LoadedPipeline) -> Result<(), ConfigError> {
         ));
     }
     for (connector, what) in [(&p.source, "source"), (&p.target, "target")] {
+        check_plugin_spec(
+            l,
+            &connector.plugin.span(),
+            connector.digest.as_deref(),
+            &connector.allow,
+        )?;
         if let Some(dir) = &connector.dir {
             let resolved = l.resolve_path(dir.get_ref());
             if what == "source" && !resolved.is_dir() {
@@ -174,8 +218,16 @@ fn validate(l: &LoadedPipeline) -> Result<(), ConfigError> {
                 format!("entity `{name}` maps no fields; add [[entity.field]] tables"),
             ));
         }
+        for step in &entity.normalize {
+            let s = step.get_ref();
+            check_plugin_spec(l, &step.span(), s.reference().1, &s.allow)?;
+        }
         let mut targets = HashSet::new();
         for field in &entity.fields {
+            for step in &field.transform {
+                let s = step.get_ref();
+                check_plugin_spec(l, &step.span(), s.reference().1, &s.allow)?;
+            }
             let target = field.target.get_ref();
             if target.is_empty() || target.split('.').any(str::is_empty) {
                 return Err(l.error_at(
@@ -200,6 +252,36 @@ fn validate(l: &LoadedPipeline) -> Result<(), ConfigError> {
                     format!("the default of field `{target}` must be a string, number or boolean"),
                 ));
             }
+        }
+    }
+    Ok(())
+}
+
+/// A pinned digest must be well-formed and `allow` must name known interfaces.
+fn check_plugin_spec(
+    l: &LoadedPipeline,
+    span: &Range<usize>,
+    digest: Option<&str>,
+    allow: &[String],
+) -> Result<(), ConfigError> {
+    if let Some(d) = digest {
+        let hex = d.strip_prefix("sha256:").unwrap_or("");
+        if hex.len() != 64 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return Err(l.error_at(
+                span,
+                format!("`{d}` is not a digest; expected `sha256:` followed by 64 hex digits"),
+            ));
+        }
+    }
+    for a in allow {
+        if !ALLOWABLE_INTERFACES.contains(&a.as_str()) {
+            return Err(l.error_at(
+                span,
+                format!(
+                    "cannot allow `{a}`; `allow` takes {}",
+                    ALLOWABLE_INTERFACES.join(" and ")
+                ),
+            ));
         }
     }
     Ok(())

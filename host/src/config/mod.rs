@@ -5,6 +5,6 @@ mod load;
 mod pipeline;
 mod step;
 
-pub use load::{ConfigError, LoadedPipeline, load_pipeline, parse_pipeline};
-pub use pipeline::{ConnectorConfig, EntityConfig, FieldMapping, NormalizerStep, Pipeline};
-pub use step::TransformStep;
+pub use load::{ConfigError, LoadedPipeline, Location, load_pipeline, parse_pipeline};
+pub use pipeline::{ConnectorConfig, EntityConfig, FieldMapping, Pipeline};
+pub use step::{ALLOWABLE_INTERFACES, PluginStep, split_pin};

@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use super::step::TransformStep;
+use super::step::PluginStep;
 use crate::plugin::LimitsConfig;
 
 /// Records per batch when a pipeline does not say.
@@ -52,6 +52,9 @@ pub struct ConnectorConfig {
     /// sandbox), relative to the pipeline file. Sources get it read-only.
     #[serde(default)]
     pub dir: Option<Spanned<String>>,
+    /// Refuse to run unless the connector's sha256 digest is exactly this.
+    #[serde(default)]
+    pub digest: Option<String>,
     /// Options passed to the connector's `configure`, merged under each
     /// entity's `source_options` / `target_options`.
     #[serde(default)]
@@ -59,6 +62,10 @@ pub struct ConnectorConfig {
     /// Resource limits for this connector.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// Interfaces the connector may link although nothing is granted through
+    /// them (`wasi:sockets`; `wasi:filesystem` without a `dir`).
+    #[serde(default)]
+    pub allow: Vec<String>,
 }
 
 /// One entity stream (contacts, companies...).
@@ -79,24 +86,10 @@ pub struct EntityConfig {
     pub target_options: toml::Table,
     /// Normalizers applied to whole records, in order, before field mapping.
     #[serde(default)]
-    pub normalize: Vec<NormalizerStep>,
+    pub normalize: Vec<Spanned<PluginStep>>,
     /// Field mappings: the target record is built from these alone.
     #[serde(rename = "field")]
     pub fields: Vec<FieldMapping>,
-}
-
-/// A normalizer applied to whole records.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NormalizerStep {
-    /// The normalizer plugin (name or `.wasm` path).
-    pub plugin: Spanned<String>,
-    /// Options passed to its `configure`.
-    #[serde(default)]
-    pub options: toml::Table,
-    /// Resource limits for this normalizer.
-    #[serde(default)]
-    pub limits: LimitsConfig,
 }
 
 /// How one target field is produced.
@@ -110,7 +103,7 @@ pub struct FieldMapping {
     pub source: Option<String>,
     /// Field transformers applied in order.
     #[serde(default)]
-    pub transform: Vec<Spanned<TransformStep>>,
+    pub transform: Vec<Spanned<PluginStep>>,
     /// Value used when the source field is missing, null or empty, before
     /// the transformers run.
     #[serde(default)]

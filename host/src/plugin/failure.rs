@@ -4,7 +4,7 @@ use serde::Serialize;
 
 /// How a plugin call failed, when the failure is not an error the plugin
 /// reported as data. Each kind has its own stable error code.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum FailureKind {
     /// The call used up its fuel.
@@ -23,6 +23,8 @@ pub enum FailureKind {
     ContractViolation,
     /// The plugin rejected its options in `configure`.
     ConfigRejected,
+    /// The plugin failed too often in this run and is no longer called.
+    Quarantined,
 }
 
 impl FailureKind {
@@ -37,7 +39,14 @@ impl FailureKind {
             FailureKind::CapabilityDenied => "capability-denied",
             FailureKind::ContractViolation => "contract-violation",
             FailureKind::ConfigRejected => "config-rejected",
+            FailureKind::Quarantined => "plugin-quarantined",
         }
+    }
+
+    /// Whether retrying smaller parts of the batch may succeed: false for a
+    /// quarantined plugin, which is not called at all.
+    pub fn is_isolatable(self) -> bool {
+        self != FailureKind::Quarantined
     }
 }
 
@@ -48,7 +57,7 @@ impl fmt::Display for FailureKind {
 }
 
 /// A failed plugin call: what kind of failure and a message for a person.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
 #[error("{message}")]
 pub struct PluginFailure {
     /// The kind of failure.

@@ -22,6 +22,9 @@ const STDERR_CAPTURE_BYTES: usize = 64 << 10;
 pub struct Grants {
     /// A host directory mounted at `/data`, and whether the plugin may write to it.
     pub data_dir: Option<(PathBuf, bool)>,
+    /// Interfaces the plugin may link although nothing is granted through
+    /// them (`wasi:filesystem`, `wasi:sockets`).
+    pub allow: Vec<String>,
 }
 
 /// The per-instance state inside a wasmtime `Store`.

@@ -21,6 +21,11 @@ pub struct LimitsConfig {
     pub output_bytes_per_record: Option<u64>,
     /// Log lines a call may write; lines past this are dropped with one warning.
     pub log_lines_per_call: Option<u32>,
+    /// Quarantine the plugin for the rest of the run once it has failed this
+    /// many calls...
+    pub quarantine_after_failures: Option<u64>,
+    /// ...and at least this percentage of its calls failed.
+    pub quarantine_failure_percent: Option<u8>,
 }
 
 impl LimitsConfig {
@@ -35,6 +40,12 @@ impl LimitsConfig {
                 .output_bytes_per_record
                 .or(fallback.output_bytes_per_record),
             log_lines_per_call: self.log_lines_per_call.or(fallback.log_lines_per_call),
+            quarantine_after_failures: self
+                .quarantine_after_failures
+                .or(fallback.quarantine_after_failures),
+            quarantine_failure_percent: self
+                .quarantine_failure_percent
+                .or(fallback.quarantine_failure_percent),
         }
     }
 
@@ -56,6 +67,13 @@ impl LimitsConfig {
                 .output_bytes_per_record
                 .unwrap_or(d.output_bytes_per_record),
             log_lines_per_call: self.log_lines_per_call.unwrap_or(d.log_lines_per_call),
+            quarantine_after_failures: self
+                .quarantine_after_failures
+                .unwrap_or(d.quarantine_after_failures),
+            quarantine_failure_percent: self
+                .quarantine_failure_percent
+                .unwrap_or(d.quarantine_failure_percent)
+                .min(100),
         }
     }
 }
@@ -75,6 +93,10 @@ pub struct Limits {
     pub output_bytes_per_record: u64,
     /// Log lines per call.
     pub log_lines_per_call: u32,
+    /// Failed calls before quarantine is considered.
+    pub quarantine_after_failures: u64,
+    /// Share of failed calls, in percent, that quarantines the plugin.
+    pub quarantine_failure_percent: u8,
 }
 
 /// Output every call may return regardless of batch size.
@@ -85,12 +107,14 @@ impl Default for Limits {
         Limits {
             // Interpreted guests (Python, JavaScript) need orders of magnitude
             // more fuel than compiled ones; these defaults fit both.
-            fuel_per_call: 2_000_000_000,
+            fuel_per_call: 5_000_000_000,
             fuel_per_record: 20_000_000,
             timeout: Duration::from_secs(10),
             memory_bytes: 256 << 20,
             output_bytes_per_record: 256 << 10,
             log_lines_per_call: 1_000,
+            quarantine_after_failures: 20,
+            quarantine_failure_percent: 50,
         }
     }
 }

@@ -9,6 +9,7 @@
 //! - [`worlds`] adapts the generated bindings of each world to the stages.
 
 mod cache;
+mod capabilities;
 mod failure;
 mod host_state;
 mod id;
@@ -18,11 +19,12 @@ mod runtime;
 mod sandbox;
 pub mod worlds;
 
+pub use capabilities::{ImportPolicy, ImportRefusal};
 pub use failure::{FailureKind, PluginFailure};
 pub use host_state::{Grants, HostState};
 pub use id::PluginId;
 pub use limits::{Limits, LimitsConfig};
 pub use registry::{Artifact, Origin, PluginKind, Registry, ResolveError};
-pub use runtime::{LoadError, Runtime};
-pub use sandbox::{CallStats, Sandbox, WorldBinding};
+pub use runtime::{ComponentInfo, LoadError, Runtime};
+pub use sandbox::{CallReport, CallStats, Sandbox, WorldBinding};
 pub use worlds::{NormalizerPlugin, SourcePlugin, TargetPlugin, TransformerPlugin};

@@ -22,6 +22,14 @@ pub enum PluginKind {
 }
 
 impl PluginKind {
+    /// Every role.
+    pub const ALL: [PluginKind; 4] = [
+        PluginKind::FieldTransformer,
+        PluginKind::Normalizer,
+        PluginKind::Source,
+        PluginKind::Target,
+    ];
+
     /// The world's name in the contract.
     pub fn world(self) -> &'static str {
         match self {

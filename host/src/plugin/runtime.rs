@@ -9,7 +9,7 @@ use wasmtime::{Config, Engine, OptLevel};
 
 use super::cache::CompileCache;
 use super::host_state::HostState;
-use super::registry::Artifact;
+use super::registry::{Artifact, PluginKind};
 use crate::bindings::current::{http, log};
 
 /// How often the engine's epoch advances; the granularity of call deadlines.
@@ -27,12 +27,26 @@ pub enum LoadError {
         reason: String,
     },
     /// The component imports something the host does not provide or grant.
-    #[error("plugin `{plugin}` needs an import the host does not grant: {reason}")]
+    #[error("plugin `{plugin}` imports `{import}`, which is not granted: {reason}")]
     CapabilityDenied {
         /// The plugin's name.
         plugin: String,
-        /// The import and why it was refused.
+        /// The import.
+        import: String,
+        /// Why it was refused, and how to grant it if it can be.
         reason: String,
+    },
+    /// The component was built for another version of the contract.
+    #[error(
+        "plugin `{plugin}` was built for sluice:plugin@{version} (it names `{item}`); this host implements sluice:plugin@0.1.0"
+    )]
+    OtherContract {
+        /// The plugin's name.
+        plugin: String,
+        /// The import or export naming the other version.
+        item: String,
+        /// The version it was built for.
+        version: String,
     },
     /// The component does not implement the world it is used as.
     #[error(
@@ -46,6 +60,17 @@ pub enum LoadError {
         /// What is missing or mismatched.
         reason: String,
     },
+}
+
+impl LoadError {
+    /// The stable code recorded for this refusal.
+    pub fn code(&self) -> &'static str {
+        match self {
+            LoadError::Invalid { .. } => "invalid-component",
+            LoadError::CapabilityDenied { .. } => "capability-denied",
+            LoadError::OtherContract { .. } | LoadError::WrongWorld { .. } => "contract-violation",
+        }
+    }
 }
 
 /// The process-wide WebAssembly runtime: one engine, the linkers that define
@@ -136,7 +161,7 @@ impl Runtime {
                         .precompile_component(&artifact.bytes)
                         .map_err(|e| LoadError::Invalid {
                             plugin: artifact.id.name.to_string(),
-                            reason: format!("{e:#}"),
+                            reason: one_line(&format!("{e:#}")),
                         })?;
                 tracing::debug!(plugin = %artifact.id, elapsed_ms = started.elapsed().as_millis() as u64, "Compiled plugin.");
                 if let Some(cache) = &self.cache {
@@ -154,6 +179,55 @@ impl Runtime {
             .insert(digest, component.clone());
         Ok(component)
     }
+}
+
+/// What a component imports and exports, and which role it can play.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ComponentInfo {
+    /// Import names (`wasi:cli/environment@0.2.6`...).
+    pub imports: Vec<String>,
+    /// Export names (`sluice:plugin/transform@0.1.0`...).
+    pub exports: Vec<String>,
+    /// The world it implements, if any of this contract's.
+    pub kind: Option<PluginKind>,
+    /// The contract version its exports name, if any.
+    pub contract: Option<String>,
+}
+
+impl Runtime {
+    /// Compile (or load) `artifact` and describe its interface.
+    pub fn describe(&self, artifact: &Artifact) -> Result<ComponentInfo, LoadError> {
+        let component = self.component(artifact)?;
+        let ty = component.component_type();
+        let imports: Vec<String> = ty
+            .imports(&self.engine)
+            .map(|(n, _)| n.to_owned())
+            .collect();
+        let exports: Vec<String> = ty
+            .exports(&self.engine)
+            .map(|(n, _)| n.to_owned())
+            .collect();
+        let kind = PluginKind::ALL
+            .into_iter()
+            .find(|k| exports.iter().any(|e| e == k.export_name()));
+        let contract = exports.iter().find_map(|e| {
+            e.strip_prefix("sluice:plugin/")
+                .and_then(|r| r.split_once('@'))
+                .map(|(_, v)| v.to_owned())
+        });
+        Ok(ComponentInfo {
+            imports,
+            exports,
+            kind,
+            contract,
+        })
+    }
+}
+
+/// Collapse a multi-line error (wasmparser prints byte arrays over many
+/// lines) into one line.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[allow(unsafe_code)]

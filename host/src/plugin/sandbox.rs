@@ -1,15 +1,17 @@
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
 use wasmtime::component::InstancePre;
 use wasmtime::{Engine, Store, Trap, WasmBacktrace};
 
+use super::capabilities::{self, ImportPolicy, ImportRefusal};
 use super::failure::{FailureKind, PluginFailure};
 use super::host_state::{Grants, HostState};
 use super::id::PluginId;
 use super::limits::Limits;
 use super::registry::{Artifact, Origin, PluginKind};
-use super::runtime::{EPOCH_TICK, LoadError, Runtime};
+use super::runtime::{ComponentInfo, EPOCH_TICK, LoadError, Runtime};
 use crate::bindings::current::PluginError;
 
 /// Glue between the generic [`Sandbox`] and one world's generated bindings.
@@ -30,6 +32,27 @@ pub trait WorldBinding: Sized + Send + 'static {
     ) -> wasmtime::Result<Result<(), PluginError>>;
 }
 
+/// What one call used.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CallReport {
+    /// Records in the call.
+    pub records: usize,
+    /// Fuel consumed.
+    pub fuel: u64,
+    /// Fuel the call was given.
+    pub fuel_limit: u64,
+    /// Wall time.
+    pub wall: Duration,
+    /// Largest linear memory of the instance so far, in bytes.
+    pub peak_memory_bytes: usize,
+    /// Bytes of output returned (0 when the call failed).
+    pub output_bytes: u64,
+    /// Log lines dropped by the log cap.
+    pub log_lines_dropped: u32,
+    /// How the call failed, if it did.
+    pub failure: Option<FailureKind>,
+}
+
 /// Resource use of one plugin instance over a run.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct CallStats {
@@ -47,6 +70,12 @@ pub struct CallStats {
     pub instantiations: u64,
     /// Failed calls.
     pub failures: u64,
+    /// Failed calls by kind.
+    pub failures_by_kind: BTreeMap<FailureKind, u64>,
+    /// Log lines dropped by the log cap.
+    pub log_lines_dropped: u64,
+    /// Why the plugin was quarantined, if it was.
+    pub quarantined: Option<String>,
 }
 
 struct Live<W> {
@@ -66,6 +95,7 @@ pub struct Sandbox<W: WorldBinding> {
     options: String,
     live: Option<Live<W>>,
     stats: CallStats,
+    last_call: CallReport,
 }
 
 impl<W: WorldBinding> std::fmt::Debug for Sandbox<W> {
@@ -89,12 +119,35 @@ impl<W: WorldBinding> Sandbox<W> {
         options: String,
     ) -> Result<Self, LoadError> {
         let component = runtime.component(artifact)?;
+        let plugin = artifact.id.name.to_string();
+        let ComponentInfo {
+            imports, exports, ..
+        } = runtime.describe(artifact)?;
+        let policy = ImportPolicy {
+            has_data_dir: grants.data_dir.is_some(),
+            allow: grants.allow.clone(),
+        };
+        capabilities::check(W::KIND, &policy, &imports, &exports).map_err(
+            |refusal| match refusal {
+                ImportRefusal::Denied { import, reason } => LoadError::CapabilityDenied {
+                    plugin: plugin.clone(),
+                    import,
+                    reason,
+                },
+                ImportRefusal::OtherContract { item, version } => LoadError::OtherContract {
+                    plugin: plugin.clone(),
+                    item,
+                    version,
+                },
+            },
+        )?;
         let connector = matches!(W::KIND, PluginKind::Source | PluginKind::Target);
         let instance_pre = runtime
             .linker(connector)
             .instantiate_pre(&component)
             .map_err(|e| LoadError::CapabilityDenied {
-                plugin: artifact.id.name.to_string(),
+                plugin: plugin.clone(),
+                import: "(unresolved)".to_owned(),
                 reason: format!("{e:#}"),
             })?;
         let pre = W::pre(instance_pre).map_err(|e| LoadError::WrongWorld {
@@ -112,6 +165,7 @@ impl<W: WorldBinding> Sandbox<W> {
             options,
             live: None,
             stats: CallStats::default(),
+            last_call: CallReport::default(),
         })
     }
 
@@ -133,6 +187,38 @@ impl<W: WorldBinding> Sandbox<W> {
     /// Resource use so far.
     pub fn stats(&self) -> &CallStats {
         &self.stats
+    }
+
+    /// What the most recent call used.
+    pub fn last_call(&self) -> &CallReport {
+        &self.last_call
+    }
+
+    /// Record that an answer broke the contract (checked by the caller after
+    /// the call returned), and hand the failure back.
+    pub(crate) fn contract_failure(&mut self, failure: PluginFailure) -> PluginFailure {
+        self.last_call.failure = Some(failure.kind);
+        self.record_failure(failure.kind);
+        failure
+    }
+
+    /// Count a failed call, and quarantine the plugin if it fails too often.
+    fn record_failure(&mut self, kind: FailureKind) {
+        self.stats.failures += 1;
+        *self.stats.failures_by_kind.entry(kind).or_default() += 1;
+        let (failures, calls) = (self.stats.failures, self.stats.calls.max(1));
+        if self.stats.quarantined.is_none()
+            && failures >= self.limits.quarantine_after_failures
+            && failures * 100 >= u64::from(self.limits.quarantine_failure_percent) * calls
+        {
+            let reason = format!(
+                "plugin `{}` was quarantined for the rest of the run after {failures} of its {calls} calls failed (last: {kind})",
+                self.id.name
+            );
+            tracing::warn!(plugin = %self.id, failures, calls, "Plugin quarantined for the rest of the run.");
+            self.stats.quarantined = Some(reason);
+            self.live = None;
+        }
     }
 
     /// Instantiate and configure now, so bad options fail before any record
@@ -210,33 +296,53 @@ impl<W: WorldBinding> Sandbox<W> {
         output_size: impl FnOnce(&R) -> u64,
         f: impl FnOnce(&W, &mut Store<HostState>) -> wasmtime::Result<R>,
     ) -> Result<R, PluginFailure> {
+        if let Some(reason) = &self.stats.quarantined {
+            return Err(PluginFailure::new(FailureKind::Quarantined, reason.clone()));
+        }
         let mut live = match self.live.take() {
             Some(live) => live,
-            None => self
-                .instantiate()
-                .inspect_err(|_| self.stats.failures += 1)?,
+            None => match self.instantiate() {
+                Ok(live) => live,
+                Err(failure) => {
+                    self.stats.calls += 1;
+                    self.record_failure(failure.kind);
+                    return Err(failure);
+                }
+            },
         };
         self.arm(&mut live.store, records);
         let fuel_before = live.store.get_fuel().unwrap_or(0);
         let started = Instant::now();
         let result = f(&live.bindings, &mut live.store);
         let elapsed = started.elapsed();
+        let fuel = fuel_before.saturating_sub(live.store.get_fuel().unwrap_or(0));
+        let state = live.store.data();
         self.stats.calls += 1;
         self.stats.records += records as u64;
         self.stats.wall += elapsed;
-        self.stats.fuel += fuel_before.saturating_sub(live.store.get_fuel().unwrap_or(0));
-        self.stats.peak_memory_bytes = self
-            .stats
-            .peak_memory_bytes
-            .max(live.store.data().limiter.peak_bytes);
+        self.stats.fuel += fuel;
+        self.stats.peak_memory_bytes = self.stats.peak_memory_bytes.max(state.limiter.peak_bytes);
+        self.stats.log_lines_dropped += u64::from(state.log.dropped);
+        self.last_call = CallReport {
+            records,
+            fuel,
+            fuel_limit: fuel_before,
+            wall: elapsed,
+            peak_memory_bytes: state.limiter.peak_bytes,
+            output_bytes: 0,
+            log_lines_dropped: state.log.dropped,
+            failure: None,
+        };
         match result {
             Ok(answer) => {
                 let size = output_size(&answer);
+                self.last_call.output_bytes = size;
+                // The instance is healthy either way; keep it.
+                self.live = Some(live);
                 let allowed = self.limits.output_for(records);
                 if size > allowed {
-                    self.stats.failures += 1;
-                    // The instance is healthy; keep it.
-                    self.live = Some(live);
+                    self.last_call.failure = Some(FailureKind::OutputTooLarge);
+                    self.record_failure(FailureKind::OutputTooLarge);
                     return Err(PluginFailure::new(
                         FailureKind::OutputTooLarge,
                         format!(
@@ -245,13 +351,13 @@ impl<W: WorldBinding> Sandbox<W> {
                         ),
                     ));
                 }
-                self.live = Some(live);
                 Ok(answer)
             }
             Err(e) => {
-                self.stats.failures += 1;
                 let failure = classify(&self.id, &self.limits, records, &live.store, e, "call");
                 tracing::warn!(plugin = %self.id, kind = %failure.kind, error = %failure.message, "Plugin call failed; the instance will be replaced.");
+                self.last_call.failure = Some(failure.kind);
+                self.record_failure(failure.kind);
                 Err(failure)
             }
         }

@@ -2,10 +2,10 @@ use std::ops::Range;
 
 use serde_json::Value as Json;
 
-use crate::config::{ConfigError, ConnectorConfig, LoadedPipeline};
+use crate::config::{ConfigError, ConnectorConfig, LoadedPipeline, PluginStep};
 use crate::plugin::{
-    CallStats, Grants, LimitsConfig, NormalizerPlugin, Origin, PluginId, PluginKind, Registry,
-    Runtime, Sandbox, SourcePlugin, TargetPlugin, TransformerPlugin, WorldBinding,
+    CallStats, Grants, NormalizerPlugin, Origin, PluginId, PluginKind, Registry, Runtime, Sandbox,
+    SourcePlugin, TargetPlugin, TransformerPlugin, WorldBinding,
 };
 use crate::runlog::PluginUse;
 use crate::stages::ingest::IngestEntity;
@@ -70,12 +70,10 @@ impl Plan {
         for entity in &p.entities {
             let name = entity.name.get_ref();
             let role = format!("source:{name}");
-            let source = b.sandbox::<_>(
+            let source = b.sandbox(
                 &role,
-                p.source.plugin.get_ref(),
+                &connector_step(&p.source, merge(&p.source.options, &entity.source_options)),
                 &p.source.plugin.span(),
-                merge(&p.source.options, &entity.source_options),
-                &p.source.limits,
                 source_grants.clone(),
             )?;
             roles_by_stage[0].push(role);
@@ -88,14 +86,7 @@ impl Plan {
             let mut chain = Vec::new();
             for (i, step) in entity.normalize.iter().enumerate() {
                 let role = format!("normalize:{name}#{}", i + 1);
-                chain.push(b.sandbox(
-                    &role,
-                    step.plugin.get_ref(),
-                    &step.plugin.span(),
-                    step.options.clone(),
-                    &step.limits,
-                    Grants::default(),
-                )?);
+                chain.push(b.sandbox(&role, step.get_ref(), &step.span(), Grants::default())?);
                 roles_by_stage[1].push(role);
             }
             plan.normalize.push(chain);
@@ -106,13 +97,10 @@ impl Plan {
                 let mut steps = Vec::new();
                 for (i, step) in field.transform.iter().enumerate() {
                     let role = format!("transform:{name}.{target}#{}", i + 1);
-                    let s = step.get_ref();
                     steps.push(b.sandbox(
                         &role,
-                        &s.plugin,
+                        step.get_ref(),
                         &step.span(),
-                        s.options.clone(),
-                        &s.limits,
                         Grants::default(),
                     )?);
                     roles_by_stage[2].push(role);
@@ -130,10 +118,8 @@ impl Plan {
             let role = format!("target:{name}");
             plan.execute.push(b.sandbox(
                 &role,
-                p.target.plugin.get_ref(),
+                &connector_step(&p.target, merge(&p.target.options, &entity.target_options)),
                 &p.target.plugin.span(),
-                merge(&p.target.options, &entity.target_options),
-                &p.target.limits,
                 target_grants.clone(),
             )?);
             roles_by_stage[3].push(role);
@@ -188,31 +174,61 @@ impl Builder<'_> {
         }
         Ok(Grants {
             data_dir: Some((path, writable)),
+            allow: Vec::new(),
         })
     }
 
     fn sandbox<W: WorldBinding>(
         &self,
         role: &str,
-        reference: &str,
+        step: &PluginStep,
         span: &Range<usize>,
-        options: toml::Table,
-        limits: &LimitsConfig,
         grants: Grants,
     ) -> Result<Sandbox<W>, ConfigError> {
-        let at = |message: String| self.loaded.error_at(span, message);
+        let (reference, pin) = step.reference();
         let artifact = self
             .registry
             .resolve(reference, W::KIND, &self.loaded.base_dir)
-            .map_err(|e| at(e.to_string()))?;
-        let options = serde_json::to_string(&toml_to_json(&toml::Value::Table(options)))
-            .expect("options serialize");
-        let limits = limits.or(&self.loaded.pipeline.limits).resolve();
+            .map_err(|e| self.loaded.error_at(span, e.to_string()))?;
+        if let Some(pin) = pin
+            && !pin.eq_ignore_ascii_case(&artifact.id.digest)
+        {
+            return Err(self.loaded.refused_at(
+                span,
+                "digest-mismatch",
+                format!(
+                    "plugin `{reference}` is {} ({}), not the pinned {pin}; update the pin only if you trust the new build",
+                    artifact.id.digest, artifact.origin
+                ),
+            ));
+        }
+        let options =
+            serde_json::to_string(&toml_to_json(&toml::Value::Table(step.options.clone())))
+                .expect("options serialize");
+        let limits = step.limits.or(&self.loaded.pipeline.limits).resolve();
+        let grants = Grants {
+            allow: step.allow.clone(),
+            ..grants
+        };
         let mut sandbox = Sandbox::<W>::new(self.runtime, &artifact, limits, grants, options)
-            .map_err(|e| at(e.to_string()))?;
-        sandbox.start().map_err(|f| at(format!("{role}: {f}")))?;
+            .map_err(|e| self.loaded.refused_at(span, e.code(), e.to_string()))?;
+        sandbox.start().map_err(|f| {
+            self.loaded
+                .refused_at(span, f.kind.code(), format!("{role}: {f}"))
+        })?;
         tracing::debug!(role, plugin = %artifact.id, "Plugin ready.");
         Ok(sandbox)
+    }
+}
+
+/// A connector as a plugin step with `options`.
+fn connector_step(c: &ConnectorConfig, options: toml::Table) -> PluginStep {
+    PluginStep {
+        plugin: c.plugin.get_ref().clone(),
+        digest: c.digest.clone(),
+        options,
+        limits: c.limits.clone(),
+        allow: c.allow.clone(),
     }
 }
 

@@ -81,7 +81,7 @@ pub fn run_pipeline(
                 Stage::Ingest,
                 "*",
                 Category::Config,
-                "invalid-pipeline",
+                source.code(),
                 message.clone(),
             );
             log.insert_errors(run_id, &[error])?;

@@ -131,6 +131,12 @@ pub struct PluginUseRow {
     pub instantiations: i64,
     /// Failed calls.
     pub failures: i64,
+    /// Failed calls by kind (`{"trap": 2}`).
+    pub failures_by_kind: serde_json::Map<String, serde_json::Value>,
+    /// Log lines dropped by the log cap.
+    pub log_lines_dropped: i64,
+    /// Why the plugin was quarantined, if it was.
+    pub quarantined: Option<String>,
 }
 
 /// Which errors to list.
@@ -295,7 +301,7 @@ impl RunLog {
     pub fn plugin_uses(&self, run_id: i64) -> Result<Vec<PluginUseRow>, RunLogError> {
         let mut stmt = self.conn.prepare(
             "SELECT role, plugin, digest, kind, origin, calls, records, fuel, wall_us, peak_memory_bytes, instantiations,
-                    failures
+                    failures, failures_by_kind, log_lines_dropped, quarantined
              FROM run_plugins WHERE run_id = ?1 ORDER BY rowid",
         )?;
         let rows = stmt.query_map([run_id], |r| {
@@ -312,6 +318,10 @@ impl RunLog {
                 peak_memory_bytes: r.get(9)?,
                 instantiations: r.get(10)?,
                 failures: r.get(11)?,
+                failures_by_kind: serde_json::from_str(&r.get::<_, String>(12)?)
+                    .unwrap_or_default(),
+                log_lines_dropped: r.get(13)?,
+                quarantined: r.get(14)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

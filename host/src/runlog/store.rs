@@ -10,8 +10,12 @@ use crate::plugin::{CallStats, PluginId, PluginKind};
 use crate::stages::StageCounts;
 use crate::stages::finalize::{RunStatus, Totals};
 
-static MIGRATIONS: LazyLock<Migrations<'static>> =
-    LazyLock::new(|| Migrations::new(vec![M::up(include_str!("migrations/0001_init.sql"))]));
+static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
+    Migrations::new(vec![
+        M::up(include_str!("migrations/0001_init.sql")),
+        M::up(include_str!("migrations/0002_plugin_accounting.sql")),
+    ])
+});
 
 /// A run log operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -169,8 +173,8 @@ impl RunLog {
             }
             let mut stmt = tx.prepare(
                 "INSERT OR REPLACE INTO run_plugins (run_id, role, plugin, digest, kind, origin, calls, records, fuel, wall_us,
-                     peak_memory_bytes, instantiations, failures)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                     peak_memory_bytes, instantiations, failures, failures_by_kind, log_lines_dropped, quarantined)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             )?;
             for p in plugins {
                 stmt.execute(params![
@@ -186,7 +190,10 @@ impl RunLog {
                     p.stats.wall.as_micros() as i64,
                     p.stats.peak_memory_bytes as i64,
                     p.stats.instantiations as i64,
-                    p.stats.failures as i64
+                    p.stats.failures as i64,
+                    serde_json::to_string(&p.stats.failures_by_kind).expect("kinds serialize"),
+                    p.stats.log_lines_dropped as i64,
+                    p.stats.quarantined
                 ])?;
             }
         }

@@ -18,7 +18,7 @@ pub fn call_isolating<T, R>(
     }
     match call(items) {
         Ok(answers) => answers.into_iter().map(Ok).collect(),
-        Err(failure) if items.len() == 1 || *budget == 0 => {
+        Err(failure) if items.len() == 1 || *budget == 0 || !failure.kind.is_isolatable() => {
             items.iter().map(|_| Err(failure.clone())).collect()
         }
         Err(_) => {

@@ -51,5 +51,6 @@ impl Sandbox<Normalizer> {
             |w, store| w.sluice_plugin_normalize().call_normalize(store, records),
         )?;
         check_len(self.id(), "normalize", records.len(), answer)
+            .map_err(|f| self.contract_failure(f))
     }
 }

@@ -62,11 +62,12 @@ impl Sandbox<Source> {
         if let Ok(batch) = &answer
             && batch.items.len() > max as usize
         {
-            return Err(PluginFailure::contract(format!(
+            let failure = PluginFailure::contract(format!(
                 "source `{}` returned {} items when asked for at most {max}",
                 self.id().name,
                 batch.items.len()
-            )));
+            ));
+            return Err(self.contract_failure(failure));
         }
         Ok(answer)
     }

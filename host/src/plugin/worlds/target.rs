@@ -67,7 +67,8 @@ impl Sandbox<Target> {
             |w, store| w.sluice_plugin_load().call_write(store, entity, records),
         )?;
         match answer {
-            Ok(items) => Ok(Ok(check_len(self.id(), "write", records.len(), items)?)),
+            Ok(items) => Ok(Ok(check_len(self.id(), "write", records.len(), items)
+                .map_err(|f| self.contract_failure(f))?)),
             Err(e) => Ok(Err(e)),
         }
     }

@@ -50,5 +50,6 @@ impl Sandbox<FieldTransformer> {
             |w, store| w.sluice_plugin_transform().call_transform(store, values),
         )?;
         check_len(self.id(), "transform", values.len(), answer)
+            .map_err(|f| self.contract_failure(f))
     }
 }
