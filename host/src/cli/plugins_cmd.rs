@@ -49,7 +49,9 @@ pub fn plugins(sluice: &Sluice, args: &PluginsArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Success);
     }
     let mut t = table(
-        &["NAME", "KIND", "CONTRACT", "ORIGIN", "SIZE", "DIGEST", "IMPORTS"],
+        &[
+            "NAME", "KIND", "CONTRACT", "ORIGIN", "SIZE", "DIGEST", "IMPORTS",
+        ],
         &["SIZE"],
     );
     for p in &infos {

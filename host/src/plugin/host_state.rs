@@ -63,7 +63,7 @@ impl HostState {
             wasi: builder.build(),
             table: ResourceTable::new(),
             stderr,
-            limiter: MemoryLimiter::new(limits.memory_bytes),
+            limiter: MemoryLimiter::new(limits),
             log: LogBudget::new(limits.log_lines_per_call),
             plugin,
         })
@@ -92,12 +92,14 @@ impl WasiView for HostState {
     }
 }
 
-/// Caps each linear memory and remembers whether the cap was hit, so a
+/// Caps each linear memory, table and the number of core instances, and remembers whether the cap was hit, so a
 /// guest that aborts after a failed allocation is reported as `memory-limit`
 /// rather than as a plain trap.
 #[derive(Debug)]
 pub(super) struct MemoryLimiter {
     max_bytes: usize,
+    max_table_elements: usize,
+    max_instances: usize,
     /// Set when a grow was refused during the current call.
     pub hit: bool,
     /// Largest memory size seen.
@@ -105,17 +107,16 @@ pub(super) struct MemoryLimiter {
 }
 
 impl MemoryLimiter {
-    fn new(max_bytes: usize) -> Self {
+    fn new(limits: &Limits) -> Self {
         MemoryLimiter {
-            max_bytes,
+            max_bytes: limits.memory_bytes,
+            max_table_elements: limits.max_table_elements,
+            max_instances: limits.max_instances,
             hit: false,
             peak_bytes: 0,
         }
     }
 }
-
-/// Most table elements a plugin may have in one table.
-const MAX_TABLE_ELEMENTS: usize = 1 << 20;
 
 impl ResourceLimiter for MemoryLimiter {
     fn memory_growing(
@@ -138,19 +139,19 @@ impl ResourceLimiter for MemoryLimiter {
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(desired <= MAX_TABLE_ELEMENTS)
+        Ok(desired <= self.max_table_elements)
     }
 
     fn instances(&self) -> usize {
-        64
+        self.max_instances
     }
 
     fn tables(&self) -> usize {
-        64
+        self.max_instances
     }
 
     fn memories(&self) -> usize {
-        16
+        self.max_instances
     }
 }
 

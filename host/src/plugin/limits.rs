@@ -21,6 +21,11 @@ pub struct LimitsConfig {
     pub output_bytes_per_record: Option<u64>,
     /// Log lines a call may write; lines past this are dropped with one warning.
     pub log_lines_per_call: Option<u32>,
+    /// Most elements one table of the plugin may grow to.
+    pub max_table_elements: Option<u32>,
+    /// Most core instances (and, each, tables and memories) one plugin
+    /// instance may create. Language runtimes such as Python use a dozen.
+    pub max_instances: Option<u32>,
     /// Quarantine the plugin for the rest of the run once it has failed this
     /// many calls...
     pub quarantine_after_failures: Option<u64>,
@@ -40,6 +45,8 @@ impl LimitsConfig {
                 .output_bytes_per_record
                 .or(fallback.output_bytes_per_record),
             log_lines_per_call: self.log_lines_per_call.or(fallback.log_lines_per_call),
+            max_table_elements: self.max_table_elements.or(fallback.max_table_elements),
+            max_instances: self.max_instances.or(fallback.max_instances),
             quarantine_after_failures: self
                 .quarantine_after_failures
                 .or(fallback.quarantine_after_failures),
@@ -67,6 +74,10 @@ impl LimitsConfig {
                 .output_bytes_per_record
                 .unwrap_or(d.output_bytes_per_record),
             log_lines_per_call: self.log_lines_per_call.unwrap_or(d.log_lines_per_call),
+            max_table_elements: self
+                .max_table_elements
+                .map_or(d.max_table_elements, |n| n as usize),
+            max_instances: self.max_instances.map_or(d.max_instances, |n| n as usize),
             quarantine_after_failures: self
                 .quarantine_after_failures
                 .unwrap_or(d.quarantine_after_failures),
@@ -93,6 +104,10 @@ pub struct Limits {
     pub output_bytes_per_record: u64,
     /// Log lines per call.
     pub log_lines_per_call: u32,
+    /// Most elements of one table.
+    pub max_table_elements: usize,
+    /// Most core instances, tables and memories.
+    pub max_instances: usize,
     /// Failed calls before quarantine is considered.
     pub quarantine_after_failures: u64,
     /// Share of failed calls, in percent, that quarantines the plugin.
@@ -113,6 +128,8 @@ impl Default for Limits {
             memory_bytes: 256 << 20,
             output_bytes_per_record: 256 << 10,
             log_lines_per_call: 1_000,
+            max_table_elements: 1 << 20,
+            max_instances: 64,
             quarantine_after_failures: 20,
             quarantine_failure_percent: 50,
         }
@@ -130,5 +147,45 @@ impl Limits {
     pub fn output_for(&self, records: usize) -> u64 {
         OUTPUT_BYTES_PER_CALL
             .saturating_add(self.output_bytes_per_record.saturating_mul(records as u64))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_limits_override_pipeline_limits_override_defaults() {
+        let pipeline = LimitsConfig {
+            timeout_ms: Some(500),
+            memory_mb: Some(32),
+            ..LimitsConfig::default()
+        };
+        let step = LimitsConfig {
+            memory_mb: Some(8),
+            max_instances: Some(4),
+            ..LimitsConfig::default()
+        };
+        let l = step.or(&pipeline).resolve();
+        assert_eq!(l.timeout, Duration::from_millis(500));
+        assert_eq!(l.memory_bytes, 8 << 20);
+        assert_eq!(l.max_instances, 4);
+        assert_eq!(l.fuel_per_record, Limits::default().fuel_per_record);
+    }
+
+    #[test]
+    fn fuel_and_output_scale_with_batch_size() {
+        let l = Limits::default();
+        assert_eq!(l.fuel_for(0), l.fuel_per_call);
+        assert_eq!(l.fuel_for(100) - l.fuel_for(0), 100 * l.fuel_per_record);
+        assert_eq!(
+            l.output_for(10) - l.output_for(0),
+            10 * l.output_bytes_per_record
+        );
+        let percent = LimitsConfig {
+            quarantine_failure_percent: Some(250),
+            ..LimitsConfig::default()
+        };
+        assert_eq!(percent.resolve().quarantine_failure_percent, 100);
     }
 }
