@@ -1,6 +1,39 @@
 //! One adapter per world: how to instantiate it and a typed, checked call
 //! for each of its exports.
 
+/// Implement [`WorldBinding`](crate::plugin::WorldBinding) for a generated
+/// world: its type, its `*Pre` type, its role, and the accessor of its
+/// exported interface.
+macro_rules! world_binding {
+    ($world:ty, $pre:ident, $kind:expr, $export:ident) => {
+        impl crate::plugin::WorldBinding for $world {
+            type Pre = $pre<crate::plugin::HostState>;
+            const KIND: crate::plugin::PluginKind = $kind;
+
+            fn pre(
+                instance_pre: wasmtime::component::InstancePre<crate::plugin::HostState>,
+            ) -> wasmtime::Result<Self::Pre> {
+                $pre::new(instance_pre)
+            }
+
+            fn instantiate(
+                pre: &Self::Pre,
+                store: &mut wasmtime::Store<crate::plugin::HostState>,
+            ) -> wasmtime::Result<Self> {
+                pre.instantiate(store)
+            }
+
+            fn configure(
+                &self,
+                store: &mut wasmtime::Store<crate::plugin::HostState>,
+                options: &str,
+            ) -> wasmtime::Result<Result<(), crate::bindings::current::PluginError>> {
+                self.$export().call_configure(store, options)
+            }
+        }
+    };
+}
+
 mod normalizer;
 mod source;
 mod target;

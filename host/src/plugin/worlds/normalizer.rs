@@ -1,33 +1,15 @@
-use wasmtime::Store;
-use wasmtime::component::InstancePre;
-
 use super::{check_len, error_size};
 use crate::bindings::current::PluginError;
 use crate::bindings::current::normalizer::exports::sluice::plugin::normalize::Normalized;
 use crate::bindings::current::normalizer::{Normalizer, NormalizerPre};
-use crate::plugin::{HostState, PluginFailure, PluginKind, Sandbox, WorldBinding};
+use crate::plugin::{PluginFailure, PluginKind, Sandbox};
 
-impl WorldBinding for Normalizer {
-    type Pre = NormalizerPre<HostState>;
-    const KIND: PluginKind = PluginKind::Normalizer;
-
-    fn pre(instance_pre: InstancePre<HostState>) -> wasmtime::Result<Self::Pre> {
-        NormalizerPre::new(instance_pre)
-    }
-
-    fn instantiate(pre: &Self::Pre, store: &mut Store<HostState>) -> wasmtime::Result<Self> {
-        pre.instantiate(store)
-    }
-
-    fn configure(
-        &self,
-        store: &mut Store<HostState>,
-        options: &str,
-    ) -> wasmtime::Result<Result<(), PluginError>> {
-        self.sluice_plugin_normalize()
-            .call_configure(store, options)
-    }
-}
+world_binding!(
+    Normalizer,
+    NormalizerPre,
+    PluginKind::Normalizer,
+    sluice_plugin_normalize
+);
 
 /// A normalizer plugin in its sandbox.
 pub type NormalizerPlugin = Sandbox<Normalizer>;

@@ -1,32 +1,10 @@
-use wasmtime::Store;
-use wasmtime::component::InstancePre;
-
 use super::error_size;
 use crate::bindings::current::PluginError;
 use crate::bindings::current::source::exports::sluice::plugin::extract::ExtractBatch;
 use crate::bindings::current::source::{Source, SourcePre};
-use crate::plugin::{HostState, PluginFailure, PluginKind, Sandbox, WorldBinding};
+use crate::plugin::{PluginFailure, PluginKind, Sandbox};
 
-impl WorldBinding for Source {
-    type Pre = SourcePre<HostState>;
-    const KIND: PluginKind = PluginKind::Source;
-
-    fn pre(instance_pre: InstancePre<HostState>) -> wasmtime::Result<Self::Pre> {
-        SourcePre::new(instance_pre)
-    }
-
-    fn instantiate(pre: &Self::Pre, store: &mut Store<HostState>) -> wasmtime::Result<Self> {
-        pre.instantiate(store)
-    }
-
-    fn configure(
-        &self,
-        store: &mut Store<HostState>,
-        options: &str,
-    ) -> wasmtime::Result<Result<(), PluginError>> {
-        self.sluice_plugin_extract().call_configure(store, options)
-    }
-}
+world_binding!(Source, SourcePre, PluginKind::Source, sluice_plugin_extract);
 
 /// A source connector in its sandbox.
 pub type SourcePlugin = Sandbox<Source>;

@@ -1,32 +1,10 @@
-use wasmtime::Store;
-use wasmtime::component::InstancePre;
-
 use super::{check_len, error_size};
 use crate::bindings::current::PluginError;
 use crate::bindings::current::target::exports::sluice::plugin::load::{Outgoing, WriteOutcome};
 use crate::bindings::current::target::{Target, TargetPre};
-use crate::plugin::{HostState, PluginFailure, PluginKind, Sandbox, WorldBinding};
+use crate::plugin::{PluginFailure, PluginKind, Sandbox};
 
-impl WorldBinding for Target {
-    type Pre = TargetPre<HostState>;
-    const KIND: PluginKind = PluginKind::Target;
-
-    fn pre(instance_pre: InstancePre<HostState>) -> wasmtime::Result<Self::Pre> {
-        TargetPre::new(instance_pre)
-    }
-
-    fn instantiate(pre: &Self::Pre, store: &mut Store<HostState>) -> wasmtime::Result<Self> {
-        pre.instantiate(store)
-    }
-
-    fn configure(
-        &self,
-        store: &mut Store<HostState>,
-        options: &str,
-    ) -> wasmtime::Result<Result<(), PluginError>> {
-        self.sluice_plugin_load().call_configure(store, options)
-    }
-}
+world_binding!(Target, TargetPre, PluginKind::Target, sluice_plugin_load);
 
 /// A target connector in its sandbox.
 pub type TargetPlugin = Sandbox<Target>;

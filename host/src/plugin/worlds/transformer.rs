@@ -1,32 +1,14 @@
-use wasmtime::Store;
-use wasmtime::component::InstancePre;
-
 use super::{check_len, error_size, value_size};
 use crate::bindings::current::field_transformer::{FieldTransformer, FieldTransformerPre};
 use crate::bindings::current::{PluginError, Value};
-use crate::plugin::{HostState, PluginFailure, PluginKind, Sandbox, WorldBinding};
+use crate::plugin::{PluginFailure, PluginKind, Sandbox};
 
-impl WorldBinding for FieldTransformer {
-    type Pre = FieldTransformerPre<HostState>;
-    const KIND: PluginKind = PluginKind::FieldTransformer;
-
-    fn pre(instance_pre: InstancePre<HostState>) -> wasmtime::Result<Self::Pre> {
-        FieldTransformerPre::new(instance_pre)
-    }
-
-    fn instantiate(pre: &Self::Pre, store: &mut Store<HostState>) -> wasmtime::Result<Self> {
-        pre.instantiate(store)
-    }
-
-    fn configure(
-        &self,
-        store: &mut Store<HostState>,
-        options: &str,
-    ) -> wasmtime::Result<Result<(), PluginError>> {
-        self.sluice_plugin_transform()
-            .call_configure(store, options)
-    }
-}
+world_binding!(
+    FieldTransformer,
+    FieldTransformerPre,
+    PluginKind::FieldTransformer,
+    sluice_plugin_transform
+);
 
 /// A field transformer plugin in its sandbox.
 pub type TransformerPlugin = Sandbox<FieldTransformer>;
