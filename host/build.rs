@@ -28,7 +28,13 @@ const BUILTINS: &[(&str, &str, &str)] = &[
 ];
 
 /// Crates only the tests use.
-const TEST_PLUGINS: &[&str] = &["sluice-test-plugins"];
+const TEST_PLUGINS: &[&str] = &[
+    "sluice-test-plugins",
+    "sluice-test-fs-probe",
+    "sluice-test-env-probe",
+    "sluice-test-rogue-import",
+    "sluice-test-future-contract",
+];
 
 const WASM_TARGET: &str = "wasm32-wasip2";
 

@@ -7,6 +7,21 @@ use sluice::runlog::ErrorFilter;
 
 use crate::support::{TestEnv, copy_dir, jsonl, stdout, workspace};
 
+/// A scratch copy of `examples/contacts` (data and pipeline).
+fn example_env() -> TestEnv {
+    let env = TestEnv::new();
+    copy_dir(
+        &workspace().join("examples/contacts/data"),
+        &env.path().join("data"),
+    );
+    std::fs::copy(
+        workspace().join("examples/contacts/pipeline.toml"),
+        env.path().join("pipeline.toml"),
+    )
+    .unwrap();
+    env
+}
+
 fn expected() -> Value {
     let text =
         std::fs::read_to_string(workspace().join("examples/contacts/data/EXPECTED.json")).unwrap();
@@ -24,16 +39,7 @@ fn ids(v: &Value, key: &str) -> BTreeSet<String> {
 
 #[test]
 fn contacts_example_runs_partial_with_clean_output_and_explained_errors() {
-    let env = TestEnv::new();
-    copy_dir(
-        &workspace().join("examples/contacts/data"),
-        &env.path().join("data"),
-    );
-    std::fs::copy(
-        workspace().join("examples/contacts/pipeline.toml"),
-        env.path().join("pipeline.toml"),
-    )
-    .unwrap();
+    let env = example_env();
     let exp = expected();
 
     let out = env.cli(&["run", "pipeline.toml"]);
@@ -172,16 +178,7 @@ fn contacts_example_runs_partial_with_clean_output_and_explained_errors() {
 
 #[test]
 fn second_run_overwrites_output_and_is_listed_in_history() {
-    let env = TestEnv::new();
-    copy_dir(
-        &workspace().join("examples/contacts/data"),
-        &env.path().join("data"),
-    );
-    std::fs::copy(
-        workspace().join("examples/contacts/pipeline.toml"),
-        env.path().join("pipeline.toml"),
-    )
-    .unwrap();
+    let env = example_env();
     env.cli(&["run", "pipeline.toml"]);
     let first = env.read("out/contacts.jsonl");
     env.cli(&["run", "pipeline.toml"]);
@@ -198,16 +195,7 @@ fn second_run_overwrites_output_and_is_listed_in_history() {
 
 #[test]
 fn compiled_plugins_are_cached_on_disk_by_digest_and_engine() {
-    let env = TestEnv::new();
-    copy_dir(
-        &workspace().join("examples/contacts/data"),
-        &env.path().join("data"),
-    );
-    std::fs::copy(
-        workspace().join("examples/contacts/pipeline.toml"),
-        env.path().join("pipeline.toml"),
-    )
-    .unwrap();
+    let env = example_env();
     let cache = env.path().join("own-cache");
     let mut options = env.options();
     options.cache_dir = Some(cache.clone());

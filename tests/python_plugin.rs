@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use sluice::stages::finalize::RunStatus;
+use sluice::{RunError, RunSummary, Sluice};
 
 use crate::support::{TestEnv, jsonl};
 
@@ -17,21 +18,18 @@ fn python_plugin_dir() -> PathBuf {
     PathBuf::from(dir)
 }
 
-#[test]
-fn python_titlecase_plugin_transforms_names() {
+/// What a Python component links although nothing is granted through it.
+const ALLOW: &str = r#"allow = ["wasi:filesystem", "wasi:sockets"]"#;
+
+/// Run `people` (JSON Lines) through `step` on the `name` field, with the
+/// Python plugin's directory on the plugin path.
+fn run_names(people: &str, step: &str) -> (TestEnv, Result<RunSummary, RunError>) {
     let env = TestEnv::new();
-    env.write(
-        "in/people.jsonl",
-        concat!(
-            "{\"id\": 1, \"name\": \"jOHN o'neil-SMITH\"}\n",
-            "{\"id\": 2, \"name\": \"LUDWIG VAN BEETHOVEN\"}\n",
-            "{\"id\": 3, \"name\": null}\n",
-            "{\"id\": 4, \"name\": 42}\n",
-        ),
-    );
+    env.write("in/people.jsonl", people);
     let path = env.write(
         "pipeline.toml",
-        r#"
+        &format!(
+            r#"
 name = "python-titlecase"
 
 [source]
@@ -45,21 +43,38 @@ dir = "out"
 [[entity]]
 name = "people"
 key = "id"
-source_options = { path = "people.jsonl" }
-target_options = { path = "people.jsonl" }
+source_options = {{ path = "people.jsonl" }}
+target_options = {{ path = "people.jsonl" }}
 
 [[entity.field]]
 target = "id"
 
 [[entity.field]]
 target = "name"
-transform = ["trim", { plugin = "titlecase", options = { keep_lowercase = ["van"] }, allow = ["wasi:filesystem", "wasi:sockets"] }]
-"#,
+transform = ["trim", {step}]
+"#
+        ),
     );
     let mut options = env.options();
     options.plugin_path = vec![python_plugin_dir()];
-    let sluice = sluice::Sluice::open(options).unwrap();
-    let summary = sluice.run(&sluice::load_pipeline(&path).unwrap()).unwrap();
+    let result = Sluice::open(options)
+        .unwrap()
+        .run(&sluice::load_pipeline(&path).unwrap());
+    (env, result)
+}
+
+#[test]
+fn python_titlecase_plugin_transforms_names() {
+    let people = concat!(
+        "{\"id\": 1, \"name\": \"jOHN o'neil-SMITH\"}\n",
+        "{\"id\": 2, \"name\": \"LUDWIG VAN BEETHOVEN\"}\n",
+        "{\"id\": 3, \"name\": null}\n",
+        "{\"id\": 4, \"name\": 42}\n",
+    );
+    let step =
+        format!(r#"{{ plugin = "titlecase", options = {{ keep_lowercase = ["van"] }}, {ALLOW} }}"#);
+    let (env, result) = run_names(people, &step);
+    let summary = result.unwrap();
     assert_eq!(summary.status, RunStatus::Succeeded, "{summary:?}");
     let rows = jsonl(&env.read("out/people.jsonl"));
     let names: Vec<_> = rows.iter().map(|r| r["name"].clone()).collect();
@@ -80,68 +95,18 @@ transform = ["trim", { plugin = "titlecase", options = { keep_lowercase = ["van"
 
 #[test]
 fn python_plugin_rejects_bad_options_up_front() {
-    let env = TestEnv::new();
-    env.write("in/people.jsonl", "{\"name\": \"x\"}\n");
-    let path = env.write(
-        "pipeline.toml",
-        r#"
-name = "python-bad-options"
-[source]
-plugin = "jsonl-file"
-dir = "in"
-[target]
-plugin = "jsonl-file"
-dir = "out"
-[[entity]]
-name = "people"
-source_options = { path = "people.jsonl" }
-target_options = { path = "people.jsonl" }
-[[entity.field]]
-target = "name"
-transform = [{ plugin = "titlecase", options = { keep_lowercase = "van" }, allow = ["wasi:filesystem", "wasi:sockets"] }]
-"#,
-    );
-    let mut options = env.options();
-    options.plugin_path = vec![python_plugin_dir()];
-    let sluice = sluice::Sluice::open(options).unwrap();
-    let err = sluice
-        .run(&sluice::load_pipeline(&path).unwrap())
-        .unwrap_err()
-        .to_string();
+    let step =
+        format!(r#"{{ plugin = "titlecase", options = {{ keep_lowercase = "van" }}, {ALLOW} }}"#);
+    let (env, result) = run_names("{\"id\": 1, \"name\": \"x\"}\n", &step);
+    let err = result.unwrap_err().to_string();
     assert!(err.contains("rejected its options"), "{err}");
     assert!(!env.path().join("out/people.jsonl").exists());
 }
 
 #[test]
 fn python_plugin_without_allow_is_refused_naming_the_import() {
-    let env = TestEnv::new();
-    env.write("in/people.jsonl", "{\"name\": \"x\"}\n");
-    let path = env.write(
-        "pipeline.toml",
-        r#"
-name = "python-no-allow"
-[source]
-plugin = "jsonl-file"
-dir = "in"
-[target]
-plugin = "jsonl-file"
-dir = "out"
-[[entity]]
-name = "people"
-source_options = { path = "people.jsonl" }
-target_options = { path = "people.jsonl" }
-[[entity.field]]
-target = "name"
-transform = ["titlecase"]
-"#,
-    );
-    let mut options = env.options();
-    options.plugin_path = vec![python_plugin_dir()];
-    let sluice = sluice::Sluice::open(options).unwrap();
-    let err = sluice
-        .run(&sluice::load_pipeline(&path).unwrap())
-        .unwrap_err()
-        .to_string();
+    let (_env, result) = run_names("{\"id\": 1, \"name\": \"x\"}\n", "\"titlecase\"");
+    let err = result.unwrap_err().to_string();
     assert!(err.contains("imports `wasi:"), "{err}");
     assert!(
         err.contains("allow = ["),

@@ -20,7 +20,7 @@ fn infinite_loop_is_stopped_by_fuel() {
 fn fuel_scales_with_batch_size() {
     let step = |fuel_per_record: u64| {
         format!(
-            "{{ plugin = {:?}, options = {{ behaviour = \"burn\", burn_iterations = 20000 }}, limits = {{ fuel_per_call = 10000000, fuel_per_record = {fuel_per_record} }} }}",
+            "{{ plugin = {:?}, options = {{ behaviour = \"burn\", burn_iterations = 20000 }}, limits = {{ fuel_per_call = 10000, fuel_per_record = {fuel_per_record} }} }}",
             hostile().display().to_string()
         )
     };

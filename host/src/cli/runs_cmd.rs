@@ -212,6 +212,7 @@ fn show(log: &RunLog, args: &ShowArgs) -> anyhow::Result<Exit> {
                 "PEAK MEM",
                 "INSTANCES",
                 "FAILURES",
+                "LOG DROPPED",
             ],
             &[
                 "CALLS",

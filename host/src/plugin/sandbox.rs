@@ -49,7 +49,8 @@ pub struct CallReport {
     pub output_bytes: u64,
     /// Log lines dropped by the log cap.
     pub log_lines_dropped: u32,
-    /// How the call failed, if it did.
+    /// How the call failed, if it did (reported in full by callers).
+    #[serde(skip_serializing)]
     pub failure: Option<FailureKind>,
 }
 

@@ -16,6 +16,7 @@ pub mod transform;
 use std::fmt;
 use std::str::FromStr;
 
+use crossbeam_channel::{Receiver, Sender};
 use serde::{Deserialize, Serialize};
 
 pub use isolate::call_isolating;
@@ -108,6 +109,31 @@ pub struct Batch {
     pub entity: usize,
     /// The records.
     pub records: Vec<Record>,
+}
+
+/// The loop of a middle stage: pass end-of-entity markers on, turn each
+/// batch into the next with `process`, and send on what is left of it.
+/// Stops when the input is exhausted or the next stage is gone.
+pub(crate) fn relay(
+    input: &Receiver<Flow>,
+    out: &Sender<Flow>,
+    mut process: impl FnMut(Batch) -> Batch,
+) {
+    for flow in input {
+        let next = match flow {
+            Flow::Batch(batch) => {
+                let batch = process(batch);
+                if batch.records.is_empty() {
+                    continue;
+                }
+                Flow::Batch(batch)
+            }
+            end @ Flow::EndOfEntity(_) => end,
+        };
+        if out.send(next).is_err() {
+            break;
+        }
+    }
 }
 
 /// What flows between stages.

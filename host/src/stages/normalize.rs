@@ -2,7 +2,7 @@
 
 use crossbeam_channel::{Receiver, Sender};
 
-use super::{Batch, Flow, Reporter, SkipRecord, Stage, StageReport, call_isolating};
+use super::{Batch, Flow, Reporter, SkipRecord, Stage, StageReport, call_isolating, relay};
 use crate::bindings::current::PluginError;
 use crate::bindings::current::normalizer::exports::sluice::plugin::normalize::Normalized;
 use crate::errors::{Category, RecordError, codes};
@@ -43,16 +43,7 @@ pub fn run<N: RecordNormalizer>(
     reporter: &Reporter,
 ) -> StageReport {
     let mut report = StageReport::new(Stage::Normalize, chains.len());
-    for flow in input {
-        let batch = match flow {
-            Flow::Batch(batch) => batch,
-            end @ Flow::EndOfEntity(_) => {
-                if out.send(end).is_err() {
-                    break;
-                }
-                continue;
-            }
-        };
+    relay(input, out, |batch| {
         let entity = batch.entity;
         let counts = &mut report.counts[entity];
         counts.records_in += batch.records.len() as u64;
@@ -75,10 +66,8 @@ pub fn run<N: RecordNormalizer>(
         reporter.progress().add_skipped(skips.len() as u64);
         reporter.errors(errors);
         reporter.skips(skips);
-        if !records.is_empty() && out.send(Flow::Batch(Batch { entity, records })).is_err() {
-            break;
-        }
-    }
+        Batch { entity, records }
+    });
     report
 }
 

@@ -4,7 +4,7 @@
 use crossbeam_channel::{Receiver, Sender};
 use serde_json::Value as Json;
 
-use super::{Batch, Flow, Reporter, Stage, StageReport, call_isolating};
+use super::{Batch, Flow, Reporter, Stage, StageReport, call_isolating, relay};
 use crate::bindings::current::{PluginError, Value};
 use crate::errors::{Category, RecordError, codes};
 use crate::plugin::{PluginFailure, PluginId, TransformerPlugin};
@@ -59,16 +59,7 @@ pub fn run<T: ValueTransformer>(
     reporter: &Reporter,
 ) -> StageReport {
     let mut report = StageReport::new(Stage::Transform, mappings.len());
-    for flow in input {
-        let batch = match flow {
-            Flow::Batch(batch) => batch,
-            end @ Flow::EndOfEntity(_) => {
-                if out.send(end).is_err() {
-                    break;
-                }
-                continue;
-            }
-        };
+    relay(input, out, |batch| {
         let entity = batch.entity;
         let counts = &mut report.counts[entity];
         counts.records_in += batch.records.len() as u64;
@@ -78,10 +69,8 @@ pub fn run<T: ValueTransformer>(
         counts.records_out += records.len() as u64;
         reporter.progress().add_failed(failed);
         reporter.errors(errors);
-        if !records.is_empty() && out.send(Flow::Batch(Batch { entity, records })).is_err() {
-            break;
-        }
-    }
+        Batch { entity, records }
+    });
     report
 }
 

@@ -12,17 +12,24 @@
 //!   - `wrong-length`: return one result fewer than there are values;
 //!   - `big-output`: return a 16 MiB text;
 //!   - `log-flood`: call `log` 100,000 times;
-//!   - `recurse`: recurse without bound until the stack overflows;
+//!   - `recurse`: recurse without bound (not a tail call, with a 1 KiB
+//!     buffer on the stack in every frame) until the stack overflows;
 //!   - `slow`: busy-wait `slow_ms` milliseconds, then pass the value
-//!     through.
+//!     through;
+//!   - `burn`: legitimate CPU work: for each value, `burn_iterations`
+//!     iterations of arithmetic, then pass the value through. The fuel a
+//!     call needs grows with the number of values in its batch.
 //! - `slow_ms` (default 50): how long `slow` waits.
+//! - `burn_iterations` (default 100000): how many iterations `burn` does
+//!   per value.
 //! - `trigger` (optional text): when set, misbehave only on values equal to
 //!   it (text equal to `trigger`); other values pass through unchanged. For
 //!   `wrong-length`, a call whose batch contains the trigger value returns
 //!   one result too few. When unset, every call misbehaves: once at its
 //!   start, or for `big-output` by replacing the first value's result, or
-//!   for `wrong-length` by dropping the last result. `big-output` and
-//!   `slow` with a trigger misbehave once per matching value.
+//!   for `wrong-length` by dropping the last result, or for `burn` once
+//!   per value. `big-output`, `slow` and `burn` with a trigger misbehave
+//!   once per matching value.
 //!
 //! Values pass through unchanged unless misbehaviour replaces them.
 
@@ -38,11 +45,15 @@ const BIG_OUTPUT_BYTES: usize = 16 * 1024 * 1024;
 /// How many lines `log-flood` logs.
 const LOG_FLOOD_LINES: u32 = 100_000;
 
+/// The size of the buffer every `recurse` frame keeps on the stack.
+const RECURSE_FRAME_BYTES: usize = 1024;
+
 /// The misbehaving plugin.
 #[derive(Debug)]
 pub struct Hostile {
     behaviour: Behaviour,
     slow: Duration,
+    burn_iterations: u64,
     trigger: Option<String>,
 }
 
@@ -59,6 +70,7 @@ enum Behaviour {
     LogFlood,
     Recurse,
     Slow,
+    Burn,
 }
 
 /// The plugin's options.
@@ -68,11 +80,17 @@ struct HostileOptions {
     behaviour: Behaviour,
     #[serde(default = "default_slow_ms")]
     slow_ms: u64,
+    #[serde(default = "default_burn_iterations")]
+    burn_iterations: u64,
     trigger: Option<String>,
 }
 
 fn default_slow_ms() -> u64 {
     50
+}
+
+fn default_burn_iterations() -> u64 {
+    100_000
 }
 
 impl FieldTransformer for Hostile {
@@ -81,6 +99,7 @@ impl FieldTransformer for Hostile {
         Ok(Hostile {
             behaviour: options.behaviour,
             slow: Duration::from_millis(options.slow_ms),
+            burn_iterations: options.burn_iterations,
             trigger: options.trigger,
         })
     }
@@ -102,6 +121,15 @@ impl FieldTransformer for Hostile {
 impl Hostile {
     /// No trigger: every call misbehaves.
     fn misbehave_every_call(&self, values: Vec<Value>) -> Vec<Result<Value, PluginError>> {
+        if self.behaviour == Behaviour::Burn {
+            return values
+                .into_iter()
+                .map(|value| {
+                    self.misbehave(Behaviour::Burn);
+                    Ok(value)
+                })
+                .collect();
+        }
         let mut results: Vec<_> = values.into_iter().map(Ok).collect();
         match self.behaviour {
             Behaviour::WrongLength => {
@@ -144,7 +172,7 @@ impl Hostile {
     }
 
     /// Misbehaviours that happen while processing, rather than in the
-    /// results. Only `slow` and `log-flood` return.
+    /// results. Only `slow`, `burn` and `log-flood` return.
     fn misbehave(&self, behaviour: Behaviour) {
         match behaviour {
             Behaviour::Loop => spin_forever(),
@@ -160,6 +188,9 @@ impl Hostile {
                 }
             }
             Behaviour::Slow => busy_wait(self.slow),
+            Behaviour::Burn => {
+                black_box(burn(self.burn_iterations));
+            }
             Behaviour::WrongLength | Behaviour::BigOutput => {}
         }
     }
@@ -197,16 +228,33 @@ fn trap() -> ! {
     std::process::abort();
 }
 
-/// Recurses until the stack overflows. The frame holds a buffer and does
-/// work after the call so it can be neither inlined nor turned into a loop.
+/// Recurses until the stack overflows. Every frame holds a buffer whose
+/// address escapes through `black_box`, so it lives in memory (the shadow
+/// stack), and does work after the call, so the recursion can be neither
+/// inlined nor turned into a loop. The end condition can never be met; it
+/// only keeps the compiler from proving the function diverges.
 #[inline(never)]
 fn recurse(depth: u64) -> u64 {
-    let frame = black_box([depth; 32]);
+    let mut frame = [0u8; RECURSE_FRAME_BYTES];
+    frame[(depth as usize) % RECURSE_FRAME_BYTES] = depth as u8;
+    black_box(&mut frame);
     if black_box(depth) == u64::MAX {
-        return frame[0];
+        return u64::from(frame[0]);
     }
     let below = recurse(black_box(depth + 1));
-    below.wrapping_add(frame[(depth % 32) as usize])
+    black_box(&mut frame);
+    below.wrapping_add(u64::from(frame[(depth as usize) % RECURSE_FRAME_BYTES]))
+}
+
+/// `iterations` rounds of integer arithmetic, each through `black_box` so
+/// none can be folded away. Returns the result so it is used.
+fn burn(iterations: u64) -> u64 {
+    let mut acc: u64 = black_box(0x9e37_79b9_7f4a_7c15);
+    for i in 0..black_box(iterations) {
+        acc = black_box(acc.rotate_left(5) ^ i).wrapping_mul(0x0100_0000_01b3);
+        acc = acc.wrapping_add(black_box(i) >> 3);
+    }
+    acc
 }
 
 /// Spins for `duration` without sleeping.
@@ -272,6 +320,22 @@ mod tests {
     }
 
     #[test]
+    fn burn_works_then_passes_through() {
+        let plugin = configure(r#"{"behaviour": "burn", "burn_iterations": 1000}"#).unwrap();
+        assert_eq!(plugin.burn_iterations, 1000);
+        let values = texts(&["a", "b", "c"]);
+        assert_eq!(
+            plugin.transform_batch(values.clone()),
+            values.into_iter().map(Ok).collect::<Vec<_>>()
+        );
+
+        let plugin = configure(r#"{"behaviour": "burn"}"#).unwrap();
+        assert_eq!(plugin.burn_iterations, 100_000);
+        assert_eq!(burn(0), 0x9e37_79b9_7f4a_7c15);
+        assert_ne!(burn(10), burn(11));
+    }
+
+    #[test]
     fn misbehaviour_waits_for_its_trigger() {
         for behaviour in [
             "loop",
@@ -281,6 +345,7 @@ mod tests {
             "recurse",
             "log-flood",
             "slow",
+            "burn",
         ] {
             let options = format!(r#"{{"behaviour": "{behaviour}", "trigger": "boom"}}"#);
             let plugin = configure(&options).unwrap();
