@@ -222,6 +222,12 @@ impl<W: WorldBinding> Sandbox<W> {
         }
     }
 
+    /// Drop the live instance; the next call or [`Sandbox::start`] makes a
+    /// fresh one (benchmarks measure instantiation this way).
+    pub fn discard_instance(&mut self) {
+        self.live = None;
+    }
+
     /// Instantiate and configure now, so bad options fail before any record
     /// is touched. Calls do this on demand too.
     pub fn start(&mut self) -> Result<(), PluginFailure> {

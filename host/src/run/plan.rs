@@ -2,14 +2,17 @@ use std::ops::Range;
 
 use serde_json::Value as Json;
 
+use super::native::{NativeNormalize, NativeTransform, NormalizeStep, TransformStep};
 use crate::config::{ConfigError, ConnectorConfig, LoadedPipeline, PluginStep};
 use crate::plugin::{
-    CallStats, Grants, NormalizerPlugin, Origin, PluginId, PluginKind, Registry, Runtime, Sandbox,
-    SourcePlugin, TargetPlugin, TransformerPlugin, WorldBinding,
+    CallStats, Grants, PluginId, PluginKind, Registry, Runtime, Sandbox, SourcePlugin,
+    TargetPlugin, WorldBinding,
 };
 use crate::runlog::PluginUse;
 use crate::stages::ingest::IngestEntity;
+use crate::stages::normalize::RecordNormalizer;
 use crate::stages::transform::FieldPlan;
+use crate::stages::transform::ValueTransformer;
 
 /// Every plugin instance a run needs, configured and split by stage.
 #[derive(Debug)]
@@ -21,9 +24,9 @@ pub struct Plan {
     /// Source per entity.
     pub ingest: Vec<IngestEntity<SourcePlugin>>,
     /// Normalizer chain per entity.
-    pub normalize: Vec<Vec<NormalizerPlugin>>,
+    pub normalize: Vec<Vec<NormalizeStep>>,
     /// Field mappings per entity.
-    pub transform: Vec<Vec<FieldPlan<TransformerPlugin>>>,
+    pub transform: Vec<Vec<FieldPlan<TransformStep>>>,
     /// Target per entity.
     pub execute: Vec<TargetPlugin>,
     /// Role of each plugin instance, in the order they appear in the stages.
@@ -86,7 +89,12 @@ impl Plan {
             let mut chain = Vec::new();
             for (i, step) in entity.normalize.iter().enumerate() {
                 let role = format!("normalize:{name}#{}", i + 1);
-                chain.push(b.sandbox(&role, step.get_ref(), &step.span(), Grants::default())?);
+                chain.push(NormalizeStep::Plugin(b.sandbox(
+                    &role,
+                    step.get_ref(),
+                    &step.span(),
+                    Grants::default(),
+                )?));
                 roles_by_stage[1].push(role);
             }
             plan.normalize.push(chain);
@@ -97,12 +105,12 @@ impl Plan {
                 let mut steps = Vec::new();
                 for (i, step) in field.transform.iter().enumerate() {
                     let role = format!("transform:{name}.{target}#{}", i + 1);
-                    steps.push(b.sandbox(
+                    steps.push(TransformStep::Plugin(b.sandbox(
                         &role,
                         step.get_ref(),
                         &step.span(),
                         Grants::default(),
-                    )?);
+                    )?));
                     roles_by_stage[2].push(role);
                 }
                 fields.push(FieldPlan {
@@ -130,31 +138,75 @@ impl Plan {
 
     /// Every plugin instance with its role and resource use so far.
     pub fn plugin_uses(&self) -> Vec<PluginUse> {
-        fn usage<W: WorldBinding>(s: &Sandbox<W>) -> (PluginKind, &PluginId, &Origin, &CallStats) {
-            (W::KIND, s.id(), s.origin(), s.stats())
+        fn usage<W: WorldBinding>(s: &Sandbox<W>) -> (PluginKind, PluginId, String, CallStats) {
+            (
+                W::KIND,
+                s.id().clone(),
+                s.origin().to_string(),
+                s.stats().clone(),
+            )
         }
+        fn native(kind: PluginKind, id: &PluginId) -> (PluginKind, PluginId, String, CallStats) {
+            (kind, id.clone(), "native".to_owned(), CallStats::default())
+        }
+        let normalizers = self.normalize.iter().flatten().map(|n| match n {
+            NormalizeStep::Plugin(p) => usage(p),
+            NormalizeStep::Native(id, _) => native(PluginKind::Normalizer, id),
+        });
+        let transformers =
+            self.transform
+                .iter()
+                .flatten()
+                .flat_map(|f| &f.steps)
+                .map(|t| match t {
+                    TransformStep::Plugin(p) => usage(p),
+                    TransformStep::Native(id, _) => native(PluginKind::FieldTransformer, id),
+                });
         let all = self
             .ingest
             .iter()
             .map(|e| usage(&e.source))
-            .chain(self.normalize.iter().flatten().map(usage))
-            .chain(
-                self.transform
-                    .iter()
-                    .flatten()
-                    .flat_map(|f| &f.steps)
-                    .map(usage),
-            )
+            .chain(normalizers)
+            .chain(transformers)
             .chain(self.execute.iter().map(usage));
         all.zip(&self.roles)
             .map(|((kind, id, origin, stats), role)| PluginUse {
                 role: role.clone(),
-                id: id.clone(),
+                id,
                 kind,
-                origin: origin.to_string(),
-                stats: stats.clone(),
+                origin,
+                stats,
             })
             .collect()
+    }
+
+    /// Replace plugin steps by native stand-ins, for benchmarks that measure
+    /// the sandbox against plain Rust. `transform` and `normalize` get each
+    /// step's role (`transform:contacts.email#2`, `normalize:contacts#1`)
+    /// and return its replacement, or `None` to keep the plugin.
+    pub fn use_native(
+        &mut self,
+        mut transform: impl FnMut(&str) -> Option<NativeTransform>,
+        mut normalize: impl FnMut(&str) -> Option<NativeNormalize>,
+    ) {
+        for (entity, chain) in self.entity_names.iter().zip(&mut self.normalize) {
+            for (i, step) in chain.iter_mut().enumerate() {
+                if let Some(f) = normalize(&format!("normalize:{entity}#{}", i + 1)) {
+                    *step = NormalizeStep::Native(step.plugin().clone(), f);
+                }
+            }
+        }
+        for (entity, fields) in self.entity_names.iter().zip(&mut self.transform) {
+            for field in fields {
+                for (i, step) in field.steps.iter_mut().enumerate() {
+                    if let Some(f) =
+                        transform(&format!("transform:{entity}.{}#{}", field.target, i + 1))
+                    {
+                        *step = TransformStep::Native(step.plugin().clone(), f);
+                    }
+                }
+            }
+        }
     }
 }
 

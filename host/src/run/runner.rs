@@ -73,7 +73,7 @@ pub fn run_pipeline(
     let _guard = span.enter();
     tracing::info!("Run started.");
 
-    let mut plan = match Plan::build(loaded, sluice.runtime(), sluice.registry()) {
+    let plan = match Plan::build(loaded, sluice.runtime(), sluice.registry()) {
         Ok(plan) => plan,
         Err(source) => {
             let message = source.to_string();
@@ -99,6 +99,35 @@ pub fn run_pipeline(
         }
     };
 
+    execute(sluice, &mut log, run_id, started, plan, progress)
+}
+
+/// Execute a plan already built (benchmarks build one, then swap in native
+/// stand-ins) and record the run.
+pub fn run_plan(
+    sluice: &Sluice,
+    loaded: &LoadedPipeline,
+    plan: Plan,
+    progress: Arc<Progress>,
+) -> Result<RunSummary, RunError> {
+    let started = Instant::now();
+    let mut log = RunLog::open(&sluice.run_log_path())?;
+    let run_id = log.start_run(
+        &loaded.pipeline.name,
+        &loaded.path.display().to_string(),
+        &loaded.config_hash,
+    )?;
+    execute(sluice, &mut log, run_id, started, plan, progress)
+}
+
+fn execute(
+    sluice: &Sluice,
+    log: &mut RunLog,
+    run_id: i64,
+    started: Instant,
+    mut plan: Plan,
+    progress: Arc<Progress>,
+) -> Result<RunSummary, RunError> {
     let writer = spawn_writer(sluice.run_log_path(), run_id)?;
     let entity_count = plan.entity_names.len();
     let names = plan.entity_names.clone();

@@ -1,0 +1,568 @@
+//! Sluice benchmarks: the reference pipeline against its limit (no
+//! transforms) and against native Rust, plugin call overhead, cold start,
+//! and run-log overhead. The data is generated deterministically; every
+//! figure comes from the same process so the ratios hold on a noisy machine.
+//!
+//! ```sh
+//! cargo bench --bench pipeline                 # 100,000 records, median of 3
+//! cargo bench --bench pipeline -- --quick      # small data, one iteration (CI)
+//! cargo bench --bench pipeline -- --records 20000 --iterations 5
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use sluice::bindings::current::normalizer::exports::sluice::plugin::normalize::Normalized;
+use sluice::bindings::current::{ErrorCategory, PluginError, Value};
+use sluice::plugin::{
+    Artifact, Grants, Limits, NormalizerPlugin, Origin, Registry, Runtime, TransformerPlugin,
+};
+use sluice::run::native::{NativeNormalize, NativeTransform};
+use sluice::run::{Plan, run_plan};
+use sluice::{Sluice, SluiceOptions, load_pipeline};
+
+struct Args {
+    records: usize,
+    iterations: usize,
+    quick: bool,
+}
+
+fn args() -> Args {
+    let mut a = Args {
+        records: 100_000,
+        iterations: 3,
+        quick: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--quick" => {
+                a.quick = true;
+                a.records = 2_000;
+                a.iterations = 1;
+            }
+            "--records" => a.records = it.next().and_then(|v| v.parse().ok()).expect("--records N"),
+            "--iterations" => {
+                a.iterations = it
+                    .next()
+                    .and_then(|v| v.parse().ok())
+                    .expect("--iterations N")
+            }
+            // `cargo bench` passes `--bench`; ignore it and unknown filters.
+            _ => {}
+        }
+    }
+    a
+}
+
+fn main() {
+    let args = args();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path();
+    let clean = generate(&root.join("in/contacts.jsonl"), args.records, 0);
+    generate(&root.join("in-failing/contacts.jsonl"), args.records, 10);
+    write_pipelines(root);
+    let sluice = Sluice::open(SluiceOptions {
+        data_dir: root.join(".sluice"),
+        cache_dir: Some(root.join("cache")),
+        plugin_path: Vec::new(),
+    })
+    .expect("open sluice");
+
+    println!(
+        "# Sluice benchmarks: {} records ({:.1} MB JSONL), median of {} run(s){}\n",
+        args.records,
+        clean as f64 / 1e6,
+        args.iterations,
+        if args.quick { ", quick mode" } else { "" }
+    );
+    // Compile every plugin once so pipelines measure steady state.
+    run(&sluice, &root.join("reference.toml"), false);
+
+    let identity = median(&args, || run(&sluice, &root.join("identity.toml"), false));
+    let reference = median(&args, || run(&sluice, &root.join("reference.toml"), false));
+    let native = median(&args, || run(&sluice, &root.join("reference.toml"), true));
+    let failing = median(&args, || {
+        run(&sluice, &root.join("reference-failing.toml"), false)
+    });
+
+    println!("## Pipelines\n");
+    println!("| pipeline | time | records/s | MB/s |");
+    println!("|---|---:|---:|---:|");
+    for (name, t) in [
+        (
+            "identity (the limit: read, parse, serialize, write)",
+            identity,
+        ),
+        (
+            "reference (3 normalizers, 8 fields x 2 transformers, WASM)",
+            reference,
+        ),
+        ("reference, native Rust transforms", native),
+        ("reference, 10% of records failing", failing),
+    ] {
+        println!(
+            "| {name} | {:.3} s | {:.0} | {:.1} |",
+            t.as_secs_f64(),
+            args.records as f64 / t.as_secs_f64(),
+            clean as f64 / 1e6 / t.as_secs_f64()
+        );
+    }
+    println!();
+    println!(
+        "- reference / limit (throughput): {:.0}%",
+        100.0 * identity.as_secs_f64() / reference.as_secs_f64()
+    );
+    println!(
+        "- WASM / native (time): {:.2}x",
+        reference.as_secs_f64() / native.as_secs_f64()
+    );
+    println!(
+        "- run-log overhead at 10% failures: {:+.1}%\n",
+        100.0 * (failing.as_secs_f64() / reference.as_secs_f64() - 1.0)
+    );
+
+    call_overhead(&sluice, args.quick);
+    cold_start(root, args.quick);
+}
+
+fn median(args: &Args, mut f: impl FnMut() -> Duration) -> Duration {
+    let mut times: Vec<Duration> = (0..args.iterations).map(|_| f()).collect();
+    times.sort();
+    times[times.len() / 2]
+}
+
+/// Run a pipeline file; with `native`, swap every transformer and normalizer
+/// for its plain-Rust stand-in first.
+fn run(sluice: &Sluice, pipeline: &Path, native: bool) -> Duration {
+    let loaded = load_pipeline(pipeline).expect("pipeline loads");
+    let started = Instant::now();
+    let summary = if native {
+        let mut plan = Plan::build(&loaded, sluice.runtime(), sluice.registry()).expect("plan");
+        plan.use_native(native_transform, native_normalize);
+        run_plan(sluice, &loaded, plan, Arc::default()).expect("run")
+    } else {
+        sluice.run(&loaded).expect("run")
+    };
+    let elapsed = started.elapsed();
+    assert_eq!(
+        summary.totals.extracted,
+        summary.totals.loaded + summary.totals.failed + summary.totals.skipped
+    );
+    elapsed
+}
+
+/// Deterministic pseudo-random numbers (xorshift64*).
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[(self.next() % items.len() as u64) as usize]
+    }
+}
+
+/// Write `count` contacts of about 300 bytes; `failing_percent` of them get
+/// an invalid email. Returns the file size.
+fn generate(path: &Path, count: usize, failing_percent: u64) -> u64 {
+    const FIRST: &[&str] = &[
+        "Ada", "Grace", "Linus", "Margaret", "Ken", "Barbara", "Dennis", "Frances", "Tim", "Radia",
+    ];
+    const LAST: &[&str] = &[
+        "Lovelace",
+        "Hopper",
+        "Torvalds",
+        "Hamilton",
+        "Thompson",
+        "Liskov",
+        "Ritchie",
+        "Allen",
+        "Berners-Lee",
+        "Perlman",
+    ];
+    const COMPANY: &[&str] = &[
+        "Acme Corp",
+        "Globex",
+        "Initech",
+        "Umbrella",
+        "Hooli",
+        "Stark Industries",
+        "Wayne Enterprises",
+    ];
+    const TITLE: &[&str] = &[
+        "Engineer",
+        "Director of Sales",
+        "Account Executive",
+        "CTO",
+        "Data Scientist",
+        "Office Manager",
+    ];
+    const COUNTRY: &[&str] = &["us", "gb", "de", "fr", "ca", " au "];
+    let mut rng = Rng(0x5EED_5EED_5EED_5EED);
+    let mut out = String::with_capacity(count * 320);
+    for i in 0..count {
+        let first = rng.pick(FIRST);
+        let last = rng.pick(LAST);
+        let email = if rng.next() % 100 < failing_percent {
+            format!("{first}.{last} at example.com")
+        } else {
+            format!("  {first}.{last}{i}@Example.COM ")
+        };
+        let record = serde_json::json!({
+            "ID": format!(" c{i:07} "),
+            "FirstName": format!(" {first}"),
+            "LastName": format!("{last} "),
+            "EmailAddress": email,
+            "Phone": if i % 5 == 0 { String::new() } else { format!("+1 415 {:03} {:04}", 200 + rng.next() % 700, rng.next() % 10_000) },
+            "Company": rng.pick(COMPANY),
+            "Title": rng.pick(TITLE),
+            "Country": rng.pick(COUNTRY),
+            "Notes": "Met at the spring conference; follow up about the renewal, pricing and the integration timeline.",
+        });
+        out.push_str(&record.to_string());
+        out.push('\n');
+    }
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(path, &out).unwrap();
+    out.len() as u64
+}
+
+const HEADER: &str = r#"
+[target]
+plugin = "jsonl-file"
+dir = "out"
+
+[[entity]]
+name = "contacts"
+source_options = { path = "contacts.jsonl" }
+target_options = { path = "contacts.jsonl" }
+"#;
+
+fn write_pipelines(root: &Path) {
+    let source = |dir: &str| format!("[source]\nplugin = \"jsonl-file\"\ndir = \"{dir}\"\n");
+    let identity_fields: String = [
+        "ID",
+        "FirstName",
+        "LastName",
+        "EmailAddress",
+        "Phone",
+        "Company",
+        "Title",
+        "Country",
+    ]
+    .iter()
+    .map(|f| format!("\n[[entity.field]]\ntarget = \"{f}\"\n"))
+    .collect();
+    std::fs::write(
+        root.join("identity.toml"),
+        format!(
+            "name = \"identity\"\n{}{HEADER}{identity_fields}",
+            source("in")
+        ),
+    )
+    .unwrap();
+    let reference_body = r#"
+[[entity.normalize]]
+plugin = "reshape"
+options = { trim_keys = true, lowercase_keys = true }
+
+[[entity.normalize]]
+plugin = "reshape"
+options = { rename = { "firstname" = "first_name", "lastname" = "last_name", "emailaddress" = "email" } }
+
+[[entity.normalize]]
+plugin = "reshape"
+options = { drop = ["notes"] }
+
+[[entity.field]]
+target = "id"
+transform = ["trim", "uppercase"]
+
+[[entity.field]]
+target = "first_name"
+transform = ["trim", { plugin = "truncate", options = { max_length = 40 } }]
+
+[[entity.field]]
+target = "last_name"
+transform = ["trim", { plugin = "truncate", options = { max_length = 40 } }]
+
+[[entity.field]]
+target = "email"
+transform = ["trim", "email"]
+
+[[entity.field]]
+target = "phone"
+transform = ["trim", { plugin = "default", options = { value = "unknown" } }]
+
+[[entity.field]]
+target = "company"
+transform = ["trim", { plugin = "truncate", options = { max_length = 60 } }]
+
+[[entity.field]]
+target = "title"
+transform = ["trim", "lowercase"]
+
+[[entity.field]]
+target = "country"
+transform = ["trim", "uppercase"]
+"#;
+    for (file, dir) in [
+        ("reference.toml", "in"),
+        ("reference-failing.toml", "in-failing"),
+    ] {
+        std::fs::write(
+            root.join(file),
+            format!(
+                "name = \"reference\"\n{}{HEADER}{reference_body}",
+                source(dir)
+            ),
+        )
+        .unwrap();
+    }
+}
+
+fn text_map(
+    values: &[Value],
+    f: impl Fn(&str) -> Result<Value, PluginError>,
+) -> Vec<Result<Value, PluginError>> {
+    values
+        .iter()
+        .map(|v| match v {
+            Value::Text(s) => f(s),
+            other => Ok(other.clone()),
+        })
+        .collect()
+}
+
+/// The reference pipeline's transformers, in plain Rust, with the same
+/// semantics as the built-in plugins.
+fn native_transform(role: &str) -> Option<NativeTransform> {
+    let (field, step) = role.strip_prefix("transform:contacts.")?.split_once('#')?;
+    let f: NativeTransform = match (field, step) {
+        (_, "1") => Box::new(|v: &[Value]| text_map(v, |s| Ok(Value::Text(s.trim().to_owned())))),
+        ("id" | "country", _) => {
+            Box::new(|v: &[Value]| text_map(v, |s| Ok(Value::Text(s.to_uppercase()))))
+        }
+        ("title", _) => Box::new(|v: &[Value]| text_map(v, |s| Ok(Value::Text(s.to_lowercase())))),
+        ("first_name" | "last_name" | "company", _) => {
+            let max = if field == "company" { 60 } else { 40 };
+            Box::new(move |v: &[Value]| {
+                text_map(v, |s| Ok(Value::Text(s.chars().take(max).collect())))
+            })
+        }
+        ("phone", _) => Box::new(|v: &[Value]| {
+            v.iter()
+                .map(|v| match v {
+                    Value::Null => Ok(Value::Text("unknown".into())),
+                    Value::Text(s) if s.trim().is_empty() => Ok(Value::Text("unknown".into())),
+                    other => Ok(other.clone()),
+                })
+                .collect()
+        }),
+        ("email", _) => Box::new(|v: &[Value]| {
+            text_map(v, |s| {
+                let s = s.trim();
+                match email_address::EmailAddress::from_str(s) {
+                    Ok(_) => Ok(Value::Text(s.to_lowercase())),
+                    Err(e) => Err(PluginError {
+                        category: ErrorCategory::Validation,
+                        code: "invalid-email".into(),
+                        message: format!("{s:?} is not a valid email address: {e}"),
+                        field: None,
+                        retryable: false,
+                    }),
+                }
+            })
+        }),
+        _ => return None,
+    };
+    Some(f)
+}
+
+type Object = serde_json::Map<String, serde_json::Value>;
+
+fn reshape(
+    records: &[String],
+    f: impl Fn(Object) -> Object,
+) -> Vec<Result<Normalized, PluginError>> {
+    records
+        .iter()
+        .map(|r| {
+            let object: Object = serde_json::from_str(r).expect("records are objects");
+            Ok(Normalized::Keep(
+                serde_json::to_string(&f(object)).expect("serializes"),
+            ))
+        })
+        .collect()
+}
+
+/// The reference pipeline's normalizers, in plain Rust.
+fn native_normalize(role: &str) -> Option<NativeNormalize> {
+    let f: NativeNormalize = match role {
+        "normalize:contacts#1" => Box::new(|r: &[String]| {
+            reshape(r, |o| {
+                o.into_iter()
+                    .map(|(k, v)| (k.trim().to_lowercase(), v))
+                    .collect()
+            })
+        }),
+        "normalize:contacts#2" => Box::new(|r: &[String]| {
+            let renames: BTreeMap<&str, &str> = [
+                ("firstname", "first_name"),
+                ("lastname", "last_name"),
+                ("emailaddress", "email"),
+            ]
+            .into();
+            reshape(r, |o| {
+                o.into_iter()
+                    .map(|(k, v)| (renames.get(k.as_str()).map_or(k, |n| (*n).to_owned()), v))
+                    .collect()
+            })
+        }),
+        "normalize:contacts#3" => Box::new(|r: &[String]| {
+            reshape(r, |mut o| {
+                o.remove("notes");
+                o
+            })
+        }),
+        _ => return None,
+    };
+    Some(f)
+}
+
+/// One component call on batches of 1, 16, 256 and 4096 short strings.
+fn call_overhead(sluice: &Sluice, quick: bool) {
+    let artifact = builtin("trim");
+    let mut trim = TransformerPlugin::new(
+        sluice.runtime(),
+        &artifact,
+        Limits::default(),
+        Grants::default(),
+        "{}".into(),
+    )
+    .expect("trim loads");
+    trim.start().expect("trim starts");
+    let budget = if quick {
+        Duration::from_millis(20)
+    } else {
+        Duration::from_millis(300)
+    };
+    println!("## Call overhead (`trim`, short strings)\n");
+    println!("| batch | calls | ns per call | ns per record |");
+    println!("|---:|---:|---:|---:|");
+    for batch in [1usize, 16, 256, 4096] {
+        let values = vec![Value::Text("  hello  ".into()); batch];
+        let started = Instant::now();
+        let mut calls = 0u64;
+        while started.elapsed() < budget {
+            let out = trim.transform(&values).expect("trim works");
+            assert_eq!(out.len(), batch);
+            calls += 1;
+        }
+        let ns = started.elapsed().as_nanos() as f64;
+        println!(
+            "| {batch} | {calls} | {:.0} | {:.1} |",
+            ns / calls as f64,
+            ns / (calls as f64 * batch as f64)
+        );
+    }
+    println!();
+}
+
+fn builtin(name: &str) -> Artifact {
+    let b = Registry::builtins()
+        .iter()
+        .find(|b| b.name == name)
+        .expect("built-in exists");
+    Artifact::new(b.name, Arc::from(b.bytes), Origin::Builtin)
+}
+
+/// Compile vs load from the disk cache, and instantiation, per built-in.
+fn cold_start(root: &Path, quick: bool) {
+    let cache: PathBuf = root.join("cold-cache");
+    let compiling = Runtime::new(Some(cache.clone())).expect("runtime");
+    println!("## Cold start per built-in plugin\n");
+    println!("| plugin | size | compile | load from cache | instantiate + configure |");
+    println!("|---|---:|---:|---:|---:|");
+    let rounds = if quick { 5 } else { 200 };
+    for b in Registry::builtins() {
+        let artifact = Artifact::new(b.name, Arc::from(b.bytes), Origin::Builtin);
+        let started = Instant::now();
+        compiling.component(&artifact).expect("compiles");
+        let compile = started.elapsed();
+        // A new runtime has an empty in-memory map: this is a disk-cache load.
+        let loading = Runtime::new(Some(cache.clone())).expect("runtime");
+        let started = Instant::now();
+        loading.component(&artifact).expect("loads");
+        let load = started.elapsed();
+        let instantiate = match b.kind {
+            sluice::plugin::PluginKind::FieldTransformer => {
+                let options = if b.name == "truncate" {
+                    r#"{"max_length": 10}"#
+                } else if b.name == "default" {
+                    r#"{"value": "x"}"#
+                } else {
+                    "{}"
+                };
+                let mut p = TransformerPlugin::new(
+                    &loading,
+                    &artifact,
+                    Limits::default(),
+                    Grants::default(),
+                    options.into(),
+                )
+                .expect("links");
+                Some(time_starts(rounds, || {
+                    p.discard_instance();
+                    p.start().expect("starts");
+                }))
+            }
+            sluice::plugin::PluginKind::Normalizer => {
+                let mut p = NormalizerPlugin::new(
+                    &loading,
+                    &artifact,
+                    Limits::default(),
+                    Grants::default(),
+                    "{}".into(),
+                )
+                .expect("links");
+                Some(time_starts(rounds, || {
+                    p.discard_instance();
+                    p.start().expect("starts");
+                }))
+            }
+            _ => None,
+        };
+        println!(
+            "| {} ({}) | {:.0} KiB | {:.1} ms | {:.2} ms | {} |",
+            b.name,
+            b.kind,
+            b.bytes.len() as f64 / 1024.0,
+            compile.as_secs_f64() * 1e3,
+            load.as_secs_f64() * 1e3,
+            instantiate.map_or("-".to_owned(), |d| format!(
+                "{:.1} µs",
+                d.as_secs_f64() * 1e6
+            ))
+        );
+    }
+    println!();
+}
+
+fn time_starts(rounds: u32, mut f: impl FnMut()) -> Duration {
+    f();
+    let started = Instant::now();
+    for _ in 0..rounds {
+        f();
+    }
+    started.elapsed() / rounds
+}

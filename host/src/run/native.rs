@@ -1,0 +1,92 @@
+//! Plain-Rust stand-ins for plugins. Benchmarks put them in a [`Plan`]
+//! (`Plan::use_native`) to measure what the sandbox costs against the same
+//! work done natively; pipelines never use them.
+//!
+//! [`Plan`]: super::Plan
+
+use crate::bindings::current::normalizer::exports::sluice::plugin::normalize::Normalized;
+use crate::bindings::current::{PluginError, Value};
+use crate::plugin::{NormalizerPlugin, PluginFailure, PluginId, TransformerPlugin};
+use crate::stages::normalize::RecordNormalizer;
+use crate::stages::transform::ValueTransformer;
+
+/// A native field transformer: one result per value.
+pub type NativeTransform = Box<dyn FnMut(&[Value]) -> Vec<Result<Value, PluginError>> + Send>;
+
+/// A native normalizer: one result per record (JSON object text).
+pub type NativeNormalize = Box<dyn FnMut(&[String]) -> Vec<Result<Normalized, PluginError>> + Send>;
+
+/// A field transformer step: a sandboxed plugin, or its native stand-in.
+// Production plans hold only plugins; boxing them would only add a hop.
+#[allow(clippy::large_enum_variant)]
+pub enum TransformStep {
+    /// A WebAssembly plugin.
+    Plugin(TransformerPlugin),
+    /// A native stand-in, named like the plugin it replaces.
+    Native(PluginId, NativeTransform),
+}
+
+/// A normalizer step: a sandboxed plugin, or its native stand-in.
+#[allow(clippy::large_enum_variant)]
+pub enum NormalizeStep {
+    /// A WebAssembly plugin.
+    Plugin(NormalizerPlugin),
+    /// A native stand-in, named like the plugin it replaces.
+    Native(PluginId, NativeNormalize),
+}
+
+impl std::fmt::Debug for TransformStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TransformStep::Plugin(p) => p.fmt(f),
+            TransformStep::Native(id, _) => write!(f, "Native({id})"),
+        }
+    }
+}
+
+impl std::fmt::Debug for NormalizeStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NormalizeStep::Plugin(p) => p.fmt(f),
+            NormalizeStep::Native(id, _) => write!(f, "Native({id})"),
+        }
+    }
+}
+
+impl ValueTransformer for TransformStep {
+    fn plugin(&self) -> &PluginId {
+        match self {
+            TransformStep::Plugin(p) => p.id(),
+            TransformStep::Native(id, _) => id,
+        }
+    }
+
+    fn transform(
+        &mut self,
+        values: &[Value],
+    ) -> Result<Vec<Result<Value, PluginError>>, PluginFailure> {
+        match self {
+            TransformStep::Plugin(p) => p.transform(values),
+            TransformStep::Native(_, f) => Ok(f(values)),
+        }
+    }
+}
+
+impl RecordNormalizer for NormalizeStep {
+    fn plugin(&self) -> &PluginId {
+        match self {
+            NormalizeStep::Plugin(p) => p.id(),
+            NormalizeStep::Native(id, _) => id,
+        }
+    }
+
+    fn normalize(
+        &mut self,
+        records: &[String],
+    ) -> Result<Vec<Result<Normalized, PluginError>>, PluginFailure> {
+        match self {
+            NormalizeStep::Plugin(p) => p.normalize(records),
+            NormalizeStep::Native(_, f) => Ok(f(records)),
+        }
+    }
+}
