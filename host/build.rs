@@ -131,6 +131,13 @@ fn build_rust_plugins(workspace: &Path, target_dir: &Path) {
             cmd.env_remove(key);
         }
     }
+    // Plugins ship inside the binary and are compiled at run time: build
+    // them small and fast (whole-program optimization, no debug info; the
+    // name section stays, so traps still show function names).
+    cmd.env("CARGO_PROFILE_RELEASE_LTO", "true")
+        .env("CARGO_PROFILE_RELEASE_CODEGEN_UNITS", "1")
+        .env("CARGO_PROFILE_RELEASE_DEBUG", "false")
+        .env("CARGO_PROFILE_RELEASE_STRIP", "debuginfo");
     let status = cmd.status().expect("run cargo to build the plugins");
     assert!(
         status.success(),

@@ -7,6 +7,7 @@
 //! cargo bench --bench pipeline                 # 100,000 records, median of 3
 //! cargo bench --bench pipeline -- --quick      # small data, one iteration (CI)
 //! cargo bench --bench pipeline -- --records 20000 --iterations 5
+//! cargo bench --bench pipeline -- --pipelines-only   # for profiling
 //! ```
 
 use std::collections::BTreeMap;
@@ -28,6 +29,7 @@ struct Args {
     records: usize,
     iterations: usize,
     quick: bool,
+    pipelines_only: bool,
 }
 
 fn args() -> Args {
@@ -35,6 +37,7 @@ fn args() -> Args {
         records: 100_000,
         iterations: 3,
         quick: false,
+        pipelines_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -44,6 +47,7 @@ fn args() -> Args {
                 a.records = 2_000;
                 a.iterations = 1;
             }
+            "--pipelines-only" => a.pipelines_only = true,
             "--records" => a.records = it.next().and_then(|v| v.parse().ok()).expect("--records N"),
             "--iterations" => {
                 a.iterations = it
@@ -82,12 +86,16 @@ fn main() {
     // Compile every plugin once so pipelines measure steady state.
     run(&sluice, &root.join("reference.toml"), false);
 
-    let identity = median(&args, || run(&sluice, &root.join("identity.toml"), false));
-    let reference = median(&args, || run(&sluice, &root.join("reference.toml"), false));
-    let native = median(&args, || run(&sluice, &root.join("reference.toml"), true));
-    let failing = median(&args, || {
-        run(&sluice, &root.join("reference-failing.toml"), false)
-    });
+    // Interleave the pipelines in every iteration so that drift of a noisy
+    // machine hits all of them alike, then take each one's median.
+    let mut times: [Vec<Duration>; 4] = Default::default();
+    for _ in 0..args.iterations {
+        times[0].push(run(&sluice, &root.join("identity.toml"), false));
+        times[1].push(run(&sluice, &root.join("reference.toml"), false));
+        times[2].push(run(&sluice, &root.join("reference.toml"), true));
+        times[3].push(run(&sluice, &root.join("reference-failing.toml"), false));
+    }
+    let [identity, reference, native, failing] = times.map(median);
 
     println!("## Pipelines\n");
     println!("| pipeline | time | records/s | MB/s |");
@@ -125,12 +133,13 @@ fn main() {
         100.0 * (failing.as_secs_f64() / reference.as_secs_f64() - 1.0)
     );
 
-    call_overhead(&sluice, args.quick);
-    cold_start(root, args.quick);
+    if !args.pipelines_only {
+        call_overhead(&sluice, args.quick);
+        cold_start(root, args.quick);
+    }
 }
 
-fn median(args: &Args, mut f: impl FnMut() -> Duration) -> Duration {
-    let mut times: Vec<Duration> = (0..args.iterations).map(|_| f()).collect();
+fn median(mut times: Vec<Duration>) -> Duration {
     times.sort();
     times[times.len() / 2]
 }

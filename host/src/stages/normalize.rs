@@ -47,18 +47,15 @@ pub fn run<N: RecordNormalizer>(
         let entity = batch.entity;
         let counts = &mut report.counts[entity];
         counts.records_in += batch.records.len() as u64;
-        let mut records = batch.records;
         let mut errors = Vec::new();
         let mut skips = Vec::new();
-        for normalizer in chains[entity].iter_mut() {
-            records = normalize_batch(
-                normalizer,
-                &entity_names[entity],
-                records,
-                &mut errors,
-                &mut skips,
-            );
-        }
+        let records = normalize_batch(
+            &mut chains[entity],
+            &entity_names[entity],
+            batch.records,
+            &mut errors,
+            &mut skips,
+        );
         counts.failed += errors.len() as u64;
         counts.skipped += skips.len() as u64;
         counts.records_out += records.len() as u64;
@@ -71,29 +68,40 @@ pub fn run<N: RecordNormalizer>(
     report
 }
 
+/// Run a batch through a chain of normalizers. Records travel between
+/// normalizers as the JSON text the previous one returned (checked to be a
+/// JSON object, so a bad answer is blamed on the plugin that gave it) and
+/// are parsed once at the end.
 fn normalize_batch<N: RecordNormalizer>(
-    normalizer: &mut N,
+    chain: &mut [N],
     entity: &str,
     records: Vec<Record>,
     errors: &mut Vec<RecordError>,
     skips: &mut Vec<SkipRecord>,
 ) -> Vec<Record> {
-    let plugin = normalizer.plugin().clone();
-    let texts: Vec<String> = records.iter().map(Record::body_json).collect();
-    let mut budget = ISOLATION_BUDGET;
-    let results = call_isolating(&texts, &mut budget, &mut |chunk| {
-        normalizer.normalize(chunk)
-    });
-    let mut kept = Vec::with_capacity(records.len());
-    for ((mut record, text), result) in records.into_iter().zip(texts).zip(results) {
-        let error = match result {
-            Ok(Ok(Normalized::Keep(json))) => match serde_json::from_str::<Object>(&json) {
-                Ok(body) => {
-                    record.body = body;
-                    kept.push(record);
+    if chain.is_empty() {
+        return records;
+    }
+    let mut texts: Vec<String> = records.iter().map(Record::body_json).collect();
+    let mut records: Vec<Option<Record>> = records.into_iter().map(Some).collect();
+    // Indices (into `records`) of the records still in the chain, in step with `texts`.
+    let mut live: Vec<usize> = (0..records.len()).collect();
+    for normalizer in chain.iter_mut() {
+        let plugin = normalizer.plugin().clone();
+        let mut budget = ISOLATION_BUDGET;
+        let results = call_isolating(&texts, &mut budget, &mut |chunk| {
+            normalizer.normalize(chunk)
+        });
+        let mut next_texts = Vec::with_capacity(texts.len());
+        let mut next_live = Vec::with_capacity(live.len());
+        for ((i, text), result) in live.into_iter().zip(texts).zip(results) {
+            let error = match result {
+                Ok(Ok(Normalized::Keep(json))) if is_json_object(&json) => {
+                    next_texts.push(json);
+                    next_live.push(i);
                     continue;
                 }
-                Err(e) => RecordError {
+                Ok(Ok(Normalized::Keep(_))) => RecordError {
                     plugin: Some(plugin.clone()),
                     ..RecordError::new(
                         Stage::Normalize,
@@ -101,33 +109,59 @@ fn normalize_batch<N: RecordNormalizer>(
                         Category::Mapping,
                         codes::NOT_AN_OBJECT,
                         format!(
-                            "normalizer `{}` returned a record that is not a JSON object: {e}",
+                            "normalizer `{}` returned a record that is not a JSON object",
                             plugin.name
                         ),
                     )
                 },
-            },
-            Ok(Ok(Normalized::Skip(reason))) => {
-                skips.push(SkipRecord {
-                    stage: Stage::Normalize,
-                    entity: entity.to_owned(),
-                    record_key: record.key,
-                    source_position: record.position,
-                    reason,
-                    plugin: Some(plugin.clone()),
-                });
-                continue;
-            }
-            Ok(Err(e)) => RecordError::from_plugin_error(Stage::Normalize, entity, &plugin, e),
-            Err(failure) => RecordError::from_failure(Stage::Normalize, entity, &plugin, &failure),
-        };
-        errors.push(RecordError {
-            record_key: Some(record.key),
-            source_position: Some(record.position),
-            payload: Some(text),
-            source_payload: Some(record.source_payload.to_string()),
-            ..error
-        });
+                Ok(Ok(Normalized::Skip(reason))) => {
+                    let record = records[i]
+                        .take()
+                        .expect("each record leaves the chain once");
+                    skips.push(SkipRecord {
+                        stage: Stage::Normalize,
+                        entity: entity.to_owned(),
+                        record_key: record.key,
+                        source_position: record.position,
+                        reason,
+                        plugin: Some(plugin.clone()),
+                    });
+                    continue;
+                }
+                Ok(Err(e)) => RecordError::from_plugin_error(Stage::Normalize, entity, &plugin, e),
+                Err(failure) => {
+                    RecordError::from_failure(Stage::Normalize, entity, &plugin, &failure)
+                }
+            };
+            let record = records[i]
+                .take()
+                .expect("each record leaves the chain once");
+            errors.push(RecordError {
+                record_key: Some(record.key),
+                source_position: Some(record.position),
+                payload: Some(text),
+                source_payload: Some(record.source_payload.to_string()),
+                ..error
+            });
+        }
+        texts = next_texts;
+        live = next_live;
     }
-    kept
+    live.into_iter()
+        .zip(texts)
+        .map(|(i, text)| {
+            let mut record = records[i]
+                .take()
+                .expect("each record leaves the chain once");
+            record.body =
+                serde_json::from_str::<Object>(&text).expect("checked to be a JSON object");
+            record
+        })
+        .collect()
+}
+
+/// Whether `text` is one JSON object, checked without building it.
+fn is_json_object(text: &str) -> bool {
+    text.trim_start().starts_with('{')
+        && serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
 }
