@@ -12,11 +12,11 @@ use serde_json::Value as Json;
 use super::render::{clip, print_json, table};
 use super::{Exit, Format};
 use crate::Sluice;
+use crate::bindings::current::Value;
 use crate::bindings::current::normalizer::exports::sluice::plugin::normalize::Normalized;
-use crate::bindings::current::{PluginError, Value};
 use crate::plugin::{
     Artifact, CallReport, Grants, LimitsConfig, NormalizerPlugin, Origin, PluginFailure,
-    PluginKind, TransformerPlugin,
+    PluginKind, Sandbox, TransformerPlugin, WorldBinding,
 };
 use crate::record::{from_value, to_value};
 
@@ -129,9 +129,7 @@ fn test(sluice: &Sluice, args: &TestArgs) -> anyhow::Result<Exit> {
         allow: args.allow.clone(),
     };
     let inputs = read_input(&args.input, args.field.as_deref())?;
-    let mut batches = Vec::new();
-    let mut results = Vec::new();
-    match info.kind {
+    let (batches, results) = match info.kind {
         Some(PluginKind::FieldTransformer) => {
             let mut p = TransformerPlugin::new(
                 sluice.runtime(),
@@ -141,20 +139,19 @@ fn test(sluice: &Sluice, args: &TestArgs) -> anyhow::Result<Exit> {
                 options.to_string(),
             )?;
             p.start()?;
-            for (n, chunk) in inputs.chunks(args.batch_size).enumerate() {
-                let values: Vec<Value> = chunk.iter().map(|(_, v)| to_value(Some(v))).collect();
-                let answer = p.transform(&values);
-                batches.push(report(
-                    n + 1,
-                    p.last_call(),
-                    &answer,
-                    |r: &Result<Value, PluginError>| r.is_ok(),
-                ));
-                push_results(&mut results, chunk, answer, |r| match r {
+            run_batches(
+                &mut p,
+                &inputs,
+                args.batch_size,
+                |p, chunk| {
+                    let values: Vec<Value> = chunk.iter().map(|(_, v)| to_value(Some(v))).collect();
+                    p.transform(&values)
+                },
+                |r| match r {
                     Ok(v) => (Some(from_value(v)), None, None),
                     Err(e) => (None, None, Some(format!("{}: {}", e.code, e.message))),
-                });
-            }
+                },
+            )
         }
         Some(PluginKind::Normalizer) => {
             let mut p = NormalizerPlugin::new(
@@ -165,16 +162,15 @@ fn test(sluice: &Sluice, args: &TestArgs) -> anyhow::Result<Exit> {
                 options.to_string(),
             )?;
             p.start()?;
-            for (n, chunk) in inputs.chunks(args.batch_size).enumerate() {
-                let texts: Vec<String> = chunk.iter().map(|(_, v)| v.to_string()).collect();
-                let answer = p.normalize(&texts);
-                batches.push(report(
-                    n + 1,
-                    p.last_call(),
-                    &answer,
-                    |r: &Result<Normalized, PluginError>| r.is_ok(),
-                ));
-                push_results(&mut results, chunk, answer, |r| match r {
+            run_batches(
+                &mut p,
+                &inputs,
+                args.batch_size,
+                |p, chunk| {
+                    let texts: Vec<String> = chunk.iter().map(|(_, v)| v.to_string()).collect();
+                    p.normalize(&texts)
+                },
+                |r| match r {
                     Ok(Normalized::Keep(t)) => (
                         Some(serde_json::from_str(&t).unwrap_or(Json::String(t))),
                         None,
@@ -182,15 +178,15 @@ fn test(sluice: &Sluice, args: &TestArgs) -> anyhow::Result<Exit> {
                     ),
                     Ok(Normalized::Skip(reason)) => (None, Some(reason), None),
                     Err(e) => (None, None, Some(format!("{}: {}", e.code, e.message))),
-                });
-            }
+                },
+            )
         }
         other => bail!(
             "plugin `{}` is a {}; `plugin test` runs field transformers and normalizers",
             args.plugin,
             other.map_or("component of no known world", PluginKind::world)
         ),
-    }
+    };
     let failed = batches.iter().any(|b| b.failure.is_some());
     if args.format.json {
         print_json(&serde_json::json!({
@@ -240,61 +236,56 @@ fn read_input(path: &Path, field: Option<&str>) -> anyhow::Result<Vec<(usize, Js
     Ok(out)
 }
 
-fn report<T>(
-    batch: usize,
-    usage: &CallReport,
-    answer: &Result<Vec<T>, PluginFailure>,
-    ok: impl Fn(&T) -> bool,
-) -> BatchReport {
-    let (oks, errors, failure) = match answer {
-        Ok(items) => {
-            let oks = items.iter().filter(|i| ok(i)).count();
-            (oks, items.len() - oks, None)
-        }
-        Err(f) => (0, 0, Some(f.clone())),
-    };
-    BatchReport {
-        batch,
-        usage: usage.clone(),
-        ok: oks,
-        errors,
-        failure,
-    }
-}
-
+/// What became of one record: output, skip reason, or error.
 type Outcome = (Option<Json>, Option<String>, Option<String>);
 
-fn push_results<T>(
-    results: &mut Vec<RecordResult>,
-    chunk: &[(usize, Json)],
-    answer: Result<Vec<T>, PluginFailure>,
+/// Call `call` on each batch of `inputs` and record per batch what the call
+/// used and how it went, and per record what `outcome` makes of its answer.
+fn run_batches<W: WorldBinding, T>(
+    plugin: &mut Sandbox<W>,
+    inputs: &[(usize, Json)],
+    batch_size: usize,
+    mut call: impl FnMut(&mut Sandbox<W>, &[(usize, Json)]) -> Result<Vec<T>, PluginFailure>,
     outcome: impl Fn(T) -> Outcome,
-) {
-    match answer {
-        Ok(items) => {
-            for ((line, input), item) in chunk.iter().zip(items) {
-                let (output, skipped, error) = outcome(item);
-                results.push(RecordResult {
-                    line: *line,
-                    input: input.clone(),
-                    output,
-                    skipped,
-                    error,
-                });
+) -> (Vec<BatchReport>, Vec<RecordResult>) {
+    let mut batches = Vec::new();
+    let mut results = Vec::new();
+    for (n, chunk) in inputs.chunks(batch_size).enumerate() {
+        let answer = call(plugin, chunk);
+        let mut report = BatchReport {
+            batch: n + 1,
+            usage: plugin.last_call().clone(),
+            ok: 0,
+            errors: 0,
+            failure: None,
+        };
+        let outcomes: Vec<Outcome> = match answer {
+            Ok(items) => items.into_iter().map(&outcome).collect(),
+            Err(f) => {
+                let error = format!("{}: the whole batch failed: {}", f.kind, f.message);
+                report.failure = Some(f);
+                chunk
+                    .iter()
+                    .map(|_| (None, None, Some(error.clone())))
+                    .collect()
             }
+        };
+        if report.failure.is_none() {
+            report.errors = outcomes.iter().filter(|o| o.2.is_some()).count();
+            report.ok = outcomes.len() - report.errors;
         }
-        Err(f) => {
-            for (line, input) in chunk {
-                results.push(RecordResult {
-                    line: *line,
-                    input: input.clone(),
-                    output: None,
-                    skipped: None,
-                    error: Some(format!("{}: the whole batch failed: {}", f.kind, f.message)),
-                });
-            }
+        for ((line, input), (output, skipped, error)) in chunk.iter().zip(outcomes) {
+            results.push(RecordResult {
+                line: *line,
+                input: input.clone(),
+                output,
+                skipped,
+                error,
+            });
         }
+        batches.push(report);
     }
+    (batches, results)
 }
 
 fn print_human(

@@ -3,9 +3,10 @@ use std::sync::Arc;
 use clap::Args;
 use serde::Serialize;
 
-use super::render::{print_json, short_digest, table};
+use super::render::{print_json, table};
 use super::{Exit, Format};
 use crate::Sluice;
+use crate::plugin::short_digest;
 use crate::plugin::{Artifact, Origin, PluginKind, Registry};
 
 /// `sluice plugins`.
@@ -62,7 +63,7 @@ pub fn plugins(sluice: &Sluice, args: &PluginsArgs) -> anyhow::Result<Exit> {
             p.contract.clone().unwrap_or_else(|| "-".to_owned()),
             p.origin.to_string(),
             format!("{:.0} KiB", p.size as f64 / 1024.0),
-            short_digest(&p.digest),
+            short_digest(&p.digest).to_owned(),
             match &p.error {
                 Some(e) => format!("unloadable: {e}"),
                 None => summarize_imports(&p.imports),

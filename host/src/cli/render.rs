@@ -35,12 +35,6 @@ pub fn duration_ms(ms: Option<i64>) -> String {
     }
 }
 
-/// `sha256:0123456789ab…` shortened to 12 hex digits.
-pub fn short_digest(digest: &str) -> String {
-    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
-    hex.chars().take(12).collect()
-}
-
 /// Cut `text` to `max` characters with an ellipsis.
 pub fn clip(text: &str, max: usize) -> String {
     let one_line = text.replace('\n', " ");

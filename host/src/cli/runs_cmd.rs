@@ -1,9 +1,10 @@
 use clap::{Args, Subcommand};
 use serde_json::json;
 
-use super::render::{clip, duration_ms, or_dash, print_json, short_digest, table};
+use super::render::{clip, duration_ms, or_dash, print_json, table};
 use super::{Exit, Format};
 use crate::Sluice;
+use crate::plugin::short_digest;
 use crate::runlog::{ErrorFilter, RunLog};
 
 /// `sluice runs`.
@@ -228,7 +229,7 @@ fn show(log: &RunLog, args: &ShowArgs) -> anyhow::Result<Exit> {
             t.add_row(vec![
                 p.role.clone(),
                 p.plugin.clone(),
-                short_digest(&p.digest),
+                short_digest(&p.digest).to_owned(),
                 p.calls.to_string(),
                 p.records.to_string(),
                 p.fuel.to_string(),

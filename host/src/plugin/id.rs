@@ -16,8 +16,7 @@ pub struct PluginId {
 impl PluginId {
     /// The first 12 hex digits of the digest, for people.
     pub fn short_digest(&self) -> &str {
-        let hex = self.digest.strip_prefix("sha256:").unwrap_or(&self.digest);
-        &hex[..hex.len().min(12)]
+        short_digest(&self.digest)
     }
 }
 
@@ -25,4 +24,10 @@ impl fmt::Display for PluginId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} ({})", self.name, self.short_digest())
     }
+}
+
+/// The first 12 hex digits of a `sha256:` digest, for people.
+pub fn short_digest(digest: &str) -> &str {
+    let hex = digest.strip_prefix("sha256:").unwrap_or(digest);
+    hex.get(..12).unwrap_or(hex)
 }

@@ -22,7 +22,7 @@ pub mod worlds;
 pub use capabilities::{ImportPolicy, ImportRefusal};
 pub use failure::{FailureKind, PluginFailure};
 pub use host_state::{Grants, HostState};
-pub use id::PluginId;
+pub use id::{PluginId, short_digest};
 pub use limits::{Limits, LimitsConfig};
 pub use registry::{Artifact, Origin, PluginKind, Registry, ResolveError};
 pub use runtime::{ComponentInfo, LoadError, Runtime};

@@ -197,7 +197,11 @@ pub struct ComponentInfo {
 impl Runtime {
     /// Compile (or load) `artifact` and describe its interface.
     pub fn describe(&self, artifact: &Artifact) -> Result<ComponentInfo, LoadError> {
-        let component = self.component(artifact)?;
+        Ok(self.describe_component(&self.component(artifact)?))
+    }
+
+    /// Describe a compiled component's interface.
+    pub fn describe_component(&self, component: &Component) -> ComponentInfo {
         let ty = component.component_type();
         let imports: Vec<String> = ty
             .imports(&self.engine)
@@ -215,12 +219,12 @@ impl Runtime {
                 .and_then(|r| r.split_once('@'))
                 .map(|(_, v)| v.to_owned())
         });
-        Ok(ComponentInfo {
+        ComponentInfo {
             imports,
             exports,
             kind,
             contract,
-        })
+        }
     }
 }
 

@@ -123,7 +123,7 @@ impl<W: WorldBinding> Sandbox<W> {
         let plugin = artifact.id.name.to_string();
         let ComponentInfo {
             imports, exports, ..
-        } = runtime.describe(artifact)?;
+        } = runtime.describe_component(&component);
         let policy = ImportPolicy {
             has_data_dir: grants.data_dir.is_some(),
             allow: grants.allow.clone(),

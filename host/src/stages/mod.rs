@@ -92,16 +92,6 @@ pub struct StageCounts {
     pub skipped: u64,
 }
 
-impl StageCounts {
-    /// Add another count into this one.
-    pub fn add(&mut self, other: &StageCounts) {
-        self.records_in += other.records_in;
-        self.records_out += other.records_out;
-        self.failed += other.failed;
-        self.skipped += other.skipped;
-    }
-}
-
 /// A batch of records of one entity.
 #[derive(Debug)]
 pub struct Batch {
