@@ -34,6 +34,7 @@ const TEST_PLUGINS: &[&str] = &[
     "sluice-test-env-probe",
     "sluice-test-rogue-import",
     "sluice-test-future-contract",
+    "sluice-test-fault-target",
 ];
 
 const WASM_TARGET: &str = "wasm32-wasip2";

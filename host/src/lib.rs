@@ -15,6 +15,7 @@ pub mod record;
 pub mod run;
 pub mod runlog;
 pub mod stages;
+pub mod strategy;
 
 use std::path::{Path, PathBuf};
 

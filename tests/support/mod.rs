@@ -130,3 +130,8 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// The fault-injecting test target.
+pub fn fault_target() -> PathBuf {
+    Path::new(env!("SLUICE_TEST_PLUGIN_DIR")).join("sluice_test_fault_target.wasm")
+}

@@ -8,6 +8,7 @@ mod plugins_cmd;
 mod render;
 mod run_cmd;
 mod runs_cmd;
+mod stats_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -54,6 +55,9 @@ enum Command {
     Runs(runs_cmd::RunsArgs),
     /// Errors of a run, grouped by cause or (`--rows`) one per record.
     Errors(errors_cmd::ErrorsArgs),
+    /// Error metrics over the run log: runs by status, error rates, errors
+    /// per day, retry success rate.
+    Stats(stats_cmd::StatsArgs),
     /// Plugins Sluice can load: built-in and installed.
     Plugins(plugins_cmd::PluginsArgs),
     /// Work on one plugin: `plugin test` runs it over sample input.
@@ -112,6 +116,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Validate(args) => run_cmd::validate(&open()?, &args),
         Command::Runs(args) => runs_cmd::runs(&open()?, &args),
         Command::Errors(args) => errors_cmd::errors(&open()?, &args),
+        Command::Stats(args) => stats_cmd::stats(&open()?, &args),
         Command::Plugins(args) => plugins_cmd::plugins(&open()?, &args),
         Command::Plugin(args) => plugin_cmd::plugin(&open()?, &args),
     }

@@ -1,11 +1,22 @@
-use clap::{Args, Subcommand};
-use serde_json::json;
+//! `sluice runs`: run history, and `runs show RUN`: one run in detail,
+//! with its retries and the causes to fix first.
 
-use super::render::{clip, duration_ms, or_dash, print_json, table};
+use std::fmt::Write as _;
+
+use clap::{Args, Subcommand};
+use serde::Serialize;
+
+use super::errors_cmd::{push_group, retry_line, section};
+use super::render::{
+    count_of, duration_ms, percent, print_json, push_wrapped, screen_width, table, table_in,
+    thousands,
+};
 use super::{Exit, Format};
 use crate::Sluice;
 use crate::plugin::short_digest;
-use crate::runlog::{ErrorFilter, RunLog};
+use crate::runlog::{
+    ErrorFilter, ErrorGroup, PluginUseRow, RetryGroup, RetryTotals, RunLog, RunRow, StageRow,
+};
 
 /// `sluice runs`.
 #[derive(Debug, Args)]
@@ -25,7 +36,7 @@ pub struct RunsArgs {
 
 #[derive(Debug, Subcommand)]
 enum RunsCommand {
-    /// One run in detail: counts per stage and entity, errors by cause, first errors.
+    /// One run in detail: counts per stage, retries, and the top causes of errors.
     Show(ShowArgs),
 }
 
@@ -87,120 +98,210 @@ pub fn runs(sluice: &Sluice, args: &RunsArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Success)
 }
 
-/// How many individual errors `runs show` prints.
-const FIRST_ERRORS: u64 = 10;
+/// How many groups `runs show` lists in full.
+const TOP_GROUPS: usize = 3;
+
+/// A skip reason and how many records it skipped.
+#[derive(Debug, Serialize)]
+struct SkipCount {
+    stage: String,
+    reason: String,
+    count: i64,
+}
+
+/// Everything `runs show` knows about a run (its `--json`).
+#[derive(Debug, Serialize)]
+struct RunDetail {
+    run: RunRow,
+    stages: Vec<StageRow>,
+    /// Records held back because the run stopped early (part of `run.failed`).
+    held_back: u64,
+    /// Retries made, records retried and how many got through.
+    retries: RetryTotals,
+    /// Every error group, in the order of `sluice errors`.
+    error_groups: Vec<ErrorGroup>,
+    /// Retried errors folded by code.
+    retried: Vec<RetryGroup>,
+    skips: Vec<SkipCount>,
+    plugins: Vec<PluginUseRow>,
+}
 
 fn show(log: &RunLog, args: &ShowArgs) -> anyhow::Result<Exit> {
     let id = log.resolve_run(&args.run)?;
-    let run = log.run(id)?;
-    let stages = log.stage_counts(id)?;
-    let groups = log.error_groups(id)?;
-    let first = log.errors(
-        id,
-        &ErrorFilter {
-            limit: Some(FIRST_ERRORS),
-            ..ErrorFilter::default()
-        },
-    )?;
-    let skips = log.skip_reasons(id)?;
-    let plugins = log.plugin_uses(id)?;
+    let detail = detail(log, id)?;
     if args.format.json {
-        print_json(&json!({
-            "run": run,
-            "stages": stages,
-            "error_groups": groups,
-            "first_errors": first,
-            "skips": skips.iter().map(|(stage, reason, count)| json!({"stage": stage, "reason": reason, "count": count})).collect::<Vec<_>>(),
-            "plugins": plugins,
-        }))?;
-        return Ok(Exit::Success);
+        print_json(&detail)?;
+    } else {
+        print!("{}", render_show(&detail, args.plugins, screen_width()));
     }
-    println!(
+    Ok(Exit::Success)
+}
+
+fn detail(log: &RunLog, id: i64) -> anyhow::Result<RunDetail> {
+    let grouped = log.error_groups(id, &ErrorFilter::default())?;
+    Ok(RunDetail {
+        run: log.run(id)?,
+        stages: log.stage_counts(id)?,
+        held_back: grouped.held_back(),
+        retries: log.run_retries(id)?,
+        error_groups: grouped.groups,
+        retried: grouped.retried,
+        skips: log
+            .skip_reasons(id)?
+            .into_iter()
+            .map(|(stage, reason, count)| SkipCount {
+                stage,
+                reason,
+                count,
+            })
+            .collect(),
+        plugins: log.plugin_uses(id)?,
+    })
+}
+
+/// `runs show` for people, laid out for `width` columns.
+fn render_show(d: &RunDetail, show_plugins: bool, width: usize) -> String {
+    let run = &d.run;
+    let id = run.id;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
         "Run {} · {} · {}",
         run.id,
         run.pipeline,
         run.status.to_uppercase()
     );
-    println!(
+    let _ = writeln!(
+        out,
         "  pipeline  {} (config {})",
         run.pipeline_path,
         short_digest(&run.config_hash)
     );
-    println!(
+    let _ = writeln!(
+        out,
         "  started   {}   duration {}",
         run.started_at,
         duration_ms(run.duration_ms)
     );
-    println!(
-        "  records   {} extracted · {} loaded · {} failed · {} skipped",
-        run.extracted, run.loaded, run.failed, run.skipped
+    let _ = writeln!(out, "  strategy  {}", run.strategy);
+    let mut failed = format!("{} failed", thousands(run.failed.max(0) as u64));
+    if d.held_back > 0 {
+        let _ = write!(failed, " ({} of them held back)", thousands(d.held_back));
+    }
+    push_wrapped(
+        &mut out,
+        "  records   ",
+        &format!(
+            "{} extracted · {} loaded · {failed} · {} skipped",
+            thousands(run.extracted.max(0) as u64),
+            thousands(run.loaded.max(0) as u64),
+            thousands(run.skipped.max(0) as u64)
+        ),
+        width,
     );
+    let r = &d.retries;
+    let retries = if r.records_retried == 0 {
+        "none".to_owned()
+    } else {
+        format!(
+            "{} on {} · {} got through ({}) · {} failed after retries",
+            count_of(r.retries, "retry", "retries"),
+            count_of(r.records_retried, "record", "records"),
+            thousands(r.succeeded),
+            percent(r.success_rate),
+            thousands(r.failed)
+        )
+    };
+    push_wrapped(&mut out, "  retries   ", &retries, width);
     if let Some(reason) = &run.status_reason {
-        println!("  reason    {reason}");
+        push_wrapped(&mut out, "  reason    ", reason, width);
     }
 
-    println!("\nStages");
-    let mut t = table(
-        &["ENTITY", "STAGE", "IN", "OUT", "FAILED", "SKIPPED"],
-        &["IN", "OUT", "FAILED", "SKIPPED"],
-    );
-    for s in &stages {
-        t.add_row(vec![
-            s.entity.clone(),
-            s.stage.clone(),
-            s.records_in.to_string(),
-            s.records_out.to_string(),
-            s.failed.to_string(),
-            s.skipped.to_string(),
-        ]);
-    }
-    println!("{t}");
-
-    if !groups.is_empty() {
-        let total: i64 = groups.iter().map(|g| g.count).sum();
-        println!("\nErrors by cause ({total})");
-        let mut t = table(
-            &[
-                "COUNT", "STAGE", "CATEGORY", "CODE", "FIELD", "PLUGIN", "EXAMPLE",
-            ],
-            &["COUNT"],
+    if !d.stages.is_empty() {
+        let _ = writeln!(out, "\nStages");
+        let mut t = table_in(
+            &["ENTITY", "STAGE", "IN", "OUT", "FAILED", "SKIPPED"],
+            &["IN", "OUT", "FAILED", "SKIPPED"],
+            width,
         );
-        for g in &groups {
+        for s in &d.stages {
             t.add_row(vec![
-                g.count.to_string(),
-                g.stage.clone(),
-                g.category.clone(),
-                g.code.clone(),
-                or_dash(g.field.as_deref()),
-                or_dash(g.plugin.as_deref()),
-                clip(&g.sample_message, 70),
+                s.entity.clone(),
+                s.stage.clone(),
+                s.records_in.to_string(),
+                s.records_out.to_string(),
+                s.failed.to_string(),
+                s.skipped.to_string(),
             ]);
         }
-        println!("{t}");
+        let _ = writeln!(out, "{t}");
+    }
 
-        println!("\nFirst errors");
-        let mut t = table(&["RECORD", "SOURCE", "FIELD", "CODE", "MESSAGE"], &[]);
-        for e in &first {
-            t.add_row(vec![
-                or_dash(e.record_key.as_deref()),
-                or_dash(e.source_position.as_deref()),
-                or_dash(e.field.as_deref()),
-                e.code.clone(),
-                clip(&e.message, 80),
-            ]);
+    if !d.error_groups.is_empty() {
+        let shown = d.error_groups.len().min(TOP_GROUPS);
+        section(
+            &mut out,
+            &format!(
+                "Top causes — {shown} of {}",
+                count_of(d.error_groups.len() as u64, "group", "groups")
+            ),
+        );
+        for (i, g) in d.error_groups.iter().take(TOP_GROUPS).enumerate() {
+            push_group(&mut out, i + 1, g, width);
         }
-        println!("{t}");
-    }
-    if !skips.is_empty() {
-        println!("\nSkipped");
-        let mut t = table(&["COUNT", "STAGE", "REASON"], &["COUNT"]);
-        for (stage, reason, count) in &skips {
-            t.add_row(vec![count.to_string(), stage.clone(), reason.clone()]);
+        let rest: Vec<String> = d
+            .error_groups
+            .iter()
+            .skip(TOP_GROUPS)
+            .map(|g| {
+                let field = g
+                    .field
+                    .as_ref()
+                    .map(|f| format!(" on {f}"))
+                    .unwrap_or_default();
+                format!("{}{field} ({})", g.code, thousands(g.affected()))
+            })
+            .collect();
+        if !rest.is_empty() {
+            push_wrapped(
+                &mut out,
+                "  ",
+                &format!(
+                    "+ {} more {}: {}",
+                    rest.len(),
+                    if rest.len() == 1 { "group" } else { "groups" },
+                    rest.join(", ")
+                ),
+                width,
+            );
         }
-        println!("{t}");
     }
-    if args.plugins {
-        println!("\nPlugins");
+    if !d.retried.is_empty() {
+        if !out.ends_with("\n\n") {
+            out.push('\n');
+        }
+        let _ = writeln!(out, "Retried");
+        for r in &d.retried {
+            push_wrapped(&mut out, "  ", &retry_line(r, &d.error_groups), width);
+        }
+    }
+    if !d.error_groups.is_empty() || !d.retried.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nEvery group: sluice errors {id}   ·   every record: sluice errors {id} --rows"
+        );
+    }
+
+    if !d.skips.is_empty() {
+        let _ = writeln!(out, "\nSkipped");
+        let mut t = table_in(&["COUNT", "STAGE", "REASON"], &["COUNT"], width);
+        for s in &d.skips {
+            t.add_row(vec![s.count.to_string(), s.stage.clone(), s.reason.clone()]);
+        }
+        let _ = writeln!(out, "{t}");
+    }
+    if show_plugins {
+        let _ = writeln!(out, "\nPlugins");
         let mut t = table(
             &[
                 "ROLE",
@@ -225,7 +326,7 @@ fn show(log: &RunLog, args: &ShowArgs) -> anyhow::Result<Exit> {
                 "FAILURES",
             ],
         );
-        for p in &plugins {
+        for p in &d.plugins {
             t.add_row(vec![
                 p.role.clone(),
                 p.plugin.clone(),
@@ -240,25 +341,21 @@ fn show(log: &RunLog, args: &ShowArgs) -> anyhow::Result<Exit> {
                 p.log_lines_dropped.to_string(),
             ]);
         }
-        println!("{t}");
-        for p in plugins.iter().filter(|p| p.quarantined.is_some()) {
-            println!(
+        let _ = writeln!(out, "{t}");
+        for p in d.plugins.iter().filter(|p| p.quarantined.is_some()) {
+            let _ = writeln!(
+                out,
                 "QUARANTINED {}: {}",
                 p.role,
                 p.quarantined.as_deref().unwrap_or_default()
             );
         }
     }
-    if !groups.is_empty() {
-        println!(
-            "\nEvery error: sluice errors {id} --rows   (filter with --stage, --category, --code, --field)"
-        );
-    }
-    Ok(Exit::Success)
+    out
 }
 
 /// `3 (trap 2, timeout 1)`.
-fn failures_text(p: &crate::runlog::PluginUseRow) -> String {
+fn failures_text(p: &PluginUseRow) -> String {
     if p.failures == 0 {
         return "0".to_owned();
     }
@@ -268,4 +365,55 @@ fn failures_text(p: &crate::runlog::PluginUseRow) -> String {
         .map(|(k, v)| format!("{k} {v}"))
         .collect();
     format!("{} ({})", p.failures, kinds.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runlog::fixture::sample_log;
+
+    #[test]
+    fn show_a_run_with_retries_and_held_back_records() {
+        let (_dir, log, id) = sample_log();
+        let d = detail(&log, id).unwrap();
+        assert_eq!(d.run.strategy, "retry");
+        assert_eq!(d.held_back, 816);
+        assert_eq!(d.retries.records_retried, 812);
+        assert_eq!(d.retries.succeeded, 802);
+        assert_eq!(d.error_groups.len(), 5);
+        let text = render_show(&d, false, 100);
+        assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
+        // Top three in full, the rest named with their codes.
+        assert_eq!(text.matches("     fix:  ").count(), 3, "{text}");
+        assert!(
+            text.contains("+ 2 more groups: invalid-phone on phone (12), bad-gateway (10)"),
+            "{text}"
+        );
+        insta::assert_snapshot!(text);
+    }
+
+    #[test]
+    fn show_json_has_every_part() {
+        let (_dir, log, id) = sample_log();
+        let v = serde_json::to_value(detail(&log, id).unwrap()).unwrap();
+        assert_eq!(v["run"]["strategy"], "retry");
+        assert_eq!(v["held_back"], 816);
+        assert_eq!(v["retries"]["retries"], 1247);
+        assert_eq!(v["retries"]["success_rate"], 0.9877);
+        assert_eq!(v["error_groups"][0]["code"], "EXPIRED_AUTHENTICATION");
+        assert_eq!(v["error_groups"][0]["held_back"], 816);
+        assert_eq!(v["retried"][0]["code"], "rate-limited");
+        assert_eq!(v["stages"].as_array().unwrap().len(), 5);
+    }
+
+    #[test]
+    fn show_a_clean_run() {
+        let (_dir, log, _) = sample_log();
+        let id = log.start_run("empty", "empty.toml", "sha256:00").unwrap();
+        let d = detail(&log, id).unwrap();
+        let text = render_show(&d, false, 100);
+        assert!(text.contains("  retries   none\n"), "{text}");
+        assert!(!text.contains("Top causes"), "{text}");
+        assert!(!text.contains("sluice errors"), "{text}");
+    }
 }

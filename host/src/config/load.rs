@@ -173,6 +173,13 @@ fn validate(l: &LoadedPipeline) -> Result<(), ConfigError> {
             format!("batch_size must be between 1 and {MAX_BATCH_SIZE}"),
         ));
     }
+    if let Some(errors) = &p.errors {
+        errors
+            .get_ref()
+            .retry
+            .validate()
+            .map_err(|m| l.error_at(&errors.span(), format!("[errors]: {m}")))?;
+    }
     if p.entities.is_empty() {
         return Err(l.error_at(
             &(0..0),
@@ -205,6 +212,13 @@ fn validate(l: &LoadedPipeline) -> Result<(), ConfigError> {
         let name = entity.name.get_ref();
         if name.trim().is_empty() {
             return Err(l.error_at(&entity.name.span(), "entity name must not be empty"));
+        }
+        if let Some(errors) = &entity.errors {
+            errors
+                .get_ref()
+                .retry
+                .validate()
+                .map_err(|m| l.error_at(&errors.span(), format!("entity `{name}` errors: {m}")))?;
         }
         if !entity_names.insert(name.clone()) {
             return Err(l.error_at(

@@ -3,6 +3,7 @@ use toml::Spanned;
 
 use super::step::PluginStep;
 use crate::plugin::LimitsConfig;
+use crate::strategy::{EntityErrorsConfig, ErrorsConfig};
 
 /// Records per batch when a pipeline does not say.
 pub const DEFAULT_BATCH_SIZE: u32 = 256;
@@ -23,6 +24,9 @@ pub struct Pipeline {
     /// Default resource limits for every plugin of this pipeline.
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// How failures are handled: strategy, retries, circuit breaker.
+    #[serde(default)]
+    pub errors: Option<Spanned<ErrorsConfig>>,
     /// The source connector.
     pub source: ConnectorConfig,
     /// The target connector.
@@ -33,6 +37,14 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
+    /// The pipeline's `[errors]` settings (defaults when absent).
+    pub fn errors(&self) -> ErrorsConfig {
+        self.errors
+            .as_ref()
+            .map(|e| e.get_ref().clone())
+            .unwrap_or_default()
+    }
+
     /// Records per batch.
     pub fn batch_size(&self) -> u32 {
         self.batch_size
@@ -84,6 +96,9 @@ pub struct EntityConfig {
     /// Options for the target connector for this entity.
     #[serde(default)]
     pub target_options: toml::Table,
+    /// How this entity's failures are handled, over the pipeline's `[errors]`.
+    #[serde(default)]
+    pub errors: Option<Spanned<EntityErrorsConfig>>,
     /// Normalizers applied to whole records, in order, before field mapping.
     #[serde(default)]
     pub normalize: Vec<Spanned<PluginStep>>,

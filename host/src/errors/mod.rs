@@ -2,6 +2,8 @@
 
 mod category;
 mod record_error;
+mod taxonomy;
 
 pub use category::Category;
-pub use record_error::{RecordError, codes};
+pub use record_error::{Disposition, RecordError, codes};
+pub use taxonomy::{CategoryRule, ErrorFacts, Guidance};

@@ -1,6 +1,7 @@
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Category;
+use super::taxonomy::{ErrorFacts, Guidance};
 use crate::bindings::current::PluginError;
 use crate::plugin::{PluginFailure, PluginId};
 use crate::stages::Stage;
@@ -43,6 +44,35 @@ pub struct RecordError {
     pub payload: Option<String>,
     /// The record as the source produced it (JSON or raw text).
     pub source_payload: Option<String>,
+    /// Attempts made before giving up (1 when the error was not retried).
+    pub attempts: u32,
+    /// What became of the record.
+    pub disposition: Disposition,
+}
+
+/// What became of a record that did not load.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Disposition {
+    /// It failed and is kept for replay (the dead-letter queue).
+    #[default]
+    Failed,
+    /// It was not processed because the run stopped (circuit breaker or
+    /// fail-fast) after another record's error; it is kept for replay.
+    HeldBack,
+    /// It failed and is parked for a person to inspect (strategy `review`).
+    Review,
+}
+
+impl Disposition {
+    /// The name used in the run log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Disposition::Failed => "failed",
+            Disposition::HeldBack => "held-back",
+            Disposition::Review => "review",
+        }
+    }
 }
 
 impl RecordError {
@@ -67,6 +97,8 @@ impl RecordError {
             retryable: false,
             payload: None,
             source_payload: None,
+            attempts: 1,
+            disposition: Disposition::Failed,
         }
     }
 
@@ -97,6 +129,22 @@ impl RecordError {
                 f.to_string(),
             )
         }
+    }
+
+    /// Whether a person must act on this error.
+    pub fn actionable(&self) -> bool {
+        self.category.is_actionable()
+    }
+
+    /// What this error means and where to fix it.
+    pub fn guidance(&self) -> Guidance {
+        Guidance::for_error(ErrorFacts {
+            category: self.category,
+            code: &self.code,
+            field: self.field.as_deref(),
+            plugin: self.plugin.as_ref().map(|p| &*p.name),
+            stage: self.stage.as_str(),
+        })
     }
 
     /// Attach the field, unless the plugin already named one.

@@ -1,4 +1,5 @@
 use std::ops::Range;
+use std::sync::Arc;
 
 use serde_json::Value as Json;
 
@@ -13,6 +14,7 @@ use crate::stages::ingest::IngestEntity;
 use crate::stages::normalize::RecordNormalizer;
 use crate::stages::transform::FieldPlan;
 use crate::stages::transform::ValueTransformer;
+use crate::strategy::RunControl;
 
 /// Every plugin instance a run needs, configured and split by stage.
 #[derive(Debug)]
@@ -29,6 +31,8 @@ pub struct Plan {
     pub transform: Vec<Vec<FieldPlan<TransformStep>>>,
     /// Target per entity.
     pub execute: Vec<TargetPlugin>,
+    /// Error policies and circuit breaker shared by the stages.
+    pub control: Arc<RunControl>,
     /// Role of each plugin instance, in the order they appear in the stages.
     roles: Vec<String>,
 }
@@ -67,6 +71,7 @@ impl Plan {
             normalize: Vec::new(),
             transform: Vec::new(),
             execute: Vec::new(),
+            control: Arc::new(run_control(p)),
             roles: Vec::new(),
         };
         let mut roles_by_stage: [Vec<String>; 4] = Default::default();
@@ -308,4 +313,18 @@ pub(crate) fn toml_to_json(v: &toml::Value) -> Json {
                 .collect(),
         ),
     }
+}
+
+/// The error policy of every entity and the pipeline's circuit breaker.
+fn run_control(p: &crate::config::Pipeline) -> RunControl {
+    let errors = p.errors();
+    let policies = p
+        .entities
+        .iter()
+        .map(|e| {
+            let overrides = e.errors.as_ref().map(|o| o.get_ref());
+            (e.name.get_ref().clone(), errors.policy_for(overrides))
+        })
+        .collect();
+    RunControl::new(policies, errors.breaker())
 }

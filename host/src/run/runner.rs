@@ -69,6 +69,7 @@ pub fn run_pipeline(
         &loaded.path.display().to_string(),
         &loaded.config_hash,
     )?;
+    log.set_strategy(run_id, pipeline.errors().strategy.unwrap_or_default())?;
     let span = tracing::info_span!("run", run = run_id, pipeline = %pipeline.name);
     let _guard = span.enter();
     tracing::info!("Run started.");
@@ -135,7 +136,8 @@ fn execute(
     let (to_normalize, from_ingest) = bounded(CHANNEL_BATCHES);
     let (to_transform, from_normalize) = bounded(CHANNEL_BATCHES);
     let (to_execute, from_transform) = bounded(CHANNEL_BATCHES);
-    let reporter = Reporter::new(writer.tx.clone(), progress);
+    let control = plan.control.clone();
+    let reporter = Reporter::new(writer.tx.clone(), progress, control.clone());
     drop(writer.tx);
 
     let mut crashed: Vec<String> = Vec::new();
@@ -220,14 +222,19 @@ fn execute(
         entities.push((name.clone(), t));
     }
     let stream_failures: u32 = reports.iter().map(|r| r.stream_failures).sum();
-    if stream_failures > 0 && reasons.is_empty() {
-        reasons.push(format!(
-            "{stream_failures} entity stream(s) failed as a whole; see `sluice errors {run_id}`"
-        ));
-    }
+    // A crash or a broken identity makes the run `failed` whatever else
+    // happened; a deliberate stop makes it `aborted`, even if the error that
+    // stopped it failed a whole stream.
     let mut status = totals.status(stream_failures);
     if !reasons.is_empty() {
         status = RunStatus::Failed;
+    } else if let Some(halt) = control.halt() {
+        status = RunStatus::Aborted;
+        reasons.push(halt.reason);
+    } else if stream_failures > 0 {
+        reasons.push(format!(
+            "{stream_failures} entity stream(s) failed as a whole; see `sluice errors {run_id}`"
+        ));
     }
     let reason = (!reasons.is_empty()).then(|| reasons.join("; "));
     let duration = started.elapsed();

@@ -33,6 +33,8 @@ pub struct RunRow {
     pub failed: i64,
     /// Records skipped.
     pub skipped: i64,
+    /// The pipeline's error strategy: `skip`, `retry`, `fail-fast` or `review`.
+    pub strategy: String,
 }
 
 /// Counts of one stage for one entity.
@@ -79,29 +81,12 @@ pub struct ErrorRow {
     pub message: String,
     /// Retryable.
     pub retryable: bool,
+    /// Attempts made before giving up (0 for a record held back).
+    pub attempts: i64,
+    /// What became of the record: `failed`, `held-back` or `review`.
+    pub disposition: String,
     /// When.
     pub occurred_at: String,
-}
-
-/// Errors sharing a cause: same stage, category, code, field and plugin.
-#[derive(Debug, Clone, Serialize)]
-pub struct ErrorGroupRow {
-    /// Stage.
-    pub stage: String,
-    /// Category.
-    pub category: String,
-    /// Code.
-    pub code: String,
-    /// Field.
-    pub field: Option<String>,
-    /// Plugin.
-    pub plugin: Option<String>,
-    /// How many errors.
-    pub count: i64,
-    /// One of the messages.
-    pub sample_message: String,
-    /// One of the records.
-    pub sample_record: Option<String>,
 }
 
 /// A plugin's role in a run and its resource use.
@@ -150,13 +135,15 @@ pub struct ErrorFilter {
     pub code: Option<String>,
     /// Only this field.
     pub field: Option<String>,
+    /// Only this entity.
+    pub entity: Option<String>,
     /// At most this many (none: all).
     pub limit: Option<u64>,
 }
 
 const RUN_COLUMNS: &str =
     "id, pipeline, pipeline_path, config_hash, status, status_reason, started_at, finished_at,
-    duration_ms, extracted, loaded, failed, skipped";
+    duration_ms, extracted, loaded, failed, skipped, strategy";
 
 fn run_row(r: &Row<'_>) -> rusqlite::Result<RunRow> {
     Ok(RunRow {
@@ -173,6 +160,7 @@ fn run_row(r: &Row<'_>) -> rusqlite::Result<RunRow> {
         loaded: r.get(10)?,
         failed: r.get(11)?,
         skipped: r.get(12)?,
+        strategy: r.get(13)?,
     })
 }
 
@@ -230,34 +218,11 @@ impl RunLog {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    /// Errors of a run grouped by cause, largest group first.
-    pub fn error_groups(&self, run_id: i64) -> Result<Vec<ErrorGroupRow>, RunLogError> {
-        let mut stmt = self.conn.prepare(
-            "SELECT stage, category, code, field, plugin, count(*), min(message), min(record_key)
-             FROM record_errors WHERE run_id = ?1
-             GROUP BY stage, category, code, field, plugin
-             ORDER BY count(*) DESC, stage, category, code, field",
-        )?;
-        let rows = stmt.query_map([run_id], |r| {
-            Ok(ErrorGroupRow {
-                stage: r.get(0)?,
-                category: r.get(1)?,
-                code: r.get(2)?,
-                field: r.get(3)?,
-                plugin: r.get(4)?,
-                count: r.get(5)?,
-                sample_message: r.get(6)?,
-                sample_record: r.get(7)?,
-            })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
-    }
-
     /// Errors of a run, in the order they happened.
     pub fn errors(&self, run_id: i64, filter: &ErrorFilter) -> Result<Vec<ErrorRow>, RunLogError> {
         let mut sql = String::from(
             "SELECT id, stage, entity, record_key, source_position, field, plugin, plugin_digest, category, code, message,
-                    retryable, occurred_at
+                    retryable, attempts, disposition, occurred_at
              FROM record_errors WHERE run_id = ?1",
         );
         let mut args: Vec<Sql> = vec![Sql::Integer(run_id)];
@@ -266,6 +231,7 @@ impl RunLog {
             ("category", &filter.category),
             ("code", &filter.code),
             ("field", &filter.field),
+            ("entity", &filter.entity),
         ] {
             if let Some(v) = value {
                 args.push(Sql::Text(v.clone()));
@@ -291,7 +257,9 @@ impl RunLog {
                 code: r.get(9)?,
                 message: r.get(10)?,
                 retryable: r.get(11)?,
-                occurred_at: r.get(12)?,
+                attempts: r.get(12)?,
+                disposition: r.get(13)?,
+                occurred_at: r.get(14)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -9,11 +9,13 @@ use crate::errors::RecordError;
 use crate::plugin::{CallStats, PluginId, PluginKind};
 use crate::stages::StageCounts;
 use crate::stages::finalize::{RunStatus, Totals};
+use crate::strategy::{RetryRecord, Strategy};
 
 static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
     Migrations::new(vec![
         M::up(include_str!("migrations/0001_init.sql")),
         M::up(include_str!("migrations/0002_plugin_accounting.sql")),
+        M::up(include_str!("migrations/0003_error_model.sql")),
     ])
 });
 
@@ -125,6 +127,27 @@ impl RunLog {
         let tx = self.conn.transaction()?;
         super::writer::insert_errors(&tx, run_id, errors)?;
         tx.commit()?;
+        Ok(())
+    }
+
+    /// Record retries outside a running writer.
+    pub fn insert_retries(
+        &mut self,
+        run_id: i64,
+        retries: &[RetryRecord],
+    ) -> Result<(), RunLogError> {
+        let tx = self.conn.transaction()?;
+        super::writer::insert_retries(&tx, run_id, retries)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Record the pipeline-level error strategy of a run.
+    pub fn set_strategy(&self, run_id: i64, strategy: Strategy) -> Result<(), RunLogError> {
+        self.conn.execute(
+            "UPDATE runs SET strategy = ?2 WHERE id = ?1",
+            params![run_id, strategy.as_str()],
+        )?;
         Ok(())
     }
 

@@ -5,8 +5,9 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 use rusqlite::{Transaction, params};
 
 use super::store::{RunLog, RunLogError};
-use crate::errors::RecordError;
-use crate::stages::SkipRecord;
+use crate::errors::{Category, RecordError};
+use crate::stages::{SkipRecord, Stage};
+use crate::strategy::RetryRecord;
 
 /// Events messages pending before stages wait for the writer.
 const WRITER_QUEUE: usize = 64;
@@ -18,6 +19,8 @@ pub enum LogEvent {
     Errors(Vec<RecordError>),
     /// Skipped records.
     Skips(Vec<SkipRecord>),
+    /// Records that were retried.
+    Retries(Vec<RetryRecord>),
 }
 
 /// The writer thread and the channel into it.
@@ -60,6 +63,7 @@ fn write_loop(
                     insert_skips(&tx, run_id, &s)?;
                     skips += s.len() as u64;
                 }
+                LogEvent::Retries(r) => insert_retries(&tx, run_id, &r)?,
             }
             next = rx.try_recv().ok();
         }
@@ -68,6 +72,9 @@ fn write_loop(
     Ok((errors, skips))
 }
 
+/// What an error's hint depends on.
+type HintKey = (Category, String, Option<String>, Stage);
+
 pub(super) fn insert_errors(
     tx: &Transaction<'_>,
     run_id: i64,
@@ -75,10 +82,21 @@ pub(super) fn insert_errors(
 ) -> Result<(), RunLogError> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO record_errors (run_id, stage, entity, record_key, source_position, field, plugin, plugin_digest,
-             category, code, message, retryable, payload, source_payload)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+             category, code, message, retryable, payload, source_payload, actionable, hint, attempts, disposition)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
     )?;
+    // Errors of one batch mostly share their cause: write each hint once.
+    let mut hints: Vec<(HintKey, String)> = Vec::new();
     for e in errors {
+        let facts = (e.category, e.code.clone(), e.field.clone(), e.stage);
+        let hint = match hints.iter().find(|(k, _)| *k == facts) {
+            Some((_, h)) => h.clone(),
+            None => {
+                let h = e.guidance().hint;
+                hints.push((facts, h.clone()));
+                h
+            }
+        };
         stmt.execute(params![
             run_id,
             e.stage.as_str(),
@@ -93,7 +111,11 @@ pub(super) fn insert_errors(
             e.message,
             e.retryable,
             e.payload,
-            e.source_payload
+            e.source_payload,
+            e.actionable(),
+            hint,
+            e.attempts,
+            e.disposition.as_str()
         ])?;
     }
     Ok(())
@@ -118,6 +140,35 @@ fn insert_skips(
             s.reason,
             s.plugin.as_ref().map(|p| p.name.to_string()),
             s.plugin.as_ref().map(|p| p.digest.to_string())
+        ])?;
+    }
+    Ok(())
+}
+
+pub(super) fn insert_retries(
+    tx: &Transaction<'_>,
+    run_id: i64,
+    retries: &[RetryRecord],
+) -> Result<(), RunLogError> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO record_retries (run_id, stage, entity, record_key, plugin, plugin_digest, category, code,
+             failures, attempts, outcome, waited_ms)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?;
+    for r in retries {
+        stmt.execute(params![
+            run_id,
+            r.stage.as_str(),
+            r.entity,
+            r.record_key,
+            r.plugin.as_ref().map(|p| p.name.to_string()),
+            r.plugin.as_ref().map(|p| p.digest.to_string()),
+            r.category.as_str(),
+            r.code,
+            r.failures,
+            r.attempts,
+            if r.succeeded { "succeeded" } else { "failed" },
+            r.waited_ms as i64
         ])?;
     }
     Ok(())

@@ -1,13 +1,16 @@
 //! Execute: write records to the target connector.
 
+use std::time::Duration;
+
 use crossbeam_channel::Receiver;
 
 use super::{Flow, Reporter, SkipRecord, Stage, StageReport};
 use crate::bindings::current::PluginError;
 use crate::bindings::current::target::exports::sluice::plugin::load::{Outgoing, WriteOutcome};
-use crate::errors::RecordError;
+use crate::errors::{Category, RecordError};
 use crate::plugin::{PluginFailure, PluginId, TargetPlugin};
 use crate::record::Record;
+use crate::strategy::{Backoff, RetryRecord};
 
 /// Something records can be written to.
 pub trait RecordTarget: Send {
@@ -24,6 +27,10 @@ pub trait RecordTarget: Send {
     ) -> Result<Result<Vec<Result<WriteOutcome, PluginError>>, PluginError>, PluginFailure>;
     /// Finish writing `entity`.
     fn commit(&mut self, entity: &str) -> Result<Result<(), PluginError>, PluginFailure>;
+    /// How long the remote system asked to wait after the last write, if it did.
+    fn retry_after(&mut self) -> Option<Duration> {
+        None
+    }
 }
 
 impl RecordTarget for TargetPlugin {
@@ -73,24 +80,32 @@ pub fn run<T: RecordTarget>(
             Flow::Batch(batch) => {
                 let entity = batch.entity;
                 let name = &entity_names[entity];
+                let counts = &mut report.counts[entity];
+                counts.records_in += batch.records.len() as u64;
+                if reporter.is_halted() {
+                    reporter.hold_back(Stage::Execute, name, &batch.records, counts);
+                    continue;
+                }
                 let target = &mut targets[entity];
                 if matches!(phases[entity], Phase::Fresh) {
                     phases[entity] = begin(target, name);
                 }
-                let counts = &mut report.counts[entity];
-                counts.records_in += batch.records.len() as u64;
-                let (errors, skips, loaded) = match &phases[entity] {
-                    Phase::Broken(error) => (fail_all(error, &batch.records), Vec::new(), 0),
-                    _ => write_batch(target, name, batch.records),
+                let written = match &phases[entity] {
+                    Phase::Broken(error) => Written {
+                        errors: fail_all(error, &batch.records),
+                        ..Written::default()
+                    },
+                    _ => write_batch(target, name, batch.records, reporter),
                 };
-                counts.failed += errors.len() as u64;
-                counts.skipped += skips.len() as u64;
-                counts.records_out += loaded;
-                reporter.progress().add_loaded(loaded);
-                reporter.progress().add_failed(errors.len() as u64);
-                reporter.progress().add_skipped(skips.len() as u64);
-                reporter.errors(errors);
-                reporter.skips(skips);
+                counts.failed += written.errors.len() as u64;
+                counts.skipped += written.skips.len() as u64;
+                counts.records_out += written.loaded;
+                reporter.loaded(written.loaded);
+                reporter.progress().add_failed(written.errors.len() as u64);
+                reporter.progress().add_skipped(written.skips.len() as u64);
+                reporter.retries(written.retries);
+                reporter.errors(written.errors);
+                reporter.skips(written.skips);
             }
             Flow::EndOfEntity(entity) => {
                 if matches!(phases[entity], Phase::Open) {
@@ -148,54 +163,328 @@ fn fail_all(error: &RecordError, records: &[Record]) -> Vec<RecordError> {
         .collect()
 }
 
+/// What became of one batch.
+#[derive(Debug, Default)]
+struct Written {
+    loaded: u64,
+    errors: Vec<RecordError>,
+    skips: Vec<SkipRecord>,
+    retries: Vec<RetryRecord>,
+}
+
+/// One record on its way into the target, with what its attempts met.
+struct Pending {
+    record: Record,
+    sent: Outgoing,
+    /// Recoverable failures so far, by category and code.
+    failures: Vec<(Category, String, u32)>,
+    /// The last error it met.
+    last_error: Option<RecordError>,
+}
+
+/// Write a batch, retrying the records that meet recoverable errors as the
+/// entity's policy says. Every record ends loaded, skipped or failed.
 fn write_batch<T: RecordTarget>(
     target: &mut T,
     entity: &str,
     records: Vec<Record>,
-) -> (Vec<RecordError>, Vec<SkipRecord>, u64) {
+    reporter: &Reporter,
+) -> Written {
     let plugin = target.plugin().clone();
-    let outgoing: Vec<Outgoing> = records
-        .iter()
-        .map(|r| Outgoing {
-            key: r.key.clone(),
-            body: r.body_json(),
+    let policy = reporter.control().policy(entity).retry;
+    let mut backoff = Backoff::new(policy);
+    let mut pending: Vec<Pending> = records
+        .into_iter()
+        .map(|record| Pending {
+            sent: Outgoing {
+                key: record.key.clone(),
+                body: record.body_json(),
+            },
+            record,
+            failures: Vec::new(),
+            last_error: None,
         })
         .collect();
-    let outcomes = match target.write(entity, &outgoing) {
-        Ok(Ok(outcomes)) => outcomes,
-        Ok(Err(e)) => {
-            let error = RecordError::from_plugin_error(Stage::Execute, entity, &plugin, e);
-            return (fail_all(&error, &records), Vec::new(), 0);
-        }
-        Err(f) => {
-            let error = RecordError::from_failure(Stage::Execute, entity, &plugin, &f);
-            return (fail_all(&error, &records), Vec::new(), 0);
-        }
-    };
-    let mut errors = Vec::new();
-    let mut skips = Vec::new();
-    let mut loaded = 0;
-    for ((record, sent), outcome) in records.into_iter().zip(outgoing).zip(outcomes) {
-        match outcome {
-            Ok(WriteOutcome::Created(_) | WriteOutcome::Updated(_) | WriteOutcome::Unchanged) => {
-                loaded += 1
+    let mut written = Written::default();
+    loop {
+        let outgoing: Vec<Outgoing> = pending.iter().map(|p| p.sent.clone()).collect();
+        let outcomes: Vec<Result<WriteOutcome, Box<RecordError>>> =
+            match target.write(entity, &outgoing) {
+                Ok(Ok(outcomes)) => outcomes
+                    .into_iter()
+                    .map(|o| {
+                        o.map_err(|e| {
+                            Box::new(RecordError::from_plugin_error(
+                                Stage::Execute,
+                                entity,
+                                &plugin,
+                                e,
+                            ))
+                        })
+                    })
+                    .collect(),
+                Ok(Err(e)) => {
+                    let error = RecordError::from_plugin_error(Stage::Execute, entity, &plugin, e);
+                    vec![Err(Box::new(error)); pending.len()]
+                }
+                Err(f) => {
+                    let error = RecordError::from_failure(Stage::Execute, entity, &plugin, &f);
+                    vec![Err(Box::new(error)); pending.len()]
+                }
+            };
+        let mut again = Vec::new();
+        for (mut p, outcome) in pending.into_iter().zip(outcomes) {
+            match outcome {
+                Ok(
+                    WriteOutcome::Created(_) | WriteOutcome::Updated(_) | WriteOutcome::Unchanged,
+                ) => {
+                    written.loaded += 1;
+                    retried(&mut written, entity, &plugin, &p, &backoff, true);
+                }
+                Ok(WriteOutcome::Skip(reason)) => {
+                    retried(&mut written, entity, &plugin, &p, &backoff, true);
+                    written.skips.push(SkipRecord {
+                        stage: Stage::Execute,
+                        entity: entity.to_owned(),
+                        record_key: p.record.key,
+                        source_position: p.record.position,
+                        reason,
+                        plugin: Some(plugin.clone()),
+                    });
+                }
+                Err(e) if e.category.is_recoverable() && policy.max_attempts > 1 => {
+                    match p
+                        .failures
+                        .iter_mut()
+                        .find(|(c, code, _)| *c == e.category && *code == e.code)
+                    {
+                        Some((_, _, n)) => *n += 1,
+                        None => p.failures.push((e.category, e.code.clone(), 1)),
+                    }
+                    p.last_error = Some(*e);
+                    again.push(p);
+                }
+                Err(e) => {
+                    retried(&mut written, entity, &plugin, &p, &backoff, false);
+                    written
+                        .errors
+                        .push(final_error(*e, p, backoff.attempts(), None));
+                }
             }
-            Ok(WriteOutcome::Skip(reason)) => skips.push(SkipRecord {
-                stage: Stage::Execute,
-                entity: entity.to_owned(),
-                record_key: record.key,
-                source_position: record.position,
-                reason,
-                plugin: Some(plugin.clone()),
-            }),
-            Err(e) => errors.push(RecordError {
-                record_key: Some(record.key),
-                source_position: Some(record.position),
-                payload: Some(sent.body),
-                source_payload: Some(record.source_payload.to_string()),
-                ..RecordError::from_plugin_error(Stage::Execute, entity, &plugin, e)
-            }),
+        }
+        if again.is_empty() {
+            return written;
+        }
+        let give_up = match backoff.next(target.retry_after()) {
+            Ok(wait) => {
+                tracing::debug!(entity, plugin = %plugin, records = again.len(), attempt = backoff.attempts(), wait_ms = wait.as_millis() as u64, "Retrying records after recoverable errors.");
+                if reporter.control().sleep(wait) {
+                    pending = again;
+                    continue;
+                }
+                "the run stopped while waiting to retry".to_owned()
+            }
+            Err(give_up) => give_up.describe(&policy),
+        };
+        for mut p in again {
+            retried(&mut written, entity, &plugin, &p, &backoff, false);
+            let error = p.last_error.take().expect("a retried record has an error");
+            written
+                .errors
+                .push(final_error(error, p, backoff.attempts(), Some(&give_up)));
+        }
+        return written;
+    }
+}
+
+/// Record the retries a record went through, if it went through any.
+fn retried(
+    written: &mut Written,
+    entity: &str,
+    plugin: &PluginId,
+    p: &Pending,
+    backoff: &Backoff,
+    succeeded: bool,
+) {
+    for (category, code, failures) in &p.failures {
+        written.retries.push(RetryRecord {
+            stage: Stage::Execute,
+            entity: entity.to_owned(),
+            record_key: Some(p.record.key.clone()),
+            plugin: Some(plugin.clone()),
+            category: *category,
+            code: code.clone(),
+            failures: *failures,
+            attempts: backoff.attempts(),
+            succeeded,
+            waited_ms: backoff.waited().as_millis() as u64,
+        });
+    }
+}
+
+fn final_error(
+    error: RecordError,
+    p: Pending,
+    attempts: u32,
+    gave_up: Option<&str>,
+) -> RecordError {
+    let message = match gave_up {
+        Some(why) => format!("{} ({why})", error.message),
+        None => error.message,
+    };
+    RecordError {
+        record_key: Some(p.record.key),
+        source_position: Some(p.record.position),
+        payload: Some(p.sent.body),
+        source_payload: Some(p.record.source_payload.to_string()),
+        attempts,
+        message,
+        ..error
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use crossbeam_channel::unbounded;
+
+    use super::*;
+    use crate::bindings::current::ErrorCategory;
+    use crate::run::Progress;
+    use crate::runlog::LogEvent;
+    use crate::strategy::{ErrorsConfig, RetryConfig, RunControl, Strategy};
+
+    /// Fails every record with a rate limit `failures` times, asking for a
+    /// wait of `retry_after`, then creates it.
+    struct RateLimited {
+        id: PluginId,
+        failures: u32,
+        whole_batch: bool,
+        writes: u32,
+        retry_after: Option<Duration>,
+    }
+
+    impl RecordTarget for RateLimited {
+        fn plugin(&self) -> &PluginId {
+            &self.id
+        }
+        fn begin(&mut self, _: &str) -> Result<Result<(), PluginError>, PluginFailure> {
+            Ok(Ok(()))
+        }
+        fn write(
+            &mut self,
+            _: &str,
+            records: &[Outgoing],
+        ) -> Result<Result<Vec<Result<WriteOutcome, PluginError>>, PluginError>, PluginFailure>
+        {
+            self.writes += 1;
+            let error = PluginError {
+                category: ErrorCategory::Transient,
+                code: "rate-limited".into(),
+                message: "slow down".into(),
+                field: None,
+                retryable: true,
+            };
+            if self.writes <= self.failures {
+                if self.whole_batch {
+                    return Ok(Err(error));
+                }
+                return Ok(Ok(records.iter().map(|_| Err(error.clone())).collect()));
+            }
+            Ok(Ok(records
+                .iter()
+                .map(|_| Ok(WriteOutcome::Created(None)))
+                .collect()))
+        }
+        fn commit(&mut self, _: &str) -> Result<Result<(), PluginError>, PluginFailure> {
+            Ok(Ok(()))
+        }
+        fn retry_after(&mut self) -> Option<Duration> {
+            self.retry_after
         }
     }
-    (errors, skips, loaded)
+
+    fn records(n: usize) -> Vec<Record> {
+        (0..n)
+            .map(|i| Record {
+                key: format!("k{i}"),
+                position: format!("in:{i}"),
+                body: Default::default(),
+                source_payload: Arc::from("{}"),
+            })
+            .collect()
+    }
+
+    fn reporter(max_attempts: u32) -> (Reporter, Receiver<LogEvent>) {
+        let errors = ErrorsConfig {
+            strategy: Some(Strategy::Retry),
+            retry: RetryConfig {
+                max_attempts: Some(max_attempts),
+                initial_backoff_ms: Some(1),
+                jitter: Some(0.0),
+                ..RetryConfig::default()
+            },
+            ..ErrorsConfig::default()
+        };
+        let control = RunControl::new(
+            [("contacts".to_owned(), errors.policy_for(None))].into(),
+            errors.breaker(),
+        );
+        let (tx, rx) = unbounded();
+        (
+            Reporter::new(tx, Arc::new(Progress::default()), Arc::new(control)),
+            rx,
+        )
+    }
+
+    fn target(failures: u32, whole_batch: bool, retry_after: Option<Duration>) -> RateLimited {
+        RateLimited {
+            id: PluginId {
+                name: "mock".into(),
+                digest: "sha256:0".into(),
+            },
+            failures,
+            whole_batch,
+            writes: 0,
+            retry_after,
+        }
+    }
+
+    #[test]
+    fn retry_after_sets_the_wait() {
+        let (reporter, _rx) = reporter(3);
+        let mut t = target(1, false, Some(Duration::from_millis(40)));
+        let w = write_batch(&mut t, "contacts", records(3), &reporter);
+        assert_eq!(w.loaded, 3);
+        assert_eq!(t.writes, 2);
+        assert_eq!(w.retries.len(), 3);
+        // 1 ms of backoff, but the remote system asked for 40.
+        assert!(w.retries.iter().all(|r| r.waited_ms >= 40 && r.succeeded));
+    }
+
+    #[test]
+    fn whole_batch_errors_are_retried_then_fail_every_record_with_attempts() {
+        let (reporter, _rx) = reporter(3);
+        let mut t = target(10, true, None);
+        let w = write_batch(&mut t, "contacts", records(4), &reporter);
+        assert_eq!((w.loaded, w.errors.len(), t.writes), (0, 4, 3));
+        assert!(w.errors.iter().all(|e| e.attempts == 3
+            && e.message.contains("gave up after 3 attempts")
+            && e.record_key.is_some()));
+        assert!(w.retries.iter().all(|r| !r.succeeded && r.failures == 3));
+    }
+
+    #[test]
+    fn a_retry_after_past_the_budget_gives_up_at_once() {
+        let (reporter, _rx) = reporter(5);
+        let mut t = target(10, false, Some(Duration::from_secs(3600)));
+        let w = write_batch(&mut t, "contacts", records(2), &reporter);
+        assert_eq!(t.writes, 1);
+        assert!(
+            w.errors
+                .iter()
+                .all(|e| e.attempts == 1 && e.message.contains("retry time limit"))
+        );
+    }
 }

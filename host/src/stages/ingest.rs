@@ -1,6 +1,7 @@
 //! Ingest: read records from the source connector, batch by batch.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use crossbeam_channel::Sender;
 
@@ -10,6 +11,7 @@ use crate::bindings::current::source::exports::sluice::plugin::extract::ExtractB
 use crate::errors::{Category, RecordError, codes};
 use crate::plugin::{PluginFailure, PluginId, SourcePlugin};
 use crate::record::{Object, Record, get_path};
+use crate::strategy::{Backoff, RetryRecord};
 
 /// Empty, unfinished batches in a row after which a source is declared stalled.
 const MAX_EMPTY_READS: u32 = 100;
@@ -26,6 +28,10 @@ pub trait RecordSource: Send {
         cursor: Option<&str>,
         max: u32,
     ) -> Result<Result<ExtractBatch, PluginError>, PluginFailure>;
+    /// How long the remote system asked to wait after the last read, if it did.
+    fn retry_after(&mut self) -> Option<Duration> {
+        None
+    }
 }
 
 impl RecordSource for SourcePlugin {
@@ -90,34 +96,18 @@ fn read_entity<S: RecordSource>(
     let mut cursor: Option<String> = None;
     let mut empty_reads = 0;
     loop {
-        let batch = match entity.source.read(&name, cursor.as_deref(), batch_size) {
-            Ok(Ok(batch)) => batch,
-            Ok(Err(e)) => {
-                return Err(RecordError::from_plugin_error(
-                    Stage::Ingest,
-                    &name,
-                    &plugin,
-                    e,
-                ));
-            }
-            Err(first) => {
-                // A fresh instance gets one more try from the same cursor.
-                tracing::warn!(entity = %name, plugin = %plugin, error = %first.message, "Source read failed; retrying once with a fresh instance.");
-                match entity.source.read(&name, cursor.as_deref(), batch_size) {
-                    Ok(Ok(batch)) => batch,
-                    Ok(Err(e)) => {
-                        return Err(RecordError::from_plugin_error(
-                            Stage::Ingest,
-                            &name,
-                            &plugin,
-                            e,
-                        ));
-                    }
-                    Err(f) => {
-                        return Err(RecordError::from_failure(Stage::Ingest, &name, &plugin, &f));
-                    }
-                }
-            }
+        if reporter.is_halted() {
+            return Ok(());
+        }
+        let Some(batch) = read_with_retry(
+            &mut entity.source,
+            &name,
+            cursor.as_deref(),
+            batch_size,
+            reporter,
+        )?
+        else {
+            return Ok(());
         };
         let progressed = !batch.items.is_empty() || batch.cursor != cursor;
         let counts = &mut report.counts[index];
@@ -216,10 +206,211 @@ fn read_entity<S: RecordSource>(
     }
 }
 
+/// Read one batch, retrying recoverable errors as the entity's policy says
+/// and a failed call once with a fresh instance. `None` when the run was
+/// stopped while waiting to retry.
+#[allow(clippy::result_large_err)]
+fn read_with_retry<S: RecordSource>(
+    source: &mut S,
+    name: &str,
+    cursor: Option<&str>,
+    batch_size: u32,
+    reporter: &Reporter,
+) -> Result<Option<ExtractBatch>, RecordError> {
+    let plugin = source.plugin().clone();
+    let policy = reporter.control().policy(name).retry;
+    let mut backoff = Backoff::new(policy);
+    let mut failures: Vec<(Category, String, u32)> = Vec::new();
+    let mut fresh_instance_tried = false;
+    loop {
+        let mut error = match source.read(name, cursor, batch_size) {
+            Ok(Ok(batch)) => {
+                record_read_retries(reporter, name, &plugin, &failures, &backoff, true);
+                return Ok(Some(batch));
+            }
+            Ok(Err(e)) => RecordError::from_plugin_error(Stage::Ingest, name, &plugin, e),
+            Err(first) if !fresh_instance_tried => {
+                // A fresh instance gets one more try from the same cursor.
+                tracing::warn!(entity = %name, plugin = %plugin, error = %first.message, "Source read failed; retrying once with a fresh instance.");
+                fresh_instance_tried = true;
+                continue;
+            }
+            Err(f) => RecordError::from_failure(Stage::Ingest, name, &plugin, &f),
+        };
+        error.attempts = backoff.attempts();
+        if !error.category.is_recoverable() {
+            return Err(error);
+        }
+        match failures
+            .iter_mut()
+            .find(|(c, code, _)| *c == error.category && *code == error.code)
+        {
+            Some((_, _, n)) => *n += 1,
+            None => failures.push((error.category, error.code.clone(), 1)),
+        }
+        match backoff.next(source.retry_after()) {
+            Ok(wait) => {
+                tracing::warn!(entity = %name, plugin = %plugin, code = %error.code, attempt = backoff.attempts(), wait_ms = wait.as_millis() as u64, "Source read failed; retrying.");
+                if !reporter.control().sleep(wait) {
+                    record_read_retries(reporter, name, &plugin, &failures, &backoff, false);
+                    return Ok(None);
+                }
+            }
+            Err(give_up) => {
+                record_read_retries(reporter, name, &plugin, &failures, &backoff, false);
+                error.message = format!("{} ({})", error.message, give_up.describe(&policy));
+                return Err(error);
+            }
+        }
+    }
+}
+
+fn record_read_retries(
+    reporter: &Reporter,
+    name: &str,
+    plugin: &PluginId,
+    failures: &[(Category, String, u32)],
+    backoff: &Backoff,
+    succeeded: bool,
+) {
+    reporter.retries(
+        failures
+            .iter()
+            .map(|(category, code, n)| RetryRecord {
+                stage: Stage::Ingest,
+                entity: name.to_owned(),
+                record_key: None,
+                plugin: Some(plugin.clone()),
+                category: *category,
+                code: code.clone(),
+                failures: *n,
+                attempts: backoff.attempts(),
+                succeeded,
+                waited_ms: backoff.waited().as_millis() as u64,
+            })
+            .collect(),
+    );
+}
+
 fn key_text(v: &serde_json::Value) -> Option<String> {
     match v {
         serde_json::Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
         serde_json::Value::Number(n) => Some(n.to_string()),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crossbeam_channel::unbounded;
+
+    use super::*;
+    use crate::bindings::current::ErrorCategory;
+    use crate::bindings::current::source::exports::sluice::plugin::extract::Extracted;
+    use crate::run::Progress;
+    use crate::strategy::{ErrorsConfig, RetryConfig, RunControl, Strategy};
+
+    /// Fails its first `failures` reads with `category`, then returns one
+    /// record and is done.
+    struct Flaky {
+        id: PluginId,
+        category: ErrorCategory,
+        failures: u32,
+        reads: u32,
+    }
+
+    impl RecordSource for Flaky {
+        fn plugin(&self) -> &PluginId {
+            &self.id
+        }
+        fn read(
+            &mut self,
+            _: &str,
+            _: Option<&str>,
+            _: u32,
+        ) -> Result<Result<ExtractBatch, PluginError>, PluginFailure> {
+            self.reads += 1;
+            if self.reads <= self.failures {
+                return Ok(Err(PluginError {
+                    category: self.category,
+                    code: "flaky".into(),
+                    message: "try again".into(),
+                    field: None,
+                    retryable: true,
+                }));
+            }
+            Ok(Ok(ExtractBatch {
+                items: vec![Ok(Extracted {
+                    key: "in:1".into(),
+                    body: "{}".into(),
+                })],
+                cursor: None,
+                done: true,
+            }))
+        }
+    }
+
+    fn run_flaky(category: ErrorCategory, failures: u32) -> (StageReport, Arc<RunControl>, u32) {
+        let errors = ErrorsConfig {
+            strategy: Some(Strategy::Retry),
+            retry: RetryConfig {
+                max_attempts: Some(3),
+                initial_backoff_ms: Some(1),
+                ..RetryConfig::default()
+            },
+            ..ErrorsConfig::default()
+        };
+        let control = Arc::new(RunControl::new(
+            [("contacts".to_owned(), errors.policy_for(None))].into(),
+            errors.breaker(),
+        ));
+        let (log_tx, _log_rx) = unbounded();
+        let reporter = Reporter::new(log_tx, Arc::new(Progress::default()), control.clone());
+        let mut entities = vec![IngestEntity {
+            name: "contacts".to_owned(),
+            key_field: None,
+            source: Flaky {
+                id: PluginId {
+                    name: "flaky".into(),
+                    digest: "sha256:0".into(),
+                },
+                category,
+                failures,
+                reads: 0,
+            },
+        }];
+        let (tx, _rx) = unbounded();
+        let report = run(&mut entities, 10, &tx, &reporter);
+        let reads = entities[0].source.reads;
+        (report, control, reads)
+    }
+
+    #[test]
+    fn transient_read_errors_are_retried_from_the_same_cursor() {
+        let (report, control, reads) = run_flaky(ErrorCategory::Transient, 2);
+        assert_eq!(reads, 3);
+        assert_eq!(report.stream_failures, 0);
+        assert_eq!(report.counts[0].records_out, 1);
+        assert!(!control.is_halted());
+    }
+
+    #[test]
+    fn a_read_that_keeps_failing_fails_the_stream() {
+        let (report, _, reads) = run_flaky(ErrorCategory::Connectivity, 10);
+        assert_eq!(reads, 3);
+        assert_eq!(report.stream_failures, 1);
+    }
+
+    #[test]
+    fn an_auth_error_from_the_source_halts_the_run() {
+        let (report, control, reads) = run_flaky(ErrorCategory::Auth, 10);
+        assert_eq!(reads, 1, "auth errors are not retried");
+        assert_eq!(report.stream_failures, 1);
+        let halt = control.halt().unwrap();
+        assert!(
+            halt.reason.contains("source connection profile"),
+            "{}",
+            halt.reason
+        );
     }
 }

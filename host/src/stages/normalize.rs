@@ -47,6 +47,18 @@ pub fn run<N: RecordNormalizer>(
         let entity = batch.entity;
         let counts = &mut report.counts[entity];
         counts.records_in += batch.records.len() as u64;
+        if reporter.is_halted() {
+            reporter.hold_back(
+                Stage::Normalize,
+                &entity_names[entity],
+                &batch.records,
+                counts,
+            );
+            return Batch {
+                entity,
+                records: Vec::new(),
+            };
+        }
         let mut errors = Vec::new();
         let mut skips = Vec::new();
         let records = normalize_batch(

@@ -6,8 +6,10 @@ use serde::Serialize;
 use super::{Stage, StageCounts};
 use crate::errors::RecordError;
 use crate::plugin::PluginId;
+use crate::record::Record;
 use crate::run::Progress;
 use crate::runlog::LogEvent;
+use crate::strategy::{RetryRecord, RunControl};
 
 /// A record deliberately not synced, and why.
 #[derive(Debug, Clone, Serialize)]
@@ -28,16 +30,25 @@ pub struct SkipRecord {
 
 /// Hands a stage's errors and skips to the run log writer, one message per
 /// batch so the writer can commit them in one transaction.
+///
+/// Every final error also goes through the run's [`RunControl`], which sets
+/// its disposition from the entity's strategy and may stop the run.
 #[derive(Debug, Clone)]
 pub struct Reporter {
     tx: Sender<LogEvent>,
     progress: Arc<Progress>,
+    control: Arc<RunControl>,
 }
 
 impl Reporter {
-    /// A reporter sending to the run log writer and updating `progress`.
-    pub fn new(tx: Sender<LogEvent>, progress: Arc<Progress>) -> Self {
-        Reporter { tx, progress }
+    /// A reporter sending to the run log writer, updating `progress` and
+    /// informing `control`.
+    pub fn new(tx: Sender<LogEvent>, progress: Arc<Progress>, control: Arc<RunControl>) -> Self {
+        Reporter {
+            tx,
+            progress,
+            control,
+        }
     }
 
     /// Live counts, for progress displays.
@@ -45,8 +56,47 @@ impl Reporter {
         &self.progress
     }
 
-    /// Record errors.
-    pub fn errors(&self, errors: Vec<RecordError>) {
+    /// The run's error policies and circuit breaker.
+    pub fn control(&self) -> &RunControl {
+        &self.control
+    }
+
+    /// Whether the run has been stopped; stages then hold records back.
+    pub fn is_halted(&self) -> bool {
+        self.control.is_halted()
+    }
+
+    /// Records were loaded.
+    pub fn loaded(&self, n: u64) {
+        self.progress.add_loaded(n);
+        self.control.observe_loaded(n);
+    }
+
+    /// File `records` as held back at `stage` because the run stopped, and
+    /// count them as failed there.
+    pub fn hold_back(
+        &self,
+        stage: Stage,
+        entity: &str,
+        records: &[Record],
+        counts: &mut StageCounts,
+    ) {
+        let n = records.len() as u64;
+        counts.failed += n;
+        self.progress.add_failed(n);
+        self.errors(self.control.hold_back(stage, entity, records));
+    }
+
+    /// Record retries.
+    pub fn retries(&self, retries: Vec<RetryRecord>) {
+        if !retries.is_empty() {
+            let _ = self.tx.send(LogEvent::Retries(retries));
+        }
+    }
+
+    /// Record final errors.
+    pub fn errors(&self, mut errors: Vec<RecordError>) {
+        self.control.observe_errors(&mut errors);
         if !errors.is_empty() {
             // The writer outlives every stage; a send can only fail if it
             // died, which the run reports when joining it.

@@ -63,6 +63,18 @@ pub fn run<T: ValueTransformer>(
         let entity = batch.entity;
         let counts = &mut report.counts[entity];
         counts.records_in += batch.records.len() as u64;
+        if reporter.is_halted() {
+            reporter.hold_back(
+                Stage::Transform,
+                &entity_names[entity],
+                &batch.records,
+                counts,
+            );
+            return Batch {
+                entity,
+                records: Vec::new(),
+            };
+        }
         let (records, errors, failed) =
             map_batch(&mut mappings[entity], &entity_names[entity], batch.records);
         counts.failed += failed;

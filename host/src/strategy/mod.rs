@@ -1,0 +1,16 @@
+//! Error strategies: what happens to a record that fails (skip, retry,
+//! fail-fast, review), how retries are paced, and the circuit breaker that
+//! stops a run instead of failing record after record.
+
+mod backoff;
+mod config;
+mod control;
+mod retry_record;
+
+pub use backoff::{Backoff, GiveUp};
+pub use config::{
+    BreakerConfig, BreakerPolicy, EntityErrorsConfig, ErrorPolicy, ErrorsConfig, RetryConfig,
+    RetryPolicy, Strategy,
+};
+pub use control::{Halt, HaltCause, RunControl};
+pub use retry_record::RetryRecord;
