@@ -73,6 +73,7 @@ fn main() {
         data_dir: root.join(".sluice"),
         cache_dir: Some(root.join("cache")),
         plugin_path: Vec::new(),
+        actor: None,
     })
     .expect("open sluice");
 

@@ -35,6 +35,8 @@ pub struct SluiceOptions {
     /// Extra directories searched for `<name>.wasm` plugins, before
     /// `<data_dir>/plugins`.
     pub plugin_path: Vec<PathBuf>,
+    /// Who is acting, for the audit log (default: the OS user).
+    pub actor: Option<String>,
 }
 
 impl SluiceOptions {
@@ -44,6 +46,7 @@ impl SluiceOptions {
             data_dir: data_dir.into(),
             cache_dir: None,
             plugin_path: Vec::new(),
+            actor: None,
         }
     }
 }
@@ -68,6 +71,7 @@ pub enum SetupError {
 #[derive(Debug)]
 pub struct Sluice {
     data_dir: PathBuf,
+    actor: String,
     runtime: Runtime,
     registry: Registry,
 }
@@ -86,11 +90,18 @@ impl Sluice {
             Runtime::new(Some(cache_dir)).map_err(|e| SetupError::Runtime(format!("{e:#}")))?;
         let mut search = options.plugin_path;
         search.push(options.data_dir.join("plugins"));
+        let actor = options.actor.unwrap_or_else(os_user);
         Ok(Sluice {
+            actor,
             data_dir: options.data_dir,
             runtime,
             registry: Registry::new(search),
         })
+    }
+
+    /// Who is acting: `--actor`, or the OS user.
+    pub fn actor(&self) -> &str {
+        &self.actor
     }
 
     /// The data directory.
@@ -131,4 +142,12 @@ impl Sluice {
     ) -> Result<RunSummary, RunError> {
         run::run_pipeline(self, pipeline, progress)
     }
+}
+
+/// The OS user running this process, for the audit log.
+fn os_user() -> String {
+    ["USER", "LOGNAME", "USERNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|u| !u.is_empty()))
+        .unwrap_or_else(|| "unknown".to_owned())
 }

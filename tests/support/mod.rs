@@ -52,6 +52,7 @@ impl TestEnv {
             data_dir: self.data_dir(),
             cache_dir: Some(shared_cache()),
             plugin_path: Vec::new(),
+            actor: None,
         }
     }
 

@@ -38,6 +38,9 @@ pub struct Cli {
     /// Compile cache directory (default: `<data-dir>/cache`).
     #[arg(long, global = true, env = "SLUICE_CACHE_DIR")]
     cache_dir: Option<PathBuf>,
+    /// Who is acting, recorded in the audit log (default: the OS user).
+    #[arg(long, global = true, env = "SLUICE_ACTOR")]
+    actor: Option<String>,
     /// More logging (-v info, -vv debug, -vvv trace); `RUST_LOG` overrides.
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
     verbose: u8,
@@ -109,6 +112,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         data_dir: cli.data_dir,
         cache_dir: cli.cache_dir,
         plugin_path: cli.plugin_path,
+        actor: cli.actor,
     };
     let open = || Sluice::open(options.clone());
     match cli.command {

@@ -10,7 +10,7 @@ use super::progress::Progress;
 use crate::Sluice;
 use crate::config::{ConfigError, LoadedPipeline};
 use crate::errors::{Category, RecordError};
-use crate::runlog::{RunLog, RunLogError, spawn_writer};
+use crate::runlog::{RunContext, RunLog, RunLogError, spawn_writer};
 use crate::stages::finalize::{RunStatus, Totals};
 use crate::stages::{
     Reporter, Stage, StageCounts, StageReport, execute, ingest, normalize, transform,
@@ -100,7 +100,7 @@ pub fn run_pipeline(
         }
     };
 
-    execute(sluice, &mut log, run_id, started, plan, progress)
+    execute(sluice, loaded, &mut log, run_id, started, plan, progress)
 }
 
 /// Execute a plan already built (benchmarks build one, then swap in native
@@ -118,18 +118,33 @@ pub fn run_plan(
         &loaded.path.display().to_string(),
         &loaded.config_hash,
     )?;
-    execute(sluice, &mut log, run_id, started, plan, progress)
+    execute(sluice, loaded, &mut log, run_id, started, plan, progress)
 }
 
 fn execute(
     sluice: &Sluice,
+    loaded: &LoadedPipeline,
     log: &mut RunLog,
     run_id: i64,
     started: Instant,
     mut plan: Plan,
     progress: Arc<Progress>,
 ) -> Result<RunSummary, RunError> {
-    let writer = spawn_writer(sluice.run_log_path(), run_id)?;
+    let plugin_digests: serde_json::Map<String, serde_json::Value> = plan
+        .plugin_uses()
+        .into_iter()
+        .map(|u| (u.role, u.id.digest.to_string().into()))
+        .collect();
+    let writer = spawn_writer(
+        sluice.run_log_path(),
+        RunContext {
+            run_id,
+            pipeline: loaded.pipeline.name.clone(),
+            config_hash: loaded.config_hash.clone(),
+            plugin_digests: serde_json::Value::Object(plugin_digests).to_string(),
+        },
+    )?;
+    let resolves_dlq = log.open_dlq_count(&loaded.pipeline.name)? > 0;
     let entity_count = plan.entity_names.len();
     let names = plan.entity_names.clone();
     let batch_size = plan.batch_size;
@@ -137,7 +152,8 @@ fn execute(
     let (to_transform, from_normalize) = bounded(CHANNEL_BATCHES);
     let (to_execute, from_transform) = bounded(CHANNEL_BATCHES);
     let control = plan.control.clone();
-    let reporter = Reporter::new(writer.tx.clone(), progress, control.clone());
+    let mut reporter = Reporter::new(writer.tx.clone(), progress, control.clone());
+    reporter.report_loaded_keys(resolves_dlq);
     drop(writer.tx);
 
     let mut crashed: Vec<String> = Vec::new();

@@ -2,12 +2,16 @@
 //! retries, skips and the plugins each run used. Operators may query it
 //! directly; the schema is documented in `docs/RUNLOG.md`.
 
+mod audit;
+mod dlq;
 mod groups;
 mod queries;
 mod stats;
 mod store;
 mod writer;
 
+pub use audit::AuditEntry;
+pub use dlq::{DlqEntry, DlqFilter};
 #[cfg(test)]
 pub(crate) use groups::fixture;
 pub use groups::{ErrorExample, ErrorGroup, ErrorGroups, RetryGroup};
@@ -19,4 +23,4 @@ pub use stats::{
     StatusCount, ratio,
 };
 pub use store::{PluginUse, RunLog, RunLogError};
-pub use writer::{LogEvent, WriterHandle, spawn_writer};
+pub use writer::{LogEvent, RunContext, WriterHandle, spawn_writer};

@@ -16,6 +16,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("migrations/0001_init.sql")),
         M::up(include_str!("migrations/0002_plugin_accounting.sql")),
         M::up(include_str!("migrations/0003_error_model.sql")),
+        M::up(include_str!("migrations/0004_dlq_cursors_audit.sql")),
     ])
 });
 
@@ -44,6 +45,9 @@ pub enum RunLogError {
     /// No run has that id.
     #[error("no run {0} in the run log; `sluice runs` lists the runs")]
     NoSuchRun(String),
+    /// No DLQ entry has that id.
+    #[error("no dead-letter entry {0}; `sluice dlq list` lists them")]
+    NoSuchDlqEntry(i64),
 }
 
 /// A plugin's role in a run and what it used.

@@ -4,6 +4,7 @@ use std::thread::{self, JoinHandle};
 use crossbeam_channel::{Receiver, Sender, bounded};
 use rusqlite::{Transaction, params};
 
+use super::dlq::{dead_letter, resolve};
 use super::store::{RunLog, RunLogError};
 use crate::errors::{Category, RecordError};
 use crate::stages::{SkipRecord, Stage};
@@ -21,6 +22,27 @@ pub enum LogEvent {
     Skips(Vec<SkipRecord>),
     /// Records that were retried.
     Retries(Vec<RetryRecord>),
+    /// Records loaded (sent only when the pipeline has open DLQ entries,
+    /// which they resolve).
+    Loaded {
+        /// The entity.
+        entity: String,
+        /// The loaded records' keys.
+        keys: Vec<String>,
+    },
+}
+
+/// What the writer needs to know about the run it records.
+#[derive(Debug, Clone)]
+pub struct RunContext {
+    /// The run.
+    pub run_id: i64,
+    /// Its pipeline's name.
+    pub pipeline: String,
+    /// Its configuration.
+    pub config_hash: String,
+    /// Every plugin of the run, role → digest (JSON object).
+    pub plugin_digests: String,
 }
 
 /// The writer thread and the channel into it.
@@ -34,21 +56,25 @@ pub struct WriterHandle {
 
 /// Start a thread that writes events for `run_id` to the run log at `path`,
 /// committing whatever has queued up in one transaction.
-pub fn spawn_writer(path: PathBuf, run_id: i64) -> Result<WriterHandle, RunLogError> {
+///
+/// Failed records also enter (or update) the dead-letter queue; loaded and
+/// skipped records resolve their open entries.
+pub fn spawn_writer(path: PathBuf, run: RunContext) -> Result<WriterHandle, RunLogError> {
     let mut log = RunLog::open(&path)?;
     let (tx, rx) = bounded(WRITER_QUEUE);
     let thread = thread::Builder::new()
         .name("sluice-runlog".into())
-        .spawn(move || write_loop(&mut log, run_id, &rx))
+        .spawn(move || write_loop(&mut log, &run, &rx))
         .expect("spawn run log writer");
     Ok(WriterHandle { tx, thread })
 }
 
 fn write_loop(
     log: &mut RunLog,
-    run_id: i64,
+    run: &RunContext,
     rx: &Receiver<LogEvent>,
 ) -> Result<(u64, u64), RunLogError> {
+    let run_id = run.run_id;
     let (mut errors, mut skips) = (0, 0);
     while let Ok(first) = rx.recv() {
         let tx = log.conn.transaction()?;
@@ -56,14 +82,25 @@ fn write_loop(
         while let Some(event) = next {
             match event {
                 LogEvent::Errors(e) => {
-                    insert_errors(&tx, run_id, &e)?;
+                    let first_id = insert_errors(&tx, run_id, &e)?;
+                    dead_letter(&tx, run, &e, first_id)?;
                     errors += e.len() as u64;
                 }
                 LogEvent::Skips(s) => {
                     insert_skips(&tx, run_id, &s)?;
+                    for skip in &s {
+                        resolve(
+                            &tx,
+                            run,
+                            &skip.entity,
+                            std::slice::from_ref(&skip.record_key),
+                            &format!("skipped: {}", skip.reason),
+                        )?;
+                    }
                     skips += s.len() as u64;
                 }
                 LogEvent::Retries(r) => insert_retries(&tx, run_id, &r)?,
+                LogEvent::Loaded { entity, keys } => resolve(&tx, run, &entity, &keys, "loaded")?,
             }
             next = rx.try_recv().ok();
         }
@@ -75,11 +112,13 @@ fn write_loop(
 /// What an error's hint depends on.
 type HintKey = (Category, String, Option<String>, Stage);
 
+/// Insert error rows; returns the id of the first (they are consecutive).
 pub(super) fn insert_errors(
     tx: &Transaction<'_>,
     run_id: i64,
     errors: &[RecordError],
-) -> Result<(), RunLogError> {
+) -> Result<i64, RunLogError> {
+    let mut first_id = 0;
     let mut stmt = tx.prepare_cached(
         "INSERT INTO record_errors (run_id, stage, entity, record_key, source_position, field, plugin, plugin_digest,
              category, code, message, retryable, payload, source_payload, actionable, hint, attempts, disposition)
@@ -117,8 +156,11 @@ pub(super) fn insert_errors(
             e.attempts,
             e.disposition.as_str()
         ])?;
+        if first_id == 0 {
+            first_id = tx.last_insert_rowid();
+        }
     }
-    Ok(())
+    Ok(first_id)
 }
 
 fn insert_skips(

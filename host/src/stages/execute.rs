@@ -104,6 +104,7 @@ pub fn run<T: RecordTarget>(
                 reporter.progress().add_failed(written.errors.len() as u64);
                 reporter.progress().add_skipped(written.skips.len() as u64);
                 reporter.retries(written.retries);
+                reporter.loaded_keys(name, written.loaded_keys);
                 reporter.errors(written.errors);
                 reporter.skips(written.skips);
             }
@@ -167,6 +168,8 @@ fn fail_all(error: &RecordError, records: &[Record]) -> Vec<RecordError> {
 #[derive(Debug, Default)]
 struct Written {
     loaded: u64,
+    /// Keys of the loaded records, when the reporter wants them.
+    loaded_keys: Vec<String>,
     errors: Vec<RecordError>,
     skips: Vec<SkipRecord>,
     retries: Vec<RetryRecord>,
@@ -239,6 +242,9 @@ fn write_batch<T: RecordTarget>(
                     WriteOutcome::Created(_) | WriteOutcome::Updated(_) | WriteOutcome::Unchanged,
                 ) => {
                     written.loaded += 1;
+                    if reporter.wants_loaded_keys() {
+                        written.loaded_keys.push(p.record.key.clone());
+                    }
                     retried(&mut written, entity, &plugin, &p, &backoff, true);
                 }
                 Ok(WriteOutcome::Skip(reason)) => {

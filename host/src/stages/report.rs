@@ -38,6 +38,7 @@ pub struct Reporter {
     tx: Sender<LogEvent>,
     progress: Arc<Progress>,
     control: Arc<RunControl>,
+    loaded_keys: bool,
 }
 
 impl Reporter {
@@ -48,6 +49,28 @@ impl Reporter {
             tx,
             progress,
             control,
+            loaded_keys: false,
+        }
+    }
+
+    /// Whether execute reports the keys of loaded records (to resolve their
+    /// open dead-letter entries).
+    pub fn report_loaded_keys(&mut self, on: bool) {
+        self.loaded_keys = on;
+    }
+
+    /// Whether execute should report loaded keys.
+    pub fn wants_loaded_keys(&self) -> bool {
+        self.loaded_keys
+    }
+
+    /// Records of `entity` with these keys were loaded.
+    pub fn loaded_keys(&self, entity: &str, keys: Vec<String>) {
+        if !keys.is_empty() {
+            let _ = self.tx.send(LogEvent::Loaded {
+                entity: entity.to_owned(),
+                keys,
+            });
         }
     }
 

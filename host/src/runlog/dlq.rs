@@ -1,0 +1,297 @@
+//! The dead-letter queue: reading entries with filters.
+
+use rusqlite::types::Value as Sql;
+use rusqlite::{OptionalExtension, Row, Transaction, params};
+use serde::Serialize;
+
+use super::store::{RunLog, RunLogError};
+use super::writer::RunContext;
+use crate::errors::{Disposition, RecordError};
+use crate::stages::Stage;
+
+/// Which DLQ entries to select. Unset fields match everything; by default
+/// only open entries that are not parked for review.
+#[derive(Debug, Clone, Default)]
+pub struct DlqFilter {
+    /// Only these entries (ids); other fields still apply.
+    pub ids: Vec<i64>,
+    /// Only this pipeline.
+    pub pipeline: Option<String>,
+    /// Only entries whose last failure was in this run.
+    pub run_id: Option<i64>,
+    /// Only this entity.
+    pub entity: Option<String>,
+    /// Only entries that failed at this stage.
+    pub stage: Option<String>,
+    /// Only this category.
+    pub category: Option<String>,
+    /// Only this code.
+    pub code: Option<String>,
+    /// Only this field.
+    pub field: Option<String>,
+    /// Only entries updated at or after this UTC time (ISO 8601).
+    pub since: Option<String>,
+    /// `open` (default), `resolved`, `discarded`, or `any`.
+    pub status: Option<String>,
+    /// Only this disposition (`failed`, `held-back`, `review`). When unset,
+    /// entries parked for review are left out unless `include_review`.
+    pub disposition: Option<String>,
+    /// Also select entries parked for review.
+    pub include_review: bool,
+    /// At most this many, oldest first.
+    pub limit: Option<u64>,
+}
+
+/// One DLQ entry.
+#[derive(Debug, Clone, Serialize)]
+pub struct DlqEntry {
+    /// Entry id.
+    pub id: i64,
+    /// Pipeline name.
+    pub pipeline: String,
+    /// Entity.
+    pub entity: String,
+    /// Record key.
+    pub record_key: String,
+    /// Where the record came from in the source.
+    pub source_position: Option<String>,
+    /// The stage it failed at, where a replay re-enters it.
+    pub stage: String,
+    /// The record as it entered that stage (current version).
+    pub payload: Option<String>,
+    /// The record as the source produced it.
+    pub source_payload: Option<String>,
+    /// Category of the last failure.
+    pub category: String,
+    /// Code of the last failure.
+    pub code: String,
+    /// Field of the last failure.
+    pub field: Option<String>,
+    /// Message of the last failure.
+    pub message: String,
+    /// Plugin of the last failure.
+    pub plugin: Option<String>,
+    /// Its digest.
+    pub plugin_digest: Option<String>,
+    /// Every plugin of the failing run, role → digest.
+    pub plugin_digests: serde_json::Map<String, serde_json::Value>,
+    /// Configuration of the failing run.
+    pub config_hash: String,
+    /// Attempts made in the last failure.
+    pub attempts: i64,
+    /// Runs this record failed in.
+    pub failures: i64,
+    /// `failed`, `held-back` or `review`.
+    pub disposition: String,
+    /// `open`, `resolved` or `discarded`.
+    pub status: String,
+    /// Current payload version (edits in review add versions).
+    pub payload_version: i64,
+    /// First failing run.
+    pub first_run_id: i64,
+    /// Last failing run.
+    pub last_run_id: i64,
+    /// When it entered the queue.
+    pub created_at: String,
+    /// When it last changed.
+    pub updated_at: String,
+    /// When it was resolved or discarded.
+    pub resolved_at: Option<String>,
+    /// The run that resolved it.
+    pub resolved_by_run: Option<i64>,
+    /// How it left the queue.
+    pub resolution: Option<String>,
+}
+
+const COLUMNS: &str = "id, pipeline, entity, record_key, source_position, stage, payload, source_payload,
+    category, code, field, message, plugin, plugin_digest, plugin_digests, config_hash, attempts, failures,
+    disposition, status, payload_version, first_run_id, last_run_id, created_at, updated_at, resolved_at,
+    resolved_by_run, resolution";
+
+fn entry(r: &Row<'_>) -> rusqlite::Result<DlqEntry> {
+    Ok(DlqEntry {
+        id: r.get(0)?,
+        pipeline: r.get(1)?,
+        entity: r.get(2)?,
+        record_key: r.get(3)?,
+        source_position: r.get(4)?,
+        stage: r.get(5)?,
+        payload: r.get(6)?,
+        source_payload: r.get(7)?,
+        category: r.get(8)?,
+        code: r.get(9)?,
+        field: r.get(10)?,
+        message: r.get(11)?,
+        plugin: r.get(12)?,
+        plugin_digest: r.get(13)?,
+        plugin_digests: serde_json::from_str(&r.get::<_, String>(14)?).unwrap_or_default(),
+        config_hash: r.get(15)?,
+        attempts: r.get(16)?,
+        failures: r.get(17)?,
+        disposition: r.get(18)?,
+        status: r.get(19)?,
+        payload_version: r.get(20)?,
+        first_run_id: r.get(21)?,
+        last_run_id: r.get(22)?,
+        created_at: r.get(23)?,
+        updated_at: r.get(24)?,
+        resolved_at: r.get(25)?,
+        resolved_by_run: r.get(26)?,
+        resolution: r.get(27)?,
+    })
+}
+
+impl RunLog {
+    /// DLQ entries matching `filter`, oldest first.
+    pub fn dlq_entries(&self, filter: &DlqFilter) -> Result<Vec<DlqEntry>, RunLogError> {
+        let mut sql = format!("SELECT {COLUMNS} FROM dlq WHERE 1 = 1");
+        let mut args: Vec<Sql> = Vec::new();
+        let mut push = |sql: &mut String, clause: &str, value: Sql| {
+            args.push(value);
+            sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+        };
+        match filter.status.as_deref() {
+            Some("any") => {}
+            status => push(
+                &mut sql,
+                " AND status = ?",
+                Sql::Text(status.unwrap_or("open").to_owned()),
+            ),
+        }
+        match &filter.disposition {
+            Some(d) => push(&mut sql, " AND disposition = ?", Sql::Text(d.clone())),
+            None if !filter.include_review => sql.push_str(" AND disposition <> 'review'"),
+            None => {}
+        }
+        for (clause, value) in [
+            (" AND pipeline = ?", &filter.pipeline),
+            (" AND entity = ?", &filter.entity),
+            (" AND stage = ?", &filter.stage),
+            (" AND category = ?", &filter.category),
+            (" AND code = ?", &filter.code),
+            (" AND field = ?", &filter.field),
+            (" AND updated_at >= ?", &filter.since),
+        ] {
+            if let Some(v) = value {
+                push(&mut sql, clause, Sql::Text(v.clone()));
+            }
+        }
+        if let Some(run) = filter.run_id {
+            push(&mut sql, " AND last_run_id = ?", Sql::Integer(run));
+        }
+        if !filter.ids.is_empty() {
+            let ids: Vec<String> = filter.ids.iter().map(i64::to_string).collect();
+            sql.push_str(&format!(" AND id IN ({})", ids.join(", ")));
+        }
+        sql.push_str(" ORDER BY id");
+        if let Some(limit) = filter.limit {
+            sql.push_str(&format!(" LIMIT {limit}"));
+        }
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(args), entry)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// One DLQ entry, whatever its status.
+    pub fn dlq_entry(&self, id: i64) -> Result<DlqEntry, RunLogError> {
+        self.conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM dlq WHERE id = ?1"),
+                [id],
+                entry,
+            )
+            .optional()?
+            .ok_or(RunLogError::NoSuchDlqEntry(id))
+    }
+
+    /// Open entries of `pipeline`, for deciding whether a run must report
+    /// its loaded keys.
+    pub fn open_dlq_count(&self, pipeline: &str) -> Result<u64, RunLogError> {
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM dlq WHERE pipeline = ?1 AND status = 'open'",
+            [pipeline],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+}
+
+/// Put failed records into the dead-letter queue, or update their open
+/// entries. `first_id` is the `record_errors` id of `errors[0]`; the rest
+/// follow it. A record with several errors in one run keeps the first.
+pub(super) fn dead_letter(
+    tx: &Transaction<'_>,
+    run: &RunContext,
+    errors: &[RecordError],
+    first_id: i64,
+) -> Result<(), RunLogError> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO dlq (pipeline, entity, record_key, source_position, stage, payload, source_payload, category,
+             code, field, message, plugin, plugin_digest, plugin_digests, config_hash, attempts, disposition,
+             first_run_id, last_run_id, error_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18, ?19)
+         ON CONFLICT (pipeline, entity, record_key) WHERE status = 'open' DO UPDATE SET
+             source_position = excluded.source_position, stage = excluded.stage, payload = excluded.payload,
+             source_payload = coalesce(excluded.source_payload, dlq.source_payload),
+             category = excluded.category, code = excluded.code, field = excluded.field,
+             message = excluded.message, plugin = excluded.plugin, plugin_digest = excluded.plugin_digest,
+             plugin_digests = excluded.plugin_digests, config_hash = excluded.config_hash,
+             attempts = excluded.attempts, disposition = excluded.disposition, failures = dlq.failures + 1,
+             last_run_id = excluded.last_run_id, error_id = excluded.error_id,
+             updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+         WHERE dlq.last_run_id <> excluded.last_run_id",
+    )?;
+    for (i, e) in errors.iter().enumerate() {
+        // Stream-level errors and commit failures name no record to replay.
+        let Some(key) = &e.record_key else { continue };
+        if e.stage == Stage::Finalize {
+            continue;
+        }
+        let disposition = match e.disposition {
+            Disposition::Failed => "failed",
+            Disposition::HeldBack => "held-back",
+            Disposition::Review => "review",
+        };
+        stmt.execute(params![
+            run.pipeline,
+            e.entity,
+            key,
+            e.source_position,
+            e.stage.as_str(),
+            e.payload,
+            e.source_payload,
+            e.category.as_str(),
+            e.code,
+            e.field,
+            e.message,
+            e.plugin.as_ref().map(|p| p.name.to_string()),
+            e.plugin.as_ref().map(|p| p.digest.to_string()),
+            run.plugin_digests,
+            run.config_hash,
+            e.attempts,
+            disposition,
+            run.run_id,
+            first_id + i as i64
+        ])?;
+    }
+    Ok(())
+}
+
+/// Resolve the open entries of records that got through.
+pub(super) fn resolve(
+    tx: &Transaction<'_>,
+    run: &RunContext,
+    entity: &str,
+    keys: &[String],
+    resolution: &str,
+) -> Result<(), RunLogError> {
+    let mut stmt = tx.prepare_cached(
+        "UPDATE dlq SET status = 'resolved', resolution = ?4, resolved_by_run = ?5,
+             resolved_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+         WHERE pipeline = ?1 AND entity = ?2 AND record_key = ?3 AND status = 'open'",
+    )?;
+    for key in keys {
+        stmt.execute(params![run.pipeline, entity, key, resolution, run.run_id])?;
+    }
+    Ok(())
+}
