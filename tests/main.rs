@@ -7,6 +7,7 @@
 mod support;
 
 mod cases;
+mod dlq;
 mod error_model;
 mod example_contacts;
 mod hostile;

@@ -12,6 +12,7 @@ pub mod config;
 pub mod errors;
 pub mod plugin;
 pub mod record;
+pub mod replay;
 pub mod run;
 pub mod runlog;
 pub mod stages;

@@ -4,8 +4,11 @@
 pub mod native;
 mod plan;
 mod progress;
+mod replay_feed;
 mod runner;
 
 pub use plan::Plan;
 pub use progress::Progress;
-pub use runner::{RunError, RunSummary, run_pipeline, run_plan};
+pub use runner::{
+    Feed, RunError, RunKind, RunRequest, RunSummary, run_pipeline, run_plan, run_with,
+};

@@ -7,10 +7,11 @@ use serde::Serialize;
 
 use super::plan::Plan;
 use super::progress::Progress;
+use super::replay_feed;
 use crate::Sluice;
 use crate::config::{ConfigError, LoadedPipeline};
 use crate::errors::{Category, RecordError};
-use crate::runlog::{RunContext, RunLog, RunLogError, spawn_writer};
+use crate::runlog::{DlqEntry, RunContext, RunLog, RunLogError, spawn_writer};
 use crate::stages::finalize::{RunStatus, Totals};
 use crate::stages::{
     Reporter, Stage, StageCounts, StageReport, execute, ingest, normalize, transform,
@@ -54,6 +55,60 @@ pub enum RunError {
     RunLog(#[from] RunLogError),
 }
 
+/// What kind of run this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RunKind {
+    /// A run that reads the source.
+    Run,
+    /// Dead-letter entries re-entered at the stage they failed in.
+    Replay,
+    /// A failed or aborted run executed again with the current config.
+    Rerun,
+}
+
+impl RunKind {
+    /// The name recorded in the run log.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunKind::Run => "run",
+            RunKind::Replay => "replay",
+            RunKind::Rerun => "rerun",
+        }
+    }
+}
+
+/// Where a run's records come from.
+#[derive(Debug)]
+pub enum Feed {
+    /// The pipeline's source connector.
+    Source,
+    /// Dead-letter entries of this pipeline.
+    Replay(Vec<DlqEntry>),
+}
+
+/// What to run and how to record it.
+#[derive(Debug)]
+pub struct RunRequest {
+    /// The kind of run.
+    pub kind: RunKind,
+    /// The run this one comes from (replays and reruns).
+    pub parent: Option<i64>,
+    /// Where records come from.
+    pub feed: Feed,
+}
+
+impl RunRequest {
+    /// A normal run reading the source.
+    pub fn source() -> Self {
+        RunRequest {
+            kind: RunKind::Run,
+            parent: None,
+            feed: Feed::Source,
+        }
+    }
+}
+
 /// Execute `loaded` and record everything in the run log;
 /// `progress` is updated as batches complete.
 pub fn run_pipeline(
@@ -61,15 +116,27 @@ pub fn run_pipeline(
     loaded: &LoadedPipeline,
     progress: Arc<Progress>,
 ) -> Result<RunSummary, RunError> {
+    run_with(sluice, loaded, RunRequest::source(), progress)
+}
+
+/// Execute `loaded` as `request` says and record everything in the run log.
+pub fn run_with(
+    sluice: &Sluice,
+    loaded: &LoadedPipeline,
+    request: RunRequest,
+    progress: Arc<Progress>,
+) -> Result<RunSummary, RunError> {
     let started = Instant::now();
     let mut log = RunLog::open(&sluice.run_log_path())?;
     let pipeline = &loaded.pipeline;
-    let run_id = log.start_run(
-        &pipeline.name,
-        &loaded.path.display().to_string(),
-        &loaded.config_hash,
-    )?;
+    let run_id = log.start_run(&pipeline.name, &recorded_path(loaded), &loaded.config_hash)?;
     log.set_strategy(run_id, pipeline.errors().strategy.unwrap_or_default())?;
+    log.set_run_origin(
+        run_id,
+        request.kind.as_str(),
+        request.parent,
+        sluice.actor(),
+    )?;
     let span = tracing::info_span!("run", run = run_id, pipeline = %pipeline.name);
     let _guard = span.enter();
     tracing::info!("Run started.");
@@ -100,7 +167,16 @@ pub fn run_pipeline(
         }
     };
 
-    execute(sluice, loaded, &mut log, run_id, started, plan, progress)
+    execute(
+        sluice,
+        loaded,
+        &mut log,
+        run_id,
+        started,
+        plan,
+        &request.feed,
+        progress,
+    )
 }
 
 /// Execute a plan already built (benchmarks build one, then swap in native
@@ -118,9 +194,19 @@ pub fn run_plan(
         &loaded.path.display().to_string(),
         &loaded.config_hash,
     )?;
-    execute(sluice, loaded, &mut log, run_id, started, plan, progress)
+    execute(
+        sluice,
+        loaded,
+        &mut log,
+        run_id,
+        started,
+        plan,
+        &Feed::Source,
+        progress,
+    )
 }
 
+#[allow(clippy::too_many_arguments)]
 fn execute(
     sluice: &Sluice,
     loaded: &LoadedPipeline,
@@ -128,6 +214,7 @@ fn execute(
     run_id: i64,
     started: Instant,
     mut plan: Plan,
+    feed: &Feed,
     progress: Arc<Progress>,
 ) -> Result<RunSummary, RunError> {
     let plugin_digests: serde_json::Map<String, serde_json::Value> = plan
@@ -169,7 +256,10 @@ fn execute(
         let r1 = reporter.clone();
         let h_ingest = s.spawn(move || {
             let out = to_normalize;
-            ingest::run(sources, batch_size, &out, &r1)
+            match feed {
+                Feed::Source => ingest::run(sources, batch_size, &out, &r1),
+                Feed::Replay(entries) => replay_feed::run(entries, names, batch_size, &out, &r1),
+            }
         });
         let r2 = reporter.clone();
         let h_normalize = s.spawn(move || {
@@ -282,4 +372,13 @@ fn execute(
         entities,
         duration,
     })
+}
+
+/// The pipeline file as recorded in the run log: absolute, so replays and
+/// reruns find it from any working directory.
+fn recorded_path(loaded: &LoadedPipeline) -> String {
+    std::path::absolute(&loaded.path)
+        .unwrap_or_else(|_| loaded.path.clone())
+        .display()
+        .to_string()
 }

@@ -204,6 +204,32 @@ impl RunLog {
             .ok_or(RunLogError::NoSuchDlqEntry(id))
     }
 
+    /// How many of the entries `ids` run `run_id` resolved.
+    pub fn count_resolved_by(&self, run_id: i64, ids: &[i64]) -> Result<u64, RunLogError> {
+        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+        let n: i64 = self.conn.query_row(
+            &format!(
+                "SELECT count(*) FROM dlq WHERE resolved_by_run = ?1 AND id IN ({})",
+                list.join(", ")
+            ),
+            [run_id],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
+    /// The pipeline file the most recent run of `pipeline` used.
+    pub fn latest_pipeline_path(&self, pipeline: &str) -> Result<Option<String>, RunLogError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT pipeline_path FROM runs WHERE pipeline = ?1 ORDER BY id DESC LIMIT 1",
+                [pipeline],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
     /// Open entries of `pipeline`, for deciding whether a run must report
     /// its loaded keys.
     pub fn open_dlq_count(&self, pipeline: &str) -> Result<u64, RunLogError> {

@@ -146,6 +146,21 @@ impl RunLog {
         Ok(())
     }
 
+    /// Record what kind of run this is, where it comes from and who started it.
+    pub fn set_run_origin(
+        &self,
+        run_id: i64,
+        kind: &str,
+        parent: Option<i64>,
+        actor: &str,
+    ) -> Result<(), RunLogError> {
+        self.conn.execute(
+            "UPDATE runs SET kind = ?2, parent_run_id = ?3, actor = ?4 WHERE id = ?1",
+            params![run_id, kind, parent, actor],
+        )?;
+        Ok(())
+    }
+
     /// Record the pipeline-level error strategy of a run.
     pub fn set_strategy(&self, run_id: i64, strategy: Strategy) -> Result<(), RunLogError> {
         self.conn.execute(

@@ -170,14 +170,7 @@ fn read_entity<S: RecordSource>(
             .add_extracted(records.len() as u64 + errors.len() as u64);
         reporter.progress().add_failed(errors.len() as u64);
         reporter.errors(errors);
-        if !records.is_empty()
-            && out
-                .send(Flow::Batch(Batch {
-                    entity: index,
-                    records,
-                }))
-                .is_err()
-        {
+        if !records.is_empty() && out.send(Flow::Batch(Batch::new(index, records))).is_err() {
             return Ok(());
         }
         if batch.done {

@@ -99,18 +99,37 @@ pub struct Batch {
     pub entity: usize,
     /// The records.
     pub records: Vec<Record>,
+    /// The first stage that processes these records; earlier stages pass
+    /// the batch on untouched. `Ingest` for records read from the source;
+    /// later for records replayed from the dead-letter queue, which re-enter
+    /// at the stage they failed in.
+    pub enter_at: Stage,
 }
 
-/// The loop of a middle stage: pass end-of-entity markers on, turn each
-/// batch into the next with `process`, and send on what is left of it.
-/// Stops when the input is exhausted or the next stage is gone.
+impl Batch {
+    /// Records read from the source, for every stage to process.
+    pub fn new(entity: usize, records: Vec<Record>) -> Self {
+        Batch {
+            entity,
+            records,
+            enter_at: Stage::Ingest,
+        }
+    }
+}
+
+/// The loop of middle stage `stage`: pass end-of-entity markers and
+/// batches that enter later on, turn each other batch into the next with
+/// `process`, and send on what is left of it. Stops when the input is
+/// exhausted or the next stage is gone.
 pub(crate) fn relay(
+    stage: Stage,
     input: &Receiver<Flow>,
     out: &Sender<Flow>,
     mut process: impl FnMut(Batch) -> Batch,
 ) {
     for flow in input {
         let next = match flow {
+            Flow::Batch(batch) if batch.enter_at > stage => Flow::Batch(batch),
             Flow::Batch(batch) => {
                 let batch = process(batch);
                 if batch.records.is_empty() {

@@ -43,7 +43,7 @@ pub fn run<N: RecordNormalizer>(
     reporter: &Reporter,
 ) -> StageReport {
     let mut report = StageReport::new(Stage::Normalize, chains.len());
-    relay(input, out, |batch| {
+    relay(Stage::Normalize, input, out, |batch| {
         let entity = batch.entity;
         let counts = &mut report.counts[entity];
         counts.records_in += batch.records.len() as u64;
@@ -54,10 +54,7 @@ pub fn run<N: RecordNormalizer>(
                 &batch.records,
                 counts,
             );
-            return Batch {
-                entity,
-                records: Vec::new(),
-            };
+            return Batch::new(entity, Vec::new());
         }
         let mut errors = Vec::new();
         let mut skips = Vec::new();
@@ -75,7 +72,7 @@ pub fn run<N: RecordNormalizer>(
         reporter.progress().add_skipped(skips.len() as u64);
         reporter.errors(errors);
         reporter.skips(skips);
-        Batch { entity, records }
+        Batch::new(entity, records)
     });
     report
 }

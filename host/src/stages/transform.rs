@@ -59,7 +59,7 @@ pub fn run<T: ValueTransformer>(
     reporter: &Reporter,
 ) -> StageReport {
     let mut report = StageReport::new(Stage::Transform, mappings.len());
-    relay(input, out, |batch| {
+    relay(Stage::Transform, input, out, |batch| {
         let entity = batch.entity;
         let counts = &mut report.counts[entity];
         counts.records_in += batch.records.len() as u64;
@@ -70,10 +70,7 @@ pub fn run<T: ValueTransformer>(
                 &batch.records,
                 counts,
             );
-            return Batch {
-                entity,
-                records: Vec::new(),
-            };
+            return Batch::new(entity, Vec::new());
         }
         let (records, errors, failed) =
             map_batch(&mut mappings[entity], &entity_names[entity], batch.records);
@@ -81,7 +78,7 @@ pub fn run<T: ValueTransformer>(
         counts.records_out += records.len() as u64;
         reporter.progress().add_failed(failed);
         reporter.errors(errors);
-        Batch { entity, records }
+        Batch::new(entity, records)
     });
     report
 }

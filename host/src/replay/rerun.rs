@@ -1,0 +1,65 @@
+use std::path::PathBuf;
+
+use crate::Sluice;
+use crate::config::{ConfigError, load_pipeline};
+use crate::run::{Feed, RunError, RunKind, RunRequest, RunSummary, run_with};
+use crate::runlog::RunLogError;
+
+/// A run could not be re-run.
+#[derive(Debug, thiserror::Error)]
+pub enum RerunError {
+    /// The run log could not be read or written.
+    #[error(transparent)]
+    RunLog(#[from] RunLogError),
+    /// Only failed and aborted runs are re-run.
+    #[error(
+        "run {run} ended `{status}`; only failed or aborted runs are re-run (for a partial run, replay its failed records: sluice dlq replay --run {run})"
+    )]
+    NotRerunnable {
+        /// The run.
+        run: i64,
+        /// Its status.
+        status: String,
+    },
+    /// The pipeline file no longer loads.
+    #[error("cannot re-run run {run}: its pipeline file {} does not load", path.display())]
+    Config {
+        /// The run.
+        run: i64,
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: ConfigError,
+    },
+    /// The new run failed to start or to be recorded.
+    #[error(transparent)]
+    Run(#[from] RunError),
+}
+
+impl Sluice {
+    /// Run again, with the pipeline file and plugins as they are now, the
+    /// pipeline of run `run_id`, which must have ended `failed` or
+    /// `aborted`. The new run (kind `rerun`) names `run_id` as its parent.
+    pub fn rerun(&self, run_id: i64) -> Result<RunSummary, RerunError> {
+        let run = self.run_log()?.run(run_id)?;
+        if !matches!(run.status.as_str(), "failed" | "aborted") {
+            return Err(RerunError::NotRerunnable {
+                run: run_id,
+                status: run.status,
+            });
+        }
+        let path = PathBuf::from(&run.pipeline_path);
+        let loaded = load_pipeline(&path).map_err(|source| RerunError::Config {
+            run: run_id,
+            path: path.clone(),
+            source,
+        })?;
+        let request = RunRequest {
+            kind: RunKind::Rerun,
+            parent: Some(run_id),
+            feed: Feed::Source,
+        };
+        Ok(run_with(self, &loaded, request, Default::default())?)
+    }
+}

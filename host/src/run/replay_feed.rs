@@ -1,0 +1,117 @@
+//! The ingest side of a replay: dead-letter entries become records again
+//! and re-enter the pipeline at the stage they failed in.
+
+use std::str::FromStr;
+use std::sync::Arc;
+
+use crossbeam_channel::Sender;
+
+use crate::errors::{Category, RecordError};
+use crate::record::{Object, Record};
+use crate::runlog::DlqEntry;
+use crate::stages::{Batch, Flow, Reporter, Stage, StageReport};
+
+/// Send `entries` downstream in batches of at most `batch_size`, grouped by
+/// entity and re-entry stage, then end every entity. Entries whose payload
+/// cannot be turned back into a record fail again at their stage.
+pub fn run(
+    entries: &[DlqEntry],
+    entity_names: &[String],
+    batch_size: u32,
+    out: &Sender<Flow>,
+    reporter: &Reporter,
+) -> StageReport {
+    let mut report = StageReport::new(Stage::Ingest, entity_names.len());
+    'entities: for (index, name) in entity_names.iter().enumerate() {
+        for stage in Stage::ALL {
+            let mut records = Vec::new();
+            let mut errors = Vec::new();
+            for entry in entries
+                .iter()
+                .filter(|e| e.entity == *name && re_entry(e) == stage)
+            {
+                match revive(entry) {
+                    Ok(record) => records.push(record),
+                    Err(e) => errors.push(*e),
+                }
+            }
+            let counts = &mut report.counts[index];
+            counts.records_in += (records.len() + errors.len()) as u64;
+            counts.records_out += records.len() as u64;
+            counts.failed += errors.len() as u64;
+            reporter
+                .progress()
+                .add_extracted((records.len() + errors.len()) as u64);
+            reporter.progress().add_failed(errors.len() as u64);
+            reporter.errors(errors);
+            let mut records = records.into_iter().peekable();
+            while records.peek().is_some() {
+                if reporter.is_halted() {
+                    let rest: Vec<Record> = records.collect();
+                    reporter.hold_back(Stage::Ingest, name, &rest, &mut report.counts[index]);
+                    report.counts[index].records_out -= rest.len() as u64;
+                    break 'entities;
+                }
+                let batch: Vec<Record> = records.by_ref().take(batch_size as usize).collect();
+                let flow = Flow::Batch(Batch {
+                    entity: index,
+                    records: batch,
+                    enter_at: stage,
+                });
+                if out.send(flow).is_err() {
+                    return report;
+                }
+            }
+        }
+        if out.send(Flow::EndOfEntity(index)).is_err() {
+            return report;
+        }
+    }
+    report
+}
+
+/// The stage a replayed entry is processed from: the one it failed in, or
+/// for records that failed while being read, normalize (the source is not
+/// read again; the record is rebuilt from what it produced).
+fn re_entry(entry: &DlqEntry) -> Stage {
+    match Stage::from_str(&entry.stage) {
+        Ok(Stage::Ingest) | Err(_) => Stage::Normalize,
+        Ok(stage) => stage,
+    }
+}
+
+/// The record an entry holds, or the error it fails with again.
+fn revive(entry: &DlqEntry) -> Result<Record, Box<RecordError>> {
+    let stage = Stage::from_str(&entry.stage).unwrap_or(Stage::Ingest);
+    let text = match stage {
+        Stage::Ingest => entry.source_payload.as_deref(),
+        _ => entry.payload.as_deref(),
+    };
+    let fail = |message: String| {
+        let category = Category::from_str(&entry.category).unwrap_or(Category::Mapping);
+        let mut e = RecordError::new(stage, &entry.entity, category, &entry.code, message);
+        e.field = entry.field.clone();
+        e.record_key = Some(entry.record_key.clone());
+        e.source_position = entry.source_position.clone();
+        e.payload = entry.payload.clone();
+        e.source_payload = entry.source_payload.clone();
+        Box::new(e)
+    };
+    let text =
+        text.ok_or_else(|| fail(format!("{} (no payload was kept to replay)", entry.message)))?;
+    let body: Object = serde_json::from_str(text).map_err(|e| {
+        fail(format!(
+            "{} (the kept payload is still not a JSON object: {e}; fix the source data and re-run)",
+            entry.message
+        ))
+    })?;
+    Ok(Record {
+        key: entry.record_key.clone(),
+        position: entry
+            .source_position
+            .clone()
+            .unwrap_or_else(|| entry.record_key.clone()),
+        body,
+        source_payload: Arc::from(entry.source_payload.as_deref().unwrap_or(text)),
+    })
+}
