@@ -6,6 +6,7 @@
 //! memory, time and output limits; every outcome lands in the SQLite
 //! [`runlog`]. The `sluice` binary ([`cli`]) is a thin layer over [`Sluice`].
 
+pub mod audit;
 pub mod bindings;
 pub mod cli;
 pub mod config;

@@ -1,11 +1,15 @@
 //! The `sluice` command line. Library errors are typed; here, at the edge,
 //! they become `anyhow` chains printed for people, and exit codes.
 
+mod audit_cmd;
+mod cursor_cmd;
+mod dlq_cmd;
 mod errors_cmd;
 mod exit;
 mod plugin_cmd;
 mod plugins_cmd;
 mod render;
+mod review_cmd;
 mod run_cmd;
 mod runs_cmd;
 mod stats_cmd;
@@ -61,10 +65,21 @@ enum Command {
     /// Error metrics over the run log: runs by status, error rates, errors
     /// per day, retry success rate.
     Stats(stats_cmd::StatsArgs),
+    /// Who changed what, and when: configuration and plugin changes seen
+    /// at run start, cursor resets, DLQ discards, review edits.
+    Audit(audit_cmd::AuditArgs),
     /// Plugins Sluice can load: built-in and installed.
     Plugins(plugins_cmd::PluginsArgs),
     /// Work on one plugin: `plugin test` runs it over sample input.
     Plugin(plugin_cmd::PluginArgs),
+    /// The dead-letter queue: list, show, replay or discard failed records.
+    Dlq(dlq_cmd::DlqArgs),
+    /// Records parked for manual review: list, show, edit, approve, discard.
+    Review(review_cmd::ReviewArgs),
+    /// Run the pipeline of a failed or aborted run again, with its current file.
+    Rerun(run_cmd::RerunArgs),
+    /// Sync cursors of incremental entities: `cursor show`, `cursor reset`.
+    Cursor(cursor_cmd::CursorArgs),
 }
 
 /// `--json` for read commands.
@@ -121,8 +136,13 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Runs(args) => runs_cmd::runs(&open()?, &args),
         Command::Errors(args) => errors_cmd::errors(&open()?, &args),
         Command::Stats(args) => stats_cmd::stats(&open()?, &args),
+        Command::Audit(args) => audit_cmd::audit(&open()?, &args),
         Command::Plugins(args) => plugins_cmd::plugins(&open()?, &args),
         Command::Plugin(args) => plugin_cmd::plugin(&open()?, &args),
+        Command::Dlq(args) => dlq_cmd::dlq(&open()?, &args),
+        Command::Review(args) => review_cmd::review(&open()?, &args),
+        Command::Rerun(args) => run_cmd::rerun(&open()?, &args),
+        Command::Cursor(args) => cursor_cmd::cursor(&open()?, &args),
     }
 }
 

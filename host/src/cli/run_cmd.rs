@@ -10,7 +10,7 @@ use clap::Args;
 
 use super::render::{print_json, table};
 use super::{Exit, Format};
-use crate::run::{Plan, Progress};
+use crate::run::{Plan, Progress, RunSummary};
 use crate::{Sluice, load_pipeline};
 
 /// `sluice run`.
@@ -40,15 +40,40 @@ pub fn run(sluice: &Sluice, args: &RunArgs) -> anyhow::Result<Exit> {
         display.finish();
     }
     let summary = result?;
-    if args.format.json {
-        print_json(&summary)?;
+    report(&loaded.pipeline.name, &summary, args.format.json)
+}
+
+/// `sluice rerun`.
+#[derive(Debug, Args)]
+pub struct RerunArgs {
+    /// The failed or aborted run, or `last`.
+    run: String,
+    #[command(flatten)]
+    format: Format,
+}
+
+/// Run the pipeline of a failed or aborted run again, with its current file.
+pub fn rerun(sluice: &Sluice, args: &RerunArgs) -> anyhow::Result<Exit> {
+    let id = sluice.run_log()?.resolve_run(&args.run)?;
+    let summary = sluice.rerun(id)?;
+    let pipeline = sluice.run_log()?.run(summary.run_id)?.pipeline;
+    if !args.format.json {
+        println!("Re-ran run {id} as run {}.", summary.run_id);
+    }
+    report(&pipeline, &summary, args.format.json)
+}
+
+/// Print how a run went and pick the exit code.
+fn report(pipeline: &str, summary: &RunSummary, json: bool) -> anyhow::Result<Exit> {
+    if json {
+        print_json(summary)?;
         return Ok(Exit::for_status(summary.status));
     }
     let t = &summary.totals;
     println!(
         "Run {} of `{}` finished {} in {:.1} s: {} extracted, {} loaded, {} failed, {} skipped.",
         summary.run_id,
-        loaded.pipeline.name,
+        pipeline,
         summary.status,
         summary.duration.as_secs_f64(),
         t.extracted,

@@ -90,6 +90,13 @@ pub struct EntityConfig {
     /// record's position in the source, such as `contacts.csv:12`).
     #[serde(default)]
     pub key: Option<String>,
+    /// Read incrementally: resume from the cursor committed by the last run
+    /// instead of from the start. A cursor is committed only once every
+    /// record read before it is loaded, dead-lettered or skipped, so a crash
+    /// never skips records (targets should then be idempotent by key: a
+    /// crash can make a batch be read again). Default false.
+    #[serde(default)]
+    pub incremental: bool,
     /// Options for the source connector for this entity (`path`...).
     #[serde(default)]
     pub source_options: toml::Table,

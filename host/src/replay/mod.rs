@@ -57,7 +57,7 @@ pub enum ReplayError {
         path: PathBuf,
         /// Why.
         #[source]
-        source: ConfigError,
+        source: Box<ConfigError>,
     },
     /// The file now defines another pipeline.
     #[error("{} now defines pipeline `{found}`, not `{pipeline}`; replay from the right file", path.display())]
@@ -113,7 +113,7 @@ impl Sluice {
             let loaded = load_pipeline(&path).map_err(|source| ReplayError::Config {
                 pipeline: pipeline.clone(),
                 path: path.clone(),
-                source,
+                source: Box::new(source),
             })?;
             if loaded.pipeline.name != pipeline {
                 return Err(ReplayError::Renamed {

@@ -30,7 +30,7 @@ pub enum RerunError {
         path: PathBuf,
         /// Why.
         #[source]
-        source: ConfigError,
+        source: Box<ConfigError>,
     },
     /// The new run failed to start or to be recorded.
     #[error(transparent)]
@@ -53,7 +53,7 @@ impl Sluice {
         let loaded = load_pipeline(&path).map_err(|source| RerunError::Config {
             run: run_id,
             path: path.clone(),
-            source,
+            source: Box::new(source),
         })?;
         let request = RunRequest {
             kind: RunKind::Rerun,

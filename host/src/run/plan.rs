@@ -89,6 +89,8 @@ impl Plan {
                 name: name.clone(),
                 key_field: entity.key.clone(),
                 source,
+                incremental: entity.incremental,
+                start_cursor: None,
             });
 
             let mut chain = Vec::new();

@@ -8,7 +8,6 @@ use serde::Serialize;
 use super::plan::Plan;
 use super::progress::Progress;
 use super::replay_feed;
-use crate::Sluice;
 use crate::config::{ConfigError, LoadedPipeline};
 use crate::errors::{Category, RecordError};
 use crate::runlog::{DlqEntry, RunContext, RunLog, RunLogError, spawn_writer};
@@ -16,6 +15,7 @@ use crate::stages::finalize::{RunStatus, Totals};
 use crate::stages::{
     Reporter, Stage, StageCounts, StageReport, execute, ingest, normalize, transform,
 };
+use crate::{Sluice, audit};
 
 /// Batches in flight between two stages; bounds memory and gives back-pressure.
 const CHANNEL_BATCHES: usize = 4;
@@ -141,7 +141,7 @@ pub fn run_with(
     let _guard = span.enter();
     tracing::info!("Run started.");
 
-    let plan = match Plan::build(loaded, sluice.runtime(), sluice.registry()) {
+    let mut plan = match Plan::build(loaded, sluice.runtime(), sluice.registry()) {
         Ok(plan) => plan,
         Err(source) => {
             let message = source.to_string();
@@ -152,6 +152,7 @@ pub fn run_with(
                 source.code(),
                 message.clone(),
             );
+            audit::record_run_start(&log, loaded, &[], run_id, sluice.actor())?;
             log.insert_errors(run_id, &[error])?;
             log.finish_run(
                 run_id,
@@ -167,6 +168,22 @@ pub fn run_with(
         }
     };
 
+    let digests: Vec<(String, String)> = plan
+        .plugin_uses()
+        .into_iter()
+        .map(|u| (u.role, u.id.digest.to_string()))
+        .collect();
+    let changes = audit::record_run_start(&log, loaded, &digests, run_id, sluice.actor())?;
+    for change in &changes {
+        tracing::info!(action = %change.action, subject = ?change.subject, "Recorded in the audit log.");
+    }
+    // Incremental streams resume where the last committed cursor says.
+    for source in plan.ingest.iter_mut().filter(|s| s.incremental) {
+        source.start_cursor = log.cursor(&pipeline.name, &source.name)?;
+        if let Some(cursor) = &source.start_cursor {
+            tracing::info!(entity = %source.name, cursor = %cursor, "Resuming from the committed cursor.");
+        }
+    }
     execute(
         sluice,
         loaded,

@@ -3,19 +3,30 @@
 //! directly; the schema is documented in `docs/RUNLOG.md`.
 
 mod audit;
+mod audit_queries;
+mod cursors;
 mod dlq;
 mod groups;
 mod queries;
+mod review;
 mod stats;
 mod store;
 mod writer;
 
 pub use audit::AuditEntry;
+pub use audit_queries::{AuditFilter, AuditRow, AuditTx, KnownDigest, PriorRun};
+pub use cursors::{CursorReset, CursorRow};
 pub use dlq::{DlqEntry, DlqFilter};
 #[cfg(test)]
 pub(crate) use groups::fixture;
 pub use groups::{ErrorExample, ErrorGroup, ErrorGroups, RetryGroup};
 pub use queries::{ErrorFilter, ErrorRow, PluginUseRow, RunRow, StageRow};
+#[cfg(test)]
+pub(crate) use review::fixture as review_fixture;
+pub use review::{
+    PayloadEdit, PayloadEdited, PayloadVersion, ReviewError, SYSTEM_ACTOR, parse_assignment,
+    pretty_payload, unified_diff,
+};
 #[cfg(test)]
 pub(crate) use stats::fixture as stats_fixture;
 pub use stats::{

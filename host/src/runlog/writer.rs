@@ -4,6 +4,7 @@ use std::thread::{self, JoinHandle};
 use crossbeam_channel::{Receiver, Sender, bounded};
 use rusqlite::{Transaction, params};
 
+use super::cursors::commit_cursor;
 use super::dlq::{dead_letter, resolve};
 use super::store::{RunLog, RunLogError};
 use crate::errors::{Category, RecordError};
@@ -22,6 +23,15 @@ pub enum LogEvent {
     Skips(Vec<SkipRecord>),
     /// Records that were retried.
     Retries(Vec<RetryRecord>),
+    /// An incremental stream may resume at `cursor`.
+    Cursor {
+        /// The entity.
+        entity: String,
+        /// Where reading resumes.
+        cursor: Option<String>,
+        /// Items read since the previous cursor.
+        records: u64,
+    },
     /// Records loaded (sent only when the pipeline has open DLQ entries,
     /// which they resolve).
     Loaded {
@@ -101,6 +111,11 @@ fn write_loop(
                 }
                 LogEvent::Retries(r) => insert_retries(&tx, run_id, &r)?,
                 LogEvent::Loaded { entity, keys } => resolve(&tx, run, &entity, &keys, "loaded")?,
+                LogEvent::Cursor {
+                    entity,
+                    cursor,
+                    records,
+                } => commit_cursor(&tx, run, &entity, cursor.as_deref(), records)?,
             }
             next = rx.try_recv().ok();
         }

@@ -108,27 +108,39 @@ pub fn run<T: RecordTarget>(
                 reporter.errors(written.errors);
                 reporter.skips(written.skips);
             }
+            Flow::Checkpoint {
+                entity,
+                cursor,
+                records,
+            } => {
+                let name = &entity_names[entity];
+                // Make what was written durable before the cursor moves past it.
+                if matches!(phases[entity], Phase::Open) {
+                    let target = &mut targets[entity];
+                    let plugin = target.plugin().clone();
+                    match commit(target, name, &plugin) {
+                        None => phases[entity] = Phase::Fresh,
+                        Some(e) => {
+                            tracing::error!(entity = %name, plugin = %plugin, error = %e.message, "Target commit at a checkpoint failed; the cursor stays where it was.");
+                            report.stream_failures += 1;
+                            phases[entity] = Phase::Broken(Box::new(RecordError {
+                                stage: Stage::Execute,
+                                ..e.clone()
+                            }));
+                            reporter.errors(vec![e]);
+                        }
+                    }
+                }
+                if !matches!(phases[entity], Phase::Broken(_)) {
+                    reporter.cursor(name, cursor, records);
+                }
+            }
             Flow::EndOfEntity(entity) => {
                 if matches!(phases[entity], Phase::Open) {
                     let name = &entity_names[entity];
                     let target = &mut targets[entity];
                     let plugin = target.plugin().clone();
-                    let error = match target.commit(name) {
-                        Ok(Ok(())) => None,
-                        Ok(Err(e)) => Some(RecordError::from_plugin_error(
-                            Stage::Finalize,
-                            name,
-                            &plugin,
-                            e,
-                        )),
-                        Err(f) => Some(RecordError::from_failure(
-                            Stage::Finalize,
-                            name,
-                            &plugin,
-                            &f,
-                        )),
-                    };
-                    if let Some(e) = error {
+                    if let Some(e) = commit(target, name, &plugin) {
                         tracing::error!(entity = %name, plugin = %plugin, error = %e.message, "Target commit failed.");
                         report.stream_failures += 1;
                         reporter.errors(vec![e]);
@@ -138,6 +150,25 @@ pub fn run<T: RecordTarget>(
         }
     }
     report
+}
+
+/// Commit `entity`; the error, if the target failed to.
+fn commit<T: RecordTarget>(target: &mut T, entity: &str, plugin: &PluginId) -> Option<RecordError> {
+    match target.commit(entity) {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(RecordError::from_plugin_error(
+            Stage::Finalize,
+            entity,
+            plugin,
+            e,
+        )),
+        Err(f) => Some(RecordError::from_failure(
+            Stage::Finalize,
+            entity,
+            plugin,
+            &f,
+        )),
+    }
 }
 
 fn begin<T: RecordTarget>(target: &mut T, entity: &str) -> Phase {

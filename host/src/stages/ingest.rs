@@ -58,6 +58,10 @@ pub struct IngestEntity<S> {
     pub key_field: Option<String>,
     /// The source connector instance for this entity.
     pub source: S,
+    /// Incremental: send a checkpoint after each batch.
+    pub incremental: bool,
+    /// Where reading starts (the committed cursor of an incremental entity).
+    pub start_cursor: Option<String>,
 }
 
 /// Read every entity, in order, and send its batches downstream.
@@ -93,8 +97,9 @@ fn read_entity<S: RecordSource>(
 ) -> Result<(), RecordError> {
     let name = entity.name.clone();
     let plugin = entity.source.plugin().clone();
-    let mut cursor: Option<String> = None;
+    let mut cursor: Option<String> = entity.start_cursor.clone();
     let mut empty_reads = 0;
+    let mut checkpointed = report.counts[index].records_in;
     loop {
         if reporter.is_halted() {
             return Ok(());
@@ -170,8 +175,20 @@ fn read_entity<S: RecordSource>(
             .add_extracted(records.len() as u64 + errors.len() as u64);
         reporter.progress().add_failed(errors.len() as u64);
         reporter.errors(errors);
+        let read = counts.records_in;
         if !records.is_empty() && out.send(Flow::Batch(Batch::new(index, records))).is_err() {
             return Ok(());
+        }
+        if entity.incremental && batch.cursor.is_some() && batch.cursor != cursor {
+            let checkpoint = Flow::Checkpoint {
+                entity: index,
+                cursor: batch.cursor.clone(),
+                records: read - checkpointed,
+            };
+            checkpointed = read;
+            if out.send(checkpoint).is_err() {
+                return Ok(());
+            }
         }
         if batch.done {
             return Ok(());
@@ -362,6 +379,8 @@ mod tests {
         let mut entities = vec![IngestEntity {
             name: "contacts".to_owned(),
             key_field: None,
+            incremental: false,
+            start_cursor: None,
             source: Flaky {
                 id: PluginId {
                     name: "flaky".into(),

@@ -137,7 +137,7 @@ pub(crate) fn relay(
                 }
                 Flow::Batch(batch)
             }
-            end @ Flow::EndOfEntity(_) => end,
+            marker => marker,
         };
         if out.send(next).is_err() {
             break;
@@ -152,4 +152,15 @@ pub enum Flow {
     Batch(Batch),
     /// No more records of this entity will come.
     EndOfEntity(usize),
+    /// Every record of the entity read before this point has been sent; once
+    /// each is loaded, dead-lettered or skipped, reading may resume at
+    /// `cursor` (incremental entities only).
+    Checkpoint {
+        /// Index of the entity.
+        entity: usize,
+        /// Where the source resumes.
+        cursor: Option<String>,
+        /// Items read since the previous checkpoint.
+        records: u64,
+    },
 }

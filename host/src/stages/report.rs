@@ -64,6 +64,16 @@ impl Reporter {
         self.loaded_keys
     }
 
+    /// Every record of `entity` read before `cursor` is accounted for: the
+    /// stream may resume there. `records` were read since the last one.
+    pub fn cursor(&self, entity: &str, cursor: Option<String>, records: u64) {
+        let _ = self.tx.send(LogEvent::Cursor {
+            entity: entity.to_owned(),
+            cursor,
+            records,
+        });
+    }
+
     /// Records of `entity` with these keys were loaded.
     pub fn loaded_keys(&self, entity: &str, keys: Vec<String>) {
         if !keys.is_empty() {

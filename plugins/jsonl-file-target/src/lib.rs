@@ -15,7 +15,15 @@
 //! - `mode` (default `"overwrite"`): `"overwrite"` empties the file at the
 //!   instance's first `begin` (later `begin`s of the same instance, for
 //!   other entities, append); `"append"` always appends.
+//! - `key_field` (optional): makes writes idempotent by this field of the
+//!   record. At the instance's first `begin`, an incomplete last line (left
+//!   by a crash before the file was committed) is cut off, and the values of
+//!   this field in the lines already in the file are collected; a record
+//!   whose value was already written is reported `unchanged` and not
+//!   written again. Use it with `"append"` for incremental runs and replays,
+//!   which may hand the target a record a second time after a crash.
 
+use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -32,6 +40,10 @@ pub struct JsonlFileTarget {
     /// Where the file is.
     full_path: PathBuf,
     mode: Mode,
+    /// The `key_field` option.
+    key_field: Option<String>,
+    /// Values of `key_field` already in the file.
+    written: HashSet<String>,
     /// True once the file has been opened by this instance.
     opened: bool,
     /// The open file, between `begin` and `commit`.
@@ -56,6 +68,8 @@ struct JsonlOptions {
     path: String,
     #[serde(default)]
     mode: Mode,
+    #[serde(default)]
+    key_field: Option<String>,
 }
 
 impl Target for JsonlFileTarget {
@@ -74,6 +88,9 @@ impl Target for JsonlFileTarget {
                 .map_err(|e| io_error(&self.path, "creating the directory of", &e))?;
         }
         let truncate = self.mode == Mode::Overwrite && !self.opened;
+        if !truncate && !self.opened && self.key_field.is_some() {
+            self.load_written_keys()?;
+        }
         let file = OpenOptions::new()
             .create(true)
             .write(true)
@@ -102,6 +119,24 @@ impl Target for JsonlFileTarget {
                     continue;
                 }
             };
+            if let Some(field) = &self.key_field {
+                match object.get(field).map(key_text) {
+                    Some(key) => {
+                        if !self.written.insert(key) {
+                            outcomes.push(Ok(WriteOutcome::Unchanged));
+                            continue;
+                        }
+                    }
+                    None => {
+                        outcomes.push(Err(PluginError::validation(
+                            "missing-key",
+                            format!("the record has no `{field}` field, which `key_field` names"),
+                        )
+                        .with_field(field.clone())));
+                        continue;
+                    }
+                }
+            }
             let mut line = serde_json::Value::Object(object).to_string();
             line.push('\n');
             writer
@@ -130,9 +165,40 @@ impl JsonlFileTarget {
             path: options.path,
             full_path,
             mode: options.mode,
+            key_field: options.key_field,
+            written: HashSet::new(),
             opened: false,
             writer: None,
         }
+    }
+
+    /// Cut off an incomplete last line and collect the keys already written.
+    fn load_written_keys(&mut self) -> Result<(), PluginError> {
+        let Some(field) = &self.key_field else {
+            return Ok(());
+        };
+        let mut text = match std::fs::read(&self.full_path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io_error(&self.path, "reading", &e)),
+        };
+        if !text.is_empty() && !text.ends_with(b"\n") {
+            let keep = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+            OpenOptions::new()
+                .write(true)
+                .open(&self.full_path)
+                .and_then(|f| f.set_len(keep as u64))
+                .map_err(|e| io_error(&self.path, "repairing the last line of", &e))?;
+            text.truncate(keep);
+        }
+        for line in text.split(|b| *b == b'\n') {
+            if let Ok(serde_json::Value::Object(o)) = serde_json::from_slice(line)
+                && let Some(v) = o.get(field)
+            {
+                self.written.insert(key_text(v));
+            }
+        }
+        Ok(())
     }
 
     /// Configures a target for a file under `base` instead of `/data`.
@@ -141,6 +207,14 @@ impl JsonlFileTarget {
         let options: JsonlOptions = Options::from_json(options)?.parse()?;
         let full_path = sluice_sdk::files::resolve_under(base, &options.path)?;
         Ok(JsonlFileTarget::new(options, full_path))
+    }
+}
+
+/// A key field's value as text.
+fn key_text(v: &serde_json::Value) -> String {
+    match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
     }
 }
 
@@ -260,5 +334,29 @@ mod tests {
                 error.message
             );
         }
+    }
+
+    #[test]
+    fn key_field_makes_appends_idempotent_and_repairs_a_torn_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.jsonl");
+        std::fs::write(&file, "{\"id\":\"a\"}\n{\"id\":\"b\"}\n{\"id\":\"c\",\"na").unwrap();
+        let options = r#"{"path": "c.jsonl", "mode": "append", "key_field": "id"}"#;
+        let mut target = JsonlFileTarget::under(dir.path(), options).unwrap();
+        let outcomes = run(
+            &mut target,
+            &[
+                r#"{"id":"b"}"#,
+                r#"{"id":"c"}"#,
+                r#"{"id":"c"}"#,
+                r#"{"x":1}"#,
+            ],
+        );
+        assert_eq!(outcomes[0], Ok(WriteOutcome::Unchanged));
+        assert_eq!(outcomes[1], Ok(WriteOutcome::Created(None)));
+        assert_eq!(outcomes[2], Ok(WriteOutcome::Unchanged));
+        assert_eq!(outcomes[3].as_ref().unwrap_err().code, "missing-key");
+        let written = std::fs::read_to_string(&file).unwrap();
+        assert_eq!(written, "{\"id\":\"a\"}\n{\"id\":\"b\"}\n{\"id\":\"c\"}\n");
     }
 }
