@@ -25,6 +25,8 @@ const BUILTINS: &[(&str, &str, &str)] = &[
     ("sluice-plugin-csv-file-source", "csv-file", "Source"),
     ("sluice-plugin-jsonl-file-source", "jsonl-file", "Source"),
     ("sluice-plugin-jsonl-file-target", "jsonl-file", "Target"),
+    ("sluice-plugin-crm-source", "crm", "Source"),
+    ("sluice-plugin-crm-target", "crm", "Target"),
 ];
 
 /// Crates only the tests use.
@@ -35,6 +37,7 @@ const TEST_PLUGINS: &[&str] = &[
     "sluice-test-rogue-import",
     "sluice-test-future-contract",
     "sluice-test-fault-target",
+    "sluice-test-http-probe",
 ];
 
 const WASM_TARGET: &str = "wasm32-wasip2";

@@ -11,6 +11,7 @@ mod dlq;
 mod error_model;
 mod example_contacts;
 mod hostile;
+mod http_connectors;
 mod pipeline_errors;
 mod plugin_tools;
 mod python_plugin;

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod bindings;
 pub mod cli;
 pub mod config;
+pub mod connection;
 pub mod errors;
 pub mod plugin;
 pub mod record;

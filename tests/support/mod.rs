@@ -136,3 +136,8 @@ pub fn stderr(o: &Output) -> String {
 pub fn fault_target() -> PathBuf {
     Path::new(env!("SLUICE_TEST_PLUGIN_DIR")).join("sluice_test_fault_target.wasm")
 }
+
+/// The HTTP probe test target.
+pub fn http_probe() -> PathBuf {
+    Path::new(env!("SLUICE_TEST_PLUGIN_DIR")).join("sluice_test_http_probe.wasm")
+}

@@ -2,6 +2,7 @@
 //! they become `anyhow` chains printed for people, and exit codes.
 
 mod audit_cmd;
+mod connection_cmd;
 mod cursor_cmd;
 mod dlq_cmd;
 mod errors_cmd;
@@ -80,6 +81,8 @@ enum Command {
     Rerun(run_cmd::RerunArgs),
     /// Sync cursors of incremental entities: `cursor show`, `cursor reset`.
     Cursor(cursor_cmd::CursorArgs),
+    /// Connection profiles: `connection list`, `connection test NAME`.
+    Connection(connection_cmd::ConnectionArgs),
 }
 
 /// `--json` for read commands.
@@ -143,6 +146,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Review(args) => review_cmd::review(&open()?, &args),
         Command::Rerun(args) => run_cmd::rerun(&open()?, &args),
         Command::Cursor(args) => cursor_cmd::cursor(&open()?, &args),
+        Command::Connection(args) => connection_cmd::connection(&open()?, &args),
     }
 }
 

@@ -125,8 +125,8 @@ fn test(sluice: &Sluice, args: &TestArgs) -> anyhow::Result<Exit> {
     }
     .resolve();
     let grants = Grants {
-        data_dir: None,
         allow: args.allow.clone(),
+        ..Grants::default()
     };
     let inputs = read_input(&args.input, args.field.as_deref())?;
     let (batches, results) = match info.kind {

@@ -18,6 +18,10 @@ use crate::{Sluice, load_pipeline};
 pub struct RunArgs {
     /// The pipeline file.
     pipeline: PathBuf,
+    /// Capture every raw HTTP request and response of this run (redacted),
+    /// whatever the connection profiles say.
+    #[arg(long)]
+    capture_http: bool,
     #[command(flatten)]
     format: Format,
 }
@@ -31,7 +35,8 @@ pub struct ValidateArgs {
 
 /// Run a pipeline and print its summary.
 pub fn run(sluice: &Sluice, args: &RunArgs) -> anyhow::Result<Exit> {
-    let loaded = load_pipeline(&args.pipeline)?;
+    let mut loaded = load_pipeline(&args.pipeline)?;
+    loaded.capture_http = args.capture_http;
     let progress = Arc::new(Progress::default());
     let display = (!args.format.json && std::io::stderr().is_terminal())
         .then(|| ProgressDisplay::start(progress.clone()));

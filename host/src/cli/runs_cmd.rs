@@ -47,6 +47,18 @@ struct ShowArgs {
     /// Also list each plugin's resource use.
     #[arg(long)]
     plugins: bool,
+    /// Show one phase's captured documents instead: `extract` (what the
+    /// source returned), `load` (what was sent to the target, after
+    /// mapping), `response` (what the target answered) or `http` (raw
+    /// exchanges, when captured).
+    #[arg(long, value_parser = ["extract", "load", "response", "http"])]
+    phase: Option<String>,
+    /// With --phase, only this record's item.
+    #[arg(long, requires = "phase")]
+    record: Option<String>,
+    /// Compare one record as extracted and as loaded.
+    #[arg(long, conflicts_with = "phase")]
+    diff: Option<String>,
     #[command(flatten)]
     format: Format,
 }
@@ -128,6 +140,12 @@ struct RunDetail {
 
 fn show(log: &RunLog, args: &ShowArgs) -> anyhow::Result<Exit> {
     let id = log.resolve_run(&args.run)?;
+    if let Some(key) = &args.diff {
+        return show_diff(log, id, key, args.format.json);
+    }
+    if let Some(phase) = &args.phase {
+        return show_phase(log, id, phase, args.record.as_deref(), args.format.json);
+    }
     let detail = detail(log, id)?;
     if args.format.json {
         print_json(&detail)?;
@@ -365,6 +383,80 @@ fn failures_text(p: &PluginUseRow) -> String {
         .map(|(k, v)| format!("{k} {v}"))
         .collect();
     format!("{} ({})", p.failures, kinds.join(", "))
+}
+
+/// Print the captured documents of one phase.
+fn show_phase(
+    log: &RunLog,
+    id: i64,
+    phase: &str,
+    record: Option<&str>,
+    json: bool,
+) -> anyhow::Result<Exit> {
+    if let Some(key) = record {
+        let item = log.captured_record(id, phase, key)?;
+        match item {
+            Some(item) => println!("{}", serde_json::to_string_pretty(&item)?),
+            None => {
+                anyhow::bail!("run {id} captured no `{phase}` item for record `{key}`")
+            }
+        }
+        return Ok(Exit::Success);
+    }
+    let captures = log.captures(id, phase)?;
+    if json {
+        print_json(&captures)?;
+        return Ok(Exit::Success);
+    }
+    if captures.is_empty() {
+        println!(
+            "Run {id} has no `{phase}` captures. Phases are captured when the source or target uses a connection, or with `[capture] phases = true`; raw HTTP with `capture_http` on the connection or `sluice run --capture-http`."
+        );
+        return Ok(Exit::Success);
+    }
+    for c in &captures {
+        let items = c.document.as_array().map_or(0, Vec::len);
+        println!(
+            "── {} · batch {} · {phase} · {items} item(s) · {}",
+            c.entity, c.batch, c.created_at
+        );
+        println!("{}", serde_json::to_string_pretty(&c.document)?);
+    }
+    Ok(Exit::Success)
+}
+
+/// Print one record as extracted and as loaded, with a line diff.
+fn show_diff(log: &RunLog, id: i64, key: &str, json: bool) -> anyhow::Result<Exit> {
+    let extracted = log.captured_record(id, "extract", key)?;
+    let loaded = log.captured_record(id, "load", key)?;
+    let response = log.captured_record(id, "response", key)?;
+    if extracted.is_none() && loaded.is_none() {
+        anyhow::bail!("run {id} captured neither an extract nor a load item for record `{key}`");
+    }
+    if json {
+        print_json(&serde_json::json!({
+            "record": key, "extract": extracted, "load": loaded, "response": response,
+        }))?;
+        return Ok(Exit::Success);
+    }
+    let pretty = |v: &Option<serde_json::Value>| {
+        v.as_ref()
+            .map(|v| serde_json::to_string_pretty(v.get("body").unwrap_or(v)).unwrap_or_default())
+            .unwrap_or_else(|| "(not captured)".to_owned())
+    };
+    let (before, after) = (pretty(&extracted), pretty(&loaded));
+    let diff = similar::TextDiff::from_lines(&before, &after);
+    println!("Record `{key}` of run {id}: extracted (-) vs sent to the target (+)");
+    print!(
+        "{}",
+        diff.unified_diff()
+            .context_radius(20)
+            .header("extract", "load")
+    );
+    if let Some(r) = response {
+        println!("Target's answer: {}", serde_json::to_string(&r)?);
+    }
+    Ok(Exit::Success)
 }
 
 #[cfg(test)]

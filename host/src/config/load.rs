@@ -88,6 +88,9 @@ pub struct LoadedPipeline {
     /// `sha256:` digest of the effective configuration (comments and
     /// formatting do not change it).
     pub config_hash: String,
+    /// Capture every raw HTTP exchange of this run, whatever the connection
+    /// profiles say (`sluice run --capture-http`).
+    pub capture_http: bool,
 }
 
 impl LoadedPipeline {
@@ -158,6 +161,7 @@ pub fn parse_pipeline(text: String, path: &Path) -> Result<LoadedPipeline, Confi
         base_dir,
         text,
         config_hash,
+        capture_http: false,
     };
     validate(&loaded)?;
     Ok(loaded)
@@ -301,7 +305,7 @@ fn check_plugin_spec(
     Ok(())
 }
 
-fn locate(path: &Path, text: &str, offset: usize) -> Location {
+pub(crate) fn locate(path: &Path, text: &str, offset: usize) -> Location {
     let offset = offset.min(text.len());
     let before = &text[..offset];
     let line = before.matches('\n').count() + 1;

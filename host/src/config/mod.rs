@@ -5,6 +5,7 @@ mod load;
 mod pipeline;
 mod step;
 
+pub(crate) use load::locate;
 pub use load::{ConfigError, LoadedPipeline, Location, load_pipeline, parse_pipeline};
 pub use pipeline::{ConnectorConfig, EntityConfig, FieldMapping, Pipeline};
 pub use step::{ALLOWABLE_INTERFACES, PluginStep, split_pin};

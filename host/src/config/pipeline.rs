@@ -27,6 +27,9 @@ pub struct Pipeline {
     /// How failures are handled: strategy, retries, circuit breaker.
     #[serde(default)]
     pub errors: Option<Spanned<ErrorsConfig>>,
+    /// What the run log keeps of each batch's documents.
+    #[serde(default)]
+    pub capture: CaptureConfig,
     /// The source connector.
     pub source: ConnectorConfig,
     /// The target connector.
@@ -64,6 +67,11 @@ pub struct ConnectorConfig {
     /// sandbox), relative to the pipeline file. Sources get it read-only.
     #[serde(default)]
     pub dir: Option<Spanned<String>>,
+    /// The connection profile (in `connections.toml` beside the pipeline
+    /// file, or `$SLUICE_CONNECTIONS`) the connector's HTTP requests go
+    /// through. Without one, every request is denied.
+    #[serde(default)]
+    pub connection: Option<Spanned<String>>,
     /// Refuse to run unless the connector's sha256 digest is exactly this.
     #[serde(default)]
     pub digest: Option<String>,
@@ -141,4 +149,16 @@ impl FieldMapping {
     pub fn source_path(&self) -> &str {
         self.source.as_deref().unwrap_or(self.target.get_ref())
     }
+}
+
+/// `[capture]`: phase captures.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaptureConfig {
+    /// Keep, per batch, the extracted records, the records sent to the
+    /// target and the target's answers (secrets and sensitive fields
+    /// redacted). Default: on when the source or the target uses a
+    /// connection, off otherwise.
+    #[serde(default)]
+    pub phases: Option<bool>,
 }

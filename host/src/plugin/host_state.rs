@@ -9,6 +9,7 @@ use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 use crate::bindings::current::{http, log};
 
 use super::limits::Limits;
+use crate::connection::Connection;
 
 /// Where a granted directory appears inside the sandbox.
 pub const GUEST_DATA_DIR: &str = "/data";
@@ -25,6 +26,8 @@ pub struct Grants {
     /// Interfaces the plugin may link although nothing is granted through
     /// them (`wasi:filesystem`, `wasi:sockets`).
     pub allow: Vec<String>,
+    /// The connection its `http` requests go through (connectors only).
+    pub connection: Option<Arc<Connection>>,
 }
 
 /// The per-instance state inside a wasmtime `Store`.
@@ -35,6 +38,7 @@ pub struct HostState {
     pub(super) limiter: MemoryLimiter,
     pub(super) log: LogBudget,
     plugin: Arc<str>,
+    connection: Option<Arc<Connection>>,
 }
 
 impl std::fmt::Debug for HostState {
@@ -66,6 +70,7 @@ impl HostState {
             limiter: MemoryLimiter::new(limits),
             log: LogBudget::new(limits.log_lines_per_call),
             plugin,
+            connection: grants.connection.clone(),
         })
     }
 
@@ -215,6 +220,9 @@ impl log::Host for HostState {
 
 impl http::Host for HostState {
     fn send(&mut self, request: http::Request) -> Result<http::Response, http::HttpError> {
+        if let Some(connection) = &self.connection {
+            return connection.send(request);
+        }
         tracing::warn!(plugin = %self.plugin, url = %request.url, "Plugin HTTP request denied: no connection is granted to it.");
         Err(http::HttpError::Denied(format!(
             "no connection is granted to this plugin, so it may not reach {}",

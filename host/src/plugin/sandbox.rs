@@ -110,6 +110,11 @@ impl<W: WorldBinding> std::fmt::Debug for Sandbox<W> {
 }
 
 impl<W: WorldBinding> Sandbox<W> {
+    /// What this plugin is granted.
+    pub fn grants(&self) -> &Grants {
+        &self.grants
+    }
+
     /// Compile (or load from cache), link and type-check `artifact` as a
     /// `W` plugin. Nothing runs yet.
     pub fn new(

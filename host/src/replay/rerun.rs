@@ -21,6 +21,14 @@ pub enum RerunError {
         /// Its status.
         status: String,
     },
+    /// Replays are replayed, not re-run.
+    #[error(
+        "run {run} is a replay; replay its failed entries again with: sluice dlq replay --run {run}"
+    )]
+    Replay {
+        /// The run.
+        run: i64,
+    },
     /// The pipeline file no longer loads.
     #[error("cannot re-run run {run}: its pipeline file {} does not load", path.display())]
     Config {
@@ -42,7 +50,11 @@ impl Sluice {
     /// pipeline of run `run_id`, which must have ended `failed` or
     /// `aborted`. The new run (kind `rerun`) names `run_id` as its parent.
     pub fn rerun(&self, run_id: i64) -> Result<RunSummary, RerunError> {
-        let run = self.run_log()?.run(run_id)?;
+        let log = self.run_log()?;
+        let run = log.run(run_id)?;
+        if log.run_kind(run_id)? == "replay" {
+            return Err(RerunError::Replay { run: run_id });
+        }
         if !matches!(run.status.as_str(), "failed" | "aborted") {
             return Err(RerunError::NotRerunnable {
                 run: run_id,

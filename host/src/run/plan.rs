@@ -1,3 +1,5 @@
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -5,6 +7,7 @@ use serde_json::Value as Json;
 
 use super::native::{NativeNormalize, NativeTransform, NormalizeStep, TransformStep};
 use crate::config::{ConfigError, ConnectorConfig, LoadedPipeline, PluginStep};
+use crate::connection::{CONNECTIONS_ENV, Connection, Connections};
 use crate::plugin::{
     CallStats, Grants, PluginId, PluginKind, Registry, Runtime, Sandbox, SourcePlugin,
     TargetPlugin, WorldBinding,
@@ -33,6 +36,8 @@ pub struct Plan {
     pub execute: Vec<TargetPlugin>,
     /// Error policies and circuit breaker shared by the stages.
     pub control: Arc<RunControl>,
+    /// The connections the connectors use.
+    pub connections: Vec<Arc<Connection>>,
     /// Role of each plugin instance, in the order they appear in the stages.
     roles: Vec<String>,
 }
@@ -41,6 +46,7 @@ struct Builder<'a> {
     loaded: &'a LoadedPipeline,
     runtime: &'a Runtime,
     registry: &'a Registry,
+    opened: RefCell<HashMap<String, Arc<Connection>>>,
 }
 
 impl Plan {
@@ -56,10 +62,13 @@ impl Plan {
             loaded,
             runtime,
             registry,
+            opened: RefCell::new(HashMap::new()),
         };
         let p = &loaded.pipeline;
-        let source_grants = b.grants(&p.source, false)?;
-        let target_grants = b.grants(&p.target, true)?;
+        let mut source_grants = b.grants(&p.source, false)?;
+        source_grants.connection = b.connection(&p.source)?;
+        let mut target_grants = b.grants(&p.target, true)?;
+        target_grants.connection = b.connection(&p.target)?;
         let mut plan = Plan {
             entity_names: p
                 .entities
@@ -72,6 +81,7 @@ impl Plan {
             transform: Vec::new(),
             execute: Vec::new(),
             control: Arc::new(run_control(p)),
+            connections: Vec::new(),
             roles: Vec::new(),
         };
         let mut roles_by_stage: [Vec<String>; 4] = Default::default();
@@ -140,6 +150,7 @@ impl Plan {
             roles_by_stage[3].push(role);
         }
         plan.roles = roles_by_stage.concat();
+        plan.connections = b.opened.into_inner().into_values().collect();
         Ok(plan)
     }
 
@@ -233,8 +244,40 @@ impl Builder<'_> {
         }
         Ok(Grants {
             data_dir: Some((path, writable)),
-            allow: Vec::new(),
+            ..Grants::default()
         })
+    }
+
+    /// The connection `connector` names, opened once per plan.
+    fn connection(
+        &self,
+        connector: &ConnectorConfig,
+    ) -> Result<Option<Arc<Connection>>, ConfigError> {
+        let Some(name) = &connector.connection else {
+            return Ok(None);
+        };
+        if let Some(open) = self.opened.borrow().get(name.get_ref()) {
+            return Ok(Some(open.clone()));
+        }
+        let path = Connections::path_for(&self.loaded.base_dir);
+        let connections = Connections::load(&path).map_err(|e| match e {
+            ConfigError::Read { .. } => self.loaded.error_at(
+                &name.span(),
+                format!(
+                    "connection `{}` needs a connections file, but {} cannot be read; create it or set ${CONNECTIONS_ENV}",
+                    name.get_ref(),
+                    path.display()
+                ),
+            ),
+            other => other,
+        })?;
+        let connection = Connection::open(&connections, name.get_ref(), self.loaded.capture_http)
+            .map_err(|e| self.loaded.error_at(&name.span(), e.to_string()))?;
+        let connection = Arc::new(connection);
+        self.opened
+            .borrow_mut()
+            .insert(name.get_ref().clone(), connection.clone());
+        Ok(Some(connection))
     }
 
     fn sandbox<W: WorldBinding>(

@@ -13,7 +13,7 @@ use crate::errors::{Category, RecordError};
 use crate::runlog::{DlqEntry, RunContext, RunLog, RunLogError, spawn_writer};
 use crate::stages::finalize::{RunStatus, Totals};
 use crate::stages::{
-    Reporter, Stage, StageCounts, StageReport, execute, ingest, normalize, transform,
+    Capture, Reporter, Stage, StageCounts, StageReport, execute, ingest, normalize, transform,
 };
 use crate::{Sluice, audit};
 
@@ -258,6 +258,14 @@ fn execute(
     let control = plan.control.clone();
     let mut reporter = Reporter::new(writer.tx.clone(), progress, control.clone());
     reporter.report_loaded_keys(resolves_dlq);
+    reporter.set_capture(Capture {
+        phases: loaded
+            .pipeline
+            .capture
+            .phases
+            .unwrap_or(!plan.connections.is_empty()),
+        connections: plan.connections.clone(),
+    });
     drop(writer.tx);
 
     let mut crashed: Vec<String> = Vec::new();

@@ -218,6 +218,16 @@ impl RunLog {
         Ok(n as u64)
     }
 
+    /// The kind of run `run_id` was: `run`, `replay` or `rerun`.
+    pub fn run_kind(&self, run_id: i64) -> Result<String, RunLogError> {
+        self.conn
+            .query_row("SELECT kind FROM runs WHERE id = ?1", [run_id], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .ok_or_else(|| RunLogError::NoSuchRun(run_id.to_string()))
+    }
+
     /// The pipeline file the most recent run of `pipeline` used.
     pub fn latest_pipeline_path(&self, pipeline: &str) -> Result<Option<String>, RunLogError> {
         Ok(self

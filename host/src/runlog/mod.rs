@@ -4,6 +4,7 @@
 
 mod audit;
 mod audit_queries;
+mod captures;
 mod cursors;
 mod dlq;
 mod groups;
@@ -15,6 +16,7 @@ mod writer;
 
 pub use audit::AuditEntry;
 pub use audit_queries::{AuditFilter, AuditRow, AuditTx, KnownDigest, PriorRun};
+pub use captures::CaptureRow;
 pub use cursors::{CursorReset, CursorRow};
 pub use dlq::{DlqEntry, DlqFilter};
 #[cfg(test)]

@@ -18,6 +18,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("migrations/0003_error_model.sql")),
         M::up(include_str!("migrations/0004_dlq_cursors_audit.sql")),
         M::up(include_str!("migrations/0005_cursor_history.sql")),
+        M::up(include_str!("migrations/0006_captures.sql")),
     ])
 });
 

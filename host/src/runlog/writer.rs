@@ -23,6 +23,17 @@ pub enum LogEvent {
     Skips(Vec<SkipRecord>),
     /// Records that were retried.
     Retries(Vec<RetryRecord>),
+    /// A captured document of one batch (already redacted).
+    Capture {
+        /// The entity.
+        entity: String,
+        /// The batch's ordinal within the entity and phase.
+        batch: u64,
+        /// `extract`, `load`, `response` or `http`.
+        phase: &'static str,
+        /// The JSON document.
+        document: String,
+    },
     /// An incremental stream may resume at `cursor`.
     Cursor {
         /// The entity.
@@ -111,6 +122,17 @@ fn write_loop(
                 }
                 LogEvent::Retries(r) => insert_retries(&tx, run_id, &r)?,
                 LogEvent::Loaded { entity, keys } => resolve(&tx, run, &entity, &keys, "loaded")?,
+                LogEvent::Capture {
+                    entity,
+                    batch,
+                    phase,
+                    document,
+                } => {
+                    tx.prepare_cached(
+                        "INSERT INTO captures (run_id, entity, batch, phase, document) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )?
+                    .execute(params![run_id, entity, batch as i64, phase, document])?;
+                }
                 LogEvent::Cursor {
                     entity,
                     cursor,

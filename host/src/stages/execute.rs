@@ -7,6 +7,7 @@ use crossbeam_channel::Receiver;
 use super::{Flow, Reporter, SkipRecord, Stage, StageReport};
 use crate::bindings::current::PluginError;
 use crate::bindings::current::target::exports::sluice::plugin::load::{Outgoing, WriteOutcome};
+use crate::connection::HttpExchange;
 use crate::errors::{Category, RecordError};
 use crate::plugin::{PluginFailure, PluginId, TargetPlugin};
 use crate::record::Record;
@@ -31,6 +32,10 @@ pub trait RecordTarget: Send {
     fn retry_after(&mut self) -> Option<Duration> {
         None
     }
+    /// The HTTP exchanges captured since the last call.
+    fn take_http(&mut self) -> Vec<HttpExchange> {
+        Vec::new()
+    }
 }
 
 impl RecordTarget for TargetPlugin {
@@ -52,6 +57,21 @@ impl RecordTarget for TargetPlugin {
 
     fn commit(&mut self, entity: &str) -> Result<Result<(), PluginError>, PluginFailure> {
         TargetPlugin::commit(self, entity)
+    }
+
+    fn retry_after(&mut self) -> Option<Duration> {
+        self.grants()
+            .connection
+            .as_ref()
+            .and_then(|c| c.take_retry_after())
+    }
+
+    fn take_http(&mut self) -> Vec<HttpExchange> {
+        self.grants()
+            .connection
+            .as_ref()
+            .map(|c| c.take_captured())
+            .unwrap_or_default()
     }
 }
 
@@ -75,6 +95,7 @@ pub fn run<T: RecordTarget>(
 ) -> StageReport {
     let mut report = StageReport::new(Stage::Execute, targets.len());
     let mut phases: Vec<Phase> = targets.iter().map(|_| Phase::Fresh).collect();
+    let mut batches: Vec<u64> = vec![0; targets.len()];
     for flow in input {
         match flow {
             Flow::Batch(batch) => {
@@ -97,6 +118,13 @@ pub fn run<T: RecordTarget>(
                     },
                     _ => write_batch(target, name, batch.records, reporter),
                 };
+                batches[entity] += 1;
+                let n = batches[entity];
+                reporter.capture_http(name, n, target.take_http());
+                if !written.load_document.is_empty() {
+                    reporter.capture(name, n, "load", &written.load_document.into());
+                    reporter.capture(name, n, "response", &written.response_document.into());
+                }
                 counts.failed += written.errors.len() as u64;
                 counts.skipped += written.skips.len() as u64;
                 counts.records_out += written.loaded;
@@ -201,6 +229,10 @@ struct Written {
     loaded: u64,
     /// Keys of the loaded records, when the reporter wants them.
     loaded_keys: Vec<String>,
+    /// What was sent, per record, when phases are captured.
+    load_document: Vec<serde_json::Value>,
+    /// The target's final answer per record, when phases are captured.
+    response_document: Vec<serde_json::Value>,
     errors: Vec<RecordError>,
     skips: Vec<SkipRecord>,
     retries: Vec<RetryRecord>,
@@ -240,6 +272,13 @@ fn write_batch<T: RecordTarget>(
         })
         .collect();
     let mut written = Written::default();
+    let capture = reporter.captures_phases();
+    if capture {
+        written.load_document = pending
+            .iter()
+            .map(|p| serde_json::json!({"key": p.sent.key, "body": p.record.body}))
+            .collect();
+    }
     loop {
         let outgoing: Vec<Outgoing> = pending.iter().map(|p| p.sent.clone()).collect();
         let outcomes: Vec<Result<WriteOutcome, Box<RecordError>>> =
@@ -268,6 +307,19 @@ fn write_batch<T: RecordTarget>(
             };
         let mut again = Vec::new();
         for (mut p, outcome) in pending.into_iter().zip(outcomes) {
+            if capture {
+                let final_answer = match &outcome {
+                    Err(e) => !(e.category.is_recoverable() && policy.max_attempts > 1),
+                    Ok(_) => true,
+                };
+                if final_answer {
+                    written.response_document.push(response_item(
+                        &p.sent.key,
+                        &outcome,
+                        backoff.attempts(),
+                    ));
+                }
+            }
             match outcome {
                 Ok(
                     WriteOutcome::Created(_) | WriteOutcome::Updated(_) | WriteOutcome::Unchanged,
@@ -302,7 +354,16 @@ fn write_batch<T: RecordTarget>(
                     again.push(p);
                 }
                 Err(e) => {
-                    retried(&mut written, entity, &plugin, &p, &backoff, false);
+                    // Retries got past the recoverable error, whatever the
+                    // record met next.
+                    retried(
+                        &mut written,
+                        entity,
+                        &plugin,
+                        &p,
+                        &backoff,
+                        !e.category.is_recoverable(),
+                    );
                     written
                         .errors
                         .push(final_error(*e, p, backoff.attempts(), None));
@@ -324,6 +385,13 @@ fn write_batch<T: RecordTarget>(
             Err(give_up) => give_up.describe(&policy),
         };
         for mut p in again {
+            if capture && let Some(e) = &p.last_error {
+                written.response_document.push(response_item(
+                    &p.sent.key,
+                    &Err(Box::new(e.clone())),
+                    backoff.attempts(),
+                ));
+            }
             retried(&mut written, entity, &plugin, &p, &backoff, false);
             let error = p.last_error.take().expect("a retried record has an error");
             written
@@ -331,6 +399,38 @@ fn write_batch<T: RecordTarget>(
                 .push(final_error(error, p, backoff.attempts(), Some(&give_up)));
         }
         return written;
+    }
+}
+
+/// The target's answer for one record, for the response capture.
+fn response_item(
+    key: &str,
+    outcome: &Result<WriteOutcome, Box<RecordError>>,
+    attempts: u32,
+) -> serde_json::Value {
+    use serde_json::json;
+    match outcome {
+        Ok(WriteOutcome::Created(id)) => {
+            json!({"key": key, "outcome": "created", "id": id, "attempts": attempts})
+        }
+        Ok(WriteOutcome::Updated(id)) => {
+            json!({"key": key, "outcome": "updated", "id": id, "attempts": attempts})
+        }
+        Ok(WriteOutcome::Unchanged) => {
+            json!({"key": key, "outcome": "unchanged", "attempts": attempts})
+        }
+        Ok(WriteOutcome::Skip(reason)) => {
+            json!({"key": key, "outcome": "skipped", "reason": reason})
+        }
+        Err(e) => json!({
+            "key": key,
+            "outcome": "failed",
+            "category": e.category.as_str(),
+            "code": e.code,
+            "field": e.field,
+            "message": e.message,
+            "attempts": attempts,
+        }),
     }
 }
 

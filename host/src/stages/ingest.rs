@@ -8,6 +8,7 @@ use crossbeam_channel::Sender;
 use super::{Batch, Flow, Reporter, Stage, StageReport};
 use crate::bindings::current::PluginError;
 use crate::bindings::current::source::exports::sluice::plugin::extract::ExtractBatch;
+use crate::connection::HttpExchange;
 use crate::errors::{Category, RecordError, codes};
 use crate::plugin::{PluginFailure, PluginId, SourcePlugin};
 use crate::record::{Object, Record, get_path};
@@ -32,6 +33,10 @@ pub trait RecordSource: Send {
     fn retry_after(&mut self) -> Option<Duration> {
         None
     }
+    /// The HTTP exchanges captured since the last call.
+    fn take_http(&mut self) -> Vec<HttpExchange> {
+        Vec::new()
+    }
 }
 
 impl RecordSource for SourcePlugin {
@@ -46,6 +51,21 @@ impl RecordSource for SourcePlugin {
         max: u32,
     ) -> Result<Result<ExtractBatch, PluginError>, PluginFailure> {
         SourcePlugin::read(self, entity, cursor, max)
+    }
+
+    fn retry_after(&mut self) -> Option<Duration> {
+        self.grants()
+            .connection
+            .as_ref()
+            .and_then(|c| c.take_retry_after())
+    }
+
+    fn take_http(&mut self) -> Vec<HttpExchange> {
+        self.grants()
+            .connection
+            .as_ref()
+            .map(|c| c.take_captured())
+            .unwrap_or_default()
     }
 }
 
@@ -100,6 +120,7 @@ fn read_entity<S: RecordSource>(
     let mut cursor: Option<String> = entity.start_cursor.clone();
     let mut empty_reads = 0;
     let mut checkpointed = report.counts[index].records_in;
+    let mut batches = 0;
     loop {
         if reporter.is_halted() {
             return Ok(());
@@ -115,6 +136,8 @@ fn read_entity<S: RecordSource>(
             return Ok(());
         };
         let progressed = !batch.items.is_empty() || batch.cursor != cursor;
+        batches += 1;
+        reporter.capture_http(&name, batches, entity.source.take_http());
         let counts = &mut report.counts[index];
         counts.records_in += batch.items.len() as u64;
         let mut records = Vec::with_capacity(batch.items.len());
@@ -167,6 +190,14 @@ fn read_entity<S: RecordSource>(
                     errors.push(err);
                 }
             }
+        }
+        if reporter.captures_phases() && !(records.is_empty() && errors.is_empty()) {
+            reporter.capture(
+                &name,
+                batches,
+                "extract",
+                &extract_document(&records, &errors),
+            );
         }
         counts.failed += errors.len() as u64;
         counts.records_out += records.len() as u64;
@@ -300,6 +331,23 @@ fn record_read_retries(
             })
             .collect(),
     );
+}
+
+/// What the source returned for one read: each record's key, source
+/// position and body, and each item that failed to be read.
+fn extract_document(records: &[Record], errors: &[RecordError]) -> serde_json::Value {
+    let ok = records
+        .iter()
+        .map(|r| serde_json::json!({"key": r.key, "position": r.position, "body": r.body}));
+    let failed = errors.iter().map(|e| {
+        serde_json::json!({
+            "key": e.record_key,
+            "position": e.source_position,
+            "raw": e.source_payload,
+            "error": {"category": e.category.as_str(), "code": e.code, "message": e.message},
+        })
+    });
+    ok.chain(failed).collect()
 }
 
 fn key_text(v: &serde_json::Value) -> Option<String> {

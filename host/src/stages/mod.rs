@@ -20,7 +20,7 @@ use crossbeam_channel::{Receiver, Sender};
 use serde::{Deserialize, Serialize};
 
 pub use isolate::call_isolating;
-pub use report::{Reporter, SkipRecord, StageReport};
+pub use report::{Capture, Reporter, SkipRecord, StageReport};
 
 use crate::record::Record;
 

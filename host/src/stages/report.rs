@@ -4,6 +4,7 @@ use crossbeam_channel::Sender;
 use serde::Serialize;
 
 use super::{Stage, StageCounts};
+use crate::connection::{Connection, HttpExchange};
 use crate::errors::RecordError;
 use crate::plugin::PluginId;
 use crate::record::Record;
@@ -39,6 +40,17 @@ pub struct Reporter {
     progress: Arc<Progress>,
     control: Arc<RunControl>,
     loaded_keys: bool,
+    capture: Arc<Capture>,
+}
+
+/// What the stages capture, and the connections whose secrets are redacted
+/// from it.
+#[derive(Debug, Default)]
+pub struct Capture {
+    /// Keep extract, load and response documents.
+    pub phases: bool,
+    /// Redact through these connections.
+    pub connections: Vec<Arc<Connection>>,
 }
 
 impl Reporter {
@@ -50,6 +62,48 @@ impl Reporter {
             progress,
             control,
             loaded_keys: false,
+            capture: Arc::default(),
+        }
+    }
+
+    /// Capture documents as `capture` says.
+    pub fn set_capture(&mut self, capture: Capture) {
+        self.capture = Arc::new(capture);
+    }
+
+    /// Whether phase documents are kept.
+    pub fn captures_phases(&self) -> bool {
+        self.capture.phases
+    }
+
+    /// Keep a document of batch `batch` of `entity` at `phase`, redacted.
+    pub fn capture(
+        &self,
+        entity: &str,
+        batch: u64,
+        phase: &'static str,
+        document: &serde_json::Value,
+    ) {
+        if phase != "http" && !self.capture.phases {
+            return;
+        }
+        let mut text = document.to_string();
+        for c in &self.capture.connections {
+            text = c.redact(&text);
+        }
+        let _ = self.tx.send(LogEvent::Capture {
+            entity: entity.to_owned(),
+            batch,
+            phase,
+            document: text,
+        });
+    }
+
+    /// Keep the raw HTTP exchanges a connector made.
+    pub fn capture_http(&self, entity: &str, batch: u64, exchanges: Vec<HttpExchange>) {
+        if !exchanges.is_empty() {
+            let doc = serde_json::to_value(&exchanges).unwrap_or_default();
+            self.capture(entity, batch, "http", &doc);
         }
     }
 

@@ -24,7 +24,8 @@ pub struct RetryRecord {
     pub failures: u32,
     /// Attempts made for the record in total.
     pub attempts: u32,
-    /// Whether the record got through the stage in the end.
+    /// Whether retrying overcame the recoverable error: the record then got
+    /// through the stage, or failed for another, non-recoverable reason.
     pub succeeded: bool,
     /// Time spent waiting between attempts, in milliseconds.
     pub waited_ms: u64,

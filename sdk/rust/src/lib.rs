@@ -116,6 +116,7 @@
 //! error there; [`http::send`] only works inside the component.
 
 mod bindings;
+pub mod classify;
 mod error;
 pub mod files;
 pub mod http;
@@ -129,6 +130,9 @@ mod transform;
 mod value;
 
 pub use bindings::imports::sluice::plugin::types::{ErrorCategory, PluginError, Value};
+pub use classify::{
+    EXCERPT_CHARS, body_excerpt, classify_http_error, classify_response, describe_response,
+};
 pub use error::INVALID_OPTIONS;
 pub use normalize::{Normalized, Normalizer, Record, parse_record};
 pub use options::Options;
