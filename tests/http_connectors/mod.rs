@@ -4,6 +4,7 @@
 //! the allow-list, and secrets that never reach the run log.
 
 mod allow_list;
+mod crm_modes;
 mod crm_sync;
 mod example;
 mod secrets;

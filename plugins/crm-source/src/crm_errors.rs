@@ -12,7 +12,7 @@
 //! | `MISSING_SCOPES` (message names the scopes)          | `permissions` | `missing-scopes`          |
 //! | `RATE_LIMITS` / `errorType: RATE_LIMIT` / status 429 | `transient`   | `rate-limited` (retryable)|
 //! | a plan or property limit (see [`limit_kind`])        | `plan-quota`  | `property-limit` / `plan-limit` |
-//! | `VALIDATION_ERROR` (field: the property named)       | `validation`  | the nested error code, kebab-cased (`invalid-email`), else `invalid-value` |
+//! | `VALIDATION_ERROR` (field: the property named)       | `validation`  | the nested error code (else `subCategory`), kebab-cased (`invalid-email`), else `invalid-value` |
 //! | `OBJECT_ALREADY_EXISTS`, `CONFLICT`                  | `correlation` | `duplicate`               |
 //! | `OBJECT_NOT_FOUND`                                   | `correlation` | `not-found`               |
 //! | anything else                                        | by status: [`sluice_sdk::classify_response`] |
