@@ -27,6 +27,8 @@ const BUILTINS: &[(&str, &str, &str)] = &[
     ("sluice-plugin-jsonl-file-target", "jsonl-file", "Target"),
     ("sluice-plugin-crm-source", "crm", "Source"),
     ("sluice-plugin-crm-target", "crm", "Target"),
+    ("sluice-plugin-rest-source", "rest", "Source"),
+    ("sluice-plugin-rest-target", "rest", "Target"),
 ];
 
 /// Crates only the tests use.

@@ -7,6 +7,7 @@ mod allow_list;
 mod crm_modes;
 mod crm_sync;
 mod example;
+mod rest;
 mod secrets;
 
 use sluice_crm_sim::{CrmSim, SimConfig};

@@ -13,6 +13,7 @@ use super::limits::Limits;
 use super::registry::{Artifact, Origin, PluginKind};
 use super::runtime::{ComponentInfo, EPOCH_TICK, LoadError, Runtime};
 use crate::bindings::current::PluginError;
+use crate::connection::HttpExchange;
 
 /// Glue between the generic [`Sandbox`] and one world's generated bindings.
 pub trait WorldBinding: Sized + Send + 'static {
@@ -113,6 +114,23 @@ impl<W: WorldBinding> Sandbox<W> {
     /// What this plugin is granted.
     pub fn grants(&self) -> &Grants {
         &self.grants
+    }
+
+    /// The Retry-After its connection last received, taken.
+    pub fn connection_retry_after(&self) -> Option<Duration> {
+        self.grants
+            .connection
+            .as_ref()
+            .and_then(|c| c.take_retry_after())
+    }
+
+    /// The HTTP exchanges its connection captured, taken.
+    pub fn connection_captures(&self) -> Vec<HttpExchange> {
+        self.grants
+            .connection
+            .as_ref()
+            .map(|c| c.take_captured())
+            .unwrap_or_default()
     }
 
     /// Compile (or load from cache), link and type-check `artifact` as a

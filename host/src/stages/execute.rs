@@ -60,18 +60,11 @@ impl RecordTarget for TargetPlugin {
     }
 
     fn retry_after(&mut self) -> Option<Duration> {
-        self.grants()
-            .connection
-            .as_ref()
-            .and_then(|c| c.take_retry_after())
+        self.connection_retry_after()
     }
 
     fn take_http(&mut self) -> Vec<HttpExchange> {
-        self.grants()
-            .connection
-            .as_ref()
-            .map(|c| c.take_captured())
-            .unwrap_or_default()
+        self.connection_captures()
     }
 }
 

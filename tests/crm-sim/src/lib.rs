@@ -10,6 +10,7 @@ use std::thread::JoinHandle;
 use serde_json::{Map, Value};
 
 use crate::server::State;
+pub use crate::server::generic::Item;
 
 /// How a simulator is set up when it starts.
 ///

@@ -23,6 +23,9 @@ use crate::util::{
 };
 use crate::{Contact, Faults, RequestLog, SimConfig};
 
+#[path = "generic.rs"]
+pub(crate) mod generic;
+
 /// Scope needed by list, get and search.
 pub(crate) const READ_SCOPE: &str = "crm.objects.contacts.read";
 /// Scope needed by batch create/update/upsert and delete.
@@ -262,6 +265,7 @@ pub(crate) struct State {
     clock_ms: u64,
     correlation_seq: u64,
     pub(crate) requests: Vec<RequestLog>,
+    items: generic::Items,
 }
 
 impl State {
@@ -283,6 +287,7 @@ impl State {
             clock_ms: 0,
             correlation_seq: 0,
             requests: Vec::new(),
+            items: generic::Items::default(),
         };
         for seed in seeds {
             let writes: Writes = seed
@@ -385,6 +390,9 @@ impl State {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Response {
+        if path.starts_with("/api/") {
+            return self.respond_generic(method, path, query.unwrap_or(""), headers, body);
+        }
         let route = Route::parse(method, path);
         if path.starts_with("/crm/") {
             if let Some(response) = self.reject_credentials(headers) {
