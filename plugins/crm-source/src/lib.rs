@@ -96,6 +96,7 @@
 
 mod crm_errors;
 mod cursor;
+mod names;
 mod options;
 
 use serde_json::{Map, Value as Json, json};

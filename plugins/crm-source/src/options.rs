@@ -1,5 +1,6 @@
 //! The source's options.
 
+use crate::names::check_name;
 use serde::Deserialize;
 use sluice_sdk::{Options, PluginError};
 
@@ -65,24 +66,6 @@ impl SourceOptions {
             properties.push(self.incremental_property.clone());
         }
         properties
-    }
-}
-
-/// A CRM object type or property name: letters, digits, `_`, `-` and `.`,
-/// so it can go into a path or query without escaping surprises.
-pub(crate) fn check_name(option: &str, name: &str) -> Result<(), PluginError> {
-    let valid = !name.is_empty()
-        && name.len() <= 100
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-    if valid {
-        Ok(())
-    } else {
-        Err(PluginError::config(format!(
-            "`{option}`: {name:?} is not a valid CRM name (use letters, digits, `_`, `-` or `.`)"
-        ))
-        .with_field(option))
     }
 }
 

@@ -110,6 +110,8 @@
 
 #[path = "../../crm-source/src/crm_errors.rs"]
 mod crm_errors;
+#[path = "../../crm-source/src/names.rs"]
+mod names;
 mod options;
 mod outcome;
 mod prepare;

@@ -1,5 +1,6 @@
 //! The target's options.
 
+use crate::names::check_name;
 use serde::Deserialize;
 use sluice_sdk::{Options, PluginError};
 
@@ -88,23 +89,6 @@ impl TargetOptions {
             .with_field("batch_size"));
         }
         Ok(options)
-    }
-}
-
-/// A CRM object type or property name: letters, digits, `_`, `-` and `.`.
-fn check_name(option: &str, name: &str) -> Result<(), PluginError> {
-    let valid = !name.is_empty()
-        && name.len() <= 100
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
-    if valid {
-        Ok(())
-    } else {
-        Err(PluginError::config(format!(
-            "`{option}`: {name:?} is not a valid CRM name (use letters, digits, `_`, `-` or `.`)"
-        ))
-        .with_field(option))
     }
 }
 
