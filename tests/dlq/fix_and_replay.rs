@@ -152,3 +152,40 @@ fn fixing_the_mapping_and_replaying_loads_exactly_the_failed_records() {
     let runs = log.runs(None, 10).unwrap();
     assert_eq!(runs.len(), 3);
 }
+
+#[test]
+fn a_later_run_that_loads_a_dead_lettered_record_resolves_its_entry() {
+    let env = TestEnv::new();
+    env.write(
+        "in/contacts.jsonl",
+        "{\"id\":\"a\",\"phone\":\"+1 415 555 2671\"}\n{\"id\":\"b\",\"phone\":\"(415) 555-2672\"}\n",
+    );
+    let path = env.write("pipeline.toml", BUGGY);
+    assert_eq!(env.run(&path).totals.failed, 1);
+    assert_eq!(
+        env.run_log()
+            .dlq_entries(&DlqFilter::default())
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // The source is corrected and the pipeline simply runs again.
+    env.write(
+        "in/contacts.jsonl",
+        "{\"id\":\"a\",\"phone\":\"+1 415 555 2671\"}\n{\"id\":\"b\",\"phone\":\"+1 415 555 2672\"}\n",
+    );
+    let second = env.run(&path);
+    assert_eq!(second.totals.failed, 0);
+    let resolved = env
+        .run_log()
+        .dlq_entries(&DlqFilter {
+            status: Some("resolved".into()),
+            ..DlqFilter::default()
+        })
+        .unwrap();
+    assert_eq!(resolved.len(), 1);
+    assert_eq!(resolved[0].record_key, "b");
+    assert_eq!(resolved[0].resolution.as_deref(), Some("loaded"));
+    assert_eq!(resolved[0].resolved_by_run, Some(second.run_id));
+}

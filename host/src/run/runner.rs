@@ -248,7 +248,7 @@ fn execute(
             plugin_digests: serde_json::Value::Object(plugin_digests).to_string(),
         },
     )?;
-    let resolves_dlq = log.open_dlq_count(&loaded.pipeline.name)? > 0;
+    let open_dlq = log.open_dlq_keys(&loaded.pipeline.name)?;
     let entity_count = plan.entity_names.len();
     let names = plan.entity_names.clone();
     let batch_size = plan.batch_size;
@@ -257,7 +257,7 @@ fn execute(
     let (to_execute, from_transform) = bounded(CHANNEL_BATCHES);
     let control = plan.control.clone();
     let mut reporter = Reporter::new(writer.tx.clone(), progress, control.clone());
-    reporter.report_loaded_keys(resolves_dlq);
+    reporter.resolve_on_load(open_dlq);
     reporter.set_capture(Capture {
         phases: loaded
             .pipeline

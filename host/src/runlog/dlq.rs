@@ -42,6 +42,22 @@ pub struct DlqFilter {
     pub limit: Option<u64>,
 }
 
+/// Record keys with open DLQ entries, by entity.
+#[derive(Debug, Clone, Default)]
+pub struct OpenKeys(std::collections::HashMap<String, std::collections::HashSet<String>>);
+
+impl OpenKeys {
+    /// Whether no entry is open.
+    pub fn is_empty(&self) -> bool {
+        self.0.values().all(|k| k.is_empty())
+    }
+
+    /// Whether `key` of `entity` has an open entry.
+    pub fn contains(&self, entity: &str, key: &str) -> bool {
+        self.0.get(entity).is_some_and(|k| k.contains(key))
+    }
+}
+
 /// One DLQ entry.
 #[derive(Debug, Clone, Serialize)]
 pub struct DlqEntry {
@@ -240,15 +256,19 @@ impl RunLog {
             .optional()?)
     }
 
-    /// Open entries of `pipeline`, for deciding whether a run must report
-    /// its loaded keys.
-    pub fn open_dlq_count(&self, pipeline: &str) -> Result<u64, RunLogError> {
-        let n: i64 = self.conn.query_row(
-            "SELECT count(*) FROM dlq WHERE pipeline = ?1 AND status = 'open'",
-            [pipeline],
-            |r| r.get(0),
+    /// The keys of the open entries of `pipeline`, by entity: a run reports
+    /// loading or skipping these records, so their entries are resolved.
+    pub fn open_dlq_keys(&self, pipeline: &str) -> Result<OpenKeys, RunLogError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT entity, record_key FROM dlq WHERE pipeline = ?1 AND status = 'open'",
         )?;
-        Ok(n as u64)
+        let mut keys = OpenKeys::default();
+        let rows = stmt.query_map([pipeline], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))?;
+        for row in rows {
+            let (entity, key) = row?;
+            keys.0.entry(entity).or_default().insert(key);
+        }
+        Ok(keys)
     }
 }
 

@@ -18,7 +18,7 @@ pub use audit::AuditEntry;
 pub use audit_queries::{AuditFilter, AuditRow, AuditTx, KnownDigest, PriorRun};
 pub use captures::CaptureRow;
 pub use cursors::{CursorReset, CursorRow};
-pub use dlq::{DlqEntry, DlqFilter};
+pub use dlq::{DlqEntry, DlqFilter, OpenKeys};
 #[cfg(test)]
 pub(crate) use groups::fixture;
 pub use groups::{ErrorExample, ErrorGroup, ErrorGroups, RetryGroup};

@@ -318,7 +318,7 @@ fn write_batch<T: RecordTarget>(
                     WriteOutcome::Created(_) | WriteOutcome::Updated(_) | WriteOutcome::Unchanged,
                 ) => {
                     written.loaded += 1;
-                    if reporter.wants_loaded_keys() {
+                    if reporter.resolves(entity, &p.record.key) {
                         written.loaded_keys.push(p.record.key.clone());
                     }
                     retried(&mut written, entity, &plugin, &p, &backoff, true);

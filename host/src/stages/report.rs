@@ -9,7 +9,7 @@ use crate::errors::RecordError;
 use crate::plugin::PluginId;
 use crate::record::Record;
 use crate::run::Progress;
-use crate::runlog::LogEvent;
+use crate::runlog::{LogEvent, OpenKeys};
 use crate::strategy::{RetryRecord, RunControl};
 
 /// A record deliberately not synced, and why.
@@ -39,7 +39,7 @@ pub struct Reporter {
     tx: Sender<LogEvent>,
     progress: Arc<Progress>,
     control: Arc<RunControl>,
-    loaded_keys: bool,
+    open_dlq: Arc<OpenKeys>,
     capture: Arc<Capture>,
 }
 
@@ -61,7 +61,7 @@ impl Reporter {
             tx,
             progress,
             control,
-            loaded_keys: false,
+            open_dlq: Arc::default(),
             capture: Arc::default(),
         }
     }
@@ -107,15 +107,15 @@ impl Reporter {
         }
     }
 
-    /// Whether execute reports the keys of loaded records (to resolve their
-    /// open dead-letter entries).
-    pub fn report_loaded_keys(&mut self, on: bool) {
-        self.loaded_keys = on;
+    /// Records with open dead-letter entries: execute reports loading them,
+    /// so their entries are resolved.
+    pub fn resolve_on_load(&mut self, open: OpenKeys) {
+        self.open_dlq = Arc::new(open);
     }
 
-    /// Whether execute should report loaded keys.
-    pub fn wants_loaded_keys(&self) -> bool {
-        self.loaded_keys
+    /// Whether loading record `key` of `entity` resolves a dead-letter entry.
+    pub fn resolves(&self, entity: &str, key: &str) -> bool {
+        self.open_dlq.contains(entity, key)
     }
 
     /// Every record of `entity` read before `cursor` is accounted for: the
