@@ -5,6 +5,7 @@
 use serde_json::{Value, json};
 use sluice_crm_sim::{CrmSim, SimConfig};
 
+use super::error_groups;
 use crate::support::{TestEnv, jsonl, stdout};
 
 const API_KEY: &str = "e2e-private-app-key-5d4c3b2a";
@@ -33,27 +34,6 @@ fn run(env: &TestEnv) -> Value {
         &[("E2E_CRM_API_KEY", API_KEY)],
     );
     serde_json::from_str(&stdout(&out)).unwrap_or_else(|e| panic!("{e}: {}", stdout(&out)))
-}
-
-fn groups(env: &TestEnv, run: &Value) -> Vec<(String, String, u64)> {
-    let view: Value = serde_json::from_str(&stdout(&env.cli(&[
-        "errors",
-        &run["run_id"].to_string(),
-        "--json",
-    ])))
-    .unwrap();
-    view["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| {
-            (
-                g["category"].as_str().unwrap().to_owned(),
-                g["code"].as_str().unwrap().to_owned(),
-                g["count"].as_u64().unwrap(),
-            )
-        })
-        .collect()
 }
 
 /// Call the CRM directly, as another system would.
@@ -187,7 +167,7 @@ fn inserting_existing_contacts_reports_duplicates() {
     let again = run(&env);
     assert_eq!(again["totals"]["failed"], 5);
     assert_eq!(
-        groups(&env, &again),
+        error_groups(&env, &again),
         vec![("correlation".into(), "duplicate".into(), 5)]
     );
     assert_eq!(sim.contacts().len(), 5);
@@ -215,7 +195,7 @@ fn updating_a_deleted_contact_is_not_found() {
     let summary = run(&env);
     assert_eq!(summary["totals"]["loaded"], 2, "{summary:#}");
     assert_eq!(
-        groups(&env, &summary),
+        error_groups(&env, &summary),
         vec![("correlation".into(), "not-found".into(), 1)]
     );
 }

@@ -121,3 +121,21 @@ pub fn setup(sim: &CrmSim, pipeline: &str, extra_connection: &str, records: &str
 pub fn cli(env: &TestEnv, args: &[&str]) -> std::process::Output {
     env.cli_with_env(args, &ENV)
 }
+
+/// `(category, code, count)` of the error groups of `run` (a run summary).
+pub fn error_groups(env: &TestEnv, run: &serde_json::Value) -> Vec<(String, String, u64)> {
+    let out = cli(env, &["errors", &run["run_id"].to_string(), "--json"]);
+    let view: serde_json::Value = serde_json::from_str(&crate::support::stdout(&out)).unwrap();
+    view["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["category"].as_str().unwrap().to_owned(),
+                g["code"].as_str().unwrap().to_owned(),
+                g["count"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}

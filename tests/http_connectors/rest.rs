@@ -5,7 +5,7 @@
 use serde_json::{Value, json};
 use sluice_crm_sim::CrmSim;
 
-use super::{cli, connections, sim};
+use super::{cli, connections, error_groups, sim};
 use crate::support::{TestEnv, jsonl, stdout};
 
 fn summary(out: &std::process::Output) -> Value {
@@ -177,23 +177,6 @@ fn lines(records: &[(&str, &str)]) -> String {
 
 const ENDPOINTS: &str = r#"correlation_key = "email", create = { method = "POST", path = "/api/items" }, update = { method = "PATCH", path = "/api/items/{id}" }, lookup = { path = "/api/items", param = "email", records = "/data" }"#;
 
-/// `(category, code, count)` of a run's error groups.
-fn groups(env: &TestEnv, run: &Value) -> Vec<(String, String, u64)> {
-    let view = summary(&cli(env, &["errors", &run["run_id"].to_string(), "--json"]));
-    view["groups"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|g| {
-            (
-                g["category"].as_str().unwrap().to_owned(),
-                g["code"].as_str().unwrap().to_owned(),
-                g["count"].as_u64().unwrap(),
-            )
-        })
-        .collect()
-}
-
 fn names(sim: &CrmSim) -> Vec<(String, String)> {
     sim.items()
         .iter()
@@ -231,7 +214,7 @@ fn insert_twice_makes_duplicates_correlation_errors() {
         let second = summary(&cli(&env, &["run", "pipeline.toml", "--json"]));
         assert_eq!(second["totals"]["failed"], 5, "{options}: {second:#}");
         assert_eq!(
-            groups(&env, &second),
+            error_groups(&env, &second),
             [("correlation".to_owned(), "duplicate".to_owned(), 5)],
             "{options}"
         );
@@ -259,7 +242,7 @@ fn update_of_an_unknown_item_is_not_found() {
     assert_eq!(run["status"], "partial", "{run:#}");
     assert_eq!(run["totals"]["loaded"], 1);
     assert_eq!(
-        groups(&env, &run),
+        error_groups(&env, &run),
         [("correlation".to_owned(), "not-found".to_owned(), 2)]
     );
     assert_eq!(names(&sim)[1], ("person1@example.com".into(), "One".into()));

@@ -403,13 +403,8 @@ impl RunLog {
                 })
             })?
             .collect::<Result<_, _>>()?;
-        errors_by_day.sort_by(|a, b| {
-            (&a.day, category_rank(&a.category), &a.category).cmp(&(
-                &b.day,
-                category_rank(&b.category),
-                &b.category,
-            ))
-        });
+        errors_by_day
+            .sort_by(|a, b| day_order(&a.day, &a.category).cmp(&day_order(&b.day, &b.category)));
 
         let mut stmt = self.conn.prepare(&format!(
             "SELECT substr(t.occurred_at, 1, 10) AS day, t.category, sum(t.failures), count(*),
@@ -428,13 +423,8 @@ impl RunLog {
                 })
             })?
             .collect::<Result<_, _>>()?;
-        retries_by_day.sort_by(|a, b| {
-            (&a.day, category_rank(&a.category), &a.category).cmp(&(
-                &b.day,
-                category_rank(&b.category),
-                &b.category,
-            ))
-        });
+        retries_by_day
+            .sort_by(|a, b| day_order(&a.day, &a.category).cmp(&day_order(&b.day, &b.category)));
 
         let retries = self.conn.query_row(
             &format!(
@@ -456,6 +446,11 @@ impl RunLog {
             retries,
         })
     }
+}
+
+/// Rows of a per-day table: by day, then category in rank order.
+fn day_order<'a>(day: &'a str, category: &'a str) -> (&'a str, u8, &'a str) {
+    (day, category_rank(category), category)
 }
 
 fn category_rank(category: &str) -> u8 {
