@@ -8,6 +8,7 @@
 //! cargo bench --bench pipeline -- --quick      # small data, one iteration (CI)
 //! cargo bench --bench pipeline -- --records 20000 --iterations 5
 //! cargo bench --bench pipeline -- --pipelines-only   # for profiling
+//! cargo bench --bench pipeline -- --only reference    # one pipeline, for `perf record`
 //! ```
 
 use std::collections::BTreeMap;
@@ -19,7 +20,8 @@ use std::time::{Duration, Instant};
 use sluice::bindings::current::normalizer::exports::sluice::plugin::normalize::Normalized;
 use sluice::bindings::current::{ErrorCategory, PluginError, Value};
 use sluice::plugin::{
-    Artifact, Grants, Limits, NormalizerPlugin, Origin, Registry, Runtime, TransformerPlugin,
+    Artifact, Grants, Limits, NormalizerPlugin, Origin, Registry, Runtime, Sandbox,
+    TransformerPlugin, WorldBinding,
 };
 use sluice::run::native::{NativeNormalize, NativeTransform};
 use sluice::run::{Plan, run_plan};
@@ -30,6 +32,8 @@ struct Args {
     iterations: usize,
     quick: bool,
     pipelines_only: bool,
+    /// Run only this pipeline (identity, reference, native, failing), for profiling.
+    only: Option<String>,
 }
 
 fn args() -> Args {
@@ -38,6 +42,7 @@ fn args() -> Args {
         iterations: 3,
         quick: false,
         pipelines_only: false,
+        only: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -48,6 +53,7 @@ fn args() -> Args {
                 a.iterations = 1;
             }
             "--pipelines-only" => a.pipelines_only = true,
+            "--only" => a.only = Some(it.next().expect("--only identity|reference|native|failing")),
             "--records" => a.records = it.next().and_then(|v| v.parse().ok()).expect("--records N"),
             "--iterations" => {
                 a.iterations = it
@@ -86,6 +92,20 @@ fn main() {
     );
     // Compile every plugin once so pipelines measure steady state.
     run(&sluice, &root.join("reference.toml"), false);
+    if let Some(only) = &args.only {
+        let (file, native) = match only.as_str() {
+            "identity" => ("identity.toml", false),
+            "reference" => ("reference.toml", false),
+            "native" => ("reference.toml", true),
+            "failing" => ("reference-failing.toml", false),
+            other => panic!("--only {other}: expected identity, reference, native or failing"),
+        };
+        for _ in 0..args.iterations {
+            let t = run(&sluice, &root.join(file), native);
+            println!("{only}: {:.3} s", t.as_secs_f64());
+        }
+        return;
+    }
 
     // Interleave the pipelines in every iteration so that drift of a noisy
     // machine hits all of them alike, then take each one's median.
@@ -501,8 +521,10 @@ fn cold_start(root: &Path, quick: bool) {
     let cache: PathBuf = root.join("cold-cache");
     let compiling = Runtime::new(Some(cache.clone())).expect("runtime");
     println!("## Cold start per built-in plugin\n");
-    println!("| plugin | size | compile | load from cache | instantiate + configure |");
-    println!("|---|---:|---:|---:|---:|");
+    println!(
+        "| plugin | size | compile | load from cache | instantiate | configure | discard + instantiate + configure |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
     let rounds = if quick { 5 } else { 200 };
     for b in Registry::builtins() {
         let artifact = Artifact::new(b.name, Arc::from(b.bytes), Origin::Builtin);
@@ -531,10 +553,7 @@ fn cold_start(root: &Path, quick: bool) {
                     options.into(),
                 )
                 .expect("links");
-                Some(time_starts(rounds, || {
-                    p.discard_instance();
-                    p.start().expect("starts");
-                }))
+                Some(time_starts(rounds, &mut p))
             }
             sluice::plugin::PluginKind::Normalizer => {
                 let mut p = NormalizerPlugin::new(
@@ -545,34 +564,53 @@ fn cold_start(root: &Path, quick: bool) {
                     "{}".into(),
                 )
                 .expect("links");
-                Some(time_starts(rounds, || {
-                    p.discard_instance();
-                    p.start().expect("starts");
-                }))
+                Some(time_starts(rounds, &mut p))
             }
             _ => None,
         };
+        let micros = |d: Duration| format!("{:.1} µs", d.as_secs_f64() * 1e6);
+        let [instantiate, configure, cycle] = match instantiate {
+            Some(starts) => [starts.instantiate, starts.configure, starts.cycle].map(micros),
+            None => ["-".to_owned(), "-".to_owned(), "-".to_owned()],
+        };
         println!(
-            "| {} ({}) | {:.0} KiB | {:.1} ms | {:.2} ms | {} |",
+            "| {} ({}) | {:.0} KiB | {:.1} ms | {:.2} ms | {instantiate} | {configure} | {cycle} |",
             b.name,
             b.kind,
             b.bytes.len() as f64 / 1024.0,
             compile.as_secs_f64() * 1e3,
             load.as_secs_f64() * 1e3,
-            instantiate.map_or("-".to_owned(), |d| format!(
-                "{:.1} µs",
-                d.as_secs_f64() * 1e6
-            ))
         );
     }
     println!();
 }
 
-fn time_starts(rounds: u32, mut f: impl FnMut()) -> Duration {
-    f();
+/// Per-round times of dropping an instance and starting a fresh one.
+struct Starts {
+    /// Creating the instance (store, WASI context, memory, start functions).
+    instantiate: Duration,
+    /// Its `configure` call.
+    configure: Duration,
+    /// The whole round: dropping the old instance, instantiating, configuring.
+    cycle: Duration,
+}
+
+fn time_starts<W: WorldBinding>(rounds: u32, plugin: &mut Sandbox<W>) -> Starts {
+    let round = |plugin: &mut Sandbox<W>| {
+        plugin.discard_instance();
+        plugin.start().expect("starts");
+    };
+    round(plugin);
+    let before = plugin.stats().clone();
     let started = Instant::now();
     for _ in 0..rounds {
-        f();
+        round(plugin);
     }
-    started.elapsed() / rounds
+    let cycle = started.elapsed() / rounds;
+    let after = plugin.stats();
+    Starts {
+        instantiate: (after.instantiate_wall - before.instantiate_wall) / rounds,
+        configure: (after.configure_wall - before.configure_wall) / rounds,
+        cycle,
+    }
 }

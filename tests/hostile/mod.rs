@@ -8,6 +8,7 @@ mod filesystem_probe;
 mod fuel_exhaustion;
 mod garbage_wasm;
 mod infinite_loop;
+mod instance_pool;
 mod log_flood;
 mod memory_growth;
 mod other_contract;

@@ -290,6 +290,10 @@ fn plugin_failure(f: ErrorFacts<'_>) -> Option<Guidance> {
                 "A bug in `{plugin}`: rebuild it against the current contract or report it to its author."
             ),
         ),
+        "instance-pool-full" => (
+            "could not be started: the host's instance pool is full",
+            "More plugin instances are live in this process than the pool holds (one per pipeline step): set SLUICE_INSTANCE_POOL higher (default 256; 0 maps memory per instance), or split the pipeline.".to_owned(),
+        ),
         "plugin-quarantined" => (
             "was quarantined after failing too often",
             format!(

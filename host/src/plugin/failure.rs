@@ -25,6 +25,8 @@ pub enum FailureKind {
     ConfigRejected,
     /// The plugin failed too often in this run and is no longer called.
     Quarantined,
+    /// No instance could be created: the host's instance pool is full.
+    InstancePoolFull,
 }
 
 impl FailureKind {
@@ -40,13 +42,18 @@ impl FailureKind {
             FailureKind::ContractViolation => "contract-violation",
             FailureKind::ConfigRejected => "config-rejected",
             FailureKind::Quarantined => "plugin-quarantined",
+            FailureKind::InstancePoolFull => "instance-pool-full",
         }
     }
 
     /// Whether retrying smaller parts of the batch may succeed: false for a
-    /// quarantined plugin, which is not called at all.
+    /// quarantined plugin, which is not called at all, and when no instance
+    /// can be created.
     pub fn is_isolatable(self) -> bool {
-        self != FailureKind::Quarantined
+        !matches!(
+            self,
+            FailureKind::Quarantined | FailureKind::InstancePoolFull
+        )
     }
 }
 

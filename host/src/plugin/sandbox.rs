@@ -70,6 +70,11 @@ pub struct CallStats {
     pub peak_memory_bytes: usize,
     /// Instances created (the first plus one per replacement after a failure).
     pub instantiations: u64,
+    /// Time spent creating those instances (store, WASI context, linear
+    /// memory, start functions), not counting `configure`.
+    pub instantiate_wall: Duration,
+    /// Time spent in `configure` on those instances.
+    pub configure_wall: Duration,
     /// Failed calls.
     pub failures: u64,
     /// Failed calls by kind.
@@ -262,6 +267,7 @@ impl<W: WorldBinding> Sandbox<W> {
 
     fn instantiate(&mut self) -> Result<Live<W>, PluginFailure> {
         self.stats.instantiations += 1;
+        let started = Instant::now();
         let state =
             HostState::new(self.id.name.clone(), &self.grants, &self.limits).map_err(|e| {
                 PluginFailure::new(
@@ -289,7 +295,11 @@ impl<W: WorldBinding> Sandbox<W> {
                 ));
             }
         };
-        match bindings.configure(&mut store, &self.options) {
+        let instantiated = started.elapsed();
+        self.stats.instantiate_wall += instantiated;
+        let configured = bindings.configure(&mut store, &self.options);
+        self.stats.configure_wall += started.elapsed() - instantiated;
+        match configured {
             Ok(Ok(())) => Ok(Live { store, bindings }),
             Ok(Err(e)) => Err(PluginFailure::new(
                 FailureKind::ConfigRejected,
@@ -406,7 +416,17 @@ fn classify(
     let name = &id.name;
     let state = store.data();
     let trap = e.chain().find_map(|c| c.downcast_ref::<Trap>().copied());
-    let (kind, mut message) = if state.limiter.hit {
+    let pool_full = e
+        .chain()
+        .find_map(|c| c.downcast_ref::<wasmtime::PoolConcurrencyLimitError>());
+    let (kind, mut message) = if let Some(full) = pool_full {
+        (
+            FailureKind::InstancePoolFull,
+            format!(
+                "plugin `{name}` could not be started during {during}: {full}; more plugin instances are live in this process than the pool holds (SLUICE_INSTANCE_POOL)"
+            ),
+        )
+    } else if state.limiter.hit {
         (
             FailureKind::MemoryLimit,
             format!(

@@ -279,7 +279,8 @@ fn execute(
         } = &mut plan;
         let names = &names;
         let r1 = reporter.clone();
-        let h_ingest = s.spawn(move || {
+        let stage_thread = |stage: Stage| thread::Builder::new().name(format!("sluice-{stage}"));
+        let h_ingest = stage_thread(Stage::Ingest).spawn_scoped(s, move || {
             let out = to_normalize;
             match feed {
                 Feed::Source => ingest::run(sources, batch_size, &out, &r1),
@@ -287,17 +288,22 @@ fn execute(
             }
         });
         let r2 = reporter.clone();
-        let h_normalize = s.spawn(move || {
+        let h_normalize = stage_thread(Stage::Normalize).spawn_scoped(s, move || {
             let out = to_transform;
             normalize::run(chains, names, &from_ingest, &out, &r2)
         });
         let r3 = reporter.clone();
-        let h_transform = s.spawn(move || {
+        let h_transform = stage_thread(Stage::Transform).spawn_scoped(s, move || {
             let out = to_execute;
             transform::run(mappings, names, &from_normalize, &out, &r3)
         });
         let r4 = reporter;
-        let h_execute = s.spawn(move || execute::run(targets, names, &from_transform, &r4));
+        let h_execute = stage_thread(Stage::Execute).spawn_scoped(s, move || {
+            execute::run(targets, names, &from_transform, &r4)
+        });
+        let [h_ingest, h_normalize, h_transform, h_execute] =
+            [h_ingest, h_normalize, h_transform, h_execute]
+                .map(|h| h.expect("the operating system refused a stage thread"));
         [
             (Stage::Ingest, h_ingest.join()),
             (Stage::Normalize, h_normalize.join()),

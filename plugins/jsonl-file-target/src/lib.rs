@@ -137,7 +137,7 @@ impl Target for JsonlFileTarget {
                     }
                 }
             }
-            let mut line = serde_json::Value::Object(object).to_string();
+            let mut line = serde_json::to_string(&object).expect("a JSON object serializes");
             line.push('\n');
             writer
                 .write_all(line.as_bytes())

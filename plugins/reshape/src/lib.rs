@@ -132,6 +132,28 @@ impl Reshape {
         }
     }
 
+    /// Like [`normalize_key`](Self::normalize_key), but keeps the record's
+    /// own `String` when the key does not change (the common case), and
+    /// hands back the original when it does.
+    fn normalize_owned_key(&self, key: String) -> (String, Option<String>) {
+        let trimmed = if self.trim_keys { key.trim() } else { &key };
+        let lowercasing_changes = self.lowercase_keys
+            && if trimmed.is_ascii() {
+                trimmed.bytes().any(|b| b.is_ascii_uppercase())
+            } else {
+                trimmed.to_lowercase() != trimmed
+            };
+        if trimmed.len() == key.len() && !lowercasing_changes {
+            return (key, None);
+        }
+        let normalized = self.normalize_key(&key);
+        if normalized == key {
+            (key, None)
+        } else {
+            (normalized, Some(key))
+        }
+    }
+
     /// Runs every step on one record.
     fn reshape(&self, record: Record) -> Result<Normalized, PluginError> {
         let mut entries = Vec::with_capacity(record.len());
@@ -140,30 +162,48 @@ impl Reshape {
             None => entries.extend(record),
         }
 
-        // Keys after steps 1-3, with the key each came from.
-        let mut keyed: BTreeMap<String, (String, Json)> = BTreeMap::new();
-        for (original, value) in entries {
-            let key = self.normalize_key(&original);
-            if let Some((other, _)) = keyed.get(&key) {
-                return Err(PluginError::validation(
-                    "key-collision",
-                    format!("the keys {other:?} and {original:?} both become {key:?}"),
-                )
-                .with_field(key));
-            }
-            keyed.insert(key, (original, value));
-        }
-        keyed.retain(|key, _| !self.drop.contains(key));
-
-        let (renamed, kept): (Vec<_>, Vec<_>) = keyed
+        // Keys after steps 1-3, each with the key it came from when that
+        // differs, sorted so that keys which became equal sit side by side.
+        let mut keyed: Vec<(String, Option<String>, Json)> = entries
             .into_iter()
-            .partition(|(key, _)| self.rename.contains_key(key));
-        let mut output: Record = kept
-            .into_iter()
-            .map(|(key, (_, value))| (key, value))
+            .map(|(key, value)| {
+                let (key, original) = self.normalize_owned_key(key);
+                (key, original, value)
+            })
             .collect();
-        for (old, (_, value)) in renamed {
-            let new = &self.rename[&old];
+        keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        if let Some(pair) = keyed.windows(2).find(|pair| pair[0].0 == pair[1].0) {
+            let [(key, first, _), (_, second, _)] = pair else {
+                unreachable!("windows of two")
+            };
+            // Report the two originals in their input order (sorted).
+            let mut originals = [
+                first.clone().unwrap_or_else(|| key.clone()),
+                second.clone().unwrap_or_else(|| key.clone()),
+            ];
+            originals.sort();
+            let [other, original] = originals;
+            return Err(PluginError::validation(
+                "key-collision",
+                format!("the keys {other:?} and {original:?} both become {key:?}"),
+            )
+            .with_field(key.clone()));
+        }
+
+        let mut renamed = Vec::new();
+        let mut kept = Vec::with_capacity(keyed.len());
+        for (key, _, value) in keyed {
+            if self.drop.contains(&key) {
+                continue;
+            }
+            match self.rename.get(&key) {
+                Some(new) => renamed.push((key, new, value)),
+                None => kept.push((key, value)),
+            }
+        }
+        // `kept` is sorted, which builds the map in one pass.
+        let mut output: Record = kept.into_iter().collect();
+        for (old, new, value) in renamed {
             if output.contains_key(new) {
                 return Err(PluginError::validation(
                     "rename-collision",
@@ -282,6 +322,31 @@ mod tests {
             ),
             json!({"email": "a@b.c", "city": "Oslo"})
         );
+    }
+
+    #[test]
+    fn keeping_unchanged_keys_agrees_with_normalizing_them() {
+        for (trim_keys, lowercase_keys) in [(true, true), (true, false), (false, true)] {
+            let Json::Object(options) =
+                json!({"trim_keys": trim_keys, "lowercase_keys": lowercase_keys})
+            else {
+                unreachable!()
+            };
+            let reshape = Reshape::configure(Options::from(options)).unwrap();
+            for key in [
+                "email", " email", "email ", "Email", "EMAIL", "e-mail_2", "", " ", "ÀB", "àb",
+                "ΟΔΟΣ", "οδος", "ǅ", "İ", "ß", "\u{a0}x",
+            ] {
+                let expected = reshape.normalize_key(key);
+                let (normalized, original) = reshape.normalize_owned_key(key.to_owned());
+                assert_eq!(normalized, expected, "{key:?}");
+                assert_eq!(
+                    original.as_deref(),
+                    (expected != key).then_some(key),
+                    "{key:?}"
+                );
+            }
+        }
     }
 
     #[test]

@@ -61,7 +61,7 @@ impl From<serde_json::Value> for Value {
             },
             serde_json::Value::String(text) => Value::Text(text),
             structured @ (serde_json::Value::Array(_) | serde_json::Value::Object(_)) => {
-                Value::Json(structured.to_string())
+                Value::Json(serde_json::to_string(&structured).unwrap_or_default())
             }
         }
     }
