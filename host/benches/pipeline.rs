@@ -32,7 +32,9 @@ struct Args {
     iterations: usize,
     quick: bool,
     pipelines_only: bool,
-    /// Run only this pipeline (identity, reference, native, failing), for profiling.
+    /// Run only this pipeline (identity, reference, native, failing), or
+    /// only the run-log writer (runlog: a tenth of `--records` errors), for
+    /// profiling.
     only: Option<String>,
 }
 
@@ -92,13 +94,21 @@ fn main() {
     );
     // Compile every plugin once so pipelines measure steady state.
     run(&sluice, &root.join("reference.toml"), false);
+    if args.only.as_deref() == Some("runlog") {
+        for _ in 0..args.iterations {
+            runlog_writer(root, args.records / 10);
+        }
+        return;
+    }
     if let Some(only) = &args.only {
         let (file, native) = match only.as_str() {
             "identity" => ("identity.toml", false),
             "reference" => ("reference.toml", false),
             "native" => ("reference.toml", true),
             "failing" => ("reference-failing.toml", false),
-            other => panic!("--only {other}: expected identity, reference, native or failing"),
+            other => {
+                panic!("--only {other}: expected identity, reference, native, failing or runlog")
+            }
         };
         for _ in 0..args.iterations {
             let t = run(&sluice, &root.join(file), native);
@@ -345,16 +355,13 @@ transform = ["trim", "lowercase"]
 target = "country"
 transform = ["trim", "uppercase"]
 "#;
-    for (file, dir) in [
-        ("reference.toml", "in"),
-        ("reference-failing.toml", "in-failing"),
-    ] {
+    // The failing run is its own pipeline: under the reference's name, its
+    // dead-lettered records would be resolved by the next reference run,
+    // charging that run for the failing run's errors.
+    for (name, dir) in [("reference", "in"), ("reference-failing", "in-failing")] {
         std::fs::write(
-            root.join(file),
-            format!(
-                "name = \"reference\"\n{}{HEADER}{reference_body}",
-                source(dir)
-            ),
+            root.join(format!("{name}.toml")),
+            format!("name = \"{name}\"\n{}{HEADER}{reference_body}", source(dir)),
         )
         .unwrap();
     }
@@ -613,4 +620,64 @@ fn time_starts<W: WorldBinding>(rounds: u32, plugin: &mut Sandbox<W>) -> Starts 
         configure: (after.configure_wall - before.configure_wall) / rounds,
         cycle,
     }
+}
+
+/// The run-log writer alone: `count` record errors (payloads like the
+/// reference pipeline's), sent in batches of 26 as the transform stage
+/// sends them, written with their dead-letter entries.
+fn runlog_writer(root: &Path, count: usize) {
+    use sluice::errors::{Category, RecordError};
+    use sluice::runlog::{LogEvent, RunContext, RunLog, spawn_writer};
+    use sluice::stages::Stage;
+
+    let path = root.join("runlog-bench.db");
+    let log = RunLog::open(&path).expect("run log");
+    let run_id = log
+        .start_run("runlog-bench", "bench.toml", "sha256:0")
+        .expect("run");
+    let payload = format!("{{\"id\": \"r1\", \"notes\": \"{}\"}}", "x".repeat(280));
+    let errors: Vec<RecordError> = (0..count)
+        .map(|i| RecordError {
+            record_key: Some(format!("c{i:06}")),
+            source_position: Some(format!("contacts.jsonl:{i}")),
+            payload: Some(payload.clone()),
+            source_payload: Some(payload.clone()),
+            ..RecordError::new(
+                Stage::Transform,
+                "contacts",
+                Category::Validation,
+                "invalid-email",
+                format!("\"user{i}@@example\" is not a valid email address: invalid character"),
+            )
+            .on_field("email")
+        })
+        .collect();
+    let started = Instant::now();
+    let writer = spawn_writer(
+        path.clone(),
+        RunContext {
+            run_id,
+            pipeline: "runlog-bench".into(),
+            config_hash: "sha256:0".into(),
+        },
+    )
+    .expect("writer");
+    for chunk in errors.chunks(26) {
+        writer
+            .tx
+            .send(LogEvent::Errors(chunk.to_vec()))
+            .expect("send");
+    }
+    drop(writer.tx);
+    writer
+        .thread
+        .join()
+        .expect("writer thread")
+        .expect("written");
+    let elapsed = started.elapsed();
+    println!(
+        "runlog: {count} errors in {:.3} s, {:.1} µs per error",
+        elapsed.as_secs_f64(),
+        elapsed.as_secs_f64() * 1e6 / count as f64
+    );
 }

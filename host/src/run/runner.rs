@@ -239,13 +239,16 @@ fn execute(
         .into_iter()
         .map(|u| (u.role, u.id.digest.to_string().into()))
         .collect();
+    log.set_run_plugin_digests(
+        run_id,
+        &serde_json::Value::Object(plugin_digests).to_string(),
+    )?;
     let writer = spawn_writer(
         sluice.run_log_path(),
         RunContext {
             run_id,
             pipeline: loaded.pipeline.name.clone(),
             config_hash: loaded.config_hash.clone(),
-            plugin_digests: serde_json::Value::Object(plugin_digests).to_string(),
         },
     )?;
     let open_dlq = log.open_dlq_keys(&loaded.pipeline.name)?;

@@ -120,7 +120,9 @@ pub struct DlqEntry {
 }
 
 const COLUMNS: &str = "id, pipeline, entity, record_key, source_position, stage, payload, source_payload,
-    category, code, field, message, plugin, plugin_digest, plugin_digests, config_hash, attempts, failures,
+    category, code, field, message, plugin, plugin_digest,
+    coalesce(nullif(plugin_digests, ''), (SELECT r.plugin_digests FROM runs r WHERE r.id = dlq.last_run_id), '{}'),
+    config_hash, attempts, failures,
     disposition, status, payload_version, first_run_id, last_run_id, created_at, updated_at, resolved_at,
     resolved_by_run, resolution";
 
@@ -285,7 +287,7 @@ pub(super) fn dead_letter(
         "INSERT INTO dlq (pipeline, entity, record_key, source_position, stage, payload, source_payload, category,
              code, field, message, plugin, plugin_digest, plugin_digests, config_hash, attempts, disposition,
              first_run_id, last_run_id, error_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18, ?19)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, '', ?14, ?15, ?16, ?17, ?17, ?18)
          ON CONFLICT (pipeline, entity, record_key) WHERE status = 'open' DO UPDATE SET
              source_position = excluded.source_position, stage = excluded.stage, payload = excluded.payload,
              source_payload = coalesce(excluded.source_payload, dlq.source_payload),
@@ -322,7 +324,6 @@ pub(super) fn dead_letter(
             e.message,
             e.plugin.as_ref().map(|p| p.name.to_string()),
             e.plugin.as_ref().map(|p| p.digest.to_string()),
-            run.plugin_digests,
             run.config_hash,
             e.attempts,
             disposition,

@@ -19,6 +19,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("migrations/0004_dlq_cursors_audit.sql")),
         M::up(include_str!("migrations/0005_cursor_history.sql")),
         M::up(include_str!("migrations/0006_captures.sql")),
+        M::up(include_str!("migrations/0007_run_plugin_digests.sql")),
     ])
 });
 
@@ -122,6 +123,16 @@ impl RunLog {
             params![pipeline, pipeline_path, config_hash, env!("CARGO_PKG_VERSION")],
         )?;
         Ok(self.conn.last_insert_rowid())
+    }
+
+    /// Store every plugin of run `run_id` (role → digest, a JSON object);
+    /// its dead-letter entries refer to them.
+    pub fn set_run_plugin_digests(&self, run_id: i64, digests: &str) -> Result<(), RunLogError> {
+        self.conn.execute(
+            "UPDATE runs SET plugin_digests = ?2 WHERE id = ?1",
+            params![run_id, digests],
+        )?;
+        Ok(())
     }
 
     /// Record errors outside a running writer (setup failures).
