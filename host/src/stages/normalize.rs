@@ -62,6 +62,7 @@ pub fn run<N: RecordNormalizer>(
             &mut chains[entity],
             &entity_names[entity],
             batch.records,
+            batch.enter_at == Stage::Ingest,
             &mut errors,
             &mut skips,
         );
@@ -84,17 +85,30 @@ pub fn run<N: RecordNormalizer>(
 /// answer does not parse, the error is blamed on the normalizer that
 /// produced the bad text. An error keeps the record as it entered the
 /// stage, so a replay runs the whole chain again.
+///
+/// Records read from the source (`from_source`) still have the body their
+/// source payload parses to, so that text goes to the first normalizer
+/// instead of the body written out again; records re-entering from the
+/// dead-letter queue may have been edited, so their body is written out.
 fn normalize_batch<N: RecordNormalizer>(
     chain: &mut [N],
     entity: &str,
     records: Vec<Record>,
+    from_source: bool,
     errors: &mut Vec<RecordError>,
     skips: &mut Vec<SkipRecord>,
 ) -> Vec<Record> {
     if chain.is_empty() {
         return records;
     }
-    let entered: Vec<String> = records.iter().map(Record::body_json).collect();
+    let entered: Vec<String> = if from_source {
+        records
+            .iter()
+            .map(|r| r.source_payload.to_string())
+            .collect()
+    } else {
+        records.iter().map(Record::body_json).collect()
+    };
     let mut records: Vec<Option<Record>> = records.into_iter().map(Some).collect();
     // Indices (into `records`) of the records still in the chain, in step
     // with `texts` (`None` before the first normalizer: `entered`).
@@ -292,8 +306,41 @@ mod tests {
         records: Vec<Record>,
     ) -> (Vec<Record>, Vec<RecordError>, Vec<SkipRecord>) {
         let (mut errors, mut skips) = (Vec::new(), Vec::new());
-        let out = normalize_batch(chain, "contacts", records, &mut errors, &mut skips);
+        let out = normalize_batch(chain, "contacts", records, true, &mut errors, &mut skips);
         (out, errors, skips)
+    }
+
+    /// Records from the source hand their source text to the first
+    /// normalizer; records re-entering from the dead-letter queue (whose
+    /// body may have been edited) hand their body.
+    #[test]
+    fn the_first_normalizer_gets_the_source_text_only_for_records_from_the_source() {
+        for from_source in [true, false] {
+            let mut edited = record(1);
+            edited.source_payload = Arc::from(r#"{ "id": 1, "Name": "before the edit" }"#);
+            let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+            let log = Arc::clone(&seen);
+            let mut chain = vec![fake("spy", move |text: &str| {
+                log.lock().unwrap().push(text.to_owned());
+                lowercase_keys(text)
+            })];
+            let (mut errors, mut skips) = (Vec::new(), Vec::new());
+            let out = normalize_batch(
+                &mut chain,
+                "contacts",
+                vec![edited],
+                from_source,
+                &mut errors,
+                &mut skips,
+            );
+            let expected = if from_source {
+                r#"{ "id": 1, "Name": "before the edit" }"#
+            } else {
+                r#"{"Name":"n1","id":1}"#
+            };
+            assert_eq!(*seen.lock().unwrap(), [expected]);
+            assert_eq!(out.len(), 1);
+        }
     }
 
     #[test]
