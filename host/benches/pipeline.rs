@@ -167,6 +167,11 @@ fn main() {
     if !args.pipelines_only {
         call_overhead(&sluice, args.quick);
         cold_start(root, args.quick);
+        println!("## Run-log writer (a tenth of the records failing, new entries then updates)\n");
+        for _ in 0..2 {
+            runlog_writer(root, (args.records / 10).max(1));
+        }
+        println!();
     }
 }
 
