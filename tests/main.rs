@@ -7,6 +7,7 @@
 mod support;
 
 mod cases;
+mod cli_output;
 mod dlq;
 mod error_model;
 mod example_contacts;

@@ -76,7 +76,7 @@ pub fn audit(sluice: &Sluice, args: &AuditArgs) -> anyhow::Result<Exit> {
             .collect();
         print_json(&entries)?;
     } else {
-        print!("{}", render_audit(&rows, args.diff, more, screen_width()));
+        out!("{}", render_audit(&rows, args.diff, more, screen_width()));
     }
     Ok(Exit::Success)
 }

@@ -89,8 +89,8 @@ pub fn connection(_sluice: &Sluice, args: &ConnectionArgs) -> anyhow::Result<Exi
                     if p.capture_http { "yes" } else { "no" }.to_owned(),
                 ]);
             }
-            println!("{}", connections.path.display());
-            println!("{t}");
+            outln!("{}", connections.path.display());
+            outln!("{t}");
             Ok(Exit::Success)
         }
         ConnectionCommand::Test { name, file, format } => {
@@ -100,9 +100,9 @@ pub fn connection(_sluice: &Sluice, args: &ConnectionArgs) -> anyhow::Result<Exi
                 print_json(&outcome)?;
             } else {
                 let mark = if outcome.ok { "OK" } else { "FAILED" };
-                println!("Connection `{name}`: {mark} — {}", outcome.message);
+                outln!("Connection `{name}`: {mark} — {}", outcome.message);
                 if let Some(hint) = &outcome.hint {
-                    println!("  fix: {hint}");
+                    outln!("  fix: {hint}");
                 }
             }
             Ok(if outcome.ok {

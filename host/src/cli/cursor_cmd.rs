@@ -56,7 +56,7 @@ pub fn cursor(sluice: &Sluice, args: &CursorArgs) -> anyhow::Result<Exit> {
                 return Ok(Exit::Success);
             }
             if rows.is_empty() {
-                println!(
+                outln!(
                     "Pipeline `{pipeline}` has no committed cursor{}: its incremental entities read from the start.",
                     entity
                         .as_deref()
@@ -78,7 +78,7 @@ pub fn cursor(sluice: &Sluice, args: &CursorArgs) -> anyhow::Result<Exit> {
                     c.updated_at.clone(),
                 ]);
             }
-            println!("{t}");
+            outln!("{t}");
             Ok(Exit::Success)
         }
         CursorCommand::Reset {
@@ -122,7 +122,7 @@ pub fn cursor(sluice: &Sluice, args: &CursorArgs) -> anyhow::Result<Exit> {
                 None => "this cursor was never committed by the pipeline, so how many records the next run reads again is unknown".to_owned(),
             };
             if *dry_run {
-                println!(
+                outln!(
                     "Dry run: resetting `{pipeline}` / `{entity}` from {} to {target}: {rereads}. Nothing changed.",
                     reset
                         .before
@@ -130,7 +130,7 @@ pub fn cursor(sluice: &Sluice, args: &CursorArgs) -> anyhow::Result<Exit> {
                         .map_or("the start".to_owned(), |v| format!("`{v}`"))
                 );
             } else {
-                println!(
+                outln!(
                     "Reset `{pipeline}` / `{entity}` to {target} (was {}): {rereads}. Recorded in the audit log.",
                     reset
                         .before

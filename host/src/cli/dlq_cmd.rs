@@ -315,7 +315,7 @@ fn list(sluice: &Sluice, args: &ListArgs) -> anyhow::Result<Exit> {
         limit: args.limit,
         in_review,
     };
-    print!(
+    out!(
         "{}",
         render_list(&entries, &view, now_seconds(), screen_width())
     );
@@ -560,7 +560,7 @@ pub(super) fn show(sluice: &Sluice, args: &ShowArgs, review: bool) -> anyhow::Re
             versions: &versions,
         })?;
     } else {
-        print!("{}", render_entry(&entry, &versions, screen_width()));
+        out!("{}", render_entry(&entry, &versions, screen_width()));
     }
     Ok(Exit::Success)
 }
@@ -723,7 +723,7 @@ fn replay(sluice: &Sluice, args: &ReplayArgs) -> anyhow::Result<Exit> {
     flags.extend(args.ids.iter().map(|id| format!("--id {id}")));
     if matched.is_empty() {
         if !args.format.json {
-            println!("No open DLQ entries match{}.", filters_suffix(&flags));
+            outln!("No open DLQ entries match{}.", filters_suffix(&flags));
         } else {
             print_json(&Vec::<ReplayJson<'_>>::new())?;
         }
@@ -754,7 +754,7 @@ pub(super) fn print_outcomes(
             .collect();
         print_json(&items)?;
     } else {
-        print!(
+        out!(
             "{}",
             render_outcomes(outcomes, dry_run, rerun, screen_width())
         );
@@ -925,7 +925,7 @@ fn discard(sluice: &Sluice, args: &DiscardArgs) -> anyhow::Result<Exit> {
     let entries = log.dlq_entries(&sel.filter)?;
     check_named(&log, &args.ids, &entries, "discarded")?;
     if entries.is_empty() {
-        println!("No open DLQ entries match{}.", filters_suffix(&sel.flags));
+        outln!("No open DLQ entries match{}.", filters_suffix(&sel.flags));
         return Ok(Exit::Success);
     }
     if entries.len() > 1 && !args.yes {
@@ -954,7 +954,7 @@ fn discard(sluice: &Sluice, args: &DiscardArgs) -> anyhow::Result<Exit> {
     }
     let ids: Vec<i64> = entries.iter().map(|e| e.id).collect();
     let discarded = log.discard_dlq_entries(&ids, &args.reason, sluice.actor())?;
-    println!("{}", discarded_text(&discarded, args.reason.trim()));
+    outln!("{}", discarded_text(&discarded, args.reason.trim()));
     Ok(Exit::Success)
 }
 

@@ -78,7 +78,7 @@ pub fn errors(sluice: &Sluice, args: &ErrorsArgs) -> anyhow::Result<Exit> {
         if args.format.json {
             print_json(&rows)?;
         } else {
-            print!("{}", render_rows(id, &rows, args.limit, screen_width()));
+            out!("{}", render_rows(id, &rows, args.limit, screen_width()));
         }
         return Ok(Exit::Success);
     }
@@ -93,7 +93,7 @@ pub fn errors(sluice: &Sluice, args: &ErrorsArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Success);
     }
     let run = log.run(id)?;
-    print!(
+    out!(
         "{}",
         render_groups(&run, &grouped, &filter_text(&filter), screen_width())
     );

@@ -1,6 +1,9 @@
 //! The `sluice` command line. Library errors are typed; here, at the edge,
 //! they become `anyhow` chains printed for people, and exit codes.
 
+#[macro_use]
+mod output;
+
 mod audit_cmd;
 mod connection_cmd;
 mod cursor_cmd;

@@ -296,13 +296,13 @@ fn print_human(
     results: &[RecordResult],
     show: usize,
 ) {
-    println!(
+    outln!(
         "Plugin {} ({}) · {}",
         artifact.id.name,
         artifact.id.digest,
         kind.map_or("?", PluginKind::world)
     );
-    println!(
+    outln!(
         "Limits: fuel {} per call + {} per record · timeout {} ms · memory {} MiB · output {} B per record",
         limits.fuel_per_call,
         limits.fuel_per_record,
@@ -353,10 +353,10 @@ fn print_human(
             },
         ]);
     }
-    println!("{t}");
+    outln!("{t}");
     for b in batches.iter().filter(|b| b.failure.is_some()) {
         let f = b.failure.as_ref().expect("filtered");
-        println!("Batch {} stopped: {} — {}", b.batch, f.kind, f.message);
+        outln!("Batch {} stopped: {} — {}", b.batch, f.kind, f.message);
     }
     let mut t = table(&["LINE", "INPUT", "RESULT"], &["LINE"]);
     for r in results.iter().take(show) {
@@ -372,9 +372,9 @@ fn print_human(
             clip(&result, 70),
         ]);
     }
-    println!("{t}");
+    outln!("{t}");
     if results.len() > show {
-        println!(
+        outln!(
             "({} of {} records shown; --show N for more, --json for all)",
             show,
             results.len()

@@ -70,8 +70,8 @@ pub fn plugins(sluice: &Sluice, args: &PluginsArgs) -> anyhow::Result<Exit> {
             },
         ]);
     }
-    println!("{t}");
-    println!("Full digests, imports and exports: sluice plugins --json");
+    outln!("{t}");
+    outln!("Full digests, imports and exports: sluice plugins --json");
     Ok(Exit::Success)
 }
 

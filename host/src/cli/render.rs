@@ -22,7 +22,7 @@ pub fn table(headers: &[&str], numeric: &[&str]) -> Table {
 
 /// Print `value` as pretty JSON.
 pub fn print_json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    outln!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 

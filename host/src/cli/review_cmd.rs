@@ -120,7 +120,7 @@ fn list(sluice: &Sluice, args: &ListArgs) -> anyhow::Result<Exit> {
     if args.format.json {
         print_json(&entries)?;
     } else {
-        print!(
+        out!(
             "{}",
             render_list(
                 &entries,
@@ -182,7 +182,7 @@ fn edit(sluice: &Sluice, args: &EditArgs) -> anyhow::Result<Exit> {
     if args.format.json {
         print_json(&edited)?;
     } else {
-        print!("{}", render_edit(&edited));
+        out!("{}", render_edit(&edited));
     }
     Ok(Exit::Success)
 }
@@ -262,7 +262,7 @@ fn discard(sluice: &Sluice, args: &DiscardArgs) -> anyhow::Result<Exit> {
     if discarded.is_empty() {
         bail!("no entry was discarded");
     }
-    println!("{}", discarded_text(&discarded, args.reason.trim()));
+    outln!("{}", discarded_text(&discarded, args.reason.trim()));
     Ok(Exit::Success)
 }
 

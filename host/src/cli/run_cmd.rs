@@ -63,7 +63,7 @@ pub fn rerun(sluice: &Sluice, args: &RerunArgs) -> anyhow::Result<Exit> {
     let summary = sluice.rerun(id)?;
     let pipeline = sluice.run_log()?.run(summary.run_id)?.pipeline;
     if !args.format.json {
-        println!("Re-ran run {id} as run {}.", summary.run_id);
+        outln!("Re-ran run {id} as run {}.", summary.run_id);
     }
     report(&pipeline, &summary, args.format.json)
 }
@@ -75,7 +75,7 @@ fn report(pipeline: &str, summary: &RunSummary, json: bool) -> anyhow::Result<Ex
         return Ok(Exit::for_status(summary.status));
     }
     let t = &summary.totals;
-    println!(
+    outln!(
         "Run {} of `{}` finished {} in {:.1} s: {} extracted, {} loaded, {} failed, {} skipped.",
         summary.run_id,
         pipeline,
@@ -100,13 +100,13 @@ fn report(pipeline: &str, summary: &RunSummary, json: bool) -> anyhow::Result<Ex
                 t.skipped.to_string(),
             ]);
         }
-        println!("{tab}");
+        outln!("{tab}");
     }
     if let Some(reason) = &summary.status_reason {
-        println!("Reason: {reason}");
+        outln!("Reason: {reason}");
     }
     if t.failed > 0 || summary.status_reason.is_some() {
-        println!(
+        outln!(
             "See what failed and why: sluice runs show {}",
             summary.run_id
         );
@@ -120,7 +120,7 @@ pub fn validate(sluice: &Sluice, args: &ValidateArgs) -> anyhow::Result<Exit> {
     let plan = Plan::build(&loaded, sluice.runtime(), sluice.registry())
         .with_context(|| format!("pipeline {} is not valid", args.pipeline.display()))?;
     let uses = plan.plugin_uses();
-    println!(
+    outln!(
         "{}: pipeline `{}` is valid: {} entit{}, {} plugin instance(s) configured.",
         args.pipeline.display(),
         loaded.pipeline.name,

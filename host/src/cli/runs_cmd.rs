@@ -75,7 +75,7 @@ pub fn runs(sluice: &Sluice, args: &RunsArgs) -> anyhow::Result<Exit> {
         return Ok(Exit::Success);
     }
     if runs.is_empty() {
-        println!("No runs yet. Start one with `sluice run PIPELINE`.");
+        outln!("No runs yet. Start one with `sluice run PIPELINE`.");
         return Ok(Exit::Success);
     }
     let numeric = ["ID", "EXTRACTED", "LOADED", "FAILED", "SKIPPED", "DURATION"];
@@ -106,7 +106,7 @@ pub fn runs(sluice: &Sluice, args: &RunsArgs) -> anyhow::Result<Exit> {
             r.skipped.to_string(),
         ]);
     }
-    println!("{t}");
+    outln!("{t}");
     Ok(Exit::Success)
 }
 
@@ -150,7 +150,7 @@ fn show(log: &RunLog, args: &ShowArgs) -> anyhow::Result<Exit> {
     if args.format.json {
         print_json(&detail)?;
     } else {
-        print!("{}", render_show(&detail, args.plugins, screen_width()));
+        out!("{}", render_show(&detail, args.plugins, screen_width()));
     }
     Ok(Exit::Success)
 }
@@ -396,7 +396,7 @@ fn show_phase(
     if let Some(key) = record {
         let item = log.captured_record(id, phase, key)?;
         match item {
-            Some(item) => println!("{}", serde_json::to_string_pretty(&item)?),
+            Some(item) => outln!("{}", serde_json::to_string_pretty(&item)?),
             None => {
                 anyhow::bail!("run {id} captured no `{phase}` item for record `{key}`")
             }
@@ -409,18 +409,20 @@ fn show_phase(
         return Ok(Exit::Success);
     }
     if captures.is_empty() {
-        println!(
+        outln!(
             "Run {id} has no `{phase}` captures. Phases are captured when the source or target uses a connection, or with `[capture] phases = true`; raw HTTP with `capture_http` on the connection or `sluice run --capture-http`."
         );
         return Ok(Exit::Success);
     }
     for c in &captures {
         let items = c.document.as_array().map_or(0, Vec::len);
-        println!(
+        outln!(
             "── {} · batch {} · {phase} · {items} item(s) · {}",
-            c.entity, c.batch, c.created_at
+            c.entity,
+            c.batch,
+            c.created_at
         );
-        println!("{}", serde_json::to_string_pretty(&c.document)?);
+        outln!("{}", serde_json::to_string_pretty(&c.document)?);
     }
     Ok(Exit::Success)
 }
@@ -446,15 +448,15 @@ fn show_diff(log: &RunLog, id: i64, key: &str, json: bool) -> anyhow::Result<Exi
     };
     let (before, after) = (pretty(&extracted), pretty(&loaded));
     let diff = similar::TextDiff::from_lines(&before, &after);
-    println!("Record `{key}` of run {id}: extracted (-) vs sent to the target (+)");
-    print!(
+    outln!("Record `{key}` of run {id}: extracted (-) vs sent to the target (+)");
+    out!(
         "{}",
         diff.unified_diff()
             .context_radius(20)
             .header("extract", "load")
     );
     if let Some(r) = response {
-        println!("Target's answer: {}", serde_json::to_string(&r)?);
+        outln!("Target's answer: {}", serde_json::to_string(&r)?);
     }
     Ok(Exit::Success)
 }

@@ -35,7 +35,7 @@ pub fn stats(sluice: &Sluice, args: &StatsArgs) -> anyhow::Result<Exit> {
     if args.format.json {
         print_json(&stats)?;
     } else {
-        print!("{}", render_stats(&stats, screen_width()));
+        out!("{}", render_stats(&stats, screen_width()));
     }
     Ok(Exit::Success)
 }
