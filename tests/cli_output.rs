@@ -1,21 +1,17 @@
 //! What the CLI does with its standard output.
 
 use std::io::Read;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
-use crate::support::{TestEnv, shared_cache};
+use crate::support::TestEnv;
 
 /// `sluice … | head`: when the reader closes the pipe, the command ends
 /// quietly with success instead of panicking.
 #[test]
 fn a_closed_pipe_ends_the_command_quietly() {
     let env = TestEnv::new();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["plugins", "--json"])
-        .current_dir(env.path())
-        .env("SLUICE_DATA_DIR", env.data_dir())
-        .env("SLUICE_CACHE_DIR", shared_cache())
-        .env_remove("SLUICE_PLUGIN_PATH")
+    let mut child = env
+        .command(&["plugins", "--json"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -42,15 +38,7 @@ fn a_full_disk_on_standard_output_is_an_error() {
     let Ok(full) = full else {
         return; // no /dev/full on this system
     };
-    let output = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["plugins"])
-        .current_dir(env.path())
-        .env("SLUICE_DATA_DIR", env.data_dir())
-        .env("SLUICE_CACHE_DIR", shared_cache())
-        .env_remove("SLUICE_PLUGIN_PATH")
-        .stdout(full)
-        .output()
-        .unwrap();
+    let output = env.command(&["plugins"]).stdout(full).output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(

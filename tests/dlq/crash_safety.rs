@@ -3,12 +3,12 @@
 //! loaded twice, and the cursor, the DLQ and the target agree.
 
 use std::collections::HashMap;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use sluice::runlog::DlqFilter;
 
-use crate::support::{TestEnv, jsonl, shared_cache};
+use crate::support::{TestEnv, jsonl};
 
 const RECORDS: usize = 5_000;
 
@@ -79,12 +79,8 @@ fn lines_written(env: &TestEnv) -> usize {
 /// Start `sluice run` and kill it (SIGKILL) as `kill` says, unless it ends
 /// first. True if it ran to the end.
 fn run_or_kill(env: &TestEnv, kill: Kill) -> bool {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["run", "pipeline.toml"])
-        .current_dir(env.path())
-        .env("SLUICE_DATA_DIR", env.data_dir())
-        .env("SLUICE_CACHE_DIR", shared_cache())
-        .env_remove("SLUICE_PLUGIN_PATH")
+    let mut child = env
+        .command(&["run", "pipeline.toml"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -89,16 +89,25 @@ impl TestEnv {
 
     /// Run the `sluice` binary with extra environment variables.
     pub fn cli_with_env(&self, args: &[&str], vars: &[(&str, &str)]) -> Output {
-        Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .args(args)
+        self.command(args)
             .envs(vars.iter().copied())
+            .output()
+            .unwrap()
+    }
+
+    /// The `sluice` binary with `args`, set up to run in this environment
+    /// (its directory, data directory and the shared compile cache), for
+    /// tests that spawn it themselves.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_sluice"));
+        command
+            .args(args)
             .current_dir(self.path())
             .env("SLUICE_DATA_DIR", self.data_dir())
             .env("SLUICE_CACHE_DIR", shared_cache())
             .env_remove("SLUICE_PLUGIN_PATH")
-            .env("NO_COLOR", "1")
-            .output()
-            .unwrap()
+            .env("NO_COLOR", "1");
+        command
     }
 }
 
