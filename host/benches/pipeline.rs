@@ -11,6 +11,7 @@
 //! cargo bench --bench pipeline -- --only reference    # one pipeline, for `perf record`
 //! ```
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -430,19 +431,20 @@ fn native_transform(role: &str) -> Option<NativeTransform> {
     Some(f)
 }
 
-type Object = serde_json::Map<String, serde_json::Value>;
+type Fields<'a> = Vec<sluice_sdk::Field<'a>>;
 
+/// Runs `f` on each record's top-level fields, values left as JSON text,
+/// as the `reshape` plugin does when it does not flatten.
 fn reshape(
     records: &[String],
-    f: impl Fn(Object) -> Object,
+    f: impl Fn(Fields<'_>) -> Fields<'_>,
 ) -> Vec<Result<Normalized, PluginError>> {
     records
         .iter()
         .map(|r| {
-            let object: Object = serde_json::from_str(r).expect("records are objects");
-            Ok(Normalized::Keep(
-                serde_json::to_string(&f(object)).expect("serializes"),
-            ))
+            let mut fields = f(sluice_sdk::parse_fields(r).expect("records are objects"));
+            fields.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            Ok(Normalized::Keep(sluice_sdk::write_fields(fields)))
         })
         .collect()
 }
@@ -451,9 +453,20 @@ fn reshape(
 fn native_normalize(role: &str) -> Option<NativeNormalize> {
     let f: NativeNormalize = match role {
         "normalize:contacts#1" => Box::new(|r: &[String]| {
-            reshape(r, |o| {
-                o.into_iter()
-                    .map(|(k, v)| (k.trim().to_lowercase(), v))
+            reshape(r, |fields| {
+                fields
+                    .into_iter()
+                    .map(|(k, v)| {
+                        let key = k.trim();
+                        if key.len() == k.len()
+                            && key.is_ascii()
+                            && !key.bytes().any(|b| b.is_ascii_uppercase())
+                        {
+                            (k, v)
+                        } else {
+                            (Cow::Owned(key.to_lowercase()), v)
+                        }
+                    })
                     .collect()
             })
         }),
@@ -464,16 +477,20 @@ fn native_normalize(role: &str) -> Option<NativeNormalize> {
                 ("emailaddress", "email"),
             ]
             .into();
-            reshape(r, |o| {
-                o.into_iter()
-                    .map(|(k, v)| (renames.get(k.as_str()).map_or(k, |n| (*n).to_owned()), v))
+            reshape(r, |fields| {
+                fields
+                    .into_iter()
+                    .map(|(k, v)| match renames.get(k.as_ref()) {
+                        Some(new) => (Cow::Borrowed(*new), v),
+                        None => (k, v),
+                    })
                     .collect()
             })
         }),
         "normalize:contacts#3" => Box::new(|r: &[String]| {
-            reshape(r, |mut o| {
-                o.remove("notes");
-                o
+            reshape(r, |mut fields| {
+                fields.retain(|(k, _)| k != "notes");
+                fields
             })
         }),
         _ => return None,

@@ -22,11 +22,15 @@
 //! steps 1-3 (`"Email"` and `"email"` with `lowercase_keys`) are a
 //! `validation` error with code `key-collision`.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 use serde_json::Value as Json;
-use sluice_sdk::{Normalized, Normalizer, Options, PluginError, Record};
+use sluice_sdk::{
+    Normalized, Normalizer, Options, PluginError, Record, is_empty_value, normalize_via_record,
+    parse_fields, write_fields,
+};
 
 /// The reason given for skipped records.
 const ALL_EMPTY: &str = "all fields are empty";
@@ -77,7 +81,39 @@ impl Normalizer for Reshape {
     }
 
     fn normalize(&self, record: Record) -> Result<Normalized, PluginError> {
-        self.reshape(record)
+        let mut entries = Vec::with_capacity(record.len());
+        match &self.flatten {
+            Some(separator) => flatten_into(&mut entries, None, record, separator),
+            None => entries.extend(record),
+        }
+        let entries = entries
+            .into_iter()
+            .map(|(key, value)| (Cow::Owned(key), value))
+            .collect();
+        Ok(match self.reshape(entries, is_empty)? {
+            // Sorted, which builds the map in one pass.
+            Normalized::Keep(fields) => Normalized::Keep(
+                fields
+                    .into_iter()
+                    .map(|(key, value)| (key.into_owned(), value))
+                    .collect(),
+            ),
+            Normalized::Skip(reason) => Normalized::Skip(reason),
+        })
+    }
+
+    /// Without `flatten`, values are never looked into (but for
+    /// `skip_empty_records`), so they stay JSON text.
+    fn normalize_text(&self, text: &str) -> Result<Normalized<String>, PluginError> {
+        if self.flatten.is_some() {
+            return normalize_via_record(self, text);
+        }
+        Ok(
+            match self.reshape(parse_fields(text)?, |value| is_empty_value(value))? {
+                Normalized::Keep(fields) => Normalized::Keep(write_fields(fields)),
+                Normalized::Skip(reason) => Normalized::Skip(reason),
+            },
+        )
     }
 }
 
@@ -133,9 +169,9 @@ impl Reshape {
     }
 
     /// Like [`normalize_key`](Self::normalize_key), but keeps the record's
-    /// own `String` when the key does not change (the common case), and
-    /// hands back the original when it does.
-    fn normalize_owned_key(&self, key: String) -> (String, Option<String>) {
+    /// own key when it does not change (the common case), and hands back
+    /// the original when it does.
+    fn normalize_cow_key<'a>(&self, key: Cow<'a, str>) -> (Cow<'a, str>, Option<Cow<'a, str>>) {
         let trimmed = if self.trim_keys { key.trim() } else { &key };
         let lowercasing_changes = self.lowercase_keys
             && if trimmed.is_ascii() {
@@ -147,27 +183,28 @@ impl Reshape {
             return (key, None);
         }
         let normalized = self.normalize_key(&key);
-        if normalized == key {
+        if normalized == *key {
             (key, None)
         } else {
-            (normalized, Some(key))
+            (Cow::Owned(normalized), Some(key))
         }
     }
 
-    /// Runs every step on one record.
-    fn reshape(&self, record: Record) -> Result<Normalized, PluginError> {
-        let mut entries = Vec::with_capacity(record.len());
-        match &self.flatten {
-            Some(separator) => flatten_into(&mut entries, None, record, separator),
-            None => entries.extend(record),
-        }
-
+    /// Runs steps 2-6 on a record's top-level entries (flattened already
+    /// when `flatten` is on); `V` is a parsed value or its JSON text. The
+    /// answer is sorted by key.
+    #[allow(clippy::type_complexity)]
+    fn reshape<'a, V>(
+        &self,
+        entries: Vec<(Cow<'a, str>, V)>,
+        is_empty: impl Fn(&V) -> bool,
+    ) -> Result<Normalized<Vec<(Cow<'a, str>, V)>>, PluginError> {
         // Keys after steps 1-3, each with the key it came from when that
         // differs, sorted so that keys which became equal sit side by side.
-        let mut keyed: Vec<(String, Option<String>, Json)> = entries
+        let mut keyed: Vec<(Cow<'a, str>, Option<Cow<'a, str>>, V)> = entries
             .into_iter()
             .map(|(key, value)| {
-                let (key, original) = self.normalize_owned_key(key);
+                let (key, original) = self.normalize_cow_key(key);
                 (key, original, value)
             })
             .collect();
@@ -178,8 +215,8 @@ impl Reshape {
             };
             // Report the two originals in their input order (sorted).
             let mut originals = [
-                first.clone().unwrap_or_else(|| key.clone()),
-                second.clone().unwrap_or_else(|| key.clone()),
+                first.as_deref().unwrap_or(key).to_owned(),
+                second.as_deref().unwrap_or(key).to_owned(),
             ];
             originals.sort();
             let [other, original] = originals;
@@ -187,34 +224,36 @@ impl Reshape {
                 "key-collision",
                 format!("the keys {other:?} and {original:?} both become {key:?}"),
             )
-            .with_field(key.clone()));
+            .with_field(key.to_string()));
         }
 
         let mut renamed = Vec::new();
-        let mut kept = Vec::with_capacity(keyed.len());
+        let mut output = Vec::with_capacity(keyed.len());
         for (key, _, value) in keyed {
-            if self.drop.contains(&key) {
+            if self.drop.contains(key.as_ref()) {
                 continue;
             }
-            match self.rename.get(&key) {
+            match self.rename.get(key.as_ref()) {
                 Some(new) => renamed.push((key, new, value)),
-                None => kept.push((key, value)),
+                None => output.push((key, value)),
             }
         }
-        // `kept` is sorted, which builds the map in one pass.
-        let mut output: Record = kept.into_iter().collect();
         for (old, new, value) in renamed {
-            if output.contains_key(new) {
-                return Err(PluginError::validation(
-                    "rename-collision",
-                    format!("renaming {old:?} to {new:?} collides with the existing key {new:?}"),
-                )
-                .with_field(new.clone()));
+            match output.binary_search_by(|(key, _)| key.as_ref().cmp(new.as_str())) {
+                Ok(_) => {
+                    return Err(PluginError::validation(
+                        "rename-collision",
+                        format!(
+                            "renaming {old:?} to {new:?} collides with the existing key {new:?}"
+                        ),
+                    )
+                    .with_field(new.clone()));
+                }
+                Err(at) => output.insert(at, (Cow::Owned(new.clone()), value)),
             }
-            output.insert(new.clone(), value);
         }
 
-        if self.skip_empty_records && output.values().all(is_empty) {
+        if self.skip_empty_records && output.iter().all(|(_, value)| is_empty(value)) {
             return Ok(Normalized::Skip(ALL_EMPTY.to_owned()));
         }
         Ok(Normalized::Keep(output))
@@ -338,7 +377,7 @@ mod tests {
                 "ΟΔΟΣ", "οδος", "ǅ", "İ", "ß", "\u{a0}x",
             ] {
                 let expected = reshape.normalize_key(key);
-                let (normalized, original) = reshape.normalize_owned_key(key.to_owned());
+                let (normalized, original) = reshape.normalize_cow_key(Cow::Borrowed(key));
                 assert_eq!(normalized, expected, "{key:?}");
                 assert_eq!(
                     original.as_deref(),
@@ -418,6 +457,49 @@ mod tests {
             ),
             Ok(Normalized::Skip(_))
         ));
+    }
+
+    /// The text path (no `flatten`) answers what parsing into a record
+    /// and writing it out would, errors and skips included.
+    #[test]
+    fn text_path_agrees_with_the_record_path() {
+        let options = [
+            json!({}),
+            json!({"trim_keys": false}),
+            json!({"lowercase_keys": true}),
+            json!({"lowercase_keys": true, "drop": ["Notes"], "skip_empty_records": true}),
+            json!({"rename": {"FirstName": "first_name", "e-mail": "email"}}),
+            json!({"rename": {"a": "b", "b": "a"}, "drop": [" c "]}),
+            json!({"flatten": true, "lowercase_keys": true}),
+        ];
+        let records = [
+            r#"{" FirstName ": " Ada ", "e-mail": "a@b.c", "Notes": {"x": [1, 2.50]}}"#,
+            r#"{"a": 1, "b": "\u00e9\"", "c": null, "a": 3}"#,
+            r#"{"Email": 1, "email": 2}"#,
+            r#"{"e-mail": "x", "email": "y"}"#,
+            r#"{"x": null, "y": "  ", "Notes": 5}"#,
+            r#"{"ke\"y": "v", "K\u00c9": true}"#,
+            r#"{}"#,
+            r#"[1, 2]"#,
+            r#"{"a": }"#,
+        ];
+        let parse = |text: String| serde_json::from_str::<Json>(&text).unwrap();
+        for option in &options {
+            let Json::Object(map) = option.clone() else {
+                unreachable!()
+            };
+            let reshape = Reshape::configure(Options::from(map)).unwrap();
+            for record in records {
+                let text = reshape.normalize_text(record);
+                let via_record = normalize_via_record(&reshape, record);
+                match (text, via_record) {
+                    (Ok(Normalized::Keep(a)), Ok(Normalized::Keep(b))) => {
+                        assert_eq!(parse(a), parse(b), "{option} {record}")
+                    }
+                    (a, b) => assert_eq!(a, b, "{option} {record}"),
+                }
+            }
+        }
     }
 
     #[test]

@@ -118,6 +118,7 @@
 mod bindings;
 pub mod classify;
 mod error;
+mod fields;
 pub mod files;
 pub mod http;
 mod instance;
@@ -134,7 +135,8 @@ pub use classify::{
     EXCERPT_CHARS, body_excerpt, classify_http_error, classify_response, describe_response,
 };
 pub use error::INVALID_OPTIONS;
-pub use normalize::{Normalized, Normalizer, Record, parse_record};
+pub use fields::{Field, is_empty_value, parse_fields, write_fields};
+pub use normalize::{Normalized, Normalizer, Record, normalize_via_record, parse_record};
 pub use options::Options;
 pub use serde_json;
 pub use source::{ExtractBatch, ExtractFailure, Extracted, Source};

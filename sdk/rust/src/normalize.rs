@@ -8,11 +8,12 @@ use crate::{Options, PluginError};
 /// A JSON object: one record.
 pub type Record = Map<String, Json>;
 
-/// What became of one record.
+/// What became of one record: the record as a [`Record`], or as JSON text
+/// (`Normalized<String>`) from [`Normalizer::normalize_text`].
 #[derive(Debug, Clone, PartialEq)]
-pub enum Normalized {
+pub enum Normalized<R = Record> {
     /// The record after normalizing.
-    Keep(Record),
+    Keep(R),
     /// The record should not be synced; the reason is kept in the run log.
     Skip(String),
 }
@@ -30,6 +31,34 @@ pub trait Normalizer: Sized + 'static {
 
     /// Normalizes one record.
     fn normalize(&self, record: Record) -> Result<Normalized, PluginError>;
+
+    /// Normalizes one record given as JSON text and answers JSON text. The
+    /// default parses the text ([`parse_record`]), calls
+    /// [`normalize`](Self::normalize) and writes the answer.
+    ///
+    /// Override it when the plugin can do its work on the text more
+    /// cheaply, for example with [`parse_fields`](crate::parse_fields),
+    /// which leaves values unparsed. The override must answer what the
+    /// default would, up to JSON equality.
+    fn normalize_text(&self, text: &str) -> Result<Normalized<String>, PluginError> {
+        normalize_via_record(self, text)
+    }
+}
+
+/// What [`Normalizer::normalize_text`] does by default: parse, normalize,
+/// write. Overrides call it for the cases they do not handle themselves.
+pub fn normalize_via_record<T: Normalizer>(
+    plugin: &T,
+    text: &str,
+) -> Result<Normalized<String>, PluginError> {
+    Ok(match plugin.normalize(parse_record(text)?)? {
+        // `to_string` on the map writes straight into a buffer; `Display`
+        // on a `Value` goes through a formatter and is several times slower.
+        Normalized::Keep(record) => {
+            Normalized::Keep(serde_json::to_string(&record).expect("a JSON object serializes"))
+        }
+        Normalized::Skip(reason) => Normalized::Skip(reason),
+    })
 }
 
 /// Parses a record's JSON text. Anything but a JSON object is a
@@ -52,7 +81,7 @@ pub fn parse_record(text: &str) -> Result<Record, PluginError> {
 /// used by the export macro.
 #[doc(hidden)]
 pub mod glue {
-    use super::{Normalized, Normalizer, parse_record};
+    use super::{Normalized, Normalizer};
     use crate::PluginError;
     use crate::bindings::normalizer::exports::sluice::plugin::normalize::Normalized as Wire;
     use crate::instance::{self, Slot};
@@ -82,12 +111,8 @@ pub mod glue {
     }
 
     fn normalize_one<T: Normalizer>(plugin: &T, text: &str) -> Result<Wire, PluginError> {
-        Ok(match plugin.normalize(parse_record(text)?)? {
-            // `to_string` on the map writes straight into a buffer; `Display`
-            // on a `Value` goes through a formatter and is several times slower.
-            Normalized::Keep(record) => {
-                Wire::Keep(serde_json::to_string(&record).expect("a JSON object serializes"))
-            }
+        Ok(match plugin.normalize_text(text)? {
+            Normalized::Keep(text) => Wire::Keep(text),
             Normalized::Skip(reason) => Wire::Skip(reason),
         })
     }
