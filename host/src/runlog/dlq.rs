@@ -6,8 +6,6 @@ use serde::Serialize;
 
 use super::store::{RunLog, RunLogError};
 use super::writer::RunContext;
-use crate::errors::{Disposition, RecordError};
-use crate::stages::Stage;
 
 /// Which DLQ entries to select. Unset fields match everything; by default
 /// only open entries that are not parked for review.
@@ -275,19 +273,27 @@ impl RunLog {
 }
 
 /// Put failed records into the dead-letter queue, or update their open
-/// entries. `first_id` is the `record_errors` id of `errors[0]`; the rest
-/// follow it. A record with several errors in one run keeps the first.
+/// entries, from the `record_errors` rows `first_id..=last_id` that this
+/// transaction just wrote. One statement copies them inside SQLite, so a
+/// failed record's payloads cross the API once, for its error row. A
+/// record with several errors in one run keeps the first.
 pub(super) fn dead_letter(
     tx: &Transaction<'_>,
     run: &RunContext,
-    errors: &[RecordError],
     first_id: i64,
+    last_id: i64,
 ) -> Result<(), RunLogError> {
     let mut stmt = tx.prepare_cached(
         "INSERT INTO dlq (pipeline, entity, record_key, source_position, stage, payload, source_payload, category,
              code, field, message, plugin, plugin_digest, plugin_digests, config_hash, attempts, disposition,
-             first_run_id, last_run_id, error_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, '', ?14, ?15, ?16, ?17, ?17, ?18)
+             first_run_id, last_run_id, error_id, created_at, updated_at)
+         SELECT ?1, entity, record_key, source_position, stage, payload, source_payload, category,
+             code, field, message, plugin, plugin_digest, '', ?2, attempts, disposition,
+             run_id, run_id, id, occurred_at, occurred_at
+         FROM record_errors
+         -- Stream-level errors and commit failures name no record to replay.
+         WHERE id BETWEEN ?3 AND ?4 AND record_key IS NOT NULL AND stage <> 'finalize'
+         ORDER BY id
          ON CONFLICT (pipeline, entity, record_key) WHERE status = 'open' DO UPDATE SET
              source_position = excluded.source_position, stage = excluded.stage, payload = excluded.payload,
              source_payload = coalesce(excluded.source_payload, dlq.source_payload),
@@ -296,41 +302,10 @@ pub(super) fn dead_letter(
              plugin_digests = excluded.plugin_digests, config_hash = excluded.config_hash,
              attempts = excluded.attempts, disposition = excluded.disposition, failures = dlq.failures + 1,
              last_run_id = excluded.last_run_id, error_id = excluded.error_id,
-             updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+             updated_at = excluded.updated_at
          WHERE dlq.last_run_id <> excluded.last_run_id",
     )?;
-    for (i, e) in errors.iter().enumerate() {
-        // Stream-level errors and commit failures name no record to replay.
-        let Some(key) = &e.record_key else { continue };
-        if e.stage == Stage::Finalize {
-            continue;
-        }
-        let disposition = match e.disposition {
-            Disposition::Failed => "failed",
-            Disposition::HeldBack => "held-back",
-            Disposition::Review => "review",
-        };
-        stmt.execute(params![
-            run.pipeline,
-            e.entity,
-            key,
-            e.source_position,
-            e.stage.as_str(),
-            e.payload,
-            e.source_payload,
-            e.category.as_str(),
-            e.code,
-            e.field,
-            e.message,
-            e.plugin.as_ref().map(|p| p.name.to_string()),
-            e.plugin.as_ref().map(|p| p.digest.to_string()),
-            run.config_hash,
-            e.attempts,
-            disposition,
-            run.run_id,
-            first_id + i as i64
-        ])?;
-    }
+    stmt.execute(params![run.pipeline, run.config_hash, first_id, last_id])?;
     Ok(())
 }
 
@@ -351,4 +326,102 @@ pub(super) fn resolve(
         stmt.execute(params![run.pipeline, entity, key, resolution, run.run_id])?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::errors::{Category, RecordError};
+    use crate::runlog::{LogEvent, spawn_writer};
+    use crate::stages::Stage;
+
+    fn error(key: Option<&str>, stage: Stage, code: &str, payload: Option<&str>) -> RecordError {
+        RecordError {
+            record_key: key.map(str::to_owned),
+            source_position: key.map(|k| format!("contacts.jsonl:{k}")),
+            payload: payload.map(str::to_owned),
+            source_payload: payload.map(|p| format!("source {p}")),
+            ..RecordError::new(
+                stage,
+                "contacts",
+                Category::Validation,
+                code,
+                format!("{code} message"),
+            )
+        }
+    }
+
+    /// Writes `batches` as one run of `pipe` through the writer thread.
+    fn write_run(log: &RunLog, batches: Vec<Vec<RecordError>>) -> i64 {
+        let run_id = log.start_run("pipe", "pipe.toml", "sha256:c").unwrap();
+        let writer = spawn_writer(
+            log.path().to_owned(),
+            RunContext {
+                run_id,
+                pipeline: "pipe".into(),
+                config_hash: "sha256:c".into(),
+            },
+        )
+        .unwrap();
+        for batch in batches {
+            writer.tx.send(LogEvent::Errors(batch)).unwrap();
+        }
+        drop(writer.tx);
+        writer.thread.join().unwrap().unwrap();
+        run_id
+    }
+
+    fn entry<'a>(entries: &'a [DlqEntry], key: &str) -> &'a DlqEntry {
+        entries.iter().find(|e| e.record_key == key).unwrap()
+    }
+
+    #[test]
+    fn failed_records_enter_the_queue_once_and_a_later_failure_updates_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = RunLog::open(&dir.path().join("runs.db")).unwrap();
+        let first = write_run(
+            &log,
+            vec![
+                vec![
+                    error(Some("a"), Stage::Transform, "first", Some("{\"v\":1}")),
+                    error(Some("a"), Stage::Transform, "second", Some("{\"v\":2}")),
+                    error(None, Stage::Ingest, "stream", None),
+                ],
+                vec![
+                    error(Some("b"), Stage::Finalize, "commit", Some("{}")),
+                    error(Some("c"), Stage::Normalize, "bad", Some("{\"c\":1}")),
+                ],
+            ],
+        );
+        let entries = log.dlq_entries(&DlqFilter::default()).unwrap();
+        let keys: Vec<&str> = entries.iter().map(|e| e.record_key.as_str()).collect();
+        assert_eq!(keys.len(), 2, "{keys:?}");
+        let a = entry(&entries, "a");
+        assert_eq!(
+            (a.code.as_str(), a.payload.as_deref(), a.failures),
+            ("first", Some("{\"v\":1}"), 1)
+        );
+        assert_eq!(a.source_payload.as_deref(), Some("source {\"v\":1}"));
+        assert_eq!((a.first_run_id, a.last_run_id), (first, first));
+        assert_eq!(a.config_hash, "sha256:c");
+        let c = entry(&entries, "c");
+        assert_eq!((c.stage.as_str(), c.code.as_str()), ("normalize", "bad"));
+
+        // A second run fails `a` again, without a source payload this time.
+        let mut again = error(Some("a"), Stage::Execute, "again", Some("{\"v\":3}"));
+        again.source_payload = None;
+        let second = write_run(&log, vec![vec![again]]);
+        let entries = log.dlq_entries(&DlqFilter::default()).unwrap();
+        let a = entry(&entries, "a");
+        assert_eq!(
+            (a.code.as_str(), a.stage.as_str(), a.payload.as_deref()),
+            ("again", "execute", Some("{\"v\":3}"))
+        );
+        assert_eq!(
+            (a.failures, a.first_run_id, a.last_run_id),
+            (2, first, second)
+        );
+        assert_eq!(a.source_payload.as_deref(), Some("source {\"v\":1}"));
+        assert_eq!(entry(&entries, "c").failures, 1);
+    }
 }

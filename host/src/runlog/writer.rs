@@ -27,6 +27,10 @@ const GROUP_COMMIT: Duration = Duration::from_millis(20);
 /// copy each hot page once.
 const WAL_AUTOCHECKPOINT_PAGES: i64 = 8_000;
 
+/// The writer's page cache, in KiB (SQLite's negative `cache_size`): index
+/// pages of the error and dead-letter tables stay cached across commits.
+const WRITER_CACHE_KIB: i64 = 16 * 1024;
+
 /// Something for the run log writer to record.
 #[derive(Debug)]
 pub enum LogEvent {
@@ -94,7 +98,11 @@ pub struct WriterHandle {
 pub fn spawn_writer(path: PathBuf, run: RunContext) -> Result<WriterHandle, RunLogError> {
     let mut log = RunLog::open(&path)?;
     log.conn
-        .pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)
+        .pragma_update(None, "cache_size", -WRITER_CACHE_KIB)
+        .and_then(|()| {
+            log.conn
+                .pragma_update(None, "wal_autocheckpoint", WAL_AUTOCHECKPOINT_PAGES)
+        })
         .map_err(|source| RunLogError::Open {
             path: path.clone(),
             source,
@@ -122,7 +130,9 @@ fn write_loop(
             match event {
                 LogEvent::Errors(e) => {
                     let first_id = insert_errors(&tx, run_id, &e)?;
-                    dead_letter(&tx, run, &e, first_id)?;
+                    if !e.is_empty() {
+                        dead_letter(&tx, run, first_id, first_id + e.len() as i64 - 1)?;
+                    }
                     errors += e.len() as u64;
                 }
                 LogEvent::Skips(s) => {
@@ -180,10 +190,15 @@ pub(super) fn insert_errors(
     errors: &[RecordError],
 ) -> Result<i64, RunLogError> {
     let mut first_id = 0;
+    // One timestamp for the batch rather than a `strftime` per row.
+    let occurred_at: String = tx
+        .prepare_cached("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')")?
+        .query_row([], |row| row.get(0))?;
     let mut stmt = tx.prepare_cached(
         "INSERT INTO record_errors (run_id, stage, entity, record_key, source_position, field, plugin, plugin_digest,
-             category, code, message, retryable, payload, source_payload, actionable, hint, attempts, disposition)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)",
+             category, code, message, retryable, payload, source_payload, actionable, hint, attempts, disposition,
+             occurred_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
     )?;
     // Errors of one batch mostly share their cause: write each hint once.
     let mut hints: Vec<(HintKey, String)> = Vec::new();
@@ -215,7 +230,8 @@ pub(super) fn insert_errors(
             e.actionable(),
             hint,
             e.attempts,
-            e.disposition.as_str()
+            e.disposition.as_str(),
+            occurred_at
         ])?;
         if first_id == 0 {
             first_id = tx.last_insert_rowid();
