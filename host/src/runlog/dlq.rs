@@ -117,12 +117,33 @@ pub struct DlqEntry {
     pub resolution: Option<String>,
 }
 
-const COLUMNS: &str = "id, pipeline, entity, record_key, source_position, stage, payload, source_payload,
+/// SQL for an entry's current `payload` or `source_payload`: its own, or
+/// (schema 8) that of its error row, which entries leave NULL to share.
+macro_rules! current_payload {
+    ($column:literal) => {
+        concat!(
+            "coalesce(dlq.",
+            $column,
+            ", (SELECT e.",
+            $column,
+            " FROM record_errors e WHERE e.id = dlq.error_id))"
+        )
+    };
+}
+pub(super) use current_payload;
+
+const COLUMNS: &str = concat!(
+    "id, pipeline, entity, record_key, source_position, stage, ",
+    current_payload!("payload"),
+    ", ",
+    current_payload!("source_payload"),
+    ",
     category, code, field, message, plugin, plugin_digest,
     coalesce(nullif(plugin_digests, ''), (SELECT r.plugin_digests FROM runs r WHERE r.id = dlq.last_run_id), '{}'),
     config_hash, attempts, failures,
     disposition, status, payload_version, first_run_id, last_run_id, created_at, updated_at, resolved_at,
-    resolved_by_run, resolution";
+    resolved_by_run, resolution"
+);
 
 fn entry(r: &Row<'_>) -> rusqlite::Result<DlqEntry> {
     Ok(DlqEntry {
@@ -274,9 +295,11 @@ impl RunLog {
 
 /// Put failed records into the dead-letter queue, or update their open
 /// entries, from the `record_errors` rows `first_id..=last_id` that this
-/// transaction just wrote. One statement copies them inside SQLite, so a
-/// failed record's payloads cross the API once, for its error row. A
-/// record with several errors in one run keeps the first.
+/// transaction just wrote, in one statement. The entry leaves its payloads
+/// NULL, meaning those of its error row (`current_payload!`), so a failed record's
+/// payloads are written once. A failure without a source payload keeps the
+/// previous one in the entry. A record with several errors in one run
+/// keeps the first.
 pub(super) fn dead_letter(
     tx: &Transaction<'_>,
     run: &RunContext,
@@ -287,7 +310,7 @@ pub(super) fn dead_letter(
         "INSERT INTO dlq (pipeline, entity, record_key, source_position, stage, payload, source_payload, category,
              code, field, message, plugin, plugin_digest, plugin_digests, config_hash, attempts, disposition,
              first_run_id, last_run_id, error_id, created_at, updated_at)
-         SELECT ?1, entity, record_key, source_position, stage, payload, source_payload, category,
+         SELECT ?1, entity, record_key, source_position, stage, NULL, NULL, category,
              code, field, message, plugin, plugin_digest, '', ?2, attempts, disposition,
              run_id, run_id, id, occurred_at, occurred_at
          FROM record_errors
@@ -295,8 +318,12 @@ pub(super) fn dead_letter(
          WHERE id BETWEEN ?3 AND ?4 AND record_key IS NOT NULL AND stage <> 'finalize'
          ORDER BY id
          ON CONFLICT (pipeline, entity, record_key) WHERE status = 'open' DO UPDATE SET
-             source_position = excluded.source_position, stage = excluded.stage, payload = excluded.payload,
-             source_payload = coalesce(excluded.source_payload, dlq.source_payload),
+             source_position = excluded.source_position, stage = excluded.stage, payload = NULL,
+             source_payload = CASE
+                 WHEN (SELECT e.source_payload IS NULL FROM record_errors e WHERE e.id = excluded.error_id)
+                 THEN coalesce(dlq.source_payload,
+                     (SELECT e.source_payload FROM record_errors e WHERE e.id = dlq.error_id))
+                 END,
              category = excluded.category, code = excluded.code, field = excluded.field,
              message = excluded.message, plugin = excluded.plugin, plugin_digest = excluded.plugin_digest,
              plugin_digests = excluded.plugin_digests, config_hash = excluded.config_hash,
@@ -423,5 +450,19 @@ mod tests {
         );
         assert_eq!(a.source_payload.as_deref(), Some("source {\"v\":1}"));
         assert_eq!(entry(&entries, "c").failures, 1);
+
+        // Entries share their error row's payloads rather than copying
+        // them; only the source payload the later failure lacked is kept.
+        let stored = |key: &str| -> (bool, bool) {
+            log.conn
+                .query_row(
+                    "SELECT payload IS NULL, source_payload IS NULL FROM dlq WHERE record_key = ?1",
+                    [key],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .unwrap()
+        };
+        assert_eq!(stored("c"), (true, true));
+        assert_eq!(stored("a"), (true, false));
     }
 }

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::audit::{AuditEntry, insert_audit};
-use super::dlq::DlqEntry;
+use super::dlq::{DlqEntry, current_payload};
 use super::store::{RunLog, RunLogError};
 use crate::record::{Object, set_path};
 
@@ -211,8 +211,11 @@ struct EntryState {
 
 fn entry_state(conn: &rusqlite::Connection, id: i64) -> Result<EntryState, ReviewError> {
     conn.query_row(
-        "SELECT pipeline, status, disposition, payload, payload_version, last_run_id, updated_at
-         FROM dlq WHERE id = ?1",
+        concat!(
+            "SELECT pipeline, status, disposition, ",
+            current_payload!("payload"),
+            ", payload_version, last_run_id, updated_at FROM dlq WHERE id = ?1"
+        ),
         [id],
         |r| {
             Ok(EntryState {

@@ -20,6 +20,9 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("migrations/0005_cursor_history.sql")),
         M::up(include_str!("migrations/0006_captures.sql")),
         M::up(include_str!("migrations/0007_run_plugin_digests.sql")),
+        M::up(include_str!(
+            "migrations/0008_dlq_payloads_by_reference.sql"
+        )),
     ])
 });
 
