@@ -119,51 +119,64 @@ fn main() {
     }
 
     // Interleave the pipelines in every iteration so that drift of a noisy
-    // machine hits all of them alike, then take each one's median.
-    let mut times: [Vec<Duration>; 4] = Default::default();
+    // machine hits all of them alike; ratios are taken within an iteration
+    // (paired), then their median is reported with their range.
+    let mut samples: [Vec<Sample>; 4] = Default::default();
     for _ in 0..args.iterations {
-        times[0].push(run(&sluice, &root.join("identity.toml"), false));
-        times[1].push(run(&sluice, &root.join("reference.toml"), false));
-        times[2].push(run(&sluice, &root.join("reference.toml"), true));
-        times[3].push(run(&sluice, &root.join("reference-failing.toml"), false));
+        samples[0].push(measure(|| run(&sluice, &root.join("identity.toml"), false)));
+        samples[1].push(measure(|| {
+            run(&sluice, &root.join("reference.toml"), false)
+        }));
+        samples[2].push(measure(|| run(&sluice, &root.join("reference.toml"), true)));
+        samples[3].push(measure(|| {
+            run(&sluice, &root.join("reference-failing.toml"), false)
+        }));
     }
-    let [identity, reference, native, failing] = times.map(median);
 
     println!("## Pipelines\n");
-    println!("| pipeline | time | records/s | MB/s |");
-    println!("|---|---:|---:|---:|");
-    for (name, t) in [
-        (
-            "identity (the limit: read, parse, serialize, write)",
-            identity,
-        ),
-        (
-            "reference (3 normalizers, 8 fields x 2 transformers, WASM)",
-            reference,
-        ),
-        ("reference, native Rust transforms", native),
-        ("reference, 10% of records failing", failing),
-    ] {
+    println!("| pipeline | time | CPU time | records/s | MB/s |");
+    println!("|---|---:|---:|---:|---:|");
+    let names = [
+        "identity (the limit: read, parse, serialize, write)",
+        "reference (3 normalizers, 8 fields x 2 transformers, WASM)",
+        "reference, native Rust transforms",
+        "reference, 10% of records failing",
+    ];
+    for (name, runs) in names.iter().zip(&samples) {
+        let wall = median(runs.iter().map(|s| s.wall.as_secs_f64()).collect());
+        let cpu = median(runs.iter().map(|s| s.cpu.as_secs_f64()).collect());
         println!(
-            "| {name} | {:.3} s | {:.0} | {:.1} |",
-            t.as_secs_f64(),
-            args.records as f64 / t.as_secs_f64(),
-            clean as f64 / 1e6 / t.as_secs_f64()
+            "| {name} | {wall:.3} s | {cpu:.2} s | {:.0} | {:.1} |",
+            args.records as f64 / wall,
+            clean as f64 / 1e6 / wall
         );
     }
+    let ratio = |a: usize, b: usize| -> Vec<f64> {
+        samples[a]
+            .iter()
+            .zip(&samples[b])
+            .map(|(a, b)| a.wall.as_secs_f64() / b.wall.as_secs_f64())
+            .collect()
+    };
+    let report = |label: &str, values: Vec<f64>, show: &dyn Fn(f64) -> String| {
+        let low = values.iter().copied().fold(f64::INFINITY, f64::min);
+        let high = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        println!(
+            "- {label}: {} (per-iteration range {} to {})",
+            show(median(values)),
+            show(low),
+            show(high)
+        );
+    };
     println!();
-    println!(
-        "- reference / limit (throughput): {:.0}%",
-        100.0 * identity.as_secs_f64() / reference.as_secs_f64()
-    );
-    println!(
-        "- WASM / native (time): {:.2}x",
-        reference.as_secs_f64() / native.as_secs_f64()
-    );
-    println!(
-        "- run-log overhead at 10% failures: {:+.1}%\n",
-        100.0 * (failing.as_secs_f64() / reference.as_secs_f64() - 1.0)
-    );
+    report("reference / limit (throughput)", ratio(0, 1), &|r| {
+        format!("{:.0}%", 100.0 * r)
+    });
+    report("WASM / native (time)", ratio(1, 2), &|r| format!("{r:.2}x"));
+    report("run-log overhead at 10% failures", ratio(3, 1), &|r| {
+        format!("{:+.1}%", 100.0 * (r - 1.0))
+    });
+    println!();
 
     if !args.pipelines_only {
         call_overhead(&sluice, args.quick);
@@ -176,9 +189,44 @@ fn main() {
     }
 }
 
-fn median(mut times: Vec<Duration>) -> Duration {
-    times.sort();
-    times[times.len() / 2]
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// One pipeline run: wall-clock time and the CPU time of the whole process
+/// (all threads, user and system) over it.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sample {
+    wall: Duration,
+    cpu: Duration,
+}
+
+fn measure(f: impl FnOnce() -> Duration) -> Sample {
+    let before = process_cpu();
+    let wall = f();
+    Sample {
+        wall,
+        cpu: process_cpu().saturating_sub(before),
+    }
+}
+
+/// User + system time of this process so far, from `/proc/self/stat`
+/// (clock ticks of 10 ms); zero where that file does not exist.
+fn process_cpu() -> Duration {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return Duration::ZERO;
+    };
+    // Fields after the command name, which is in parentheses: utime and
+    // stime are the 12th and 13th of them.
+    let after_name = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let ticks: u64 = after_name
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|field| field.parse::<u64>().ok())
+        .sum();
+    Duration::from_millis(ticks * 10)
 }
 
 /// Run a pipeline file; with `native`, swap every transformer and normalizer

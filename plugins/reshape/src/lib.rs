@@ -195,7 +195,7 @@ impl Reshape {
     /// answer is sorted by key.
     #[allow(clippy::type_complexity)]
     fn reshape<'a, V>(
-        &self,
+        &'a self,
         entries: Vec<(Cow<'a, str>, V)>,
         is_empty: impl Fn(&V) -> bool,
     ) -> Result<Normalized<Vec<(Cow<'a, str>, V)>>, PluginError> {
@@ -249,7 +249,7 @@ impl Reshape {
                     )
                     .with_field(new.clone()));
                 }
-                Err(at) => output.insert(at, (Cow::Owned(new.clone()), value)),
+                Err(at) => output.insert(at, (Cow::Borrowed(new.as_str()), value)),
             }
         }
 

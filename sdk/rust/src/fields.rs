@@ -7,6 +7,7 @@
 //! which is most of what parsing costs there.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
@@ -45,9 +46,16 @@ pub fn write_fields<'a, K>(fields: impl IntoIterator<Item = (K, &'a RawValue)>) 
 where
     K: AsRef<str>,
 {
-    let mut out = String::with_capacity(256);
+    let fields: Vec<(K, &RawValue)> = fields.into_iter().collect();
+    // Quotes, colon and comma: four bytes per field, plus the braces.
+    let size = fields
+        .iter()
+        .map(|(key, value)| key.as_ref().len() + value.get().len() + 4)
+        .sum::<usize>()
+        + 2;
+    let mut out = String::with_capacity(size);
     out.push('{');
-    for (i, (key, value)) in fields.into_iter().enumerate() {
+    for (i, (key, value)) in fields.iter().enumerate() {
         if i > 0 {
             out.push(',');
         }
@@ -79,31 +87,39 @@ pub fn is_empty_value(value: &RawValue) -> bool {
 }
 
 /// Keeps the last value of a key written more than once, at the key's
-/// first position. Records rarely repeat a key, so the common case only
-/// sorts a vector of indexes.
+/// first position. Records rarely repeat a key: small records are checked
+/// pair by pair (an equality test is mostly a length test), larger ones by
+/// sorting a vector of indexes.
 fn dedup_keys(mut fields: Vec<Field<'_>>) -> Vec<Field<'_>> {
-    let mut order: Vec<usize> = (0..fields.len()).collect();
-    order.sort_by(|&a, &b| fields[a].0.cmp(&fields[b].0).then(a.cmp(&b)));
-    if !order.windows(2).any(|w| fields[w[0]].0 == fields[w[1]].0) {
+    const PAIRWISE: usize = 32;
+    let repeated = if fields.len() <= PAIRWISE {
+        (1..fields.len()).any(|i| fields[..i].iter().any(|(key, _)| *key == fields[i].0))
+    } else {
+        let mut order: Vec<usize> = (0..fields.len()).collect();
+        order.sort_by(|&a, &b| fields[a].0.cmp(&fields[b].0));
+        order.windows(2).any(|w| fields[w[0]].0 == fields[w[1]].0)
+    };
+    if !repeated {
         return fields;
     }
-    let mut drop = vec![false; fields.len()];
-    let mut moves = Vec::new();
-    for run in order.chunk_by(|&a, &b| fields[a].0 == fields[b].0) {
-        if let [first, .., last] = run {
-            moves.push((*first, *last));
-            for &later in &run[1..] {
-                drop[later] = true;
-            }
+    // Where each key first appears; later values overwrite in order.
+    let first_of: Vec<usize> = {
+        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(fields.len());
+        fields
+            .iter()
+            .enumerate()
+            .map(|(i, (key, _))| *seen.entry(key.as_ref()).or_insert(i))
+            .collect()
+    };
+    for (i, &first) in first_of.iter().enumerate() {
+        if first != i {
+            fields[first].1 = fields[i].1;
         }
     }
-    for (first, last) in moves {
-        fields[first].1 = fields[last].1;
-    }
-    let mut index = 0;
+    let mut i = 0;
     fields.retain(|_| {
-        let keep = !drop[index];
-        index += 1;
+        let keep = first_of[i] == i;
+        i += 1;
         keep
     });
     fields
@@ -192,6 +208,20 @@ mod tests {
             .map(|(k, v)| format!("{k}={}", v.get()))
             .collect();
         assert_eq!(keys, ["a=3", "b=2"]);
+    }
+
+    #[test]
+    fn a_large_record_with_repeated_keys_keeps_the_last_values() {
+        let mut text = String::from("{");
+        for i in 0..100 {
+            text.push_str(&format!("\"k{}\": {i},", i % 40));
+        }
+        text.push_str("\"end\": true}");
+        let record = Json::Object(parse_record(&text).unwrap());
+        assert_eq!(roundtrip(&text), record);
+        let fields = parse_fields(&text).unwrap();
+        assert_eq!(fields.len(), 41);
+        assert_eq!((fields[0].0.as_ref(), fields[0].1.get()), ("k0", "80"));
     }
 
     #[test]
