@@ -492,7 +492,7 @@ fn reshape(
         .map(|r| {
             let mut fields = f(sluice_sdk::parse_fields(r).expect("records are objects"));
             fields.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-            Ok(Normalized::Keep(sluice_sdk::write_fields(fields)))
+            Ok(Normalized::Keep(sluice_sdk::write_fields(&fields)))
         })
         .collect()
 }

@@ -110,7 +110,7 @@ impl Normalizer for Reshape {
         }
         Ok(
             match self.reshape(parse_fields(text)?, |value| is_empty_value(value))? {
-                Normalized::Keep(fields) => Normalized::Keep(write_fields(fields)),
+                Normalized::Keep(fields) => Normalized::Keep(write_fields(&fields)),
                 Normalized::Skip(reason) => Normalized::Skip(reason),
             },
         )
