@@ -90,16 +90,13 @@ impl Normalizer for Reshape {
             .into_iter()
             .map(|(key, value)| (Cow::Owned(key), value))
             .collect();
-        Ok(match self.reshape(entries, is_empty)? {
-            // Sorted, which builds the map in one pass.
-            Normalized::Keep(fields) => Normalized::Keep(
-                fields
-                    .into_iter()
-                    .map(|(key, value)| (key.into_owned(), value))
-                    .collect(),
-            ),
-            Normalized::Skip(reason) => Normalized::Skip(reason),
-        })
+        // Sorted, which builds the map in one pass.
+        Ok(self.reshape(entries, is_empty)?.map(|fields| {
+            fields
+                .into_iter()
+                .map(|(key, value)| (key.into_owned(), value))
+                .collect()
+        }))
     }
 
     /// Without `flatten`, values are never looked into (but for
@@ -108,12 +105,9 @@ impl Normalizer for Reshape {
         if self.flatten.is_some() {
             return normalize_via_record(self, text);
         }
-        Ok(
-            match self.reshape(parse_fields(text)?, |value| is_empty_value(value))? {
-                Normalized::Keep(fields) => Normalized::Keep(write_fields(&fields)),
-                Normalized::Skip(reason) => Normalized::Skip(reason),
-            },
-        )
+        Ok(self
+            .reshape(parse_fields(text)?, |value| is_empty_value(value))?
+            .map(|fields| write_fields(&fields)))
     }
 }
 

@@ -18,6 +18,17 @@ pub enum Normalized<R = Record> {
     Skip(String),
 }
 
+impl<R> Normalized<R> {
+    /// The same outcome with the kept record turned into something else
+    /// (its JSON text, say); a skip keeps its reason.
+    pub fn map<S>(self, f: impl FnOnce(R) -> S) -> Normalized<S> {
+        match self {
+            Normalized::Keep(record) => Normalized::Keep(f(record)),
+            Normalized::Skip(reason) => Normalized::Skip(reason),
+        }
+    }
+}
+
 /// A plugin that reshapes whole records (rename, flatten, drop fields...).
 ///
 /// Export it with [`export_normalizer!`](crate::export_normalizer). The SDK
@@ -51,14 +62,11 @@ pub fn normalize_via_record<T: Normalizer>(
     plugin: &T,
     text: &str,
 ) -> Result<Normalized<String>, PluginError> {
-    Ok(match plugin.normalize(parse_record(text)?)? {
-        // `to_string` on the map writes straight into a buffer; `Display`
-        // on a `Value` goes through a formatter and is several times slower.
-        Normalized::Keep(record) => {
-            Normalized::Keep(serde_json::to_string(&record).expect("a JSON object serializes"))
-        }
-        Normalized::Skip(reason) => Normalized::Skip(reason),
-    })
+    // `to_string` on the map writes straight into a buffer; `Display` on a
+    // `Value` goes through a formatter and is several times slower.
+    Ok(plugin
+        .normalize(parse_record(text)?)?
+        .map(|record| serde_json::to_string(&record).expect("a JSON object serializes")))
 }
 
 /// Parses a record's JSON text. Anything but a JSON object is a
