@@ -54,6 +54,14 @@ impl OpenKeys {
     pub fn contains(&self, entity: &str, key: &str) -> bool {
         self.0.get(entity).is_some_and(|k| k.contains(key))
     }
+
+    /// Note an open entry for `key` of `entity`.
+    pub fn insert(&mut self, entity: &str, key: &str) {
+        self.0
+            .entry(entity.to_owned())
+            .or_default()
+            .insert(key.to_owned());
+    }
 }
 
 /// One DLQ entry.

@@ -60,12 +60,17 @@ pub enum LogEvent {
         /// Items read since the previous cursor.
         records: u64,
     },
-    /// Records loaded (sent only when the pipeline has open DLQ entries,
-    /// which they resolve).
-    Loaded {
+    /// The target committed `entity`: the records loaded since its last
+    /// commit are durable. Only now do they resolve their dead-letter
+    /// entries, and only now do they count in the run's `loaded` while it
+    /// runs (what an interrupted run keeps).
+    Committed {
         /// The entity.
         entity: String,
-        /// The loaded records' keys.
+        /// Records loaded since the entity's previous commit.
+        loaded: u64,
+        /// Keys of those records that had open dead-letter entries when the
+        /// run started.
         keys: Vec<String>,
     },
 }
@@ -93,8 +98,9 @@ pub struct WriterHandle {
 /// Start a thread that writes events for `run_id` to the run log at `path`,
 /// committing whatever has queued up in one transaction.
 ///
-/// Failed records also enter (or update) the dead-letter queue; loaded and
-/// skipped records resolve their open entries.
+/// Failed records also enter (or update) the dead-letter queue; skipped
+/// records, and loaded records once their target has committed them,
+/// resolve their open entries.
 pub fn spawn_writer(path: PathBuf, run: RunContext) -> Result<WriterHandle, RunLogError> {
     let mut log = RunLog::open(&path)?;
     log.conn
@@ -149,7 +155,15 @@ fn write_loop(
                     skips += s.len() as u64;
                 }
                 LogEvent::Retries(r) => insert_retries(&tx, run_id, &r)?,
-                LogEvent::Loaded { entity, keys } => resolve(&tx, run, &entity, &keys, "loaded")?,
+                LogEvent::Committed {
+                    entity,
+                    loaded,
+                    keys,
+                } => {
+                    resolve(&tx, run, &entity, &keys, "loaded")?;
+                    tx.prepare_cached("UPDATE runs SET loaded = loaded + ?2 WHERE id = ?1")?
+                        .execute(params![run_id, loaded as i64])?;
+                }
                 LogEvent::Capture {
                     entity,
                     batch,

@@ -79,7 +79,22 @@ enum Phase {
     Broken(Box<RecordError>),
 }
 
+/// Records loaded since an entity's last commit: they are not durable
+/// until the target commits, so only then are they reported to the run log
+/// (resolving their dead-letter entries).
+#[derive(Debug, Default)]
+struct Uncommitted {
+    loaded: u64,
+    /// Keys of those with open dead-letter entries.
+    keys: Vec<String>,
+}
+
 /// Write every batch to its entity's target, then commit each entity.
+///
+/// A loaded record resolves its dead-letter entry only once the target's
+/// `commit` has returned (at a checkpoint or at the end of the entity): a
+/// process killed before then leaves the entry open, so the record is
+/// replayed rather than lost with the target's unwritten buffer.
 pub fn run<T: RecordTarget>(
     targets: &mut [T],
     entity_names: &[String],
@@ -89,6 +104,8 @@ pub fn run<T: RecordTarget>(
     let mut report = StageReport::new(Stage::Execute, targets.len());
     let mut phases: Vec<Phase> = targets.iter().map(|_| Phase::Fresh).collect();
     let mut batches: Vec<u64> = vec![0; targets.len()];
+    let mut uncommitted: Vec<Uncommitted> =
+        targets.iter().map(|_| Uncommitted::default()).collect();
     for flow in input {
         match flow {
             Flow::Batch(batch) => {
@@ -125,7 +142,8 @@ pub fn run<T: RecordTarget>(
                 reporter.progress().add_failed(written.errors.len() as u64);
                 reporter.progress().add_skipped(written.skips.len() as u64);
                 reporter.retries(written.retries);
-                reporter.loaded_keys(name, written.loaded_keys);
+                uncommitted[entity].loaded += written.loaded;
+                uncommitted[entity].keys.extend(written.loaded_keys);
                 reporter.errors(written.errors);
                 reporter.skips(written.skips);
             }
@@ -137,19 +155,16 @@ pub fn run<T: RecordTarget>(
                 let name = &entity_names[entity];
                 // Make what was written durable before the cursor moves past it.
                 if matches!(phases[entity], Phase::Open) {
-                    let target = &mut targets[entity];
-                    let plugin = target.plugin().clone();
-                    match commit(target, name, &plugin) {
-                        None => phases[entity] = Phase::Fresh,
-                        Some(e) => {
-                            tracing::error!(entity = %name, plugin = %plugin, error = %e.message, "Target commit at a checkpoint failed; the cursor stays where it was.");
-                            report.stream_failures += 1;
-                            phases[entity] = Phase::Broken(Box::new(RecordError {
-                                stage: Stage::Execute,
-                                ..e.clone()
-                            }));
-                            reporter.errors(vec![e]);
-                        }
+                    phases[entity] = Phase::Fresh;
+                    let done = std::mem::take(&mut uncommitted[entity]);
+                    if let Some(e) = commit_loaded(&mut targets[entity], name, done, reporter) {
+                        tracing::error!(entity = %name, error = %e.message, "Target commit at a checkpoint failed; the cursor stays where it was.");
+                        report.stream_failures += 1;
+                        phases[entity] = Phase::Broken(Box::new(RecordError {
+                            stage: Stage::Execute,
+                            ..e.clone()
+                        }));
+                        reporter.errors(vec![e]);
                     }
                 }
                 if !matches!(phases[entity], Phase::Broken(_)) {
@@ -158,11 +173,11 @@ pub fn run<T: RecordTarget>(
             }
             Flow::EndOfEntity(entity) => {
                 if matches!(phases[entity], Phase::Open) {
+                    phases[entity] = Phase::Fresh;
                     let name = &entity_names[entity];
-                    let target = &mut targets[entity];
-                    let plugin = target.plugin().clone();
-                    if let Some(e) = commit(target, name, &plugin) {
-                        tracing::error!(entity = %name, plugin = %plugin, error = %e.message, "Target commit failed.");
+                    let done = std::mem::take(&mut uncommitted[entity]);
+                    if let Some(e) = commit_loaded(&mut targets[entity], name, done, reporter) {
+                        tracing::error!(entity = %name, error = %e.message, "Target commit failed.");
                         report.stream_failures += 1;
                         reporter.errors(vec![e]);
                     }
@@ -170,7 +185,38 @@ pub fn run<T: RecordTarget>(
             }
         }
     }
+    // The input ended before an entity's end (a replay that stopped, a
+    // stage that crashed): what was loaded is committed all the same, so
+    // the records counted as loaded are in the target.
+    for (entity, phase) in phases.iter().enumerate() {
+        if matches!(phase, Phase::Open) {
+            let name = &entity_names[entity];
+            let done = std::mem::take(&mut uncommitted[entity]);
+            if let Some(e) = commit_loaded(&mut targets[entity], name, done, reporter) {
+                tracing::error!(entity = %name, error = %e.message, "Target commit failed.");
+                report.stream_failures += 1;
+                reporter.errors(vec![e]);
+            }
+        }
+    }
     report
+}
+
+/// Commit `entity` and, once the target has, report the records loaded
+/// since its last commit as durable (resolving their dead-letter entries);
+/// the error if the target failed to commit (they then stay unresolved).
+fn commit_loaded<T: RecordTarget>(
+    target: &mut T,
+    entity: &str,
+    done: Uncommitted,
+    reporter: &Reporter,
+) -> Option<RecordError> {
+    let plugin = target.plugin().clone();
+    let error = commit(target, entity, &plugin);
+    if error.is_none() {
+        reporter.committed(entity, done.loaded, done.keys);
+    }
+    error
 }
 
 /// Commit `entity`; the error, if the target failed to.
@@ -482,6 +528,7 @@ mod tests {
     use super::*;
     use crate::bindings::current::ErrorCategory;
     use crate::run::Progress;
+    use crate::stages::Batch;
     use crate::runlog::LogEvent;
     use crate::strategy::{ErrorsConfig, RetryConfig, RunControl, Strategy};
 
@@ -579,6 +626,106 @@ mod tests {
             writes: 0,
             retry_after,
         }
+    }
+
+    /// A target that creates every record, and whose commits fail when told.
+    struct Committing {
+        id: PluginId,
+        fail_commit: bool,
+        commits: u32,
+    }
+
+    impl RecordTarget for Committing {
+        fn plugin(&self) -> &PluginId {
+            &self.id
+        }
+        fn begin(&mut self, _: &str) -> Result<Result<(), PluginError>, PluginFailure> {
+            Ok(Ok(()))
+        }
+        fn write(
+            &mut self,
+            _: &str,
+            records: &[Outgoing],
+        ) -> Result<Result<Vec<Result<WriteOutcome, PluginError>>, PluginError>, PluginFailure>
+        {
+            Ok(Ok(records
+                .iter()
+                .map(|_| Ok(WriteOutcome::Created(None)))
+                .collect()))
+        }
+        fn commit(&mut self, _: &str) -> Result<Result<(), PluginError>, PluginFailure> {
+            self.commits += 1;
+            if self.fail_commit {
+                return Ok(Err(PluginError {
+                    category: ErrorCategory::Connectivity,
+                    code: "disk-gone".into(),
+                    message: "cannot sync".into(),
+                    field: None,
+                    retryable: false,
+                }));
+            }
+            Ok(Ok(()))
+        }
+    }
+
+    /// Run execute over two batches of records with open dead-letter
+    /// entries and return what reached the run log writer.
+    fn resolutions(fail_commit: bool, end: bool) -> (Vec<LogEvent>, u32) {
+        let (mut reporter, rx) = reporter(1);
+        let mut open = crate::runlog::OpenKeys::default();
+        for r in records(4) {
+            open.insert("contacts", &r.key);
+        }
+        reporter.resolve_on_load(open);
+        let mut targets = vec![Committing {
+            id: target(0, false, None).id,
+            fail_commit,
+            commits: 0,
+        }];
+        let (tx, input) = unbounded();
+        let all = records(4);
+        tx.send(Flow::Batch(Batch::new(0, all[..2].to_vec()))).unwrap();
+        tx.send(Flow::Batch(Batch::new(0, all[2..].to_vec()))).unwrap();
+        if end {
+            tx.send(Flow::EndOfEntity(0)).unwrap();
+        }
+        drop(tx);
+        run(&mut targets, &["contacts".to_owned()], &input, &reporter);
+        drop(reporter);
+        (rx.try_iter().collect(), targets[0].commits)
+    }
+
+    #[test]
+    fn loaded_records_resolve_their_entries_only_once_committed() {
+        let (events, commits) = resolutions(false, true);
+        assert_eq!(commits, 1);
+        let committed: Vec<_> = events
+            .iter()
+            .filter_map(|e| match e {
+                LogEvent::Committed { loaded, keys, .. } => Some((*loaded, keys.clone())),
+                _ => None,
+            })
+            .collect();
+        // One report, after the commit, for both batches.
+        assert_eq!(committed, vec![(4, vec!["k0".into(), "k1".into(), "k2".into(), "k3".into()])]);
+
+        // A target that fails to commit made nothing durable: no entry is
+        // resolved, and the commit error is recorded.
+        let (events, commits) = resolutions(true, true);
+        assert_eq!(commits, 1);
+        assert!(
+            !events.iter().any(|e| matches!(e, LogEvent::Committed { .. })),
+            "{events:?}"
+        );
+        assert!(events.iter().any(
+            |e| matches!(e, LogEvent::Errors(errors) if errors[0].code == "disk-gone")
+        ));
+
+        // Input that ends without the entity's end still commits what was
+        // loaded before resolving it.
+        let (events, commits) = resolutions(false, false);
+        assert_eq!(commits, 1);
+        assert!(events.iter().any(|e| matches!(e, LogEvent::Committed { loaded: 4, .. })));
     }
 
     #[test]

@@ -128,11 +128,14 @@ impl Reporter {
         });
     }
 
-    /// Records of `entity` with these keys were loaded.
-    pub fn loaded_keys(&self, entity: &str, keys: Vec<String>) {
-        if !keys.is_empty() {
-            let _ = self.tx.send(LogEvent::Loaded {
+    /// The target committed `entity`: `loaded` records loaded since its
+    /// last commit, `keys` those of them with open dead-letter entries,
+    /// are durable, so their entries resolve now.
+    pub fn committed(&self, entity: &str, loaded: u64, keys: Vec<String>) {
+        if loaded > 0 || !keys.is_empty() {
+            let _ = self.tx.send(LogEvent::Committed {
                 entity: entity.to_owned(),
+                loaded,
                 keys,
             });
         }
