@@ -23,7 +23,10 @@ impl Exit {
         match status {
             RunStatus::Succeeded => Exit::Success,
             RunStatus::Partial => Exit::Partial,
-            RunStatus::Failed | RunStatus::Aborted | RunStatus::Running => Exit::Failure,
+            RunStatus::Failed
+            | RunStatus::Aborted
+            | RunStatus::Running
+            | RunStatus::Interrupted => Exit::Failure,
         }
     }
 

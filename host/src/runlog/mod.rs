@@ -8,6 +8,7 @@ mod captures;
 mod cursors;
 mod dlq;
 mod groups;
+mod interrupted;
 mod queries;
 mod review;
 mod stats;
@@ -21,6 +22,7 @@ pub use cursors::{CursorReset, CursorRow};
 pub use dlq::{DlqEntry, DlqFilter, OpenKeys};
 #[cfg(test)]
 pub(crate) use groups::fixture;
+pub use interrupted::{InterruptedRun, RunningRun};
 pub use groups::{ErrorExample, ErrorGroup, ErrorGroups, RetryGroup};
 pub use queries::{ErrorFilter, ErrorRow, PluginUseRow, RunRow, StageRow};
 #[cfg(test)]

@@ -15,7 +15,7 @@ pub struct RunRow {
     pub pipeline_path: String,
     /// Digest of the effective configuration.
     pub config_hash: String,
-    /// `running`, `succeeded`, `partial`, `failed` or `aborted`.
+    /// `running`, `succeeded`, `partial`, `failed`, `aborted` or `interrupted`.
     pub status: String,
     /// Why the run failed as a whole, when it did.
     pub status_reason: Option<String>,
@@ -35,6 +35,8 @@ pub struct RunRow {
     pub skipped: i64,
     /// The pipeline's error strategy: `skip`, `retry`, `fail-fast` or `review`.
     pub strategy: String,
+    /// The process that ran it (`None` for runs recorded before schema 9).
+    pub pid: Option<i64>,
 }
 
 /// Counts of one stage for one entity.
@@ -143,7 +145,7 @@ pub struct ErrorFilter {
 
 const RUN_COLUMNS: &str =
     "id, pipeline, pipeline_path, config_hash, status, status_reason, started_at, finished_at,
-    duration_ms, extracted, loaded, failed, skipped, strategy";
+    duration_ms, extracted, loaded, failed, skipped, strategy, pid";
 
 fn run_row(r: &Row<'_>) -> rusqlite::Result<RunRow> {
     Ok(RunRow {
@@ -161,6 +163,7 @@ fn run_row(r: &Row<'_>) -> rusqlite::Result<RunRow> {
         failed: r.get(11)?,
         skipped: r.get(12)?,
         strategy: r.get(13)?,
+        pid: r.get(14)?,
     })
 }
 

@@ -164,7 +164,8 @@ pub struct Stats {
     pub pipeline: Option<String>,
     /// Runs in the window.
     pub runs: u64,
-    /// Runs by status, in the order succeeded, partial, failed, aborted, running.
+    /// Runs by status, in the order succeeded, partial, failed, aborted,
+    /// interrupted, running.
     pub runs_by_status: Vec<StatusCount>,
     /// Error rate and retries per pipeline, by name.
     pub pipelines: Vec<PipelineStats>,
@@ -180,7 +181,7 @@ pub struct Stats {
 /// How many runs ended with one status.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StatusCount {
-    /// `succeeded`, `partial`, `failed`, `aborted` or `running`.
+    /// `succeeded`, `partial`, `failed`, `aborted`, `interrupted` or `running`.
     pub status: String,
     /// Runs.
     pub runs: u64,
@@ -261,7 +262,14 @@ pub fn ratio(part: u64, whole: u64) -> Option<f64> {
 }
 
 /// Statuses in display order.
-const STATUSES: [&str; 5] = ["succeeded", "partial", "failed", "aborted", "running"];
+const STATUSES: [&str; 6] = [
+    "succeeded",
+    "partial",
+    "failed",
+    "aborted",
+    "interrupted",
+    "running",
+];
 
 /// The runs of the window: `?1` the start (or NULL), `?2` the pipeline (or NULL).
 const WINDOW: &str = "(?1 IS NULL OR r.started_at >= ?1) AND (?2 IS NULL OR r.pipeline = ?2)";

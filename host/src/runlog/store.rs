@@ -23,8 +23,19 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!(
             "migrations/0008_dlq_payloads_by_reference.sql"
         )),
+        // Rebuilds `runs`, which other tables reference: run with foreign
+        // keys off (as `RunLog::open` migrates) and checked before commit.
+        M::up(include_str!("migrations/0009_interrupted_runs.sql")).foreign_key_check(),
     ])
 });
+
+/// The file locked while a process sets up or migrates the run log at
+/// `db`: `runs.db.migrate-lock` beside it.
+fn migrate_lock_path(db: &Path) -> PathBuf {
+    let mut name = db.file_name().unwrap_or_default().to_os_string();
+    name.push(".migrate-lock");
+    db.with_file_name(name)
+}
 
 /// A run log operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +55,14 @@ pub enum RunLogError {
         path: PathBuf,
         /// The migration error.
         source: rusqlite_migration::Error,
+    },
+    /// The lock that serializes setting up the run log could not be taken.
+    #[error("cannot lock {} to set up the run log: {source}", path.display())]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
     },
     /// A query failed.
     #[error("run log query failed: {0}")]
@@ -78,8 +97,24 @@ pub struct RunLog {
     pub(super) path: PathBuf,
 }
 
+/// Whether the run log behind `conn` is in WAL mode with every migration
+/// applied (then opening it needs no setup).
+fn is_current(conn: &Connection) -> Result<bool, rusqlite_migration::Error> {
+    if MIGRATIONS.pending_migrations(conn)? != 0 {
+        return Ok(false);
+    }
+    let mode: String = conn.pragma_query_value(None, "journal_mode", |r| r.get(0))?;
+    Ok(mode.eq_ignore_ascii_case("wal"))
+}
+
 impl RunLog {
     /// Open (creating and migrating as needed) the run log at `path`.
+    ///
+    /// Several processes may open a new or older run log at once: the one
+    /// that finds the schema behind sets it up while holding an exclusive
+    /// lock on `<path>.migrate-lock`, and the others wait for the lock and
+    /// then find the schema current. A run log already current is opened
+    /// without the lock.
     pub fn open(path: &Path) -> Result<Self, RunLogError> {
         if let Some(dir) = path.parent() {
             let _ = std::fs::create_dir_all(dir);
@@ -88,21 +123,43 @@ impl RunLog {
             path: path.to_owned(),
             source,
         };
+        let migrate_err = |source| RunLogError::Migrate {
+            path: path.to_owned(),
+            source,
+        };
         let mut conn = Connection::open(path).map_err(open_err)?;
         conn.busy_timeout(Duration::from_secs(30))
             .map_err(open_err)?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(open_err)?;
+        if !is_current(&conn).map_err(migrate_err)? {
+            let lock_path = migrate_lock_path(path);
+            let lock_err = |source| RunLogError::Lock {
+                path: lock_path.clone(),
+                source,
+            };
+            let lock = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&lock_path)
+                .map_err(lock_err)?;
+            // Blocks while another process migrates; released when `lock`
+            // is dropped (or the process ends).
+            lock.lock().map_err(lock_err)?;
+            conn.pragma_update(None, "journal_mode", "WAL")
+                .map_err(open_err)?;
+            // Foreign keys are off while migrating (the bundled SQLite turns
+            // them on by default): dropping a rebuilt table others reference
+            // must not delete or refuse anything. A migration that rebuilds
+            // one checks them before it commits.
+            conn.pragma_update(None, "foreign_keys", "OFF")
+                .map_err(open_err)?;
+            MIGRATIONS.to_latest(&mut conn).map_err(migrate_err)?;
+            drop(lock);
+        }
         conn.pragma_update(None, "synchronous", "NORMAL")
             .map_err(open_err)?;
         conn.pragma_update(None, "foreign_keys", "ON")
             .map_err(open_err)?;
-        MIGRATIONS
-            .to_latest(&mut conn)
-            .map_err(|source| RunLogError::Migrate {
-                path: path.to_owned(),
-                source,
-            })?;
         Ok(RunLog {
             conn,
             path: path.to_owned(),
@@ -122,8 +179,15 @@ impl RunLog {
         config_hash: &str,
     ) -> Result<i64, RunLogError> {
         self.conn.execute(
-            "INSERT INTO runs (pipeline, pipeline_path, config_hash, status, sluice_version) VALUES (?1, ?2, ?3, 'running', ?4)",
-            params![pipeline, pipeline_path, config_hash, env!("CARGO_PKG_VERSION")],
+            "INSERT INTO runs (pipeline, pipeline_path, config_hash, status, sluice_version, pid)
+             VALUES (?1, ?2, ?3, 'running', ?4, ?5)",
+            params![
+                pipeline,
+                pipeline_path,
+                config_hash,
+                env!("CARGO_PKG_VERSION"),
+                std::process::id()
+            ],
         )?;
         Ok(self.conn.last_insert_rowid())
     }
@@ -257,5 +321,89 @@ impl RunLog {
         }
         tx.commit()?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Barrier};
+
+    use super::*;
+
+    /// Many processes (here threads, each with its own connection) opening
+    /// a new run log at the same moment: every one of them gets a current
+    /// schema, none fails with "table runs already exists" or "database is
+    /// locked".
+    #[test]
+    fn concurrent_opens_of_a_new_run_log_all_succeed() {
+        const OPENERS: usize = 12;
+        for round in 0..8 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("runs.db");
+            let start = Arc::new(Barrier::new(OPENERS));
+            let openers: Vec<_> = (0..OPENERS)
+                .map(|_| {
+                    let (path, start) = (path.clone(), start.clone());
+                    std::thread::spawn(move || {
+                        start.wait();
+                        RunLog::open(&path).map(|log| {
+                            log.start_run("p", "p.toml", "sha256:c").unwrap();
+                        })
+                    })
+                })
+                .collect();
+            for opener in openers {
+                if let Err(e) = opener.join().unwrap() {
+                    panic!("round {round}: {e}");
+                }
+            }
+            let log = RunLog::open(&path).unwrap();
+            assert_eq!(MIGRATIONS.pending_migrations(&log.conn).unwrap(), 0);
+            assert_eq!(log.runs(None, 100).unwrap().len(), OPENERS);
+        }
+    }
+
+    /// A run log of schema 8 with runs and dead-letter entries keeps them
+    /// all through the rebuild of `runs` in schema 9.
+    #[test]
+    fn schema_9_keeps_runs_and_what_references_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("runs.db");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            MIGRATIONS.to_version(&mut conn, 8).unwrap();
+            conn.execute_batch(
+                "INSERT INTO runs (pipeline, pipeline_path, config_hash, status, sluice_version, kind, actor)
+                     VALUES ('p', 'p.toml', 'sha256:c', 'partial', '0.1.0', 'run', 'ana');
+                 INSERT INTO runs (pipeline, pipeline_path, config_hash, status, sluice_version, kind, parent_run_id)
+                     VALUES ('p', 'p.toml', 'sha256:c', 'running', '0.1.0', 'replay', 1);
+                 INSERT INTO record_errors (run_id, stage, entity, record_key, category, code, message)
+                     VALUES (1, 'transform', 'c', 'k1', 'validation', 'bad', 'bad');
+                 INSERT INTO dlq (pipeline, entity, record_key, stage, category, code, message, config_hash,
+                     first_run_id, last_run_id, error_id, plugin_digests)
+                     VALUES ('p', 'c', 'k1', 'transform', 'validation', 'bad', 'bad', 'sha256:c', 1, 1, 1, '');",
+            )
+            .unwrap();
+        }
+        let mut log = RunLog::open(&path).unwrap();
+        let runs = log.runs(None, 10).unwrap();
+        assert_eq!(runs.len(), 2);
+        assert_eq!((runs[1].status.as_str(), runs[1].pid), ("partial", None));
+        assert_eq!(log.dlq_entries(&Default::default()).unwrap().len(), 1);
+        assert_eq!(log.errors(1, &Default::default()).unwrap().len(), 1);
+        // The new status is allowed; foreign keys still hold.
+        log.mark_interrupted(2, "a test").unwrap().unwrap();
+        let broken = log.conn.execute(
+            "INSERT INTO dlq (pipeline, entity, record_key, stage, category, code, message, config_hash,
+                 first_run_id, last_run_id, plugin_digests)
+                 VALUES ('p', 'c', 'k2', 'transform', 'validation', 'bad', 'bad', 'sha256:c', 99, 99, '')",
+            [],
+        );
+        assert!(broken.is_err(), "a DLQ entry naming no run was accepted");
+        let check: String = log
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(check, "ok");
     }
 }

@@ -22,6 +22,9 @@ pub enum RunStatus {
     Failed,
     /// Stopped early on purpose (fail-fast, circuit breaker).
     Aborted,
+    /// Its process ended (was killed or crashed) before the run finished;
+    /// found and marked by a later `sluice` command.
+    Interrupted,
 }
 
 impl RunStatus {
@@ -33,6 +36,7 @@ impl RunStatus {
             RunStatus::Partial => "partial",
             RunStatus::Failed => "failed",
             RunStatus::Aborted => "aborted",
+            RunStatus::Interrupted => "interrupted",
         }
     }
 }
@@ -53,6 +57,7 @@ impl FromStr for RunStatus {
             RunStatus::Partial,
             RunStatus::Failed,
             RunStatus::Aborted,
+            RunStatus::Interrupted,
         ]
         .into_iter()
         .find(|st| st.as_str() == s)
