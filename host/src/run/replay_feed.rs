@@ -11,8 +11,13 @@ use crate::record::{Object, Record};
 use crate::runlog::DlqEntry;
 use crate::stages::{Batch, Flow, Reporter, Stage, StageReport};
 
+/// Batches of a replay between two commits of the target: a replay killed
+/// part-way keeps (and has resolved) what it committed.
+const COMMIT_EVERY: u64 = 16;
+
 /// Send `entries` downstream in batches of at most `batch_size`, grouped by
-/// entity and re-entry stage, then end every entity. Entries whose payload
+/// entity and re-entry stage, asking the target to commit every
+/// [`COMMIT_EVERY`] batches, then end every entity. Entries whose payload
 /// cannot be turned back into a record fail again at their stage.
 pub fn run(
     entries: &[DlqEntry],
@@ -22,6 +27,7 @@ pub fn run(
     reporter: &Reporter,
 ) -> StageReport {
     let mut report = StageReport::new(Stage::Ingest, entity_names.len());
+    let mut batches = 0;
     'entities: for (index, name) in entity_names.iter().enumerate() {
         for stage in Stage::ALL {
             let mut records = Vec::new();
@@ -59,6 +65,10 @@ pub fn run(
                     enter_at: stage,
                 });
                 if out.send(flow).is_err() {
+                    return report;
+                }
+                batches += 1;
+                if batches % COMMIT_EVERY == 0 && out.send(Flow::Commit(index)).is_err() {
                     return report;
                 }
             }

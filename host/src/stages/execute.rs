@@ -154,22 +154,30 @@ pub fn run<T: RecordTarget>(
             } => {
                 let name = &entity_names[entity];
                 // Make what was written durable before the cursor moves past it.
-                if matches!(phases[entity], Phase::Open) {
-                    phases[entity] = Phase::Fresh;
-                    let done = std::mem::take(&mut uncommitted[entity]);
-                    if let Some(e) = commit_loaded(&mut targets[entity], name, done, reporter) {
-                        tracing::error!(entity = %name, error = %e.message, "Target commit at a checkpoint failed; the cursor stays where it was.");
-                        report.stream_failures += 1;
-                        phases[entity] = Phase::Broken(Box::new(RecordError {
-                            stage: Stage::Execute,
-                            ..e.clone()
-                        }));
-                        reporter.errors(vec![e]);
-                    }
-                }
+                let phase = &mut phases[entity];
+                commit_midway(
+                    &mut targets[entity],
+                    name,
+                    phase,
+                    &mut uncommitted[entity],
+                    reporter,
+                    &mut report,
+                );
                 if !matches!(phases[entity], Phase::Broken(_)) {
                     reporter.cursor(name, cursor, records);
                 }
+            }
+            Flow::Commit(entity) => {
+                let name = &entity_names[entity];
+                let phase = &mut phases[entity];
+                commit_midway(
+                    &mut targets[entity],
+                    name,
+                    phase,
+                    &mut uncommitted[entity],
+                    reporter,
+                    &mut report,
+                );
             }
             Flow::EndOfEntity(entity) => {
                 if matches!(phases[entity], Phase::Open) {
@@ -200,6 +208,34 @@ pub fn run<T: RecordTarget>(
         }
     }
     report
+}
+
+/// Commit `entity` in the middle of its stream (a checkpoint or a
+/// replay's commit), if anything was written since the last commit. A
+/// target that fails to commit breaks the entity: its remaining records
+/// fail with the commit error.
+fn commit_midway<T: RecordTarget>(
+    target: &mut T,
+    entity: &str,
+    phase: &mut Phase,
+    uncommitted: &mut Uncommitted,
+    reporter: &Reporter,
+    report: &mut StageReport,
+) {
+    if !matches!(phase, Phase::Open) {
+        return;
+    }
+    *phase = Phase::Fresh;
+    let done = std::mem::take(uncommitted);
+    if let Some(e) = commit_loaded(target, entity, done, reporter) {
+        tracing::error!(entity, error = %e.message, "Target commit failed midway; the cursor, if any, stays where it was.");
+        report.stream_failures += 1;
+        *phase = Phase::Broken(Box::new(RecordError {
+            stage: Stage::Execute,
+            ..e.clone()
+        }));
+        reporter.errors(vec![e]);
+    }
 }
 
 /// Commit `entity` and, once the target has, report the records loaded
@@ -528,8 +564,8 @@ mod tests {
     use super::*;
     use crate::bindings::current::ErrorCategory;
     use crate::run::Progress;
-    use crate::stages::Batch;
     use crate::runlog::LogEvent;
+    use crate::stages::Batch;
     use crate::strategy::{ErrorsConfig, RetryConfig, RunControl, Strategy};
 
     /// Fails every record with a rate limit `failures` times, asking for a
@@ -684,8 +720,10 @@ mod tests {
         }];
         let (tx, input) = unbounded();
         let all = records(4);
-        tx.send(Flow::Batch(Batch::new(0, all[..2].to_vec()))).unwrap();
-        tx.send(Flow::Batch(Batch::new(0, all[2..].to_vec()))).unwrap();
+        tx.send(Flow::Batch(Batch::new(0, all[..2].to_vec())))
+            .unwrap();
+        tx.send(Flow::Batch(Batch::new(0, all[2..].to_vec())))
+            .unwrap();
         if end {
             tx.send(Flow::EndOfEntity(0)).unwrap();
         }
@@ -707,25 +745,36 @@ mod tests {
             })
             .collect();
         // One report, after the commit, for both batches.
-        assert_eq!(committed, vec![(4, vec!["k0".into(), "k1".into(), "k2".into(), "k3".into()])]);
+        assert_eq!(
+            committed,
+            vec![(4, vec!["k0".into(), "k1".into(), "k2".into(), "k3".into()])]
+        );
 
         // A target that fails to commit made nothing durable: no entry is
         // resolved, and the commit error is recorded.
         let (events, commits) = resolutions(true, true);
         assert_eq!(commits, 1);
         assert!(
-            !events.iter().any(|e| matches!(e, LogEvent::Committed { .. })),
+            !events
+                .iter()
+                .any(|e| matches!(e, LogEvent::Committed { .. })),
             "{events:?}"
         );
-        assert!(events.iter().any(
-            |e| matches!(e, LogEvent::Errors(errors) if errors[0].code == "disk-gone")
-        ));
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, LogEvent::Errors(errors) if errors[0].code == "disk-gone"))
+        );
 
         // Input that ends without the entity's end still commits what was
         // loaded before resolving it.
         let (events, commits) = resolutions(false, false);
         assert_eq!(commits, 1);
-        assert!(events.iter().any(|e| matches!(e, LogEvent::Committed { loaded: 4, .. })));
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, LogEvent::Committed { loaded: 4, .. }))
+        );
     }
 
     #[test]

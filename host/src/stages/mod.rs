@@ -152,6 +152,10 @@ pub enum Flow {
     Batch(Batch),
     /// No more records of this entity will come.
     EndOfEntity(usize),
+    /// Make what the target holds of the entity durable now (a replay sends
+    /// it every few batches, so a replay killed part-way keeps what it had
+    /// committed and resolved).
+    Commit(usize),
     /// Every record of the entity read before this point has been sent; once
     /// each is loaded, dead-lettered or skipped, reading may resume at
     /// `cursor` (incremental entities only).
