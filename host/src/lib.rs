@@ -77,6 +77,8 @@ pub struct Sluice {
     actor: String,
     runtime: Runtime,
     registry: Registry,
+    /// Runs wait for a busy pipeline or target instead of being refused.
+    wait: std::sync::atomic::AtomicBool,
 }
 
 impl Sluice {
@@ -99,7 +101,20 @@ impl Sluice {
             data_dir: options.data_dir,
             runtime,
             registry: Registry::new(search),
+            wait: Default::default(),
         })
+    }
+
+    /// Make runs (and replays and reruns) started from here wait while
+    /// another run holds their pipeline or one of their targets, instead
+    /// of failing with [`run::lock::LockError::Busy`].
+    pub fn set_wait(&self, wait: bool) {
+        self.wait.store(wait, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Whether runs wait for a busy pipeline or target.
+    pub fn waits(&self) -> bool {
+        self.wait.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Who is acting: `--actor`, or the OS user.

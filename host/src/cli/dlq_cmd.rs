@@ -246,6 +246,10 @@ struct ReplayArgs {
     /// Say what would be replayed, and replay nothing.
     #[arg(long)]
     dry_run: bool,
+    /// If a run of the pipeline (or of its target) is in progress, wait
+    /// for it to end instead of refusing.
+    #[arg(long)]
+    wait: bool,
     #[command(flatten)]
     format: Format,
 }
@@ -729,6 +733,7 @@ fn replay(sluice: &Sluice, args: &ReplayArgs) -> anyhow::Result<Exit> {
         }
         return Ok(Exit::Success);
     }
+    sluice.set_wait(args.wait);
     let outcomes = sluice.replay(&sel.filter, args.dry_run)?;
     print_outcomes(
         &outcomes,
@@ -776,7 +781,8 @@ fn replay_exit(outcomes: &[ReplayOutcome]) -> Exit {
         Exit::Success => 0,
         Exit::Partial => 1,
         Exit::Usage => 2,
-        Exit::Failure => 3,
+        Exit::Busy => 3,
+        Exit::Failure => 4,
     };
     outcomes
         .iter()
@@ -1168,6 +1174,7 @@ mod tests {
                 totals: Totals::default(),
                 entities: Vec::new(),
                 duration: Duration::from_millis(1200),
+                interrupted: Vec::new(),
             }),
             entries,
         }

@@ -2,6 +2,7 @@ use std::process::ExitCode;
 
 use crate::config::ConfigError;
 use crate::run::RunError;
+use crate::run::lock::LockError;
 use crate::stages::finalize::RunStatus;
 
 /// Exit codes of `sluice`.
@@ -15,6 +16,8 @@ pub enum Exit {
     Usage,
     /// 3: a run finished `partial`: some records failed.
     Partial,
+    /// 4: another run holds the pipeline or one of its targets; nothing ran.
+    Busy,
 }
 
 impl Exit {
@@ -32,7 +35,11 @@ impl Exit {
 
     /// The exit code for an error.
     pub fn for_error(e: &anyhow::Error) -> Exit {
-        if e.downcast_ref::<ConfigError>().is_some()
+        if e.chain()
+            .any(|c| matches!(c.downcast_ref::<LockError>(), Some(LockError::Busy(_))))
+        {
+            Exit::Busy
+        } else if e.downcast_ref::<ConfigError>().is_some()
             || matches!(e.downcast_ref::<RunError>(), Some(RunError::Setup { .. }))
         {
             Exit::Usage
@@ -48,6 +55,7 @@ impl Exit {
             Exit::Failure => 1,
             Exit::Usage => 2,
             Exit::Partial => 3,
+            Exit::Busy => 4,
         }
     }
 }

@@ -80,7 +80,7 @@ enum Command {
     Dlq(dlq_cmd::DlqArgs),
     /// Records parked for manual review: list, show, edit, approve, discard.
     Review(review_cmd::ReviewArgs),
-    /// Run the pipeline of a failed or aborted run again, with its current file.
+    /// Run the pipeline of a failed, aborted or interrupted run again, with its current file.
     Rerun(run_cmd::RerunArgs),
     /// Sync cursors of incremental entities: `cursor show`, `cursor reset`.
     Cursor(cursor_cmd::CursorArgs),

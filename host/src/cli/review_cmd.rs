@@ -86,6 +86,10 @@ struct ApproveArgs {
     /// Say what would be replayed, and replay nothing.
     #[arg(long)]
     dry_run: bool,
+    /// If a run of the pipeline (or of its target) is in progress, wait
+    /// for it to end instead of refusing.
+    #[arg(long)]
+    wait: bool,
     #[command(flatten)]
     format: Format,
 }
@@ -234,6 +238,7 @@ fn approve(sluice: &Sluice, args: &ApproveArgs) -> anyhow::Result<Exit> {
     };
     let matched = log.dlq_entries(&filter)?;
     check_named(&log, &args.ids, &matched, "approved")?;
+    sluice.set_wait(args.wait);
     let outcomes = sluice.replay(&filter, args.dry_run)?;
     if !args.dry_run {
         for o in &outcomes {

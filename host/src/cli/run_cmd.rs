@@ -22,6 +22,10 @@ pub struct RunArgs {
     /// whatever the connection profiles say.
     #[arg(long)]
     capture_http: bool,
+    /// If a run of this pipeline (or of one of its targets) is in
+    /// progress, wait for it to end instead of refusing.
+    #[arg(long)]
+    wait: bool,
     #[command(flatten)]
     format: Format,
 }
@@ -37,6 +41,7 @@ pub struct ValidateArgs {
 pub fn run(sluice: &Sluice, args: &RunArgs) -> anyhow::Result<Exit> {
     let mut loaded = load_pipeline(&args.pipeline)?;
     loaded.capture_http = args.capture_http;
+    sluice.set_wait(args.wait);
     let progress = Arc::new(Progress::default());
     let display = (!args.format.json && std::io::stderr().is_terminal())
         .then(|| ProgressDisplay::start(progress.clone()));
@@ -51,8 +56,12 @@ pub fn run(sluice: &Sluice, args: &RunArgs) -> anyhow::Result<Exit> {
 /// `sluice rerun`.
 #[derive(Debug, Args)]
 pub struct RerunArgs {
-    /// The failed or aborted run, or `last`.
+    /// The failed, aborted or interrupted run, or `last`.
     run: String,
+    /// If a run of the pipeline (or of one of its targets) is in progress,
+    /// wait for it to end instead of refusing.
+    #[arg(long)]
+    wait: bool,
     #[command(flatten)]
     format: Format,
 }
@@ -60,6 +69,7 @@ pub struct RerunArgs {
 /// Run the pipeline of a failed or aborted run again, with its current file.
 pub fn rerun(sluice: &Sluice, args: &RerunArgs) -> anyhow::Result<Exit> {
     let id = sluice.run_log()?.resolve_run(&args.run)?;
+    sluice.set_wait(args.wait);
     let summary = sluice.rerun(id)?;
     let pipeline = sluice.run_log()?.run(summary.run_id)?.pipeline;
     if !args.format.json {
@@ -73,6 +83,9 @@ fn report(pipeline: &str, summary: &RunSummary, json: bool) -> anyhow::Result<Ex
     if json {
         print_json(summary)?;
         return Ok(Exit::for_status(summary.status));
+    }
+    for interrupted in &summary.interrupted {
+        outln!("{}", interrupted.describe());
     }
     let t = &summary.totals;
     outln!(

@@ -65,6 +65,8 @@ struct ShowArgs {
 
 /// List runs, or show one.
 pub fn runs(sluice: &Sluice, args: &RunsArgs) -> anyhow::Result<Exit> {
+    // Runs whose process is gone are marked `interrupted` before they are shown.
+    let interrupted = sluice.mark_interrupted_runs(None, "`sluice runs`")?;
     let log = sluice.run_log()?;
     if let Some(RunsCommand::Show(show_args)) = &args.show {
         return show(&log, show_args);
@@ -73,6 +75,9 @@ pub fn runs(sluice: &Sluice, args: &RunsArgs) -> anyhow::Result<Exit> {
     if args.format.json {
         print_json(&runs)?;
         return Ok(Exit::Success);
+    }
+    for run in &interrupted {
+        outln!("{}", run.describe());
     }
     if runs.is_empty() {
         outln!("No runs yet. Start one with `sluice run PIPELINE`.");

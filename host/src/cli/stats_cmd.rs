@@ -27,6 +27,9 @@ pub struct StatsArgs {
 
 /// Print error metrics.
 pub fn stats(sluice: &Sluice, args: &StatsArgs) -> anyhow::Result<Exit> {
+    // A dead run still marked `running` would count its errors but not its
+    // records; marked `interrupted`, it counts both.
+    sluice.mark_interrupted_runs(args.pipeline.as_deref(), "`sluice stats`")?;
     let log = sluice.run_log()?;
     let stats = log.stats(&StatsFilter {
         since: args.since.clone(),

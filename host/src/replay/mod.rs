@@ -13,6 +13,7 @@ pub use rerun::RerunError;
 
 use crate::Sluice;
 use crate::config::{ConfigError, load_pipeline};
+use crate::run::lock::RunLocks;
 use crate::run::{Feed, RunError, RunKind, RunRequest, RunSummary, run_with};
 use crate::runlog::{DlqEntry, DlqFilter, RunLogError};
 
@@ -122,6 +123,19 @@ impl Sluice {
                     found: loaded.pipeline.name.clone(),
                 });
             }
+            // Take the pipeline's locks before choosing the entries, so that
+            // a run or replay of it that ends meanwhile cannot leave us
+            // replaying entries it resolved; then select them again.
+            let (locks, entries) = if dry_run {
+                (None, entries)
+            } else {
+                let locks =
+                    RunLocks::acquire(self.data_dir(), &loaded, RunKind::Replay, self.waits())
+                        .map_err(RunError::from)?;
+                let mut of_pipeline = filter.clone();
+                of_pipeline.pipeline = Some(pipeline.clone());
+                (Some(locks), log.dlq_entries(&of_pipeline)?)
+            };
             let entities: Vec<&str> = loaded
                 .pipeline
                 .entities
@@ -158,6 +172,7 @@ impl Sluice {
                     kind: RunKind::Replay,
                     parent,
                     feed: Feed::Replay(outcome.entries.clone()),
+                    locks,
                 };
                 let summary = run_with(self, &loaded, request, Default::default())?;
                 let ids: Vec<i64> = outcome.entries.iter().map(|e| e.id).collect();

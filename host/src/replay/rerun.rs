@@ -11,9 +11,9 @@ pub enum RerunError {
     /// The run log could not be read or written.
     #[error(transparent)]
     RunLog(#[from] RunLogError),
-    /// Only failed and aborted runs are re-run.
+    /// Only failed, aborted and interrupted runs are re-run.
     #[error(
-        "run {run} ended `{status}`; only failed or aborted runs are re-run (for a partial run, replay its failed records: sluice dlq replay --run {run})"
+        "run {run} is `{status}`; only failed, aborted or interrupted runs are re-run (for a partial run, replay its failed records: sluice dlq replay --run {run})"
     )]
     NotRerunnable {
         /// The run.
@@ -47,15 +47,21 @@ pub enum RerunError {
 
 impl Sluice {
     /// Run again, with the pipeline file and plugins as they are now, the
-    /// pipeline of run `run_id`, which must have ended `failed` or
-    /// `aborted`. The new run (kind `rerun`) names `run_id` as its parent.
+    /// pipeline of run `run_id`, which must have ended `failed`, `aborted`
+    /// or `interrupted` (a run still marked `running` whose process is gone
+    /// is marked `interrupted` first). The new run (kind `rerun`) names
+    /// `run_id` as its parent.
     pub fn rerun(&self, run_id: i64) -> Result<RunSummary, RerunError> {
         let log = self.run_log()?;
+        let run = log.run(run_id)?;
+        if run.status == "running" {
+            self.mark_interrupted_runs(Some(&run.pipeline), "`sluice rerun`")?;
+        }
         let run = log.run(run_id)?;
         if log.run_kind(run_id)? == "replay" {
             return Err(RerunError::Replay { run: run_id });
         }
-        if !matches!(run.status.as_str(), "failed" | "aborted") {
+        if !matches!(run.status.as_str(), "failed" | "aborted" | "interrupted") {
             return Err(RerunError::NotRerunnable {
                 run: run_id,
                 status: run.status,
@@ -71,6 +77,7 @@ impl Sluice {
             kind: RunKind::Rerun,
             parent: Some(run_id),
             feed: Feed::Source,
+            locks: None,
         };
         Ok(run_with(self, &loaded, request, Default::default())?)
     }

@@ -1,6 +1,8 @@
 //! Runs: turning a pipeline into a [`Plan`] of configured plugin instances,
 //! then driving the stages on their own threads and recording the outcome.
 
+mod interrupted;
+pub mod lock;
 pub mod native;
 mod plan;
 mod progress;

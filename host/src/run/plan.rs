@@ -335,7 +335,7 @@ fn connector_step(c: &ConnectorConfig, options: toml::Table) -> PluginStep {
 }
 
 /// Connector options with the entity's options laid over them.
-fn merge(base: &toml::Table, over: &toml::Table) -> toml::Table {
+pub(crate) fn merge(base: &toml::Table, over: &toml::Table) -> toml::Table {
     let mut merged = base.clone();
     for (k, v) in over {
         merged.insert(k.clone(), v.clone());

@@ -5,12 +5,13 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::bounded;
 use serde::Serialize;
 
+use super::lock::{LockError, RunLocks};
 use super::plan::Plan;
 use super::progress::Progress;
 use super::replay_feed;
 use crate::config::{ConfigError, LoadedPipeline};
 use crate::errors::{Category, RecordError};
-use crate::runlog::{DlqEntry, RunContext, RunLog, RunLogError, spawn_writer};
+use crate::runlog::{DlqEntry, InterruptedRun, RunContext, RunLog, RunLogError, spawn_writer};
 use crate::stages::finalize::{RunStatus, Totals};
 use crate::stages::{
     Capture, Reporter, Stage, StageCounts, StageReport, execute, ingest, normalize, transform,
@@ -35,6 +36,10 @@ pub struct RunSummary {
     pub entities: Vec<(String, Totals)>,
     /// Wall time.
     pub duration: Duration,
+    /// Earlier runs of the pipeline found dead when this one started, and
+    /// marked `interrupted`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub interrupted: Vec<InterruptedRun>,
 }
 
 /// A run could not be carried out.
@@ -53,6 +58,16 @@ pub enum RunError {
     /// The run log could not be written.
     #[error(transparent)]
     RunLog(#[from] RunLogError),
+    /// Another run of the pipeline, or of one of its targets, is running
+    /// (or a lock file could not be used). Nothing was recorded.
+    #[error("{0}")]
+    Lock(#[source] LockError),
+}
+
+impl From<LockError> for RunError {
+    fn from(e: LockError) -> Self {
+        RunError::Lock(e)
+    }
 }
 
 /// What kind of run this is.
@@ -96,6 +111,9 @@ pub struct RunRequest {
     pub parent: Option<i64>,
     /// Where records come from.
     pub feed: Feed,
+    /// The run's locks, when the caller took them already (a replay takes
+    /// them before it selects its entries); otherwise the run takes them.
+    pub locks: Option<RunLocks>,
 }
 
 impl RunRequest {
@@ -105,6 +123,7 @@ impl RunRequest {
             kind: RunKind::Run,
             parent: None,
             feed: Feed::Source,
+            locks: None,
         }
     }
 }
@@ -127,9 +146,19 @@ pub fn run_with(
     progress: Arc<Progress>,
 ) -> Result<RunSummary, RunError> {
     let started = Instant::now();
+    // One run per pipeline and target: held until the run is recorded as
+    // finished (the end of this function), or until the process dies.
+    let mut locks = match request.locks {
+        Some(locks) => locks,
+        None => RunLocks::acquire(sluice.data_dir(), loaded, request.kind, sluice.waits())?,
+    };
     let mut log = RunLog::open(&sluice.run_log_path())?;
     let pipeline = &loaded.pipeline;
     let run_id = log.start_run(&pipeline.name, &recorded_path(loaded), &loaded.config_hash)?;
+    locks.set_run_id(run_id);
+    // With the pipeline's lock held, any other run of it still marked
+    // running has no process any more.
+    let interrupted = mark_dead_runs(&mut log, &pipeline.name, run_id)?;
     log.set_strategy(run_id, pipeline.errors().strategy.unwrap_or_default())?;
     log.set_run_origin(
         run_id,
@@ -184,7 +213,7 @@ pub fn run_with(
             tracing::info!(entity = %source.name, cursor = %cursor, "Resuming from the committed cursor.");
         }
     }
-    execute(
+    let mut summary = execute(
         sluice,
         loaded,
         &mut log,
@@ -193,7 +222,31 @@ pub fn run_with(
         plan,
         &request.feed,
         progress,
-    )
+    )?;
+    summary.interrupted = interrupted;
+    drop(locks);
+    Ok(summary)
+}
+
+/// Mark the runs of `pipeline` other than `current` that are still
+/// `running` as `interrupted`. Only called with the pipeline's run lock
+/// held, so none of them has a live process.
+fn mark_dead_runs(
+    log: &mut RunLog,
+    pipeline: &str,
+    current: i64,
+) -> Result<Vec<InterruptedRun>, RunLogError> {
+    let mut marked = Vec::new();
+    for run in log.running_runs(Some(pipeline))? {
+        if run.id == current {
+            continue;
+        }
+        if let Some(m) = log.mark_interrupted(run.id, &format!("run {current}"))? {
+            tracing::info!(run = m.run_id, pid = ?m.pid, "{}", m.describe());
+            marked.push(m);
+        }
+    }
+    Ok(marked)
 }
 
 /// Execute a plan already built (benchmarks build one, then swap in native
@@ -205,12 +258,14 @@ pub fn run_plan(
     progress: Arc<Progress>,
 ) -> Result<RunSummary, RunError> {
     let started = Instant::now();
+    let mut locks = RunLocks::acquire(sluice.data_dir(), loaded, RunKind::Run, sluice.waits())?;
     let mut log = RunLog::open(&sluice.run_log_path())?;
     let run_id = log.start_run(
         &loaded.pipeline.name,
         &loaded.path.display().to_string(),
         &loaded.config_hash,
     )?;
+    locks.set_run_id(run_id);
     execute(
         sluice,
         loaded,
@@ -405,6 +460,7 @@ fn execute(
         totals,
         entities,
         duration,
+        interrupted: Vec::new(),
     })
 }
 

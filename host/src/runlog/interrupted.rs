@@ -237,7 +237,12 @@ mod tests {
 
         let marked = log.mark_interrupted(run_id, "a test").unwrap().unwrap();
         assert_eq!(
-            (marked.extracted, marked.loaded, marked.failed, marked.skipped),
+            (
+                marked.extracted,
+                marked.loaded,
+                marked.failed,
+                marked.skipped
+            ),
             (43, 40, 2, 1)
         );
         assert_eq!(marked.pid, Some(i64::from(std::process::id())));

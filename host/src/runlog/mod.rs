@@ -22,8 +22,8 @@ pub use cursors::{CursorReset, CursorRow};
 pub use dlq::{DlqEntry, DlqFilter, OpenKeys};
 #[cfg(test)]
 pub(crate) use groups::fixture;
-pub use interrupted::{InterruptedRun, RunningRun};
 pub use groups::{ErrorExample, ErrorGroup, ErrorGroups, RetryGroup};
+pub use interrupted::{InterruptedRun, RunningRun};
 pub use queries::{ErrorFilter, ErrorRow, PluginUseRow, RunRow, StageRow};
 #[cfg(test)]
 pub(crate) use review::fixture as review_fixture;
