@@ -2,6 +2,5 @@
 //! needed to replay them, and fixing the cause then replaying gets exactly
 //! those records through, once.
 
-mod crash_safety;
 mod fix_and_replay;
 mod workflow;
