@@ -29,7 +29,7 @@ pub fn slow_input() -> String {
 }
 
 /// A pipeline named `name` reading `in/slow.jsonl` and writing
-/// `out/<target>`, that takes 40 ms per batch of 10 (about 1.6 s).
+/// `out/<target>`, that takes 60 ms per batch of 10 (about 2.4 s).
 pub fn slow_pipeline(name: &str, target: &str) -> String {
     slow_pipeline_with(name, target, false)
 }
@@ -58,7 +58,7 @@ target_options = {{ path = "{target}" }}
 
 [[entity.field]]
 target = "id"
-transform = [{{ plugin = {plugin:?}, options = {{ behaviour = "slow", slow_ms = 40 }} }}]
+transform = [{{ plugin = {plugin:?}, options = {{ behaviour = "slow", slow_ms = 60 }} }}]
 
 [[entity.field]]
 target = "email"
@@ -110,7 +110,25 @@ fn a_second_run_of_a_pipeline_or_its_target_is_refused_or_waits() {
     let pid = first.id();
     let holder = format!("run {id} of pipeline `slow` (run, process {pid}, since ");
 
-    let second = env.cli(&["run", "pipeline.toml"]);
+    // Refused at once (after a short grace), side by side.
+    let [second, same_target, replay] = [
+        &["run", "pipeline.toml"][..],
+        &["run", "other.toml"],
+        &["dlq", "replay", "--pipeline", "slow"],
+    ]
+    .map(|args| {
+        env.command(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    })
+    .map(|child| child.wait_with_output().unwrap());
+    assert!(
+        first.try_wait().unwrap().is_none(),
+        "the first run ended too soon"
+    );
+
     let text = stderr(&second);
     assert_eq!(second.status.code(), Some(4), "{text}");
     assert!(
@@ -118,7 +136,6 @@ fn a_second_run_of_a_pipeline_or_its_target_is_refused_or_waits() {
         "{text}"
     );
 
-    let same_target = env.cli(&["run", "other.toml"]);
     let text = stderr(&same_target);
     assert_eq!(same_target.status.code(), Some(4), "{text}");
     assert!(
@@ -126,7 +143,6 @@ fn a_second_run_of_a_pipeline_or_its_target_is_refused_or_waits() {
         "{text}"
     );
 
-    let replay = env.cli(&["dlq", "replay", "--pipeline", "slow"]);
     let text = stderr(&replay);
     assert_eq!(replay.status.code(), Some(4), "{text}");
     assert!(text.contains(&holder), "{text}");
