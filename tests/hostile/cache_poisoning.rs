@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use sluice::bindings::current::Value;
 use sluice::plugin::{
-    Artifact, Grants, LimitsConfig, Origin, PluginKind, Registry, Runtime, TransformerPlugin,
+    Artifact, Grants, LimitsConfig, PluginKind, Registry, Runtime, TransformerPlugin,
 };
 
 use crate::support::TestEnv;

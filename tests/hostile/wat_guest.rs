@@ -50,24 +50,26 @@ pub fn transformer(module: &str) -> Vec<u8> {
     (export "subscribe-duration" (func (param "when" u64) (result (own 1))))
   ))
   (import "sluice:plugin/types@0.1.0" (instance $types
-    (type (enum "auth" "permissions" "plan-quota" "validation" "transient"
+    (type $category (enum "auth" "permissions" "plan-quota" "validation" "transient"
                 "connectivity" "dependency-not-ready" "correlation" "mapping" "config"))
-    (export "error-category" (type (eq 0)))
-    (type (record
+    ;; type 1: the exported enum, which the record must name
+    (export "error-category" (type (eq $category)))
+    (type $field (option string))
+    (type $error (record
       (field "category" 1)
       (field "code" string)
       (field "message" string)
-      (field "field" (option string))
+      (field "field" $field)
       (field "retryable" bool)))
-    (export "plugin-error" (type (eq 2)))
-    (type (variant
+    (export "plugin-error" (type (eq $error)))
+    (type $value (variant
       (case "null")
       (case "boolean" bool)
       (case "integer" s64)
       (case "float" f64)
       (case "text" string)
       (case "json" string)))
-    (export "value" (type (eq 4)))
+    (export "value" (type (eq $value)))
   ))
   (alias export $types "plugin-error" (type $plugin-error))
   (alias export $types "value" (type $value))
@@ -97,15 +99,4 @@ pub fn transformer(module: &str) -> Vec<u8> {
 )"#
     );
     wat::parse_str(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
-}
-
-/// Write `bytes` as `name` in `dir` and return the path.
-pub fn write_component(
-    dir: &std::path::Path,
-    name: &str,
-    bytes: &[u8],
-) -> std::path::PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, bytes).unwrap();
-    path
 }
