@@ -102,12 +102,7 @@ fn entry(dir: &Path, artifact: &Artifact) -> PathBuf {
     std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .find(|p| {
-            p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with(hex)
-        })
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with(hex))
         .unwrap_or_else(|| panic!("no cache entry for {}", artifact.id))
 }
 

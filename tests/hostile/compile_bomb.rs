@@ -41,7 +41,11 @@ fn a_nested_component_bomb_is_refused_before_compiling() {
         "{}".into(),
     )
     .unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(error.code(), "invalid-component", "{error}");
     let message = error.to_string();
     assert!(message.contains("flattened"), "{message}");
@@ -70,7 +74,11 @@ fn listing_plugins_with_a_bomb_installed_is_quick() {
     std::fs::write(plugins.join("bomb.wasm"), bomb(10, 8)).unwrap();
     let started = Instant::now();
     let out = env.cli(&["plugins", "--json"]);
-    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(out.status.success(), "{out:?}");
     let listed: Json = serde_json::from_str(&stdout(&out)).unwrap();
     let bomb = listed

@@ -37,6 +37,13 @@ pub const ABI: &str = r#"
 /// A field-transformer component around `module` (core WAT text, without
 /// the surrounding `(core module ...)`).
 pub fn transformer(module: &str) -> Vec<u8> {
+    transformer_with(module, "", "")
+}
+
+/// [`transformer`], with `before` (component WAT: more core modules and
+/// instances) placed before the guest module and `with` (more `(with ...)`
+/// arguments) added to its instantiation.
+pub fn transformer_with(module: &str, before: &str, with: &str) -> Vec<u8> {
     let text = format!(
         r#"(component
   (import "wasi:io/poll@0.2.6" (instance $poll
@@ -80,8 +87,9 @@ pub fn transformer(module: &str) -> Vec<u8> {
     (export "subscribe" (func $subscribe))
     (export "block" (func $block)))
 
+  {before}
   (core module $guest {module})
-  (core instance $guest (instantiate $guest (with "host" (instance $host))))
+  (core instance $guest (instantiate $guest (with "host" (instance $host)) {with}))
 
   (type $configure (func (param "options" string) (result (result (error $plugin-error)))))
   (type $transform (func (param "values" (list $value))

@@ -36,16 +36,13 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
     let mut poll = linker.instance(POLL_INTERFACE)?;
     poll.func_wrap(
         "poll",
-        |mut store: StoreContextMut<'_, HostState>,
-         (pollables,): (Vec<Resource<DynPollable>>,)| {
+        |mut store: StoreContextMut<'_, HostState>, (pollables,): (Vec<Resource<DynPollable>>,)| {
             let state = store.data_mut();
             let remaining = state.remaining();
             let table = state.table();
             let outcome = in_tokio(async {
                 match remaining {
-                    Some(left) => tokio::time::timeout(left, table.poll(pollables))
-                        .await
-                        .ok(),
+                    Some(left) => tokio::time::timeout(left, table.poll(pollables)).await.ok(),
                     None => Some(table.poll(pollables).await),
                 }
             });
@@ -66,9 +63,7 @@ pub(super) fn add_to_linker(linker: &mut Linker<HostState>) -> wasmtime::Result<
             let table = state.table();
             let outcome = in_tokio(async {
                 match remaining {
-                    Some(left) => tokio::time::timeout(left, table.block(pollable))
-                        .await
-                        .ok(),
+                    Some(left) => tokio::time::timeout(left, table.block(pollable)).await.ok(),
                     None => Some(table.block(pollable).await),
                 }
             });

@@ -176,9 +176,13 @@ pub fn inspect(bytes: &[u8], bounds: &StaticBounds) -> Result<Inspection, String
                     let export = export.map_err(|e| e.to_string())?;
                     if export.kind == ComponentExternalKind::Component {
                         // Exporting a component adds it to the index space again.
-                        let cost = *frame.components.get(export.index as usize).ok_or_else(|| {
-                            format!("it exports component {}, which it does not define", export.index)
-                        })?;
+                        let cost =
+                            *frame.components.get(export.index as usize).ok_or_else(|| {
+                                format!(
+                                    "it exports component {}, which it does not define",
+                                    export.index
+                                )
+                            })?;
                         frame.components.push(cost);
                     }
                     if depth == 1 {
