@@ -37,7 +37,7 @@ impl Default for CompileBounds {
         CompileBounds {
             memory_bytes: 2 << 30,
             cpu_seconds: 120,
-            wall: Duration::from_secs(180),
+            wall: Duration::from_secs(600),
             max_output_bytes: 1 << 30,
         }
     }
