@@ -91,8 +91,12 @@ impl Sluice {
         let cache_dir = options
             .cache_dir
             .unwrap_or_else(|| options.data_dir.join("cache"));
-        let runtime =
+        let mut runtime =
             Runtime::new(Some(cache_dir)).map_err(|e| SetupError::Runtime(format!("{e:#}")))?;
+        runtime.protect(
+            &options.data_dir,
+            "Sluice's data directory (run log, compile cache, installed plugins)",
+        );
         let mut search = options.plugin_path;
         search.push(options.data_dir.join("plugins"));
         let actor = options.actor.unwrap_or_else(os_user);
@@ -140,6 +144,11 @@ impl Sluice {
     /// The WebAssembly runtime.
     pub fn runtime(&self) -> &Runtime {
         &self.runtime
+    }
+
+    /// The WebAssembly runtime, to adjust how it compiles.
+    pub fn runtime_mut(&mut self) -> &mut Runtime {
+        &mut self.runtime
     }
 
     /// The plugin registry.

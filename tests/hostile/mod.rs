@@ -2,15 +2,20 @@
 //! exact error kind. In every case the host keeps running, the other
 //! records are processed, and the error lands on the right record.
 
+mod blocking_sleep;
+mod cache_poisoning;
+mod compile_bomb;
 mod deep_recursion;
 mod environment_probe;
 mod filesystem_probe;
 mod fuel_exhaustion;
 mod garbage_wasm;
+mod http_deadline;
 mod infinite_loop;
 mod instance_pool;
 mod log_flood;
 mod memory_growth;
+mod memory_total;
 mod other_contract;
 mod oversized_output;
 mod quarantine;
@@ -18,6 +23,7 @@ mod rust_panic;
 mod slow_within_limits;
 mod unknown_import;
 mod unreachable_trap;
+mod wat_guest;
 mod wrong_length;
 
 use std::path::{Path, PathBuf};

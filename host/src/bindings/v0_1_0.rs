@@ -36,6 +36,10 @@ pub mod source {
             "sluice:plugin/types": super::field_transformer::sluice::plugin::types,
             "sluice:plugin/log": super::field_transformer::sluice::plugin::log,
         },
+        // A request cut at the plugin's call deadline ends the call.
+        imports: {
+            "sluice:plugin/http.send": trappable,
+        },
     });
 }
 

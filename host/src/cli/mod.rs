@@ -98,6 +98,18 @@ struct Format {
 
 /// Parse the command line, run the command, and return the exit code.
 pub fn main() -> ExitCode {
+    // The bounded compiler process (see `plugin::Compiler`): no data
+    // directory, no logging, nothing but compiling stdin to stdout.
+    if std::env::args_os()
+        .nth(1)
+        .is_some_and(|a| a == crate::plugin::COMPILE_SUBCOMMAND)
+    {
+        let args: Vec<String> = std::env::args_os()
+            .skip(2)
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        return crate::plugin::compiler_main(&args);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -60,7 +60,7 @@ struct TestArgs {
     /// Wall-clock limit per call, in milliseconds.
     #[arg(long)]
     timeout_ms: Option<u64>,
-    /// Memory cap in MiB.
+    /// Memory cap in MiB: the total of all the plugin's linear memories.
     #[arg(long)]
     memory_mb: Option<u64>,
     /// Output bytes allowed per record.
@@ -189,8 +189,16 @@ fn test(sluice: &Sluice, args: &TestArgs) -> anyhow::Result<Exit> {
     };
     let failed = batches.iter().any(|b| b.failure.is_some());
     if args.format.json {
+        // The peak of the total of all linear memories, over every batch.
+        let peak_memory_bytes = batches
+            .iter()
+            .map(|b| b.usage.peak_memory_bytes)
+            .max()
+            .unwrap_or(0);
         print_json(&serde_json::json!({
-            "plugin": artifact.id, "kind": info.kind, "limits": format!("{limits:?}"), "batches": batches, "records": results,
+            "plugin": artifact.id, "kind": info.kind, "limits": format!("{limits:?}"),
+            "peak_memory_bytes": peak_memory_bytes, "memory_limit_bytes": limits.memory_bytes,
+            "batches": batches, "records": results,
         }))?;
     } else {
         print_human(&artifact, info.kind, &limits, &batches, &results, args.show);
@@ -303,7 +311,7 @@ fn print_human(
         kind.map_or("?", PluginKind::world)
     );
     outln!(
-        "Limits: fuel {} per call + {} per record · timeout {} ms · memory {} MiB · output {} B per record",
+        "Limits: fuel {} per call + {} per record · timeout {} ms · memory {} MiB (all memories together) · output {} B per record",
         limits.fuel_per_call,
         limits.fuel_per_record,
         limits.timeout.as_millis(),
@@ -318,7 +326,7 @@ fn print_human(
             "ERRORS",
             "FUEL USED",
             "FUEL %",
-            "PEAK MEM",
+            "PEAK MEM (TOTAL)",
             "TIME",
             "OUTPUT",
             "RESULT",
@@ -330,7 +338,7 @@ fn print_human(
             "ERRORS",
             "FUEL USED",
             "FUEL %",
-            "PEAK MEM",
+            "PEAK MEM (TOTAL)",
             "TIME",
             "OUTPUT",
         ],

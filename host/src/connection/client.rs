@@ -94,6 +94,8 @@ pub struct Connection {
     allow: Vec<AllowRule>,
     credentials: Credentials,
     client: Client,
+    /// The profile's per-request timeout (the client's default).
+    timeout: Duration,
     max_response: u64,
     rate: Option<RateLimiter>,
     token: Mutex<Option<Token>>,
@@ -286,6 +288,7 @@ impl Connection {
             allow,
             credentials,
             client,
+            timeout,
             max_response: profile.max_response_bytes.unwrap_or(DEFAULT_MAX_RESPONSE),
             rate: profile.requests_per_second.map(RateLimiter::new),
             token: Mutex::new(None),
@@ -368,6 +371,18 @@ impl Connection {
     /// limit, add credentials, send, cap the response, remember Retry-After,
     /// and on a 401 with OAuth 2 fetch a new token and try once more.
     pub fn send(&self, request: Request) -> Result<Response, HttpError> {
+        self.send_before(request, None)
+    }
+
+    /// [`Connection::send`], ending by `deadline` (a plugin's call deadline)
+    /// if there is one: each attempt's timeout is the smaller of the
+    /// connection's and the time left, and an attempt that would start past
+    /// it fails as a timeout without being sent.
+    pub fn send_before(
+        &self,
+        request: Request,
+        deadline: Option<Instant>,
+    ) -> Result<Response, HttpError> {
         let url = match self.resolve(&request.url) {
             Ok(url) => url,
             Err(denied) => {
@@ -381,7 +396,12 @@ impl Connection {
             if let Some(rate) = &self.rate {
                 rate.acquire();
             }
-            let result = self.send_once(&request, &url, refreshed);
+            let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left.is_some_and(|l| l.is_zero()) {
+                tracing::warn!(connection = %self.name, "HTTP request not sent: the plugin's call deadline has passed.");
+                return Err(HttpError::Timeout);
+            }
+            let result = self.send_once(&request, &url, refreshed, left);
             self.record(&request, &url, &result, started.elapsed());
             match result {
                 Ok(response)
@@ -403,6 +423,7 @@ impl Connection {
         request: &Request,
         url: &Url,
         fresh_token: bool,
+        timeout: Option<Duration>,
     ) -> Result<Response, HttpError> {
         let method = match request.method {
             Method::Get => reqwest::Method::GET,
@@ -428,13 +449,16 @@ impl Connection {
             Credentials::Basic { username, password } => {
                 builder.basic_auth(username, Some(password))
             }
-            Credentials::OAuth2 { .. } => match self.access_token(fresh_token) {
+            Credentials::OAuth2 { .. } => match self.access_token(fresh_token, timeout) {
                 Ok(token) => builder.bearer_auth(token),
                 Err(response) => return Ok(response),
             },
         };
         if let Some(body) = &request.body {
             builder = builder.body(body.clone());
+        }
+        if let Some(left) = timeout {
+            builder = builder.timeout(left.min(self.timeout));
         }
         let response = builder.send().map_err(|e| self.transport_error(&e))?;
         self.respond(response)
@@ -486,7 +510,7 @@ impl Connection {
 
     /// A cached access token, or a new one. A token endpoint that refuses
     /// becomes a 401 response the connector classifies as `auth`.
-    fn access_token(&self, fresh: bool) -> Result<String, Response> {
+    fn access_token(&self, fresh: bool, timeout: Option<Duration>) -> Result<String, Response> {
         let mut cached = self.token.lock().unwrap_or_else(|e| e.into_inner());
         if !fresh
             && let Some(token) = cached.as_ref()
@@ -513,7 +537,11 @@ impl Connection {
                 body: body.to_string().into_bytes(),
             }
         };
-        let response = self.client.post(token_url).form(form).send().map_err(|e| {
+        let mut token_request = self.client.post(token_url).form(form);
+        if let Some(left) = timeout {
+            token_request = token_request.timeout(left.min(self.timeout));
+        }
+        let response = token_request.send().map_err(|e| {
             failed(format!(
                 "{token_url}: {}",
                 self.transport_error(&e).describe()

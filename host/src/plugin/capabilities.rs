@@ -44,25 +44,24 @@ pub enum ImportRefusal {
 
 const INERT_WASI: [&str; 4] = ["wasi:cli/", "wasi:io/", "wasi:clocks/", "wasi:random/"];
 
-/// Check every import and export name of a component used as `kind`.
-pub fn check(
+/// Every refusal for a component used as `kind`: each export naming
+/// another contract version, then each import not granted, in order.
+pub fn check_all(
     kind: PluginKind,
     policy: &ImportPolicy,
     imports: &[String],
     exports: &[String],
-) -> Result<(), ImportRefusal> {
-    for name in exports {
-        if let Some(version) = other_contract_version(name) {
-            return Err(ImportRefusal::OtherContract {
-                item: name.clone(),
-                version,
-            });
-        }
-    }
-    for name in imports {
-        check_import(kind, policy, name)?;
-    }
-    Ok(())
+) -> Vec<ImportRefusal> {
+    let exports = exports.iter().filter_map(|name| {
+        other_contract_version(name).map(|version| ImportRefusal::OtherContract {
+            item: name.clone(),
+            version,
+        })
+    });
+    let imports = imports
+        .iter()
+        .filter_map(|name| check_import(kind, policy, name).err());
+    exports.chain(imports).collect()
 }
 
 fn other_contract_version(name: &str) -> Option<String> {
@@ -129,6 +128,30 @@ fn check_import(kind: PluginKind, policy: &ImportPolicy, name: &str) -> Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn check(
+        kind: PluginKind,
+        policy: &ImportPolicy,
+        imports: &[String],
+        exports: &[String],
+    ) -> Result<(), ImportRefusal> {
+        match check_all(kind, policy, imports, exports).into_iter().next() {
+            Some(refusal) => Err(refusal),
+            None => Ok(()),
+        }
+    }
+
+    #[test]
+    fn every_refused_import_is_reported() {
+        let imports = names(&["acme:a/x@1.0.0", "wasi:cli/stdin@0.2.6", "acme:b/y@1.0.0"]);
+        let refusals = check_all(
+            PluginKind::FieldTransformer,
+            &ImportPolicy::default(),
+            &imports,
+            &[],
+        );
+        assert_eq!(refusals.len(), 2, "{refusals:?}");
+    }
 
     fn names(v: &[&str]) -> Vec<String> {
         v.iter().map(|s| (*s).to_owned()).collect()

@@ -1,5 +1,6 @@
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use wasmtime::ResourceLimiter;
 use wasmtime::component::ResourceTable;
@@ -37,6 +38,10 @@ pub struct HostState {
     stderr: MemoryOutputPipe,
     pub(super) limiter: MemoryLimiter,
     pub(super) log: LogBudget,
+    /// When the current call must end; blocking host calls wait no longer.
+    pub(super) deadline: Option<Instant>,
+    /// Set when a blocking host call was cut at the deadline.
+    pub(super) deadline_hit: bool,
     plugin: Arc<str>,
     connection: Option<Arc<Connection>>,
 }
@@ -69,9 +74,22 @@ impl HostState {
             stderr,
             limiter: MemoryLimiter::new(limits),
             log: LogBudget::new(limits.log_lines_per_call),
+            deadline: None,
+            deadline_hit: false,
             plugin,
             connection: grants.connection.clone(),
         })
+    }
+
+    /// Time left before the current call's deadline (none set: unbounded).
+    pub(super) fn remaining(&self) -> Option<Duration> {
+        self.deadline
+            .map(|d| d.saturating_duration_since(Instant::now()))
+    }
+
+    /// The resource table, for host functions defined beside WASI's.
+    pub(super) fn table(&mut self) -> &mut ResourceTable {
+        &mut self.table
     }
 
     /// The last lines the plugin wrote to stderr (panic messages, tracebacks).
@@ -97,17 +115,31 @@ impl WasiView for HostState {
     }
 }
 
-/// Caps each linear memory, table and the number of core instances, and remembers whether the cap was hit, so a
-/// guest that aborts after a failed allocation is reported as `memory-limit`
-/// rather than as a plain trap.
+/// Caps the total size of all linear memories of an instance, the total
+/// elements of all its tables, and how many core instances, tables and
+/// memories it creates; remembers whether a cap was hit, so a guest that
+/// aborts after a failed allocation is reported as `memory-limit` rather
+/// than as a plain trap.
+///
+/// A store holds exactly one plugin instance and nothing it creates is
+/// freed before the store is dropped, so the sum of every approved growth
+/// is the instance's total. Growth approved here that the engine then fails
+/// to perform stays counted: the total errs on the high side.
 #[derive(Debug)]
 pub(super) struct MemoryLimiter {
     max_bytes: usize,
     max_table_elements: usize,
     max_instances: usize,
-    /// Set when a grow was refused during the current call.
+    max_memories: usize,
+    /// Set when a memory grow was refused during the current call.
     pub hit: bool,
-    /// Largest memory size seen.
+    /// Set when a table grow was refused during the current call.
+    pub table_hit: bool,
+    /// Bytes of all linear memories together.
+    pub total_bytes: usize,
+    /// Elements of all tables together.
+    total_elements: usize,
+    /// Largest total of all linear memories seen.
     pub peak_bytes: usize,
 }
 
@@ -117,7 +149,11 @@ impl MemoryLimiter {
             max_bytes: limits.memory_bytes,
             max_table_elements: limits.max_table_elements,
             max_instances: limits.max_instances,
+            max_memories: limits.max_memories,
             hit: false,
+            table_hit: false,
+            total_bytes: 0,
+            total_elements: 0,
             peak_bytes: 0,
         }
     }
@@ -126,25 +162,37 @@ impl MemoryLimiter {
 impl ResourceLimiter for MemoryLimiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.max_bytes {
+        let total = self
+            .total_bytes
+            .saturating_add(desired.saturating_sub(current));
+        if total > self.max_bytes {
             self.hit = true;
             return Ok(false);
         }
-        self.peak_bytes = self.peak_bytes.max(desired);
+        self.total_bytes = total;
+        self.peak_bytes = self.peak_bytes.max(total);
         Ok(true)
     }
 
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        Ok(desired <= self.max_table_elements)
+        let total = self
+            .total_elements
+            .saturating_add(desired.saturating_sub(current));
+        if total > self.max_table_elements {
+            self.table_hit = true;
+            return Ok(false);
+        }
+        self.total_elements = total;
+        Ok(true)
     }
 
     fn instances(&self) -> usize {
@@ -156,7 +204,7 @@ impl ResourceLimiter for MemoryLimiter {
     }
 
     fn memories(&self) -> usize {
-        self.max_instances
+        self.max_memories
     }
 }
 
@@ -219,14 +267,26 @@ impl log::Host for HostState {
 }
 
 impl http::Host for HostState {
-    fn send(&mut self, request: http::Request) -> Result<http::Response, http::HttpError> {
+    fn send(
+        &mut self,
+        request: http::Request,
+    ) -> wasmtime::Result<Result<http::Response, http::HttpError>> {
         if let Some(connection) = &self.connection {
-            return connection.send(request);
+            let answer = connection.send_before(request, self.deadline);
+            // A request the deadline cut ends the call, like any other
+            // blocking host call at the deadline.
+            if matches!(answer, Err(http::HttpError::Timeout))
+                && self.deadline.is_some_and(|d| Instant::now() >= d)
+            {
+                self.deadline_hit = true;
+                return Err(super::deadline::DeadlineReached.into());
+            }
+            return Ok(answer);
         }
         tracing::warn!(plugin = %self.plugin, url = %request.url, "Plugin HTTP request denied: no connection is granted to it.");
-        Err(http::HttpError::Denied(format!(
+        Ok(Err(http::HttpError::Denied(format!(
             "no connection is granted to this plugin, so it may not reach {}",
             request.url
-        )))
+        ))))
     }
 }

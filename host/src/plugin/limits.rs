@@ -15,17 +15,20 @@ pub struct LimitsConfig {
     pub fuel_per_record: Option<u64>,
     /// Wall-clock time one call may take, in milliseconds.
     pub timeout_ms: Option<u64>,
-    /// Largest size one linear memory of the plugin may grow to, in MiB.
+    /// Largest total size all linear memories of one plugin instance may
+    /// grow to together, in MiB.
     pub memory_mb: Option<u64>,
     /// Bytes of output a call may return per record in its batch (plus a fixed 1 MiB).
     pub output_bytes_per_record: Option<u64>,
     /// Log lines a call may write; lines past this are dropped with one warning.
     pub log_lines_per_call: Option<u32>,
-    /// Most elements one table of the plugin may grow to.
+    /// Most elements all tables of one plugin instance may hold together.
     pub max_table_elements: Option<u32>,
-    /// Most core instances (and, each, tables and memories) one plugin
-    /// instance may create. Language runtimes such as Python use a dozen.
+    /// Most core instances (and tables) one plugin instance may create.
+    /// Language runtimes such as Python use a dozen.
     pub max_instances: Option<u32>,
+    /// Most linear memories one plugin instance may create.
+    pub max_memories: Option<u32>,
     /// Quarantine the plugin for the rest of the run once it has failed this
     /// many calls...
     pub quarantine_after_failures: Option<u64>,
@@ -47,6 +50,7 @@ impl LimitsConfig {
             log_lines_per_call: self.log_lines_per_call.or(fallback.log_lines_per_call),
             max_table_elements: self.max_table_elements.or(fallback.max_table_elements),
             max_instances: self.max_instances.or(fallback.max_instances),
+            max_memories: self.max_memories.or(fallback.max_memories),
             quarantine_after_failures: self
                 .quarantine_after_failures
                 .or(fallback.quarantine_after_failures),
@@ -78,6 +82,7 @@ impl LimitsConfig {
                 .max_table_elements
                 .map_or(d.max_table_elements, |n| n as usize),
             max_instances: self.max_instances.map_or(d.max_instances, |n| n as usize),
+            max_memories: self.max_memories.map_or(d.max_memories, |n| n as usize),
             quarantine_after_failures: self
                 .quarantine_after_failures
                 .unwrap_or(d.quarantine_after_failures),
@@ -98,16 +103,18 @@ pub struct Limits {
     pub fuel_per_record: u64,
     /// Wall-clock deadline of one call.
     pub timeout: Duration,
-    /// Largest size of one linear memory, in bytes.
+    /// Largest total size of all linear memories of the instance, in bytes.
     pub memory_bytes: usize,
     /// Output bytes allowed per record (a call also gets a fixed 1 MiB).
     pub output_bytes_per_record: u64,
     /// Log lines per call.
     pub log_lines_per_call: u32,
-    /// Most elements of one table.
+    /// Most elements of all tables together.
     pub max_table_elements: usize,
-    /// Most core instances, tables and memories.
+    /// Most core instances and tables.
     pub max_instances: usize,
+    /// Most linear memories.
+    pub max_memories: usize,
     /// Failed calls before quarantine is considered.
     pub quarantine_after_failures: u64,
     /// Share of failed calls, in percent, that quarantines the plugin.
@@ -130,6 +137,7 @@ impl Default for Limits {
             log_lines_per_call: 1_000,
             max_table_elements: 1 << 20,
             max_instances: 64,
+            max_memories: 8,
             quarantine_after_failures: 20,
             quarantine_failure_percent: 50,
         }

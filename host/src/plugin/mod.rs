@@ -1,7 +1,9 @@
 //! The plugin runtime: compiling, caching, sandboxing and calling
 //! WebAssembly components through the `sluice:plugin` contract.
 //!
-//! - [`Runtime`] owns the one wasmtime `Engine`, the linkers and the compile cache.
+//! - [`Runtime`] owns the one wasmtime `Engine`, the linkers and the compile
+//!   cache; it checks a component's structure before compiling it, compiles
+//!   in a bounded child process, and knows the paths no plugin may be granted.
 //! - [`Registry`] turns a plugin reference from a pipeline into bytes and a digest.
 //! - [`Sandbox`] is one live instance of a plugin under its [`Limits`]; it
 //!   classifies every failure into a [`FailureKind`] and replaces a broken
@@ -10,20 +12,28 @@
 
 mod cache;
 mod capabilities;
+mod compile;
+mod deadline;
 mod failure;
 mod host_state;
 mod id;
+mod inspect;
 mod limits;
+mod protected;
 mod registry;
 mod runtime;
 mod sandbox;
 pub mod worlds;
 
 pub use capabilities::{ImportPolicy, ImportRefusal};
+pub use compile::{COMPILE_SUBCOMMAND, CompileBounds, Compiler, child_main as compiler_main};
+pub use deadline::DeadlineReached;
 pub use failure::{FailureKind, PluginFailure};
 pub use host_state::{Grants, HostState};
 pub use id::{PluginId, short_digest};
+pub use inspect::{Inspection, StaticBounds};
 pub use limits::{Limits, LimitsConfig};
+pub use protected::{ProtectedPaths, resolve as resolve_path};
 pub use registry::{Artifact, Origin, PluginKind, Registry, ResolveError};
 pub use runtime::{ComponentInfo, LoadError, Runtime};
 pub use sandbox::{CallReport, CallStats, Sandbox, WorldBinding};

@@ -8,7 +8,10 @@ use wasmtime::component::{Component, HasSelf, Linker};
 use wasmtime::{Config, Engine, OptLevel};
 
 use super::cache::CompileCache;
+use super::compile::Compiler;
 use super::host_state::HostState;
+use super::inspect::{Inspection, StaticBounds, inspect};
+use super::protected::ProtectedPaths;
 use super::registry::{Artifact, PluginKind};
 use crate::bindings::current::{http, log};
 
@@ -81,12 +84,17 @@ pub struct Runtime {
     connector_linker: Linker<HostState>,
     cache: Option<CompileCache>,
     compiled: Mutex<HashMap<Arc<str>, Component>>,
+    protected: ProtectedPaths,
+    compiler: Option<Compiler>,
+    bounds: StaticBounds,
 }
 
 impl std::fmt::Debug for Runtime {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Runtime")
             .field("cache", &self.cache)
+            .field("compiler", &self.compiler)
+            .field("bounds", &self.bounds)
             .finish_non_exhaustive()
     }
 }
@@ -110,13 +118,7 @@ impl Runtime {
     /// A runtime whose pooling allocator holds `pool` component instances
     /// (0: memory is mapped per instance).
     pub fn with_instance_pool(cache_dir: Option<PathBuf>, pool: u32) -> wasmtime::Result<Self> {
-        let mut config = Config::new();
-        config
-            .wasm_component_model(true)
-            .consume_fuel(true)
-            .epoch_interruption(true)
-            .cranelift_opt_level(OptLevel::Speed)
-            .max_wasm_stack(1 << 20);
+        let mut config = base_config();
         // `SLUICE_PERFMAP=1` writes /tmp/perf-<pid>.map so `perf report`
         // names the plugins' compiled functions.
         if std::env::var_os("SLUICE_PERFMAP").is_some_and(|v| v == "1") {
@@ -126,22 +128,53 @@ impl Runtime {
         spawn_epoch_ticker(&engine);
 
         // Field transformers and normalizers compute only: WASI with nothing
-        // granted, plus `log`.
+        // granted, plus `log`. Blocking WASI waits end at the call deadline.
         let mut compute_linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut compute_linker)?;
+        super::deadline::add_to_linker(&mut compute_linker)?;
         log::add_to_linker::<_, HasSelf<_>>(&mut compute_linker, |s| s)?;
         // Connectors may also reach the host's `http`.
         let mut connector_linker = compute_linker.clone();
         http::add_to_linker::<_, HasSelf<_>>(&mut connector_linker, |s| s)?;
 
-        let cache = cache_dir.map(|dir| CompileCache::new(dir, &engine));
+        let mut protected = ProtectedPaths::default();
+        if let Some(dir) = &cache_dir {
+            protected.add(dir, "the compile cache");
+        }
+        let cache = cache_dir.and_then(|dir| CompileCache::new(dir, &engine));
         Ok(Runtime {
             engine,
             compute_linker,
             connector_linker,
             cache,
             compiled: Mutex::new(HashMap::new()),
+            protected,
+            compiler: Compiler::current(),
+            bounds: StaticBounds::default(),
         })
+    }
+
+    /// Never grant a plugin `path` (a directory or file holding `what`), nor
+    /// any directory containing it or inside it.
+    pub fn protect(&mut self, path: &std::path::Path, what: &str) {
+        self.protected.add(path, what);
+    }
+
+    /// The paths no plugin may be granted.
+    pub fn protected(&self) -> &ProtectedPaths {
+        &self.protected
+    }
+
+    /// Compile in a child process under `compiler`'s bounds (none: in this
+    /// process, bounded only by the static checks). By default a runtime in
+    /// the `sluice` binary compiles in a child process.
+    pub fn set_compiler(&mut self, compiler: Option<Compiler>) {
+        self.compiler = compiler;
+    }
+
+    /// Replace the structural bounds checked before compiling.
+    pub fn set_static_bounds(&mut self, bounds: StaticBounds) {
+        self.bounds = bounds;
     }
 
     /// The engine.
@@ -158,7 +191,17 @@ impl Runtime {
         }
     }
 
-    /// Compile `artifact`, or load it from memory or the disk cache.
+    /// Check `artifact`'s structure and read its imports and exports from
+    /// its bytes, without compiling it.
+    pub fn inspect(&self, artifact: &Artifact) -> Result<Inspection, LoadError> {
+        inspect(&artifact.bytes, &self.bounds).map_err(|reason| LoadError::Invalid {
+            plugin: artifact.id.name.to_string(),
+            reason: one_line(&reason),
+        })
+    }
+
+    /// Compile `artifact`, or load it from memory or the disk cache. Its
+    /// structure is checked first, and compiling is bounded.
     pub fn component(&self, artifact: &Artifact) -> Result<Component, LoadError> {
         let digest = artifact.id.digest.clone();
         if let Some(c) = self
@@ -169,6 +212,11 @@ impl Runtime {
         {
             return Ok(c.clone());
         }
+        self.inspect(artifact)?;
+        let invalid = |reason: String| LoadError::Invalid {
+            plugin: artifact.id.name.to_string(),
+            reason: one_line(&reason),
+        };
         let component = match self
             .cache
             .as_ref()
@@ -177,21 +225,20 @@ impl Runtime {
             Some(c) => c,
             None => {
                 let started = std::time::Instant::now();
-                let serialized =
-                    self.engine
+                let serialized = match &self.compiler {
+                    Some(compiler) => compiler.compile(&artifact.bytes).map_err(invalid)?,
+                    None => self
+                        .engine
                         .precompile_component(&artifact.bytes)
-                        .map_err(|e| LoadError::Invalid {
-                            plugin: artifact.id.name.to_string(),
-                            reason: one_line(&format!("{e:#}")),
-                        })?;
-                tracing::debug!(plugin = %artifact.id, elapsed_ms = started.elapsed().as_millis() as u64, "Compiled plugin.");
+                        .map_err(|e| invalid(format!("{e:#}")))?,
+                };
+                tracing::debug!(plugin = %artifact.id, elapsed_ms = started.elapsed().as_millis() as u64, isolated = self.compiler.is_some(), "Compiled plugin.");
+                let component = deserialize_own(&self.engine, &serialized)
+                    .map_err(|e| invalid(format!("{e:#}")))?;
                 if let Some(cache) = &self.cache {
                     cache.store(&digest, &serialized);
                 }
-                deserialize_own(&self.engine, &serialized).map_err(|e| LoadError::Invalid {
-                    plugin: artifact.id.name.to_string(),
-                    reason: format!("{e:#}"),
-                })?
+                component
             }
         };
         self.compiled
@@ -249,6 +296,24 @@ impl Runtime {
     }
 }
 
+/// The engine settings every compiled artifact depends on; the compiler
+/// process and the host must agree on them.
+fn base_config() -> Config {
+    let mut config = Config::new();
+    config
+        .wasm_component_model(true)
+        .consume_fuel(true)
+        .epoch_interruption(true)
+        .cranelift_opt_level(OptLevel::Speed)
+        .max_wasm_stack(1 << 20);
+    config
+}
+
+/// An engine that only compiles (no instance pool), for the compiler process.
+pub(super) fn compile_engine() -> wasmtime::Result<Engine> {
+    Engine::new(&base_config())
+}
+
 /// Component instances the pooling allocator holds by default
 /// (`SLUICE_INSTANCE_POOL` overrides it; `0` turns pooling off).
 pub const DEFAULT_INSTANCE_POOL: u32 = 256;
@@ -298,8 +363,9 @@ fn one_line(text: &str) -> String {
 
 #[allow(unsafe_code)]
 fn deserialize_own(engine: &Engine, bytes: &[u8]) -> wasmtime::Result<Component> {
-    // SAFETY: `bytes` was produced by `precompile_component` on this very
-    // engine a moment ago.
+    // SAFETY: `bytes` was produced a moment ago by `precompile_component`,
+    // on this engine or in the compiler process (this same binary, engine
+    // settings from `base_config`), and read into memory from its pipe.
     unsafe { Component::deserialize(engine, bytes) }
 }
 

@@ -11,7 +11,7 @@ use super::host_state::{Grants, HostState};
 use super::id::PluginId;
 use super::limits::Limits;
 use super::registry::{Artifact, Origin, PluginKind};
-use super::runtime::{ComponentInfo, EPOCH_TICK, LoadError, Runtime};
+use super::runtime::{EPOCH_TICK, LoadError, Runtime};
 use crate::bindings::current::PluginError;
 use crate::connection::HttpExchange;
 
@@ -44,7 +44,7 @@ pub struct CallReport {
     pub fuel_limit: u64,
     /// Wall time.
     pub wall: Duration,
-    /// Largest linear memory of the instance so far, in bytes.
+    /// Largest total of all linear memories of the instance so far, in bytes.
     pub peak_memory_bytes: usize,
     /// Bytes of output returned (0 when the call failed).
     pub output_bytes: u64,
@@ -66,7 +66,7 @@ pub struct CallStats {
     pub fuel: u64,
     /// Wall time spent inside the plugin.
     pub wall: Duration,
-    /// Largest linear memory seen, in bytes.
+    /// Largest total of all linear memories of an instance seen, in bytes.
     pub peak_memory_bytes: usize,
     /// Instances created (the first plus one per replacement after a failure).
     pub instantiations: u64,
@@ -147,29 +147,18 @@ impl<W: WorldBinding> Sandbox<W> {
         grants: Grants,
         options: String,
     ) -> Result<Self, LoadError> {
-        let component = runtime.component(artifact)?;
         let plugin = artifact.id.name.to_string();
-        let ComponentInfo {
-            imports, exports, ..
-        } = runtime.describe_component(&component);
+        // Imports are checked from the bytes, before anything compiles them.
+        let found = runtime.inspect(artifact)?;
         let policy = ImportPolicy {
             has_data_dir: grants.data_dir.is_some(),
             allow: grants.allow.clone(),
         };
-        capabilities::check(W::KIND, &policy, &imports, &exports).map_err(
-            |refusal| match refusal {
-                ImportRefusal::Denied { import, reason } => LoadError::CapabilityDenied {
-                    plugin: plugin.clone(),
-                    import,
-                    reason,
-                },
-                ImportRefusal::OtherContract { item, version } => LoadError::OtherContract {
-                    plugin: plugin.clone(),
-                    item,
-                    version,
-                },
-            },
-        )?;
+        let refusals = capabilities::check_all(W::KIND, &policy, &found.imports, &found.exports);
+        if let Some(error) = refusal_error(&plugin, refusals) {
+            return Err(error);
+        }
+        let component = runtime.component(artifact)?;
         let connector = matches!(W::KIND, PluginKind::Source | PluginKind::Target);
         let instance_pre = runtime
             .linker(connector)
@@ -324,7 +313,10 @@ impl<W: WorldBinding> Sandbox<W> {
             + 1;
         store.set_epoch_deadline(ticks);
         let state = store.data_mut();
+        state.deadline = Some(Instant::now() + self.limits.timeout);
+        state.deadline_hit = false;
         state.limiter.hit = false;
+        state.limiter.table_hit = false;
         state.log.reset();
     }
 
@@ -404,6 +396,36 @@ impl<W: WorldBinding> Sandbox<W> {
     }
 }
 
+/// The load error for a component's refused imports and exports: a refusal
+/// by another contract version wins; otherwise every refused import is named.
+fn refusal_error(plugin: &str, refusals: Vec<ImportRefusal>) -> Option<LoadError> {
+    let mut denied = Vec::new();
+    for refusal in refusals {
+        match refusal {
+            ImportRefusal::OtherContract { item, version } => {
+                return Some(LoadError::OtherContract {
+                    plugin: plugin.to_owned(),
+                    item,
+                    version,
+                });
+            }
+            ImportRefusal::Denied { import, reason } => denied.push((import, reason)),
+        }
+    }
+    let mut denied = denied.into_iter();
+    let (import, mut reason) = denied.next()?;
+    for (other, why) in denied {
+        reason.push_str(&format!(
+            "; it also imports `{other}`, which is not granted: {why}"
+        ));
+    }
+    Some(LoadError::CapabilityDenied {
+        plugin: plugin.to_owned(),
+        import,
+        reason,
+    })
+}
+
 /// Turn a wasmtime error into the failure kind an operator can act on.
 fn classify(
     id: &PluginId,
@@ -419,6 +441,12 @@ fn classify(
     let pool_full = e
         .chain()
         .find_map(|c| c.downcast_ref::<wasmtime::PoolConcurrencyLimitError>());
+    // The store's count limits (memories, tables, instances) fail
+    // instantiation with this text; wasmtime has no typed error for it.
+    let count_limit = e
+        .chain()
+        .map(|c| c.to_string())
+        .find(|t| t.starts_with("resource limit exceeded:"));
     let (kind, mut message) = if let Some(full) = pool_full {
         (
             FailureKind::InstancePoolFull,
@@ -426,12 +454,36 @@ fn classify(
                 "plugin `{name}` could not be started during {during}: {full}; more plugin instances are live in this process than the pool holds (SLUICE_INSTANCE_POOL)"
             ),
         )
+    } else if state.deadline_hit {
+        (
+            FailureKind::Timeout,
+            format!(
+                "plugin `{name}` did not finish within {} ms during {during} (it was still waiting in a blocking host call); raise `limits.timeout_ms` if it is legitimately slow",
+                limits.timeout.as_millis()
+            ),
+        )
     } else if state.limiter.hit {
         (
             FailureKind::MemoryLimit,
             format!(
-                "plugin `{name}` tried to grow its memory past the {} MiB limit during {during}; raise `limits.memory_mb` if the plugin legitimately needs more",
+                "plugin `{name}` tried to grow its memory past the {} MiB limit (the total of all its linear memories) during {during}; raise `limits.memory_mb` if the plugin legitimately needs more",
                 limits.memory_bytes >> 20
+            ),
+        )
+    } else if state.limiter.table_hit {
+        (
+            FailureKind::MemoryLimit,
+            format!(
+                "plugin `{name}` tried to grow its tables past {} elements (all its tables together) during {during}; raise `limits.max_table_elements` if the plugin legitimately needs more",
+                limits.max_table_elements
+            ),
+        )
+    } else if let Some(text) = count_limit {
+        (
+            FailureKind::MemoryLimit,
+            format!(
+                "plugin `{name}` creates too many memories, tables or instances ({text}; the limits are {} linear memories and {} core instances and tables) during {during}; raise `limits.max_memories` or `limits.max_instances` if it legitimately needs more",
+                limits.max_memories, limits.max_instances
             ),
         )
     } else {

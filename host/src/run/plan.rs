@@ -7,10 +7,10 @@ use serde_json::Value as Json;
 
 use super::native::{NativeNormalize, NativeTransform, NormalizeStep, TransformStep};
 use crate::config::{ConfigError, ConnectorConfig, LoadedPipeline, PluginStep};
-use crate::connection::{CONNECTIONS_ENV, Connection, Connections};
+use crate::connection::{AuthConfig, CONNECTIONS_ENV, Connection, Connections, Secret};
 use crate::plugin::{
-    CallStats, Grants, PluginId, PluginKind, Registry, Runtime, Sandbox, SourcePlugin,
-    TargetPlugin, WorldBinding,
+    CallStats, Grants, PluginId, PluginKind, ProtectedPaths, Registry, Runtime, Sandbox,
+    SourcePlugin, TargetPlugin, WorldBinding, resolve_path,
 };
 use crate::runlog::PluginUse;
 use crate::stages::ingest::IngestEntity;
@@ -234,6 +234,14 @@ impl Builder<'_> {
             return Ok(Grants::default());
         };
         let path = self.loaded.resolve_path(dir.get_ref());
+        let protected = self.runtime.protected().with(&self.connection_files());
+        // Refused before anything is created: `dir = ".sluice/out"` must not
+        // even make the directory.
+        if let Some(conflict) = protected.conflict(&path) {
+            return Err(self
+                .loaded
+                .error_at(&dir.span(), format!("`dir` {conflict}")));
+        }
         if writable {
             std::fs::create_dir_all(&path).map_err(|e| {
                 self.loaded.error_at(
@@ -242,10 +250,39 @@ impl Builder<'_> {
                 )
             })?;
         }
+        // Symbolic links are resolved once, here: the plugin is granted the
+        // directory that was checked, whatever the links point at later.
+        let path = resolve_path(&path);
+        if let Some(conflict) = protected.conflict(&path) {
+            return Err(self
+                .loaded
+                .error_at(&dir.span(), format!("`dir` {conflict}")));
+        }
         Ok(Grants {
             data_dir: Some((path, writable)),
             ..Grants::default()
         })
+    }
+
+    /// The connections file this pipeline would use and every secret file
+    /// it names: no plugin may be granted them.
+    fn connection_files(&self) -> ProtectedPaths {
+        let mut files = ProtectedPaths::default();
+        let path = Connections::path_for(&self.loaded.base_dir);
+        files.add(&path, "the connections file");
+        if let Ok(connections) = Connections::load(&path) {
+            for profile in connections.profiles.values() {
+                for secret in secrets(&profile.auth) {
+                    if let Secret::File(file) = secret {
+                        files.add(
+                            &connections.base_dir().join(file),
+                            "a secret file of the connections file",
+                        );
+                    }
+                }
+            }
+        }
+        files
     }
 
     /// The connection `connector` names, opened once per plan.
@@ -320,6 +357,27 @@ impl Builder<'_> {
         })?;
         tracing::debug!(role, plugin = %artifact.id, "Plugin ready.");
         Ok(sandbox)
+    }
+}
+
+/// Every secret an authentication method reads.
+fn secrets(auth: &AuthConfig) -> Vec<&Secret> {
+    match auth {
+        AuthConfig::None => Vec::new(),
+        AuthConfig::Bearer { token } => vec![token],
+        AuthConfig::ApiKey { key, .. } => vec![key],
+        AuthConfig::Basic { username, password } => vec![username, password],
+        AuthConfig::Oauth2ClientCredentials {
+            client_id,
+            client_secret,
+            ..
+        } => vec![client_id, client_secret],
+        AuthConfig::Oauth2RefreshToken {
+            client_id,
+            client_secret,
+            refresh_token,
+            ..
+        } => vec![client_id, client_secret, refresh_token],
     }
 }
 
