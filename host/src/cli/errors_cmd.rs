@@ -255,7 +255,11 @@ pub(super) fn push_group(out: &mut String, n: usize, g: &ErrorGroup, width: usiz
         let _ = write!(
             count,
             "{} {} failed",
-            if names.len() == 1 { "stream" } else { "streams" },
+            if names.len() == 1 {
+                "stream"
+            } else {
+                "streams"
+            },
             names.join(", ")
         );
     }

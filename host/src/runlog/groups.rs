@@ -350,7 +350,10 @@ impl RunLog {
         }
         if groups.iter().any(|g| !g.streams.is_empty()) {
             let counts = self.stage_counts(run_id)?;
-            for g in groups.iter_mut().filter(|g| g.stage == Stage::Ingest.as_str()) {
+            for g in groups
+                .iter_mut()
+                .filter(|g| g.stage == Stage::Ingest.as_str())
+            {
                 for stream in &mut g.streams {
                     stream.read_before = counts
                         .iter()

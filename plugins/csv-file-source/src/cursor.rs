@@ -64,7 +64,6 @@ impl Cursor {
         }
         Ok(cursor)
     }
-
 }
 
 #[cfg(test)]

@@ -148,7 +148,8 @@ impl CsvFileSource {
         let start = cursor.map(Cursor::decode).transpose()?;
         let file = File::open(&self.full_path).map_err(|e| io_error(&self.path, "opening", &e))?;
         let reading = |e: std::io::Error| io_error(&self.path, "reading", &e);
-        let mut reader = RowReader::new(BufReader::new(file), self.delimiter, self.max_record_bytes);
+        let mut reader =
+            RowReader::new(BufReader::new(file), self.delimiter, self.max_record_bytes);
 
         // The first row names the columns or, without a header row, sets
         // how many there are.

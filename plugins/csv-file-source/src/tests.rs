@@ -310,14 +310,26 @@ fn an_oversized_row_fails_alone() {
     for max in [1, 2, 10] {
         let items = read_all(&source(dir.path(), options), max);
         assert_eq!(items.len(), 3, "max {max}");
-        assert_eq!(items[0], ("contacts.csv:2".to_owned(), json!({"name": "Jane", "note": "a"})));
-        assert_eq!(items[2], ("contacts.csv:5".to_owned(), json!({"name": "John", "note": "b"})));
+        assert_eq!(
+            items[0],
+            (
+                "contacts.csv:2".to_owned(),
+                json!({"name": "Jane", "note": "a"})
+            )
+        );
+        assert_eq!(
+            items[2],
+            (
+                "contacts.csv:5".to_owned(),
+                json!({"name": "John", "note": "b"})
+            )
+        );
         let (key, failure) = &items[1];
         assert_eq!(key, "contacts.csv:3");
         assert_eq!(failure["code"], "record-too-large");
         let message = failure["message"].as_str().unwrap();
         assert!(
-            message.starts_with("contacts.csv:3: the record is 5016 bytes, more than the 100 allowed by `max_record_bytes`"),
+            message.starts_with("the record at contacts.csv:3 is 5,016 bytes, more than the 100 allowed by `max_record_bytes`"),
             "{message}"
         );
         let raw = failure["raw"].as_str().unwrap();
@@ -328,7 +340,10 @@ fn an_oversized_row_fails_alone() {
 #[test]
 fn an_oversized_header_row_is_a_config_error() {
     let dir = dir_with(&format!("{}\n1\n", "h".repeat(200)));
-    let source = source(dir.path(), r#"{"path": "contacts.csv", "max_record_bytes": 100}"#);
+    let source = source(
+        dir.path(),
+        r#"{"path": "contacts.csv", "max_record_bytes": 100}"#,
+    );
     let error = source.read_batch(None, 5).unwrap_err();
     assert_eq!(error.category, ErrorCategory::Config);
     assert_eq!(error.code, "record-too-large");
@@ -353,7 +368,10 @@ fn batches_stop_by_bytes() {
             record.key.len() + record.body.len()
         })
         .sum();
-    assert!(bytes as u64 <= sluice_sdk::batch::BATCH_OUTPUT_BYTES, "{bytes}");
+    assert!(
+        bytes as u64 <= sluice_sdk::batch::BATCH_OUTPUT_BYTES,
+        "{bytes}"
+    );
     assert_eq!(batch.items.len(), 10);
     assert_eq!(read_all(&source, 256).len(), 40);
 }
@@ -367,5 +385,9 @@ fn a_directory_is_not_a_file() {
         .unwrap_err();
     assert_eq!(error.category, ErrorCategory::Config);
     assert_eq!(error.code, "not-a-file");
-    assert!(error.message.contains("is a directory"), "{}", error.message);
+    assert!(
+        error.message.contains("is a directory"),
+        "{}",
+        error.message
+    );
 }

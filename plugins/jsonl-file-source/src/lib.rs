@@ -158,7 +158,12 @@ impl JsonlFileSource {
         clippy::result_large_err,
         reason = "an item of the WIT `extract-batch`, built once per row"
     )]
-    fn item(&self, line: &Line, starts_file: bool, number: u64) -> Result<Extracted, ExtractFailure> {
+    fn item(
+        &self,
+        line: &Line,
+        starts_file: bool,
+        number: u64,
+    ) -> Result<Extracted, ExtractFailure> {
         let key = format!("{}:{number}", self.path);
         let bytes = if starts_file {
             line.bytes

@@ -58,9 +58,7 @@ impl<R: BufRead> LineReader<R> {
             };
             let room = self.keep.saturating_sub(bytes.len()).min(segment.len());
             bytes.extend_from_slice(&segment[..room]);
-            printable_dropped |= segment[room..]
-                .iter()
-                .any(|b| !b.is_ascii_whitespace());
+            printable_dropped |= segment[room..].iter().any(|b| !b.is_ascii_whitespace());
             match segment {
                 [.., a, b] => last_two = [*a, *b],
                 [b] => last_two = [last_two[1], *b],

@@ -106,15 +106,30 @@ pub fn record_too_large(
 ) -> ExtractFailure {
     let key = key.into();
     let message = format!(
-        "{key}: the record is {size} bytes, more than the {limit} allowed by `{option}`; \
+        "the record at {key} is {} bytes, more than the {} allowed by `{option}`; \
          fix the record (an unclosed quote or a missing line break joins records) \
-         or raise `{option}` in the source's options"
+         or raise `{option}` in the source's options",
+        thousands(size),
+        thousands(limit)
     );
     ExtractFailure::new(
         key,
         excerpt(start),
         PluginError::new(ErrorCategory::Validation, RECORD_TOO_LARGE, message),
     )
+}
+
+/// `1234567` as `1,234,567`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    out
 }
 
 /// The first [`EXCERPT_BYTES`] of `bytes` as text, cut at a character
@@ -175,12 +190,16 @@ mod tests {
         assert_eq!(failure.error.code, RECORD_TOO_LARGE);
         assert!(
             failure.error.message.starts_with(
-                "big.csv:7: the record is 2000000 bytes, more than the 1048576 allowed by `max_record_bytes`"
+                "the record at big.csv:7 is 2,000,000 bytes, more than the 1,048,576 allowed by `max_record_bytes`"
             ),
             "{}",
             failure.error.message
         );
         assert!(failure.raw.ends_with("é…"), "{}", failure.raw);
         assert!(failure.raw.len() <= EXCERPT_BYTES + '…'.len_utf8());
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(999), "999");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(52_428_808), "52,428,808");
     }
 }
