@@ -124,7 +124,7 @@ fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(digit);
@@ -151,6 +151,10 @@ fn excerpt(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
 
+    #[allow(
+        clippy::result_large_err,
+        reason = "an item of the WIT `extract-batch`"
+    )]
     fn record(body_len: usize) -> Result<Extracted, ExtractFailure> {
         Ok(Extracted {
             key: "k".into(),
