@@ -64,6 +64,7 @@ impl ErrorsArgs {
 struct GroupedJson<'a> {
     run_id: i64,
     failed_records: u64,
+    failed_streams: u64,
     groups: &'a [ErrorGroup],
     retried: &'a [RetryGroup],
 }
@@ -87,6 +88,7 @@ pub fn errors(sluice: &Sluice, args: &ErrorsArgs) -> anyhow::Result<Exit> {
         print_json(&GroupedJson {
             run_id: id,
             failed_records: grouped.failed_records,
+            failed_streams: grouped.failed_streams(),
             groups: &grouped.groups,
             retried: &grouped.retried,
         })?;
@@ -152,12 +154,26 @@ pub(super) fn render_groups(
         1 => "1 needs action".to_owned(),
         n => format!("{n} need action"),
     };
+    let streams = grouped.failed_streams();
     let mut totals = if grouped.groups.is_empty() {
         "No record failed".to_owned()
     } else {
+        let mut failed = Vec::new();
+        if grouped.failed_records > 0 || streams == 0 {
+            failed.push(format!(
+                "{} failed",
+                count_of(grouped.failed_records, "record", "records")
+            ));
+        }
+        if streams > 0 {
+            failed.push(format!(
+                "{} failed as a whole",
+                count_of(streams, "stream", "streams")
+            ));
+        }
         format!(
-            "{} failed · {}, {needing}",
-            count_of(grouped.failed_records, "record", "records"),
+            "{} · {}, {needing}",
+            failed.join(" · "),
             count_of(grouped.groups.len() as u64, "group", "groups"),
         )
     };
@@ -230,11 +246,29 @@ pub(super) fn push_group(out: &mut String, n: usize, g: &ErrorGroup, width: usiz
         if g.in_review > 0 {
             let _ = write!(count, " ({} in review)", thousands(g.in_review));
         }
-        if g.held_back > 0 {
+    }
+    if !g.streams.is_empty() {
+        if !count.is_empty() {
+            count.push_str(" + ");
+        }
+        let names: Vec<&str> = g.streams.iter().map(|s| s.entity.as_str()).collect();
+        let _ = write!(
+            count,
+            "{} {} failed",
+            if names.len() == 1 {
+                "stream"
+            } else {
+                "streams"
+            },
+            names.join(", ")
+        );
+    }
+    if g.held_back > 0 {
+        if count.is_empty() {
+            let _ = write!(count, "{} held back", thousands(g.held_back));
+        } else {
             let _ = write!(count, " +{} held back", thousands(g.held_back));
         }
-    } else {
-        let _ = write!(count, "{} held back", thousands(g.held_back));
     }
     push_wrapped(
         out,
@@ -260,6 +294,20 @@ pub(super) fn push_group(out: &mut String, n: usize, g: &ErrorGroup, width: usiz
         "     note: "
     };
     push_wrapped(out, label, &g.hint, width);
+    for stream in &g.streams {
+        if let Some(read) = stream.read_before {
+            push_wrapped(
+                out,
+                "     read: ",
+                &format!(
+                    "{} of {} before the source stopped; the rest of the stream was not read",
+                    count_of(read, "record", "records"),
+                    stream.entity
+                ),
+                width,
+            );
+        }
+    }
     if let Some(e) = &g.example {
         let mut record = match &e.record_key {
             Some(key) => key.clone(),
@@ -331,7 +379,10 @@ fn render_rows(run_id: i64, rows: &[ErrorRow], limit: u64, width: usize) -> Stri
     }
     let mut t = table_in(&["RECORD", "ERROR", "MESSAGE", "AT (UTC)"], &[], width);
     for e in rows {
-        let mut record = or_dash(e.record_key.as_deref());
+        let mut record = match (&e.record_key, &e.source_position) {
+            (None, None) => "(whole stream)".to_owned(),
+            (key, _) => or_dash(key.as_deref()),
+        };
         if let Some(pos) = e
             .source_position
             .as_ref()
@@ -418,6 +469,71 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_stream_is_not_a_failed_record() {
+        use crate::errors::RecordError;
+        use crate::runlog::fixture::{add_run, plugin};
+        use crate::stages::StageCounts;
+        use crate::stages::finalize::{RunStatus, Totals};
+        use crate::strategy::Strategy;
+
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = crate::runlog::RunLog::open(&dir.path().join("runs.db")).unwrap();
+        // The source read 1,200 records, then failed: no record failed.
+        let mut stream = RecordError::new(
+            Stage::Ingest,
+            "contacts",
+            Category::Mapping,
+            "memory-limit",
+            "plugin `csv-file-source` tried to grow its memory past the 256 MiB limit during call"
+                .to_owned(),
+        );
+        stream.plugin = Some(plugin("csv-file-source"));
+        let read = StageCounts {
+            records_in: 1200,
+            records_out: 1200,
+            failed: 0,
+            skipped: 0,
+        };
+        let totals = Totals {
+            extracted: 1200,
+            loaded: 1200,
+            failed: 0,
+            skipped: 0,
+        };
+        let id = add_run(
+            &mut log,
+            "contacts-to-crm",
+            Strategy::Skip,
+            RunStatus::Failed,
+            Some("1 entity stream(s) failed as a whole"),
+            totals,
+            &[(Stage::Ingest, read)],
+            &[stream],
+            &[],
+            "2026-11-03T09:15:00.000Z",
+        );
+        let run = log.run(id).unwrap();
+        let grouped = log.error_groups(id, &ErrorFilter::default()).unwrap();
+        assert_eq!(grouped.failed_records, 0);
+        assert_eq!(grouped.failed_streams(), 1);
+        let text = render_groups(&run, &grouped, "", 100);
+        assert!(!text.contains("1 record"), "{text}");
+        assert!(
+            text.contains("1 stream failed as a whole · 1 group, 1 needs action"),
+            "{text}"
+        );
+        assert!(text.contains("  1. stream contacts failed — "), "{text}");
+        assert!(
+            text.contains("read: 1,200 records of contacts before the source stopped"),
+            "{text}"
+        );
+        insta::assert_snapshot!(text);
+
+        let rows = log.errors(id, &ErrorFilter::default()).unwrap();
+        assert!(render_rows(id, &rows, 100, 100).contains("(whole stream)"));
+    }
+
+    #[test]
     fn grouped_view_with_only_retries() {
         let (_dir, log, id) = sample_log();
         let filter = ErrorFilter {
@@ -445,6 +561,7 @@ mod tests {
         let json = serde_json::to_value(GroupedJson {
             run_id: id,
             failed_records: grouped.failed_records,
+            failed_streams: grouped.failed_streams(),
             groups: &grouped.groups[..1],
             retried: &grouped.retried[..1],
         })

@@ -190,6 +190,11 @@ impl Guidance {
                     .to_owned(),
             ),
             Category::Validation => match (f.code, &field) {
+                ("record-too-large", _) => (
+                    format!("Record larger than the source's size limit ({})", f.code),
+                    "Fix the record at its file and line (an unclosed quote or a missing line break joins records into one), or raise the source option `max_record_bytes` if records this large are expected; the rest of the file was read."
+                        .to_owned(),
+                ),
                 ("required-field-missing", Some(field)) => (
                     format!("Required field {field} is missing or empty"),
                     format!(

@@ -6,6 +6,11 @@
 //! held back because the run stopped are filed under the error that stopped
 //! it (same category, code, field and plugin) and counted apart: they did not
 //! fail, they were not processed.
+//!
+//! An error about a whole entity stream (stored with neither a record key
+//! nor a source position: the source stopped reading, or the target could
+//! not commit) is not a record: groups count such streams apart, with how
+//! many records of the stream were read before it stopped.
 
 use std::cmp::Reverse;
 
@@ -27,6 +32,7 @@ pub struct ErrorGroups {
     pub retried: Vec<RetryGroup>,
     /// Distinct records that failed (or were parked for review), over every
     /// group: a record with errors in several groups counts once here.
+    /// Failed streams are not records and are not counted.
     pub failed_records: u64,
 }
 
@@ -39,6 +45,11 @@ impl ErrorGroups {
     /// How many groups need a person.
     pub fn actionable(&self) -> usize {
         self.groups.iter().filter(|g| g.actionable).count()
+    }
+
+    /// Entity streams that failed as a whole, over every group.
+    pub fn failed_streams(&self) -> u64 {
+        self.groups.iter().map(|g| g.streams.len() as u64).sum()
     }
 }
 
@@ -66,6 +77,8 @@ pub struct ErrorGroup {
     /// Records not processed because the run stopped at this error
     /// (disposition `held-back`).
     pub held_back: u64,
+    /// Entity streams that failed as a whole with this cause: not records.
+    pub streams: Vec<StreamFailure>,
     /// What went wrong, in one line without counts (current wording, not
     /// the wording stored when the run happened).
     pub summary: String,
@@ -80,6 +93,17 @@ impl ErrorGroup {
     pub fn affected(&self) -> u64 {
         self.count + self.held_back
     }
+}
+
+/// An entity stream that failed as a whole.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StreamFailure {
+    /// The entity.
+    pub entity: String,
+    /// For a source that stopped: the items it had read before (they went
+    /// on through the pipeline; the rest of the stream was not read). None
+    /// for a target's stream, or when the run recorded no counts.
+    pub read_before: Option<u64>,
 }
 
 /// One record of a group, to look at.
@@ -130,6 +154,8 @@ struct Part {
     entity: String,
     disposition: String,
     records: u64,
+    /// Errors about the whole stream rather than a record.
+    streams: u64,
     example: ErrorExample,
 }
 
@@ -175,6 +201,7 @@ impl ErrorGroup {
             count: 0,
             in_review: 0,
             held_back: 0,
+            streams: Vec::new(),
             summary: guidance.summary,
             hint: guidance.hint,
             example: None,
@@ -182,6 +209,12 @@ impl ErrorGroup {
     }
 
     fn add(&mut self, p: Part) {
+        if p.streams > 0 && !self.streams.iter().any(|s| s.entity == p.entity) {
+            self.streams.push(StreamFailure {
+                entity: p.entity.clone(),
+                read_before: None,
+            });
+        }
         if p.disposition == "held-back" {
             self.held_back += p.records;
         } else {
@@ -295,7 +328,7 @@ impl RunLog {
             // failure with the same cause, at any stage.
             let target = groups
                 .iter_mut()
-                .filter(|g| g.count > 0 && g.cause() == p.cause())
+                .filter(|g| (g.count > 0 || !g.streams.is_empty()) && g.cause() == p.cause())
                 .min_by_key(|g| g.example.as_ref().map_or(i64::MAX, |e| e.error_id));
             match target {
                 Some(g) => g.add(p),
@@ -314,6 +347,20 @@ impl RunLog {
         }
         if let Some(stage) = &filter.stage {
             groups.retain(|g| g.stage == *stage);
+        }
+        if groups.iter().any(|g| !g.streams.is_empty()) {
+            let counts = self.stage_counts(run_id)?;
+            for g in groups
+                .iter_mut()
+                .filter(|g| g.stage == Stage::Ingest.as_str())
+            {
+                for stream in &mut g.streams {
+                    stream.read_before = counts
+                        .iter()
+                        .find(|c| c.entity == stream.entity && c.stage == Stage::Ingest.as_str())
+                        .map(|c| c.records_in.max(0) as u64);
+                }
+            }
         }
         groups.sort_by(|a, b| {
             let key = |g: &ErrorGroup| {
@@ -341,7 +388,8 @@ impl RunLog {
     fn failed_records(&self, run_id: i64, filter: &ErrorFilter) -> Result<u64, RunLogError> {
         let mut sql = String::from(
             "SELECT count(DISTINCT entity || char(31) || coalesce(record_key, source_position, '#' || id))
-             FROM record_errors WHERE run_id = ?1 AND disposition <> 'held-back'",
+             FROM record_errors WHERE run_id = ?1 AND disposition <> 'held-back'
+               AND (record_key IS NOT NULL OR source_position IS NOT NULL)",
         );
         let mut args = vec![Sql::Integer(run_id)];
         filter_sql(filter, true, &mut args, &mut sql);
@@ -355,7 +403,8 @@ impl RunLog {
         // SQLite fills the bare columns from the row holding `min(id)`.
         let mut sql = String::from(
             "SELECT stage, category, code, field, plugin, entity, disposition,
-                    count(DISTINCT coalesce(record_key, source_position, '#' || id)),
+                    count(DISTINCT coalesce(record_key, source_position)),
+                    sum(record_key IS NULL AND source_position IS NULL),
                     min(id), record_key, source_position, message
              FROM record_errors WHERE run_id = ?1",
         );
@@ -375,12 +424,13 @@ impl RunLog {
                 plugin: r.get(4)?,
                 disposition: r.get(6)?,
                 records: r.get::<_, i64>(7)?.max(0) as u64,
+                streams: r.get::<_, i64>(8)?.max(0) as u64,
                 example: ErrorExample {
-                    error_id: r.get(8)?,
+                    error_id: r.get(9)?,
                     entity: entity.clone(),
-                    record_key: r.get(9)?,
-                    source_position: r.get(10)?,
-                    message: r.get(11)?,
+                    record_key: r.get(10)?,
+                    source_position: r.get(11)?,
+                    message: r.get(12)?,
                 },
                 entity,
             })

@@ -22,7 +22,7 @@ pub use cursors::{CursorReset, CursorRow};
 pub use dlq::{DlqEntry, DlqFilter, OpenKeys};
 #[cfg(test)]
 pub(crate) use groups::fixture;
-pub use groups::{ErrorExample, ErrorGroup, ErrorGroups, RetryGroup};
+pub use groups::{ErrorExample, ErrorGroup, ErrorGroups, RetryGroup, StreamFailure};
 pub use interrupted::{InterruptedRun, RunningRun};
 pub use queries::{ErrorFilter, ErrorRow, PluginUseRow, RunRow, StageRow};
 #[cfg(test)]

@@ -1,6 +1,5 @@
 //! The cursor: where the next `read` starts, as opaque text.
 
-use csv::Position;
 use sluice_sdk::PluginError;
 
 /// Marks the cursor format, so a cursor from another plugin or version is
@@ -11,9 +10,23 @@ const TAG: &str = "csv1";
 /// number, encoded as `csv1:<byte>:<line>:<record>`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Cursor {
-    byte: u64,
-    line: u64,
-    record: u64,
+    /// The byte offset.
+    pub(crate) byte: u64,
+    /// The 1-based line `byte` is on.
+    pub(crate) line: u64,
+    /// Rows (the header row included) before `byte`.
+    pub(crate) record: u64,
+}
+
+impl Default for Cursor {
+    /// The start of the file.
+    fn default() -> Self {
+        Cursor {
+            byte: 0,
+            line: 1,
+            record: 0,
+        }
+    }
 }
 
 impl Cursor {
@@ -51,26 +64,6 @@ impl Cursor {
         }
         Ok(cursor)
     }
-
-    /// The position to seek the CSV reader to.
-    pub(crate) fn position(self) -> Position {
-        let mut position = Position::new();
-        position
-            .set_byte(self.byte)
-            .set_line(self.line)
-            .set_record(self.record);
-        position
-    }
-}
-
-impl From<&Position> for Cursor {
-    fn from(position: &Position) -> Self {
-        Cursor {
-            byte: position.byte(),
-            line: position.line(),
-            record: position.record(),
-        }
-    }
 }
 
 #[cfg(test)]
@@ -86,7 +79,6 @@ mod tests {
         };
         assert_eq!(cursor.encode(), "csv1:120:7:5");
         assert_eq!(Cursor::decode("csv1:120:7:5"), Ok(cursor));
-        assert_eq!(Cursor::from(&cursor.position()), cursor);
     }
 
     #[test]

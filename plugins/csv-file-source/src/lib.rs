@@ -7,7 +7,15 @@
 //! key is `<path>:<line>`, the 1-based physical line the row starts on. A
 //! row with the wrong number of fields is an extract failure with code
 //! `malformed-row`, its raw text and category `validation`; a row that is
-//! not valid UTF-8 is one with code `invalid-utf8`. The cursor records the
+//! not valid UTF-8 is one with code `invalid-utf8`. A row larger than
+//! `max_record_bytes` fails alone with code `record-too-large`, category
+//! `validation`, a message naming `<path>:<line>` and its first bytes as
+//! its raw text, while the rows around it load; an unclosed quote, which
+//! makes the rest of the file one field, fails the same way. The source
+//! never holds such a row whole: it parses past it a buffer at a time
+//! (see `rows`). A batch also stops early once its output reaches 1 MiB
+//! (see `sluice_sdk::batch`), so it fits the host's output cap and memory
+//! limit whatever the pipeline's `batch_size`. The cursor records the
 //! byte offset, line and record number after the batch, so the next `read`
 //! seeks straight there. A UTF-8 byte-order mark is ignored. The `entity`
 //! argument of `read` is not used: the file is the entity.
@@ -16,26 +24,33 @@
 //!
 //! - `path` (required): the file, relative to the granted directory. An
 //!   absolute path or one containing `..` is a `config` error; so is a
-//!   missing file, when it is first read.
+//!   missing file or a directory, when it is first read.
 //! - `delimiter` (default `","`): a single ASCII character such as `";"`
 //!   or `"\t"`.
 //! - `has_headers` (default `true`): whether the first row names the
 //!   columns.
+//! - `max_record_bytes` (default 1048576, 1 MiB): the largest row, in
+//!   bytes as in the file without its line break; a larger header row is a
+//!   `config` error. With the host's default limits a row up to 1 MiB always
+//!   goes through; raising this past it may need the host's
+//!   `limits.output_bytes_per_record` and `limits.memory_mb` raised for the
+//!   source too, as a row is returned whole in one answer.
 
 mod cursor;
-mod recorder;
+mod rows;
 
 use std::fs::File;
+use std::io::BufReader;
 use std::path::PathBuf;
 
-use csv::{ByteRecord, Position, ReaderBuilder};
 use serde::Deserialize;
 use serde_json::Value as Json;
+use sluice_sdk::batch::{BatchBudget, DEFAULT_MAX_RECORD_BYTES, record_too_large};
 use sluice_sdk::files::{data_path, io_error};
 use sluice_sdk::{ExtractBatch, ExtractFailure, Extracted, Options, PluginError, Record, Source};
 
 use crate::cursor::Cursor;
-use crate::recorder::Recorder;
+use crate::rows::{Row, RowReader};
 
 /// The `csv-file-source` plugin.
 #[derive(Debug)]
@@ -46,17 +61,29 @@ pub struct CsvFileSource {
     full_path: PathBuf,
     delimiter: u8,
     has_headers: bool,
+    /// The largest row, in bytes.
+    max_record_bytes: u64,
 }
 
 /// The plugin's options.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CsvOptions {
+    /// The file, relative to the granted directory.
     path: String,
+    /// The field separator: one ASCII character.
     #[serde(default = "comma")]
     delimiter: char,
+    /// Whether the first row names the columns.
     #[serde(default = "yes")]
     has_headers: bool,
+    /// The largest row, in bytes as in the file without its line break.
+    #[serde(default = "default_max_record_bytes")]
+    max_record_bytes: u64,
+}
+
+fn default_max_record_bytes() -> u64 {
+    DEFAULT_MAX_RECORD_BYTES
 }
 
 fn comma() -> char {
@@ -96,11 +123,15 @@ impl CsvFileSource {
                     options.delimiter
                 ))
             })?;
+        if options.max_record_bytes == 0 {
+            return Err(PluginError::config("`max_record_bytes` must be at least 1"));
+        }
         Ok(CsvFileSource {
             path: options.path,
             full_path,
             delimiter,
             has_headers: options.has_headers,
+            max_record_bytes: options.max_record_bytes,
         })
     }
 
@@ -116,66 +147,62 @@ impl CsvFileSource {
     fn read_batch(&self, cursor: Option<&str>, max: u32) -> Result<ExtractBatch, PluginError> {
         let start = cursor.map(Cursor::decode).transpose()?;
         let file = File::open(&self.full_path).map_err(|e| io_error(&self.path, "opening", &e))?;
-        let mut reader = ReaderBuilder::new()
-            .delimiter(self.delimiter)
-            .has_headers(self.has_headers)
-            .flexible(true)
-            .from_reader(Recorder::new(file));
+        let reading = |e: std::io::Error| io_error(&self.path, "reading", &e);
+        let mut reader =
+            RowReader::new(BufReader::new(file), self.delimiter, self.max_record_bytes);
 
-        // Without a header row, the first record sets the expected width.
-        let headers = reader
-            .byte_headers()
-            .map_err(|e| self.csv_error(e))?
-            .clone();
-        let columns = if self.has_headers {
-            self.column_names(&headers)?
+        // The first row names the columns or, without a header row, sets
+        // how many there are.
+        let mut row = Row::default();
+        let columns = if !reader.read_row(&mut row).map_err(reading)? {
+            Vec::new()
+        } else if row.oversized {
+            return Err(PluginError::config(format!(
+                "the first row of {:?} is {} bytes, more than the {} allowed by `max_record_bytes`; fix the file or raise the option",
+                self.path, row.size, self.max_record_bytes
+            ))
+            .with_code("record-too-large"));
+        } else if self.has_headers {
+            self.column_names(&row)?
         } else {
-            (1..=headers.len()).map(|n| format!("column{n}")).collect()
+            (1..=row.len()).map(|n| format!("column{n}")).collect()
         };
-        // Reading the headers consumed the first row; without a header row
-        // (and without a cursor) go back to read it as data.
-        let start = match start {
-            Some(cursor) => Some(cursor.position()),
-            None if !self.has_headers => Some(Position::new()),
-            None => None,
-        };
+        // Without a header row (and without a cursor) go back to read the
+        // first row as data.
         match start {
-            Some(position) => reader.seek(position).map_err(|e| self.csv_error(e))?,
-            None => {
-                let after_headers = reader.position().byte();
-                reader.get_mut().take_range(0, after_headers);
-            }
+            Some(position) => reader.seek(position).map_err(reading)?,
+            None if !self.has_headers => reader.seek(Cursor::default()).map_err(reading)?,
+            None => {}
         }
 
+        let mut budget = BatchBudget::new(max);
         let mut items = Vec::new();
-        let mut record = ByteRecord::new();
         let (end, done) = loop {
-            let before = reader.position().clone();
-            if !reader
-                .read_byte_record(&mut record)
-                .map_err(|e| self.csv_error(e))?
-            {
-                break (reader.position().clone(), true);
+            let before = reader.position();
+            if !reader.read_row(&mut row).map_err(reading)? {
+                break (reader.position(), true);
             }
-            if items.len() >= max as usize {
+            if budget.is_full() {
                 break (before, false);
             }
-            let after = reader.position().byte();
-            let raw = reader.get_mut().take_range(before.byte(), after);
-            items.push(self.item(&record, &columns, &before, &raw));
+            let item = self.item(&row, &columns);
+            if !budget.admit(&item) {
+                break (before, false);
+            }
+            items.push(item);
         };
         Ok(ExtractBatch {
             items,
-            cursor: Some(Cursor::from(&end).encode()),
+            cursor: Some(end.encode()),
             done,
         })
     }
 
     /// The header row as column names. Duplicate names would lose data, so
     /// they are a `config` error.
-    fn column_names(&self, headers: &ByteRecord) -> Result<Vec<String>, PluginError> {
+    fn column_names(&self, headers: &Row) -> Result<Vec<String>, PluginError> {
         let mut columns: Vec<String> = Vec::with_capacity(headers.len());
-        for (index, name) in headers.iter().enumerate() {
+        for (index, name) in headers.fields().enumerate() {
             let name = std::str::from_utf8(name).map_err(|_| {
                 PluginError::config(format!(
                     "the header row of {:?} is not valid UTF-8 (column {})",
@@ -197,42 +224,35 @@ impl CsvFileSource {
         Ok(columns)
     }
 
-    /// Turns one row into an item. `before` is the reader's position
-    /// before the row and `raw` the bytes from there to the end of the row.
+    /// Turns one row into an item.
     #[allow(
         clippy::result_large_err,
         reason = "an item of the WIT `extract-batch`, built once per row"
     )]
-    fn item(
-        &self,
-        record: &ByteRecord,
-        columns: &[String],
-        before: &Position,
-        raw: &[u8],
-    ) -> Result<Extracted, ExtractFailure> {
-        // The reader's position is before any blank lines (and the `\n` of
-        // a `\r\n`) that precede the row; skip them to find its line.
-        let skipped = raw
-            .iter()
-            .take_while(|byte| matches!(byte, b'\r' | b'\n'))
-            .count();
-        let newlines = raw[..skipped].iter().filter(|&&byte| byte == b'\n').count();
-        let line = before.line() + newlines as u64;
-        let key = format!("{}:{line}", self.path);
-        let starts_file = before.byte() + skipped as u64 == 0;
+    fn item(&self, row: &Row, columns: &[String]) -> Result<Extracted, ExtractFailure> {
+        let key = format!("{}:{}", self.path, row.line());
+        if row.oversized {
+            return Err(record_too_large(
+                key,
+                row.size,
+                self.max_record_bytes,
+                "max_record_bytes",
+                &row.raw,
+            ));
+        }
         let raw_text = || {
-            let text = String::from_utf8_lossy(&raw[skipped..]);
+            let text = String::from_utf8_lossy(&row.raw);
             text.trim_end_matches(['\r', '\n']).to_owned()
         };
-        if record.len() != columns.len() {
+        if row.len() != columns.len() {
             let error = PluginError::validation(
                 "malformed-row",
-                format!("expected {} fields, found {}", columns.len(), record.len()),
+                format!("expected {} fields, found {}", columns.len(), row.len()),
             );
             return Err(ExtractFailure::new(key, raw_text(), error));
         }
         let mut object = Record::new();
-        for (index, (column, field)) in columns.iter().zip(record).enumerate() {
+        for (index, (column, field)) in columns.iter().zip(row.fields()).enumerate() {
             let Ok(text) = std::str::from_utf8(field) else {
                 let error = PluginError::validation(
                     "invalid-utf8",
@@ -241,7 +261,7 @@ impl CsvFileSource {
                 .with_field(column.clone());
                 return Err(ExtractFailure::new(key, raw_text(), error));
             };
-            let text = if index == 0 && starts_file {
+            let text = if index == 0 && row.starts_file() {
                 strip_bom(text)
             } else {
                 text
@@ -249,18 +269,6 @@ impl CsvFileSource {
             object.insert(column.clone(), Json::String(text.to_owned()));
         }
         Ok(Extracted::new(key, &object))
-    }
-
-    /// A CSV error that stops the stream.
-    fn csv_error(&self, error: csv::Error) -> PluginError {
-        let message = error.to_string();
-        match error.into_kind() {
-            csv::ErrorKind::Io(error) => io_error(&self.path, "reading", &error),
-            _ => PluginError::validation(
-                "malformed-csv",
-                format!("{:?} could not be read as CSV: {message}", self.path),
-            ),
-        }
     }
 }
 

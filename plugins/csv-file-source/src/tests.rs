@@ -297,3 +297,97 @@ fn rejects_bad_options() {
         PathBuf::from("/data/x/a.csv")
     );
 }
+
+#[test]
+fn an_oversized_row_fails_alone() {
+    // An unclosed quote would make the rest of the file one field; here the
+    // field closes, after 5,000 bytes, and the rows after it load.
+    let big = "x".repeat(5000);
+    let dir = dir_with(&format!(
+        "name,note\nJane,a\nBig,\"{big}\nstill big\"\r\nJohn,b\n"
+    ));
+    let options = r#"{"path": "contacts.csv", "max_record_bytes": 100}"#;
+    for max in [1, 2, 10] {
+        let items = read_all(&source(dir.path(), options), max);
+        assert_eq!(items.len(), 3, "max {max}");
+        assert_eq!(
+            items[0],
+            (
+                "contacts.csv:2".to_owned(),
+                json!({"name": "Jane", "note": "a"})
+            )
+        );
+        assert_eq!(
+            items[2],
+            (
+                "contacts.csv:5".to_owned(),
+                json!({"name": "John", "note": "b"})
+            )
+        );
+        let (key, failure) = &items[1];
+        assert_eq!(key, "contacts.csv:3");
+        assert_eq!(failure["code"], "record-too-large");
+        let message = failure["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("the record at contacts.csv:3 is 5,016 bytes, more than the 100 allowed by `max_record_bytes`"),
+            "{message}"
+        );
+        let raw = failure["raw"].as_str().unwrap();
+        assert!(raw.starts_with("Big,\"xxx") && raw.len() < 300, "{raw}");
+    }
+}
+
+#[test]
+fn an_oversized_header_row_is_a_config_error() {
+    let dir = dir_with(&format!("{}\n1\n", "h".repeat(200)));
+    let source = source(
+        dir.path(),
+        r#"{"path": "contacts.csv", "max_record_bytes": 100}"#,
+    );
+    let error = source.read_batch(None, 5).unwrap_err();
+    assert_eq!(error.category, ErrorCategory::Config);
+    assert_eq!(error.code, "record-too-large");
+}
+
+#[test]
+fn batches_stop_by_bytes() {
+    // 40 rows of about 100 KB: the default batch budget of 1 MiB takes ten.
+    let mut contents = String::from("id,text\n");
+    for n in 0..40 {
+        contents.push_str(&format!("{n},{}\n", "y".repeat(100_000)));
+    }
+    let dir = dir_with(&contents);
+    let source = source(dir.path(), r#"{"path": "contacts.csv"}"#);
+    let batch = source.read_batch(None, 256).unwrap();
+    assert!(!batch.done);
+    let bytes: usize = batch
+        .items
+        .iter()
+        .map(|item| {
+            let record = item.as_ref().unwrap();
+            record.key.len() + record.body.len()
+        })
+        .sum();
+    assert!(
+        bytes as u64 <= sluice_sdk::batch::BATCH_OUTPUT_BYTES,
+        "{bytes}"
+    );
+    assert_eq!(batch.items.len(), 10);
+    assert_eq!(read_all(&source, 256).len(), 40);
+}
+
+#[test]
+fn a_directory_is_not_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("contacts.csv")).unwrap();
+    let error = source(dir.path(), r#"{"path": "contacts.csv"}"#)
+        .read_batch(None, 5)
+        .unwrap_err();
+    assert_eq!(error.category, ErrorCategory::Config);
+    assert_eq!(error.code, "not-a-file");
+    assert!(
+        error.message.contains("is a directory"),
+        "{}",
+        error.message
+    );
+}

@@ -19,8 +19,8 @@ pub(crate) struct Cursor {
 
 impl Cursor {
     /// Moves past a line of `length` bytes.
-    pub(crate) fn advance(&mut self, length: usize) {
-        self.byte += length as u64;
+    pub(crate) fn advance(&mut self, length: u64) {
+        self.byte += length;
         self.line += 1;
     }
 

@@ -10,24 +10,41 @@
 //! next `read` seeks straight there. A UTF-8 byte-order mark is ignored.
 //! The `entity` argument of `read` is not used: the file is the entity.
 //!
+//! A line longer than `max_record_bytes` fails alone, with code
+//! `record-too-large`, category `validation`, a message naming
+//! `<path>:<line>` and its first bytes as its raw text; the lines around it
+//! load. The source never holds such a line whole: it reads past it in
+//! buffer-sized chunks. A batch also stops early once its output reaches
+//! 1 MiB (see `sluice_sdk::batch`), so it fits the host's output cap and
+//! memory limit whatever the pipeline's `batch_size`; with the host's
+//! default limits a record up to 1 MiB always goes through.
+//!
 //! Options:
 //!
 //! - `path` (required): the file, relative to the granted directory. An
 //!   absolute path or one containing `..` is a `config` error; so is a
-//!   missing file, when it is first read.
+//!   missing file or a directory, when it is first read.
+//! - `max_record_bytes` (default 1048576, 1 MiB): the longest line, in
+//!   bytes without its line break. Raising it past 1 MiB may need the
+//!   host's `limits.output_bytes_per_record` and `limits.memory_mb` raised
+//!   for the source too: a record is returned whole in one answer.
 
 mod cursor;
 
+mod lines;
+
 use std::fs::File;
-use std::io::{BufRead, BufReader, Seek, SeekFrom};
+use std::io::{BufReader, Seek, SeekFrom};
 use std::path::PathBuf;
 
 use serde::Deserialize;
 use serde_json::Value as Json;
+use sluice_sdk::batch::{BatchBudget, DEFAULT_MAX_RECORD_BYTES, record_too_large};
 use sluice_sdk::files::{data_path, io_error};
 use sluice_sdk::{ExtractBatch, ExtractFailure, Extracted, Options, PluginError, Source};
 
 use crate::cursor::Cursor;
+use crate::lines::{Line, LineReader};
 
 /// The `jsonl-file-source` plugin.
 #[derive(Debug)]
@@ -36,23 +53,30 @@ pub struct JsonlFileSource {
     path: String,
     /// Where the file is.
     full_path: PathBuf,
+    /// The longest line, in bytes.
+    max_record_bytes: u64,
 }
 
 /// The plugin's options.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct JsonlOptions {
+    /// The file, relative to the granted directory.
     path: String,
+    /// The longest line, in bytes without its line break.
+    #[serde(default = "default_max_record_bytes")]
+    max_record_bytes: u64,
+}
+
+fn default_max_record_bytes() -> u64 {
+    DEFAULT_MAX_RECORD_BYTES
 }
 
 impl Source for JsonlFileSource {
     fn configure(options: Options) -> Result<Self, PluginError> {
         let options: JsonlOptions = options.parse()?;
         let full_path = data_path(&options.path)?;
-        Ok(JsonlFileSource {
-            path: options.path,
-            full_path,
-        })
+        JsonlFileSource::new(options, full_path)
     }
 
     fn read(
@@ -66,15 +90,24 @@ impl Source for JsonlFileSource {
 }
 
 impl JsonlFileSource {
+    /// Checks the options; `full_path` is where `options.path` resolves.
+    fn new(options: JsonlOptions, full_path: PathBuf) -> Result<Self, PluginError> {
+        if options.max_record_bytes == 0 {
+            return Err(PluginError::config("`max_record_bytes` must be at least 1"));
+        }
+        Ok(JsonlFileSource {
+            path: options.path,
+            full_path,
+            max_record_bytes: options.max_record_bytes,
+        })
+    }
+
     /// Configures a source for a file under `base` instead of `/data`.
     #[cfg(test)]
     fn under(base: &std::path::Path, options: &str) -> Result<Self, PluginError> {
         let options: JsonlOptions = Options::from_json(options)?.parse()?;
         let full_path = sluice_sdk::files::resolve_under(base, &options.path)?;
-        Ok(JsonlFileSource {
-            path: options.path,
-            full_path,
-        })
+        JsonlFileSource::new(options, full_path)
     }
 
     /// Reads up to `max` records from `cursor`.
@@ -84,32 +117,34 @@ impl JsonlFileSource {
             File::open(&self.full_path).map_err(|e| io_error(&self.path, "opening", &e))?;
         file.seek(SeekFrom::Start(position.byte))
             .map_err(|e| io_error(&self.path, "reading", &e))?;
-        let mut reader = BufReader::new(file);
+        let mut reader = LineReader::new(
+            BufReader::new(file),
+            self.max_record_bytes,
+            position.byte == 0,
+        );
 
+        let mut batch = BatchBudget::new(max);
         let mut items = Vec::new();
-        let mut line = Vec::new();
         let done = loop {
-            line.clear();
-            let length = reader
-                .read_until(b'\n', &mut line)
-                .map_err(|e| io_error(&self.path, "reading", &e))?;
-            if length == 0 {
+            let Some(line) = reader
+                .next_line()
+                .map_err(|e| io_error(&self.path, "reading", &e))?
+            else {
                 break true;
-            }
-            let text = if position.byte == 0 {
-                line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&line)
-            } else {
-                &line[..]
             };
-            if text.iter().all(u8::is_ascii_whitespace) {
-                position.advance(length);
+            if line.blank {
+                position.advance(line.length);
                 continue;
             }
-            if items.len() >= max as usize {
+            if batch.is_full() {
                 break false;
             }
-            position.advance(length);
-            items.push(self.item(text, position.line));
+            let item = self.item(&line, position.byte == 0, position.line + 1);
+            if !batch.admit(&item) {
+                break false;
+            }
+            position.advance(line.length);
+            items.push(item);
         };
         Ok(ExtractBatch {
             items,
@@ -123,8 +158,29 @@ impl JsonlFileSource {
         clippy::result_large_err,
         reason = "an item of the WIT `extract-batch`, built once per row"
     )]
-    fn item(&self, bytes: &[u8], line: u64) -> Result<Extracted, ExtractFailure> {
-        let key = format!("{}:{line}", self.path);
+    fn item(
+        &self,
+        line: &Line,
+        starts_file: bool,
+        number: u64,
+    ) -> Result<Extracted, ExtractFailure> {
+        let key = format!("{}:{number}", self.path);
+        let bytes = if starts_file {
+            line.bytes
+                .strip_prefix("\u{feff}".as_bytes())
+                .unwrap_or(&line.bytes)
+        } else {
+            &line.bytes[..]
+        };
+        if line.content > self.max_record_bytes {
+            return Err(record_too_large(
+                key,
+                line.content,
+                self.max_record_bytes,
+                "max_record_bytes",
+                bytes,
+            ));
+        }
         let malformed = |message: String, raw: String| {
             ExtractFailure::new(
                 key.clone(),

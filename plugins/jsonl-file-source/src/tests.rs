@@ -185,3 +185,71 @@ fn rejects_bad_options() {
         );
     }
 }
+
+#[test]
+fn an_oversized_line_fails_alone() {
+    let big = format!("{{\"note\":\"{}\"}}", "x".repeat(5000));
+    let dir = dir_with(format!("{{\"a\":1}}\n{big}\r\n{{\"b\":2}}\n").as_bytes());
+    let source = JsonlFileSource::under(
+        dir.path(),
+        r#"{"path": "contacts.jsonl", "max_record_bytes": 100}"#,
+    )
+    .unwrap();
+    for max in [1, 2, 10] {
+        let items = read_all(&source, max);
+        assert_eq!(items.len(), 3, "max {max}");
+        assert_eq!(
+            items[0],
+            ("contacts.jsonl:1".to_owned(), json!({"body": "{\"a\":1}"}))
+        );
+        assert_eq!(
+            items[2],
+            ("contacts.jsonl:3".to_owned(), json!({"body": "{\"b\":2}"}))
+        );
+        let (key, failure) = &items[1];
+        assert_eq!(key, "contacts.jsonl:2");
+        assert_eq!(failure["code"], "record-too-large");
+        let message = failure["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("the record at contacts.jsonl:2 is 5,011 bytes, more than the 100 allowed by `max_record_bytes`"),
+            "{message}"
+        );
+        assert!(
+            failure["raw"]
+                .as_str()
+                .unwrap()
+                .starts_with("{\"note\":\"xxx")
+        );
+    }
+}
+
+#[test]
+fn batches_stop_by_bytes() {
+    let mut contents = String::new();
+    for n in 0..40 {
+        contents.push_str(&format!(
+            "{{\"n\":{n},\"t\":\"{}\"}}\n",
+            "y".repeat(100_000)
+        ));
+    }
+    let dir = dir_with(contents.as_bytes());
+    let source = source(dir.path());
+    let batch = source.read_batch(None, 256).unwrap();
+    assert!(!batch.done);
+    assert_eq!(batch.items.len(), 10);
+    assert_eq!(read_all(&source, 256).len(), 40);
+}
+
+#[test]
+fn a_directory_is_not_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("contacts.jsonl")).unwrap();
+    let error = source(dir.path()).read_batch(None, 5).unwrap_err();
+    assert_eq!(error.category, ErrorCategory::Config);
+    assert_eq!(error.code, "not-a-file");
+    assert!(
+        error.message.contains("is a directory"),
+        "{}",
+        error.message
+    );
+}

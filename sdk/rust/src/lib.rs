@@ -26,7 +26,9 @@
 //! so a misspelt key is rejected, or call [`Options::none`] when the plugin
 //! takes no options. File connectors see their granted directory at `/data`;
 //! [`files::data_path`] resolves a relative `path` option there and rejects
-//! paths that would escape it. [`log`] writes to the host's log.
+//! paths that would escape it. [`log`] writes to the host's log. Sources
+//! bound their batches by bytes and fail oversized records alone with
+//! [`batch`].
 //!
 //! # Example: a field transformer
 //!
@@ -115,6 +117,7 @@
 //! directly and run natively with `cargo test`. [`log`] writes to standard
 //! error there; [`http::send`] only works inside the component.
 
+pub mod batch;
 mod bindings;
 pub mod classify;
 mod error;
@@ -129,6 +132,7 @@ mod source;
 mod target;
 mod transform;
 mod value;
+mod wasi_errno;
 
 pub use bindings::imports::sluice::plugin::types::{ErrorCategory, PluginError, Value};
 pub use classify::{

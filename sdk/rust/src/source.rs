@@ -20,6 +20,8 @@ pub trait Source: Sized + 'static {
     /// from the beginning). Return the cursor of the position after the
     /// batch and whether the stream is done. An error fails the whole
     /// stream; an item that cannot be read is an [`ExtractFailure`] instead.
+    /// Stop a batch early by bytes too ([`BatchBudget`](crate::batch::BatchBudget)):
+    /// an answer over the host's output cap or memory limit fails the read.
     fn read(
         &mut self,
         entity: &str,
