@@ -138,3 +138,15 @@ fn current_numbering_plans() {
         ("US", "+1 274 200 1234", Some("+12742001234")),
     ]);
 }
+
+/// Text before the "+" (`Phone: +49 …`) does not hide the country code:
+/// the number is read with its own country's rules and keeps every digit;
+/// full-width digits are digits.
+#[test]
+fn country_code_after_text_and_full_width_digits() {
+    assert_cases(&[
+        ("US", "Phone: +4915123457840", Some("+4915123457840")),
+        ("US", "ph +441212345651", Some("+441212345651")),
+        ("US", "(２０１) ５２０７８８４", Some("+12015207884")),
+    ]);
+}
