@@ -1,13 +1,34 @@
 //! `phone-e164`: a field transformer that validates phone numbers and
 //! formats them as E.164 (`+14155552671`).
 //!
-//! Text (and integers, read as their digits) is parsed with the
-//! `phonenumber` crate, a port of Google's libphonenumber, and must be a
-//! valid number for its region. Formats such as `(415) 555-2671`,
-//! `415.555.2671`, `1-415-555-2671` and `+44 20 7946 0958` are accepted;
-//! numbers without a `+` country code need `default_region`. Empty text
-//! becomes `null`. An invalid number is a `validation` error with code
-//! `invalid-phone`. Other values pass through unchanged.
+//! Text (and integers, read as their digits) is parsed and validated the
+//! way Google's libphonenumber does, with its numbering-plan metadata
+//! (release v9.0.35): a number must be a valid number of its country, not
+//! just have a plausible length. Formats such as `(415) 555-2671`,
+//! `415.555.2671`, `1-415-555-2671`, `+44 20 7946 0958`, `+49 (0)30 1234567`,
+//! `0049 30 1234567` and `tel:+1-415-555-2671` are accepted, with text
+//! around them (`Tel: …`, `… ext. 12`; extensions are dropped). Numbers
+//! without a country code (`+` or the default region's international
+//! prefix) are read with the rules of `default_region`; written with one,
+//! with the rules of their own country. Empty text becomes `null`. An
+//! invalid number is a `validation` error with code `invalid-phone`. Other
+//! values pass through unchanged.
+//!
+//! The parser is the `phonenumber` crate (a Rust port of libphonenumber),
+//! vendored and patched in `vendor/phonenumber` (see its PATCHES.md): the
+//! released crate disagreed with libphonenumber on 647 of the 20,067 rows
+//! of a messy multi-locale set (it read national numbers starting with
+//! their own country code as international, stripped two national prefixes
+//! from `+49(0)0206 …`, accepted numbers that only start like a valid one,
+//! read `Phone: +49 …` with the default region's rules, and rejected
+//! full-width digits). The patch follows libphonenumber's parsing step by
+//! step and carries current metadata; the tests compare the plugin with
+//! Python's `phonenumbers` on the committed set in
+//! `tests/fixtures/validators/` and require 99.9% agreement. A patched
+//! port was chosen over other routes because it keeps the plugin a small,
+//! self-contained component: no other maintained Rust implementation of
+//! libphonenumber exists, and running the reference libraries needs a
+//! Python or JVM runtime inside the sandbox.
 //!
 //! Options:
 //!
@@ -80,15 +101,7 @@ fn to_e164(text: &str, default_region: Option<Region>) -> Result<Value, PluginEr
             format!("{trimmed:?} is not a valid phone number: {why}"),
         )
     };
-    // A number written with its country code is parsed on its own: given a
-    // default region as well, the parser validates some foreign numbers
-    // (`+44 161 …`, `+33 1 …`) against the default region's plan.
-    let region = if trimmed.starts_with('+') {
-        None
-    } else {
-        default_region
-    };
-    let number = phonenumber::parse(region, trimmed).map_err(|error| match error {
+    let number = phonenumber::parse(default_region, trimmed).map_err(|error| match error {
         ParseError::InvalidCountryCode if default_region.is_none() && !trimmed.starts_with('+') => {
             invalid("it has no country code; write it with a leading \"+\" or set `default_region`")
         }
@@ -103,6 +116,9 @@ fn to_e164(text: &str, default_region: Option<Region>) -> Result<Value, PluginEr
 }
 
 sluice_sdk::export_field_transformer!(PhoneE164);
+
+#[cfg(test)]
+mod reference_tests;
 
 #[cfg(test)]
 mod tests {
