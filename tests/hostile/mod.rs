@@ -2,6 +2,7 @@
 //! exact error kind. In every case the host keeps running, the other
 //! records are processed, and the error lands on the right record.
 
+mod credential_override;
 mod deep_recursion;
 mod environment_probe;
 mod filesystem_probe;
