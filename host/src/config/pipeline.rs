@@ -1,6 +1,7 @@
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use super::run_log::RunLogConfig;
 use super::step::PluginStep;
 use crate::plugin::LimitsConfig;
 use crate::strategy::{EntityErrorsConfig, ErrorsConfig};
@@ -30,6 +31,9 @@ pub struct Pipeline {
     /// What the run log keeps of each batch's documents.
     #[serde(default)]
     pub capture: CaptureConfig,
+    /// What the run log keeps: retention and payload bounds.
+    #[serde(default, skip_serializing_if = "RunLogConfig::is_default")]
+    pub run_log: RunLogConfig,
     /// The source connector.
     pub source: ConnectorConfig,
     /// The target connector.

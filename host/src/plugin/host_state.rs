@@ -207,6 +207,12 @@ impl log::Host for HostState {
             message.truncate(end);
             message.push('…');
         }
+        // The line goes to a terminal: no control characters, no secrets.
+        let escaped = crate::text::escape(&message);
+        let message = match &self.connection {
+            Some(c) => c.redact_secrets(&escaped).into_owned(),
+            None => escaped.into_owned(),
+        };
         let plugin = &*self.plugin;
         match level {
             log::Level::Trace => tracing::trace!(plugin, "{message}"),
