@@ -5,14 +5,18 @@
 mod credential_override;
 mod deep_recursion;
 mod environment_probe;
+mod escaping_symlinks;
 mod filesystem_probe;
+mod forged_category;
 mod fuel_exhaustion;
 mod garbage_wasm;
 mod infinite_loop;
 mod instance_pool;
+mod json_not_json;
 mod log_flood;
 mod memory_growth;
 mod other_contract;
+mod oversized_list;
 mod oversized_output;
 mod quarantine;
 mod run_log_bounds;
@@ -23,6 +27,7 @@ mod slow_within_limits;
 mod terminal_injection;
 mod unknown_import;
 mod unreachable_trap;
+mod write_quota;
 mod wrong_length;
 
 use std::path::{Path, PathBuf};

@@ -90,6 +90,10 @@ pub struct ConnectorConfig {
     /// them (`wasi:sockets`; `wasi:filesystem` without a `dir`).
     #[serde(default)]
     pub allow: Vec<String>,
+    /// Targets with a `dir`: most MiB the target may add to it in one run
+    /// (default 1,024). The host checks after every write and commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_quota_mb: Option<u64>,
 }
 
 /// One entity stream (contacts, companies...).

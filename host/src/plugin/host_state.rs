@@ -28,6 +28,8 @@ pub struct Grants {
     pub allow: Vec<String>,
     /// The connection its `http` requests go through (connectors only).
     pub connection: Option<Arc<Connection>>,
+    /// The watch over a target's directory: write quota, no links out.
+    pub dir_guard: Option<Arc<super::DirGuard>>,
 }
 
 /// The per-instance state inside a wasmtime `Store`.

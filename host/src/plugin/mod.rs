@@ -10,6 +10,7 @@
 
 mod cache;
 mod capabilities;
+mod dir_guard;
 mod failure;
 mod host_state;
 mod id;
@@ -20,6 +21,7 @@ mod sandbox;
 pub mod worlds;
 
 pub use capabilities::{ImportPolicy, ImportRefusal};
+pub use dir_guard::{DEFAULT_WRITE_QUOTA_MB, DirGuard, guard_target};
 pub use failure::{FailureKind, PluginFailure};
 pub use host_state::{Grants, HostState};
 pub use id::{PluginId, short_digest};

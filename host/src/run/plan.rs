@@ -9,8 +9,8 @@ use super::native::{NativeNormalize, NativeTransform, NormalizeStep, TransformSt
 use crate::config::{ConfigError, ConnectorConfig, LoadedPipeline, PluginStep};
 use crate::connection::{CONNECTIONS_ENV, Connection, Connections};
 use crate::plugin::{
-    CallStats, Grants, PluginId, PluginKind, Registry, Runtime, Sandbox, SourcePlugin,
-    TargetPlugin, WorldBinding,
+    CallStats, DEFAULT_WRITE_QUOTA_MB, DirGuard, Grants, PluginId, PluginKind, Registry, Runtime,
+    Sandbox, SourcePlugin, TargetPlugin, WorldBinding,
 };
 use crate::runlog::PluginUse;
 use crate::stages::ingest::IngestEntity;
@@ -242,8 +242,13 @@ impl Builder<'_> {
                 )
             })?;
         }
+        let dir_guard = writable.then(|| {
+            let quota = connector.write_quota_mb.unwrap_or(DEFAULT_WRITE_QUOTA_MB);
+            Arc::new(DirGuard::new(&path, quota))
+        });
         Ok(Grants {
             data_dir: Some((path, writable)),
+            dir_guard,
             ..Grants::default()
         })
     }
