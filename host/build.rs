@@ -40,6 +40,8 @@ const TEST_PLUGINS: &[&str] = &[
     "sluice-test-future-contract",
     "sluice-test-fault-target",
     "sluice-test-http-probe",
+    "sluice-test-forger",
+    "sluice-test-rogue-target",
 ];
 
 const WASM_TARGET: &str = "wasm32-wasip2";

@@ -19,6 +19,7 @@ pub mod run;
 pub mod runlog;
 pub mod stages;
 pub mod strategy;
+pub mod text;
 
 use std::path::{Path, PathBuf};
 

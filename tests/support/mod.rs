@@ -5,6 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+pub mod echo_server;
+
 use sluice::runlog::RunLog;
 use sluice::{RunSummary, Sluice, SluiceOptions, load_pipeline};
 use tempfile::TempDir;

@@ -10,7 +10,9 @@ use clap::{Args, Subcommand, ValueEnum};
 use comfy_table::ColumnConstraint;
 use serde::Serialize;
 
-use super::render::{clip, count_of, print_json, push_wrapped, screen_width, table_in, thousands};
+use super::render::{
+    clip, count_of, esc, print_json, push_wrapped, screen_width, table_in, thousands,
+};
 use super::{Exit, Format};
 use crate::Sluice;
 use crate::errors::Category;
@@ -439,10 +441,10 @@ pub(super) fn entries_table(entries: &[DlqEntry], now: i64, width: usize) -> Str
         if e.status != "open" {
             let _ = write!(id, "\n{}", e.status);
         }
-        let record = format!("{}\n{}\n{}", e.record_key, e.pipeline, e.entity);
-        let mut error = format!("{}\n{}\n{}", e.stage, e.category, e.code);
+        let record = format!("{}\n{}\n{}", esc(&e.record_key), e.pipeline, e.entity);
+        let mut error = format!("{}\n{}\n{}", e.stage, e.category, esc(&e.code));
         if let Some(field) = &e.field {
-            let _ = write!(error, "\nfield {field}");
+            let _ = write!(error, "\nfield {}", esc(field));
         }
         if e.disposition != "failed" {
             let _ = write!(error, "\n{}", e.disposition);
@@ -578,18 +580,18 @@ pub(super) fn render_entry(e: &DlqEntry, versions: &[PayloadVersion], width: usi
         e.id,
         e.pipeline,
         e.entity,
-        e.record_key,
+        esc(&e.record_key),
         e.status.to_uppercase(),
         e.disposition
     );
     if let Some(pos) = &e.source_position {
-        let _ = writeln!(out, "Source position: {pos}");
+        let _ = writeln!(out, "Source position: {}", esc(pos));
     }
 
     out.push_str("\nError\n");
-    let mut about = format!("  {} · {} · at {}", e.code, e.category, e.stage);
+    let mut about = format!("  {} · {} · at {}", esc(&e.code), e.category, e.stage);
     if let Some(field) = &e.field {
-        let _ = write!(about, " · field {field}");
+        let _ = write!(about, " · field {}", esc(field));
     }
     let _ = writeln!(out, "{about}");
     if let Some(plugin) = &e.plugin {
@@ -701,8 +703,14 @@ pub(super) fn render_entry(e: &DlqEntry, versions: &[PayloadVersion], width: usi
 /// A payload pretty-printed, or `(none)`.
 fn push_payload(out: &mut String, payload: Option<&str>) {
     match payload {
-        Some(p) => {
+        // JSON is shown pretty (its strings escape their control
+        // characters); anything else is escaped whole.
+        Some(p) if serde_json::from_str::<serde::de::IgnoredAny>(p).is_ok() => {
             out.push_str(&pretty_payload(p));
+            out.push('\n');
+        }
+        Some(p) => {
+            out.push_str(&esc(p));
             out.push('\n');
         }
         None => out.push_str("(none)\n"),

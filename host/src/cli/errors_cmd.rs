@@ -8,7 +8,7 @@ use clap::Args;
 use serde::Serialize;
 
 use super::render::{
-    clip, count_of, or_dash, print_json, push_wrapped, screen_width, table_in, thousands,
+    clip, count_of, esc, esc_or_dash, print_json, push_wrapped, screen_width, table_in, thousands,
 };
 use super::{Exit, Format};
 use crate::Sluice;
@@ -277,15 +277,15 @@ pub(super) fn push_group(out: &mut String, n: usize, g: &ErrorGroup, width: usiz
         width,
     );
     let mut about = vec![
-        format!("{} {}", g.category, g.code),
+        format!("{} {}", g.category, esc(&g.code)),
         g.stage.clone(),
         g.entities.join(", "),
     ];
     if let Some(field) = &g.field {
-        about.push(format!("field {field}"));
+        about.push(format!("field {}", esc(field)));
     }
     if let Some(plugin) = &g.plugin {
-        about.push(format!("plugin {plugin}"));
+        about.push(format!("plugin {}", esc(plugin)));
     }
     push_wrapped(out, "     ", &about.join(" · "), width);
     let label = if g.actionable {
@@ -310,15 +310,15 @@ pub(super) fn push_group(out: &mut String, n: usize, g: &ErrorGroup, width: usiz
     }
     if let Some(e) = &g.example {
         let mut record = match &e.record_key {
-            Some(key) => key.clone(),
-            None => format!("stream {}", e.entity),
+            Some(key) => esc(key),
+            None => format!("stream {}", esc(&e.entity)),
         };
         if let Some(pos) = e
             .source_position
             .as_ref()
             .filter(|p| Some(*p) != e.record_key.as_ref())
         {
-            let _ = write!(record, " ({pos})");
+            let _ = write!(record, " ({})", esc(pos));
         }
         let prefix = format!("     e.g.  {record}: ");
         let room = width.saturating_sub(prefix.chars().count()).max(20);
@@ -381,19 +381,19 @@ fn render_rows(run_id: i64, rows: &[ErrorRow], limit: u64, width: usize) -> Stri
     for e in rows {
         let mut record = match (&e.record_key, &e.source_position) {
             (None, None) => "(whole stream)".to_owned(),
-            (key, _) => or_dash(key.as_deref()),
+            (key, _) => esc_or_dash(key.as_deref()),
         };
         if let Some(pos) = e
             .source_position
             .as_ref()
             .filter(|p| Some(*p) != e.record_key.as_ref())
         {
-            let _ = write!(record, "\n{pos}");
+            let _ = write!(record, "\n{}", esc(pos));
         }
-        let _ = write!(record, "\n{}", e.entity);
-        let mut error = format!("{}\n{} · {}", e.code, e.category, e.stage);
+        let _ = write!(record, "\n{}", esc(&e.entity));
+        let mut error = format!("{}\n{} · {}", esc(&e.code), e.category, e.stage);
         if let Some(field) = &e.field {
-            let _ = write!(error, "\nfield {field}");
+            let _ = write!(error, "\nfield {}", esc(field));
         }
         let attempts = u64::try_from(e.attempts).unwrap_or(0);
         let _ = write!(

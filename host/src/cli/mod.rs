@@ -25,7 +25,7 @@ use clap::{Args, Parser, Subcommand};
 
 pub use exit::Exit;
 
-use crate::{Sluice, SluiceOptions};
+use crate::{Sluice, SluiceOptions, text};
 
 /// Sluice moves records from a source to a target through sandboxed
 /// WebAssembly plugins, and records every outcome in a run log.
@@ -125,13 +125,14 @@ pub fn main() -> ExitCode {
     match dispatch(cli) {
         Ok(exit) => exit.into(),
         Err(e) => {
-            eprintln!("error: {e}");
+            // Errors can quote plugins and remote systems: escaped.
+            eprintln!("error: {}", text::escape_keeping_newlines(&e.to_string()));
             let mut shown = e.to_string();
             for cause in e.chain().skip(1) {
                 let text = cause.to_string();
                 // Typed errors often repeat their source's message.
                 if !shown.contains(&text) {
-                    eprintln!("  caused by: {text}");
+                    eprintln!("  caused by: {}", text::escape_keeping_newlines(&text));
                     shown = text;
                 }
             }

@@ -24,12 +24,26 @@ macro_rules! outln {
     };
 }
 
-/// Write `args` (and a newline) to standard output. A closed pipe exits
-/// with status 0; any other write error is reported and exits with 1.
+/// Write `args` (and a newline) to standard output, for people: any
+/// control character but the line feeds is escaped (see [`crate::text`]),
+/// so whatever a field forgot to escape cannot act on the terminal. Fields
+/// that came from plugins or remote systems are escaped whole, line feeds
+/// included, where they are formatted. A closed pipe exits with status 0;
+/// any other write error is reported and exits with 1.
 pub(crate) fn write(args: fmt::Arguments<'_>, newline: bool) {
+    let text = match args.as_str() {
+        Some(s) => std::borrow::Cow::Borrowed(s),
+        None => std::borrow::Cow::Owned(args.to_string()),
+    };
+    write_exact(&crate::text::escape_keeping_newlines(&text), newline);
+}
+
+/// Write `text` (and a newline) to standard output as it is: for JSON,
+/// which escapes what it must itself and has to stay exact.
+pub(crate) fn write_exact(text: &str, newline: bool) {
     let mut stdout = io::stdout().lock();
     let written = stdout
-        .write_fmt(args)
+        .write_all(text.as_bytes())
         .and_then(|()| {
             if newline {
                 stdout.write_all(b"\n")

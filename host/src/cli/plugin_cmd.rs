@@ -9,7 +9,7 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 use serde_json::Value as Json;
 
-use super::render::{clip, print_json, table};
+use super::render::{clip, esc, print_json, table};
 use super::{Exit, Format};
 use crate::Sluice;
 use crate::bindings::current::Value;
@@ -18,7 +18,7 @@ use crate::plugin::{
     Artifact, CallReport, Grants, LimitsConfig, NormalizerPlugin, Origin, PluginFailure,
     PluginKind, Sandbox, TransformerPlugin, WorldBinding,
 };
-use crate::record::{from_value, to_value};
+use crate::record::{to_value, try_from_value};
 
 /// `sluice plugin`.
 #[derive(Debug, Args)]
@@ -148,7 +148,16 @@ fn test(sluice: &Sluice, args: &TestArgs) -> anyhow::Result<Exit> {
                     p.transform(&values)
                 },
                 |r| match r {
-                    Ok(v) => (Some(from_value(v)), None, None),
+                    Ok(v) => match try_from_value(v) {
+                        Ok(json) => (Some(json), None, None),
+                        Err(e) => (
+                            None,
+                            None,
+                            Some(format!(
+                                "contract-violation: the plugin returned a `json` value that is not JSON ({e})"
+                            )),
+                        ),
+                    },
                     Err(e) => (None, None, Some(format!("{}: {}", e.code, e.message))),
                 },
             )
@@ -364,7 +373,12 @@ fn print_human(
     outln!("{t}");
     for b in batches.iter().filter(|b| b.failure.is_some()) {
         let f = b.failure.as_ref().expect("filtered");
-        outln!("Batch {} stopped: {} — {}", b.batch, f.kind, f.message);
+        outln!(
+            "Batch {} stopped: {} — {}",
+            b.batch,
+            f.kind,
+            esc(&f.message)
+        );
     }
     let mut t = table(&["LINE", "INPUT", "RESULT"], &["LINE"]);
     for r in results.iter().take(show) {

@@ -22,7 +22,7 @@ pub fn table(headers: &[&str], numeric: &[&str]) -> Table {
 
 /// Print `value` as pretty JSON.
 pub fn print_json<T: Serialize + ?Sized>(value: &T) -> anyhow::Result<()> {
-    outln!("{}", serde_json::to_string_pretty(value)?);
+    super::output::write_exact(&serde_json::to_string_pretty(value)?, true);
     Ok(())
 }
 
@@ -35,9 +35,21 @@ pub fn duration_ms(ms: Option<i64>) -> String {
     }
 }
 
-/// Cut `text` to `max` characters with an ellipsis.
+/// Text from a plugin or a remote system, for people: every control
+/// character written out, line feeds included (see [`crate::text`]).
+pub fn esc(text: &str) -> String {
+    crate::text::escape(text).into_owned()
+}
+
+/// [`esc`] for an optional text, `-` when there is none.
+pub fn esc_or_dash(text: Option<&str>) -> String {
+    text.map_or_else(|| "-".to_owned(), esc)
+}
+
+/// Cut `text` to `max` characters with an ellipsis, on one line, escaped
+/// like [`esc`] (the line feeds become spaces).
 pub fn clip(text: &str, max: usize) -> String {
-    let one_line = text.replace('\n', " ");
+    let one_line = crate::text::escape(&text.replace(['\n', '\r'], " ")).into_owned();
     if one_line.chars().count() <= max {
         one_line
     } else {

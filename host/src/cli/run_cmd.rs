@@ -116,7 +116,7 @@ fn report(pipeline: &str, summary: &RunSummary, json: bool) -> anyhow::Result<Ex
         outln!("{tab}");
     }
     if let Some(reason) = &summary.status_reason {
-        outln!("Reason: {reason}");
+        outln!("Reason: {}", super::render::esc(reason));
     }
     if t.failed > 0 || summary.status_reason.is_some() {
         outln!(

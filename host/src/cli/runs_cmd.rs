@@ -8,14 +8,14 @@ use serde::Serialize;
 
 use super::errors_cmd::{push_group, retry_line, section};
 use super::render::{
-    count_of, duration_ms, percent, print_json, push_wrapped, screen_width, table, table_in,
+    count_of, duration_ms, esc, percent, print_json, push_wrapped, screen_width, table, table_in,
     thousands,
 };
 use super::{Exit, Format};
 use crate::Sluice;
 use crate::plugin::short_digest;
 use crate::runlog::{
-    ErrorFilter, ErrorGroup, PluginUseRow, RetryGroup, RetryTotals, RunLog, RunRow, StageRow,
+    Age, ErrorFilter, ErrorGroup, PluginUseRow, RetryGroup, RetryTotals, RunLog, RunRow, StageRow,
 };
 
 /// `sluice runs`.
@@ -38,6 +38,25 @@ pub struct RunsArgs {
 enum RunsCommand {
     /// One run in detail: counts per stage, retries, and the top causes of errors.
     Show(ShowArgs),
+    /// Delete old runs and what was recorded under them (errors, skips,
+    /// retries, captures), keeping the runs open dead-letter entries need.
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, Args)]
+struct PruneArgs {
+    /// Delete finished runs that started longer ago than this: `30d`,
+    /// `12h`, `90m`, `2w`.
+    #[arg(long)]
+    older_than: Age,
+    /// Only runs of this pipeline.
+    #[arg(long)]
+    pipeline: Option<String>,
+    /// Count what would be deleted, and delete nothing.
+    #[arg(long)]
+    dry_run: bool,
+    #[command(flatten)]
+    format: Format,
 }
 
 #[derive(Debug, Args)]
@@ -67,9 +86,11 @@ struct ShowArgs {
 pub fn runs(sluice: &Sluice, args: &RunsArgs) -> anyhow::Result<Exit> {
     // Runs whose process is gone are marked `interrupted` before they are shown.
     let interrupted = sluice.mark_interrupted_runs(None, "`sluice runs`")?;
-    let log = sluice.run_log()?;
-    if let Some(RunsCommand::Show(show_args)) = &args.show {
-        return show(&log, show_args);
+    let mut log = sluice.run_log()?;
+    match &args.show {
+        Some(RunsCommand::Show(show_args)) => return show(&log, show_args),
+        Some(RunsCommand::Prune(prune_args)) => return prune(&mut log, prune_args),
+        None => {}
     }
     let runs = log.runs(args.pipeline.as_deref(), args.limit)?;
     if args.format.json {
@@ -141,6 +162,39 @@ struct RunDetail {
     retried: Vec<RetryGroup>,
     skips: Vec<SkipCount>,
     plugins: Vec<PluginUseRow>,
+}
+
+fn prune(log: &mut RunLog, args: &PruneArgs) -> anyhow::Result<Exit> {
+    let report = log.prune(args.older_than, args.pipeline.as_deref(), args.dry_run)?;
+    if args.format.json {
+        print_json(&report)?;
+        return Ok(Exit::Success);
+    }
+    let verb = if report.dry_run {
+        "Would delete"
+    } else {
+        "Deleted"
+    };
+    outln!(
+        "{verb} {} started before {} ({}, {}, {}) and {}.",
+        count_of(report.runs, "run", "runs"),
+        report.cutoff,
+        count_of(report.errors, "error", "errors"),
+        count_of(report.skips, "skip", "skips"),
+        count_of(report.captures, "capture", "captures"),
+        count_of(
+            report.dlq_entries,
+            "resolved or discarded dead-letter entry",
+            "resolved or discarded dead-letter entries"
+        ),
+    );
+    if report.kept_for_dlq > 0 {
+        outln!(
+            "Kept {} that dead-letter entries still refer to; replay or discard those entries to let them go.",
+            count_of(report.kept_for_dlq, "older run", "older runs")
+        );
+    }
+    Ok(Exit::Success)
 }
 
 fn show(log: &RunLog, args: &ShowArgs) -> anyhow::Result<Exit> {
@@ -280,9 +334,9 @@ fn render_show(d: &RunDetail, show_plugins: bool, width: usize) -> String {
                 let field = g
                     .field
                     .as_ref()
-                    .map(|f| format!(" on {f}"))
+                    .map(|f| format!(" on {}", esc(f)))
                     .unwrap_or_default();
-                format!("{}{field} ({})", g.code, thousands(g.affected()))
+                format!("{}{field} ({})", esc(&g.code), thousands(g.affected()))
             })
             .collect();
         if !rest.is_empty() {
@@ -319,7 +373,7 @@ fn render_show(d: &RunDetail, show_plugins: bool, width: usize) -> String {
         let _ = writeln!(out, "\nSkipped");
         let mut t = table_in(&["COUNT", "STAGE", "REASON"], &["COUNT"], width);
         for s in &d.skips {
-            t.add_row(vec![s.count.to_string(), s.stage.clone(), s.reason.clone()]);
+            t.add_row(vec![s.count.to_string(), s.stage.clone(), esc(&s.reason)]);
         }
         let _ = writeln!(out, "{t}");
     }
@@ -370,7 +424,7 @@ fn render_show(d: &RunDetail, show_plugins: bool, width: usize) -> String {
                 out,
                 "QUARANTINED {}: {}",
                 p.role,
-                p.quarantined.as_deref().unwrap_or_default()
+                esc(p.quarantined.as_deref().unwrap_or_default())
             );
         }
     }
@@ -401,6 +455,7 @@ fn show_phase(
     if let Some(key) = record {
         let item = log.captured_record(id, phase, key)?;
         match item {
+            Some(item) if json => print_json(&item)?,
             Some(item) => outln!("{}", serde_json::to_string_pretty(&item)?),
             None => {
                 anyhow::bail!("run {id} captured no `{phase}` item for record `{key}`")

@@ -184,6 +184,9 @@ fn validate(l: &LoadedPipeline) -> Result<(), ConfigError> {
             .validate()
             .map_err(|m| l.error_at(&errors.span(), format!("[errors]: {m}")))?;
     }
+    p.run_log
+        .check()
+        .map_err(|m| l.error_at(&(0..0), format!("[run_log]: {m}")))?;
     if p.entities.is_empty() {
         return Err(l.error_at(
             &(0..0),

@@ -1,6 +1,7 @@
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use super::run_log::RunLogConfig;
 use super::step::PluginStep;
 use crate::plugin::LimitsConfig;
 use crate::strategy::{EntityErrorsConfig, ErrorsConfig};
@@ -30,6 +31,9 @@ pub struct Pipeline {
     /// What the run log keeps of each batch's documents.
     #[serde(default)]
     pub capture: CaptureConfig,
+    /// What the run log keeps: retention and payload bounds.
+    #[serde(default, skip_serializing_if = "RunLogConfig::is_default")]
+    pub run_log: RunLogConfig,
     /// The source connector.
     pub source: ConnectorConfig,
     /// The target connector.
@@ -86,6 +90,10 @@ pub struct ConnectorConfig {
     /// them (`wasi:sockets`; `wasi:filesystem` without a `dir`).
     #[serde(default)]
     pub allow: Vec<String>,
+    /// Targets with a `dir`: most MiB the target may add to it in one run
+    /// (default 1,024). The host checks after every write and commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub write_quota_mb: Option<u64>,
 }
 
 /// One entity stream (contacts, companies...).

@@ -195,6 +195,8 @@ impl Connection {
             AuthConfig::Basic { username, password } => {
                 let (u, p) = (secret(username, "username")?, secret(password, "password")?);
                 secrets.push(p.clone());
+                // What an echoing server sends back: the header's encoded form.
+                secrets.push(basic_credentials(&u, &p));
                 Credentials::Basic {
                     username: u,
                     password: p,
@@ -334,6 +336,27 @@ impl Connection {
             .body(text)
     }
 
+    /// `text` with every secret value of this connection replaced: the
+    /// credentials read from its profile (and their encoded forms) and the
+    /// access and refresh tokens obtained so far. Unlike [`Connection::redact`],
+    /// JSON fields are left alone.
+    pub fn redact_secrets<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        self.redactor
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .secrets_in(text)
+    }
+
+    /// Whether a connector's request header `name` is one the host owns:
+    /// `Authorization`, `Proxy-Authorization`, cookies, `X-Api-Key`, `Host`,
+    /// and the profile's own credential header, whatever their case.
+    fn is_credential_header(&self, name: &str) -> bool {
+        let lower = name.trim().to_ascii_lowercase();
+        super::redact::SECRET_HEADERS.contains(&lower.as_str())
+            || lower == "host"
+            || matches!(&self.credentials, Credentials::ApiKey { header, .. } if header.trim().eq_ignore_ascii_case(&lower))
+    }
+
     /// Resolve `url` (absolute, or relative to the base URL) and check it
     /// against the allow-list.
     pub fn resolve(&self, url: &str) -> Result<Url, HttpError> {
@@ -435,9 +458,10 @@ impl Connection {
         };
         let mut builder = self.client.request(method, url.clone());
         for (name, value) in &request.headers {
-            // Credentials are the host's business.
-            let lower = name.to_ascii_lowercase();
-            if super::redact::SECRET_HEADERS.contains(&lower.as_str()) || lower == "host" {
+            // Credentials are the host's business: a connector can neither
+            // add its own nor override the profile's.
+            if self.is_credential_header(name) {
+                tracing::debug!(connection = %self.name, header = %name, "Dropped a credential header the connector set.");
                 continue;
             }
             builder = builder.header(name, value);
@@ -678,6 +702,12 @@ fn parse_retry_after(value: &str) -> Option<Duration> {
         at.duration_since(SystemTime::now())
             .unwrap_or(Duration::ZERO),
     )
+}
+
+/// The value of a Basic `Authorization` header after `Basic `.
+fn basic_credentials(username: &str, password: &str) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"))
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {

@@ -1,6 +1,8 @@
 //! Redaction of captured documents: secret values anywhere in the text, and
 //! the values of sensitive fields in JSON.
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 /// What replaces a redacted value.
@@ -49,10 +51,15 @@ impl Redactor {
 
     /// `text` with every secret value replaced.
     pub fn text(&self, text: &str) -> String {
-        let mut out = text.to_owned();
+        self.secrets_in(text).into_owned()
+    }
+
+    /// `text` with every secret value replaced, borrowed when there is none.
+    pub fn secrets_in<'a>(&self, text: &'a str) -> Cow<'a, str> {
+        let mut out = Cow::Borrowed(text);
         for s in &self.secrets {
             if out.contains(s.as_str()) {
-                out = out.replace(s.as_str(), REDACTED);
+                out = Cow::Owned(out.replace(s.as_str(), REDACTED));
             }
         }
         out

@@ -5,5 +5,5 @@ mod record_error;
 mod taxonomy;
 
 pub use category::Category;
-pub use record_error::{Disposition, RecordError, codes};
+pub use record_error::{Disposition, LOCAL_CATEGORIES, RecordError, codes};
 pub use taxonomy::{CategoryRule, ErrorFacts, Guidance};

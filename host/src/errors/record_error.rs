@@ -16,6 +16,11 @@ pub mod codes {
     pub const SOURCE_STALLED: &str = "source-stalled";
 }
 
+/// The categories a normalizer or field transformer may report: what is
+/// wrong is the value, the mapping or the plugin's options.
+pub const LOCAL_CATEGORIES: [Category; 3] =
+    [Category::Validation, Category::Mapping, Category::Config];
+
 /// One failure, recorded against one record (or, with no key, a whole stream).
 #[derive(Debug, Clone, Serialize)]
 pub struct RecordError {
@@ -102,18 +107,43 @@ impl RecordError {
         }
     }
 
-    /// An error a plugin reported as data.
+    /// An error a plugin reported as data. Normalizers and field
+    /// transformers (stages `normalize` and `transform`) reach no remote
+    /// system, so they may only report [`LOCAL_CATEGORIES`]; any other
+    /// category (`auth`, which would pause the run, `transient`, which would
+    /// be retried...) is recorded as `mapping`, not retryable, with the
+    /// category the plugin claimed at the start of the message.
+    /// Connectors may report every category.
     pub fn from_plugin_error(
         stage: Stage,
         entity: &str,
         plugin: &PluginId,
         e: PluginError,
     ) -> Self {
+        let claimed: Category = e.category.into();
+        let local = matches!(stage, Stage::Normalize | Stage::Transform);
+        let (category, message, retryable) = if local && !LOCAL_CATEGORIES.contains(&claimed) {
+            (
+                Category::Mapping,
+                format!(
+                    "(reported as `{claimed}`, which a {} may not report) {}",
+                    if stage == Stage::Normalize {
+                        "normalizer"
+                    } else {
+                        "field transformer"
+                    },
+                    e.message
+                ),
+                false,
+            )
+        } else {
+            (claimed, e.message, e.retryable)
+        };
         RecordError {
             field: e.field,
-            retryable: e.retryable,
+            retryable,
             plugin: Some(plugin.clone()),
-            ..RecordError::new(stage, entity, e.category.into(), &e.code, e.message)
+            ..RecordError::new(stage, entity, category, &e.code, message)
         }
     }
 

@@ -299,6 +299,12 @@ fn plugin_failure(f: ErrorFacts<'_>) -> Option<Guidance> {
             "could not be started: the host's instance pool is full",
             "More plugin instances are live in this process than the pool holds (one per pipeline step): set SLUICE_INSTANCE_POOL higher (default 256; 0 maps memory per instance), or split the pipeline.".to_owned(),
         ),
+        "write-quota-exceeded" => (
+            "wrote more to its directory than its write quota",
+            format!(
+                "Raise `write_quota_mb` on [target] if the output is legitimately this large, or find out why `{plugin}` writes so much."
+            ),
+        ),
         "plugin-quarantined" => (
             "was quarantined after failing too often",
             format!(

@@ -27,6 +27,8 @@ pub enum FailureKind {
     Quarantined,
     /// No instance could be created: the host's instance pool is full.
     InstancePoolFull,
+    /// A target added more to its directory in this run than its write quota.
+    WriteQuota,
 }
 
 impl FailureKind {
@@ -43,6 +45,7 @@ impl FailureKind {
             FailureKind::ConfigRejected => "config-rejected",
             FailureKind::Quarantined => "plugin-quarantined",
             FailureKind::InstancePoolFull => "instance-pool-full",
+            FailureKind::WriteQuota => "write-quota-exceeded",
         }
     }
 
@@ -55,6 +58,20 @@ impl FailureKind {
             FailureKind::Quarantined | FailureKind::InstancePoolFull
         )
     }
+}
+
+/// Whether a failed call failed because its answer was more than the host
+/// copies out of a plugin in one call: wasmtime stops lifting a result
+/// whose lists and strings exceed the store's hostcall fuel (128 MiB), or
+/// that claims more than the plugin's memory holds. Such an answer is an
+/// oversized output, not a crash of the plugin.
+pub fn is_oversized_answer(e: &wasmtime::Error) -> bool {
+    e.chain().any(|c| {
+        let text = c.to_string();
+        text.contains("fuel allocated for hostcalls has been exhausted")
+            || (text.contains("pointer/length out of bounds of memory")
+                && (text.starts_with("list") || text.starts_with("string")))
+    })
 }
 
 impl fmt::Display for FailureKind {

@@ -29,6 +29,8 @@ pub struct Grants {
     pub allow: Vec<String>,
     /// The connection its `http` requests go through (connectors only).
     pub connection: Option<Arc<Connection>>,
+    /// The watch over a target's directory: write quota, no links out.
+    pub dir_guard: Option<Arc<super::DirGuard>>,
 }
 
 /// The per-instance state inside a wasmtime `Store`.
@@ -255,6 +257,12 @@ impl log::Host for HostState {
             message.truncate(end);
             message.push('…');
         }
+        // The line goes to a terminal: no control characters, no secrets.
+        let escaped = crate::text::escape(&message);
+        let message = match &self.connection {
+            Some(c) => c.redact_secrets(&escaped).into_owned(),
+            None => escaped.into_owned(),
+        };
         let plugin = &*self.plugin;
         match level {
             log::Level::Trace => tracing::trace!(plugin, "{message}"),

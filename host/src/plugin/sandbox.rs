@@ -462,6 +462,14 @@ fn classify(
                 limits.timeout.as_millis()
             ),
         )
+    } else if super::failure::is_oversized_answer(&e) {
+        (
+            FailureKind::OutputTooLarge,
+            format!(
+                "plugin `{name}` answered with more data than the host copies out of a plugin in one call during {during} ({e:#}); its answer for {records} record(s) may be at most {} bytes (`limits.output_bytes_per_record`)",
+                limits.output_for(records)
+            ),
+        )
     } else if state.limiter.hit {
         (
             FailureKind::MemoryLimit,

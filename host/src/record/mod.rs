@@ -5,7 +5,7 @@ mod path;
 mod value;
 
 pub use path::{get_path, set_path};
-pub use value::{from_value, is_blank, to_value};
+pub use value::{from_value, invalid_json, is_blank, to_value, try_from_value};
 
 use std::sync::Arc;
 

@@ -17,7 +17,25 @@ pub fn to_value(json: Option<&Json>) -> Value {
     }
 }
 
-/// A contract `value` as JSON. JSON text that does not parse stays text.
+/// A contract `value` as JSON; a `json` value whose text is not JSON is an
+/// error (a contract violation by whoever returned it).
+pub fn try_from_value(value: Value) -> Result<Json, serde_json::Error> {
+    match value {
+        Value::Json(s) => serde_json::from_str(&s),
+        other => Ok(from_value(other)),
+    }
+}
+
+/// Why a `json` value is not JSON, if it is one that is not.
+pub fn invalid_json(value: &Value) -> Option<serde_json::Error> {
+    match value {
+        Value::Json(s) => serde_json::from_str::<serde::de::IgnoredAny>(s).err(),
+        _ => None,
+    }
+}
+
+/// A contract `value` as JSON. JSON text that does not parse stays text
+/// (callers check plugin output with [`invalid_json`] first).
 pub fn from_value(value: Value) -> Json {
     match value {
         Value::Null => Json::Null,

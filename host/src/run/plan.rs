@@ -9,8 +9,8 @@ use super::native::{NativeNormalize, NativeTransform, NormalizeStep, TransformSt
 use crate::config::{ConfigError, ConnectorConfig, LoadedPipeline, PluginStep};
 use crate::connection::{AuthConfig, CONNECTIONS_ENV, Connection, Connections, Secret};
 use crate::plugin::{
-    CallStats, Grants, PluginId, PluginKind, ProtectedPaths, Registry, Runtime, Sandbox,
-    SourcePlugin, TargetPlugin, WorldBinding, resolve_path,
+    CallStats, DEFAULT_WRITE_QUOTA_MB, DirGuard, Grants, PluginId, PluginKind, ProtectedPaths,
+    Registry, Runtime, Sandbox, SourcePlugin, TargetPlugin, WorldBinding, resolve_path,
 };
 use crate::runlog::PluginUse;
 use crate::stages::ingest::IngestEntity;
@@ -258,8 +258,13 @@ impl Builder<'_> {
                 .loaded
                 .error_at(&dir.span(), format!("`dir` {conflict}")));
         }
+        let dir_guard = writable.then(|| {
+            let quota = connector.write_quota_mb.unwrap_or(DEFAULT_WRITE_QUOTA_MB);
+            Arc::new(DirGuard::new(&path, quota))
+        });
         Ok(Grants {
             data_dir: Some((path, writable)),
+            dir_guard,
             ..Grants::default()
         })
     }

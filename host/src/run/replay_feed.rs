@@ -109,6 +109,12 @@ fn revive(entry: &DlqEntry) -> Result<Record, Box<RecordError>> {
     };
     let text =
         text.ok_or_else(|| fail(format!("{} (no payload was kept to replay)", entry.message)))?;
+    if let Some(bytes) = crate::runlog::cut_payload_bytes(text) {
+        return Err(fail(format!(
+            "not replayed: its payload, {bytes} bytes, was larger than the run log keeps (`[run_log] max_payload_kib`) and was not stored; load the record again from the source. It had failed with: {}",
+            entry.message
+        )));
+    }
     let body: Object = serde_json::from_str(text).map_err(|e| {
         fail(format!(
             "{} (the kept payload is still not a JSON object: {e}; fix the source data and re-run)",

@@ -11,7 +11,10 @@ use super::progress::Progress;
 use super::replay_feed;
 use crate::config::{ConfigError, LoadedPipeline};
 use crate::errors::{Category, RecordError};
-use crate::runlog::{DlqEntry, InterruptedRun, RunContext, RunLog, RunLogError, spawn_writer};
+use crate::runlog::{
+    DlqEntry, InterruptedRun, MAX_MESSAGE_BYTES, RunContext, RunLog, RunLogError, Scrubber,
+    spawn_writer,
+};
 use crate::stages::finalize::{RunStatus, Totals};
 use crate::stages::{
     Capture, Reporter, Stage, StageCounts, StageReport, execute, ingest, normalize, transform,
@@ -173,14 +176,16 @@ pub fn run_with(
     let mut plan = match Plan::build(loaded, sluice.runtime(), sluice.registry()) {
         Ok(plan) => plan,
         Err(source) => {
-            let message = source.to_string();
-            let error = RecordError::new(
+            let mut error = RecordError::new(
                 Stage::Ingest,
                 "*",
                 Category::Config,
                 source.code(),
-                message.clone(),
+                source.to_string(),
             );
+            // A refusal can quote what a plugin said while starting.
+            Scrubber::default().error(&mut error);
+            let message = error.message.clone();
             audit::record_run_start(&log, loaded, &[], run_id, sluice.actor())?;
             log.insert_errors(run_id, &[error])?;
             log.finish_run(
@@ -314,7 +319,12 @@ fn execute(
     let (to_transform, from_normalize) = bounded(CHANNEL_BATCHES);
     let (to_execute, from_transform) = bounded(CHANNEL_BATCHES);
     let control = plan.control.clone();
+    let scrub = Arc::new(Scrubber::new(
+        plan.connections.clone(),
+        loaded.pipeline.run_log.max_payload_bytes(),
+    ));
     let mut reporter = Reporter::new(writer.tx.clone(), progress, control.clone());
+    reporter.set_scrubber(scrub.clone());
     reporter.resolve_on_load(open_dlq);
     reporter.set_capture(Capture {
         phases: loaded
@@ -431,7 +441,11 @@ fn execute(
             "{stream_failures} entity stream(s) failed as a whole; see `sluice errors {run_id}`"
         ));
     }
-    let reason = (!reasons.is_empty()).then(|| reasons.join("; "));
+    let reason = (!reasons.is_empty()).then(|| {
+        let mut reason = reasons.join("; ");
+        scrub.text(&mut reason, MAX_MESSAGE_BYTES);
+        reason
+    });
     let duration = started.elapsed();
     log.finish_run(
         run_id,
@@ -442,6 +456,7 @@ fn execute(
         &counts,
         &plan.plugin_uses(),
     )?;
+    apply_retention(log, loaded);
     tracing::info!(
         status = %status,
         extracted = totals.extracted,
@@ -462,6 +477,23 @@ fn execute(
         duration,
         interrupted: Vec::new(),
     })
+}
+
+/// Apply the pipeline's `[run_log] retention`, if any, now that a run has
+/// ended. A failure is logged, never fails the run.
+fn apply_retention(log: &mut RunLog, loaded: &LoadedPipeline) {
+    let Some(age) = loaded.pipeline.run_log.retention else {
+        return;
+    };
+    match log.prune(age, Some(&loaded.pipeline.name), false) {
+        Ok(pruned) if pruned.runs > 0 || pruned.dlq_entries > 0 => {
+            tracing::info!(retention = %age, runs = pruned.runs, dlq_entries = pruned.dlq_entries, kept_for_dlq = pruned.kept_for_dlq, "Pruned old runs.");
+        }
+        Ok(_) => {}
+        Err(e) => {
+            tracing::warn!(retention = %age, error = %e, "Could not prune old runs.");
+        }
+    }
 }
 
 /// The pipeline file as recorded in the run log: absolute, so replays and

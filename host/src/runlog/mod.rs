@@ -10,7 +10,9 @@ mod dlq;
 mod groups;
 mod interrupted;
 mod queries;
+mod retention;
 mod review;
+mod scrub;
 mod stats;
 mod store;
 mod writer;
@@ -25,11 +27,16 @@ pub(crate) use groups::fixture;
 pub use groups::{ErrorExample, ErrorGroup, ErrorGroups, RetryGroup, StreamFailure};
 pub use interrupted::{InterruptedRun, RunningRun};
 pub use queries::{ErrorFilter, ErrorRow, PluginUseRow, RunRow, StageRow};
+pub use retention::{Age, PruneReport};
 #[cfg(test)]
 pub(crate) use review::fixture as review_fixture;
 pub use review::{
     PayloadEdit, PayloadEdited, PayloadVersion, ReviewError, SYSTEM_ACTOR, parse_assignment,
     pretty_payload, unified_diff,
+};
+pub use scrub::{
+    DEFAULT_MAX_PAYLOAD_BYTES, MAX_CAPTURE_BYTES, MAX_MESSAGE_BYTES, MAX_NAME_BYTES, Scrubber,
+    cut_payload_bytes, is_cut_payload,
 };
 #[cfg(test)]
 pub(crate) use stats::fixture as stats_fixture;

@@ -9,7 +9,7 @@ use crate::bindings::current::PluginError;
 use crate::bindings::current::target::exports::sluice::plugin::load::{Outgoing, WriteOutcome};
 use crate::connection::HttpExchange;
 use crate::errors::{Category, RecordError};
-use crate::plugin::{PluginFailure, PluginId, TargetPlugin};
+use crate::plugin::{PluginFailure, PluginId, TargetPlugin, guard_target};
 use crate::record::Record;
 use crate::strategy::{Backoff, RetryRecord};
 
@@ -52,11 +52,17 @@ impl RecordTarget for TargetPlugin {
         entity: &str,
         records: &[Outgoing],
     ) -> Result<Result<Vec<Result<WriteOutcome, PluginError>>, PluginError>, PluginFailure> {
-        TargetPlugin::write(self, entity, records)
+        // A target over its write quota is not called again.
+        guard_target(self.grants(), self.id(), false)?;
+        let answer = TargetPlugin::write(self, entity, records)?;
+        guard_target(self.grants(), self.id(), false)?;
+        Ok(answer)
     }
 
     fn commit(&mut self, entity: &str) -> Result<Result<(), PluginError>, PluginFailure> {
-        TargetPlugin::commit(self, entity)
+        let answer = TargetPlugin::commit(self, entity)?;
+        guard_target(self.grants(), self.id(), true)?;
+        Ok(answer)
     }
 
     fn retry_after(&mut self) -> Option<Duration> {

@@ -9,7 +9,7 @@ use crate::errors::RecordError;
 use crate::plugin::PluginId;
 use crate::record::Record;
 use crate::run::Progress;
-use crate::runlog::{LogEvent, OpenKeys};
+use crate::runlog::{LogEvent, OpenKeys, Scrubber};
 use crate::strategy::{RetryRecord, RunControl};
 
 /// A record deliberately not synced, and why.
@@ -41,6 +41,7 @@ pub struct Reporter {
     control: Arc<RunControl>,
     open_dlq: Arc<OpenKeys>,
     capture: Arc<Capture>,
+    scrub: Arc<Scrubber>,
 }
 
 /// What the stages capture, and the connections whose secrets are redacted
@@ -63,12 +64,18 @@ impl Reporter {
             control,
             open_dlq: Arc::default(),
             capture: Arc::default(),
+            scrub: Arc::default(),
         }
     }
 
     /// Capture documents as `capture` says.
     pub fn set_capture(&mut self, capture: Capture) {
         self.capture = Arc::new(capture);
+    }
+
+    /// Redact and bound everything sent to the run log with `scrub`.
+    pub fn set_scrubber(&mut self, scrub: Arc<Scrubber>) {
+        self.scrub = scrub;
     }
 
     /// Whether phase documents are kept.
@@ -95,7 +102,7 @@ impl Reporter {
             entity: entity.to_owned(),
             batch,
             phase,
-            document: text,
+            document: self.scrub.document(text),
         });
     }
 
@@ -178,14 +185,18 @@ impl Reporter {
     }
 
     /// Record retries.
-    pub fn retries(&self, retries: Vec<RetryRecord>) {
+    pub fn retries(&self, mut retries: Vec<RetryRecord>) {
         if !retries.is_empty() {
+            retries.iter_mut().for_each(|r| self.scrub.retry(r));
             let _ = self.tx.send(LogEvent::Retries(retries));
         }
     }
 
     /// Record final errors.
     pub fn errors(&self, mut errors: Vec<RecordError>) {
+        // Plugins and remote systems wrote this text: no secret and no
+        // unbounded text reaches the run log (nor the run's status reason).
+        errors.iter_mut().for_each(|e| self.scrub.error(e));
         self.control.observe_errors(&mut errors);
         if !errors.is_empty() {
             // The writer outlives every stage; a send can only fail if it
@@ -195,8 +206,9 @@ impl Reporter {
     }
 
     /// Record skips.
-    pub fn skips(&self, skips: Vec<SkipRecord>) {
+    pub fn skips(&self, mut skips: Vec<SkipRecord>) {
         if !skips.is_empty() {
+            skips.iter_mut().for_each(|s| self.scrub.skip(s));
             let _ = self.tx.send(LogEvent::Skips(skips));
         }
     }

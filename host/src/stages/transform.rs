@@ -7,8 +7,10 @@ use serde_json::Value as Json;
 use super::{Batch, Flow, Reporter, Stage, StageReport, call_isolating, relay};
 use crate::bindings::current::{PluginError, Value};
 use crate::errors::{Category, RecordError, codes};
-use crate::plugin::{PluginFailure, PluginId, TransformerPlugin};
-use crate::record::{Object, Record, from_value, get_path, is_blank, set_path, to_value};
+use crate::plugin::{FailureKind, PluginFailure, PluginId, TransformerPlugin};
+use crate::record::{
+    Object, Record, from_value, get_path, invalid_json, is_blank, set_path, to_value,
+};
 use crate::stages::isolate::ISOLATION_BUDGET;
 
 /// Something that transforms the values of one field.
@@ -83,6 +85,28 @@ pub fn run<T: ValueTransformer>(
     report
 }
 
+/// A field transformer returned a `json` value whose text is not JSON: a
+/// contract violation, on that record only.
+fn not_json(entity: &str, plugin: &PluginId, value: &Value) -> RecordError {
+    let (Value::Json(text), Some(why)) = (value, invalid_json(value)) else {
+        unreachable!("called for invalid json values only");
+    };
+    let head: String = text.chars().take(80).collect();
+    RecordError {
+        plugin: Some(plugin.clone()),
+        ..RecordError::new(
+            Stage::Transform,
+            entity,
+            Category::Mapping,
+            FailureKind::ContractViolation.code(),
+            format!(
+                "plugin `{}` returned a `json` value that is not JSON ({why}): {head:?}; a text value must be returned as `text`",
+                plugin.name
+            ),
+        )
+    }
+}
+
 /// Map one batch. Every field is processed for every record, so a record
 /// with several bad fields reports all of them; it fails once.
 pub fn map_batch<T: ValueTransformer>(
@@ -120,6 +144,7 @@ pub fn map_batch<T: ValueTransformer>(
             let mut next = Vec::with_capacity(live.len());
             for ((i, input), result) in live.into_iter().zip(inputs).zip(results) {
                 let error = match result {
+                    Ok(Ok(v)) if invalid_json(&v).is_some() => not_json(entity, &plugin, &v),
                     Ok(Ok(v)) => {
                         values[i] = v;
                         next.push(i);

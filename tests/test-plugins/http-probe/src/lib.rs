@@ -4,6 +4,14 @@
 //! response; otherwise each fails with the first refusal: a host denial is
 //! `config` / `capability-denied` with the host's message, anything else
 //! `connectivity` / `request-failed`.
+//!
+//! Options besides `urls`:
+//!
+//! - `headers` (default none): `[name, value]` pairs sent with every
+//!   request, for the tests that check a connector cannot set credentials;
+//! - `quote_response` (default false): fail every record with
+//!   `validation` / `server-said` and a message quoting the body of the last
+//!   response, as careless connectors do, for the redaction tests.
 
 use serde::Deserialize;
 use sluice_sdk::http::{HttpError, Method, Request, send};
@@ -14,18 +22,28 @@ use sluice_sdk::{ErrorCategory, Options, Outgoing, PluginError, Target, WriteOut
 #[serde(deny_unknown_fields)]
 struct ProbeOptions {
     urls: Vec<String>,
+    #[serde(default)]
+    headers: Vec<(String, String)>,
+    #[serde(default)]
+    quote_response: bool,
 }
 
 /// The `http-probe` test plugin.
 #[derive(Debug)]
 pub struct HttpProbe {
     urls: Vec<String>,
+    headers: Vec<(String, String)>,
+    quote_response: bool,
 }
 
 impl Target for HttpProbe {
     fn configure(options: Options) -> Result<Self, PluginError> {
         let options: ProbeOptions = options.parse()?;
-        Ok(HttpProbe { urls: options.urls })
+        Ok(HttpProbe {
+            urls: options.urls,
+            headers: options.headers,
+            quote_response: options.quote_response,
+        })
     }
 
     fn begin(&mut self, _entity: &str) -> Result<(), PluginError> {
@@ -42,21 +60,35 @@ impl Target for HttpProbe {
             let request = Request {
                 method: Method::Get,
                 url: url.clone(),
-                headers: Vec::new(),
+                headers: self.headers.clone(),
                 body: None,
             };
-            if let Err(e) = send(&request) {
-                let error = match e {
-                    HttpError::Denied(m) => {
-                        PluginError::new(ErrorCategory::Config, "capability-denied", m)
-                    }
-                    other => PluginError::new(
-                        ErrorCategory::Connectivity,
-                        "request-failed",
-                        format!("{other:?}"),
-                    ),
-                };
-                refusal.get_or_insert(error);
+            match send(&request) {
+                Ok(response) if self.quote_response => {
+                    refusal.get_or_insert(PluginError::new(
+                        ErrorCategory::Validation,
+                        "server-said",
+                        format!(
+                            "the server answered {}: {}",
+                            response.status,
+                            String::from_utf8_lossy(&response.body)
+                        ),
+                    ));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    let error = match e {
+                        HttpError::Denied(m) => {
+                            PluginError::new(ErrorCategory::Config, "capability-denied", m)
+                        }
+                        other => PluginError::new(
+                            ErrorCategory::Connectivity,
+                            "request-failed",
+                            format!("{other:?}"),
+                        ),
+                    };
+                    refusal.get_or_insert(error);
+                }
             }
         }
         Ok(records
