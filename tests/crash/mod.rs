@@ -142,11 +142,14 @@ impl Kill {
     /// `written` lines, and resolves entries when `resolves` (`resolved` so
     /// far): at a random time from its start (start-up included), once a
     /// few more lines reached the target, or once it resolved some more.
+    /// The steps are small next to the work of a command (1,500 records to
+    /// replay), so a fast machine still gets its budget of kills in before
+    /// the work runs out.
     pub fn random(rng: &mut fastrand::Rng, written: usize, resolves: Option<usize>) -> Kill {
         match (rng.u8(0..3), resolves) {
-            (0, _) => Kill::After(Duration::from_millis(rng.u64(10..800))),
-            (1, Some(resolved)) => Kill::AtResolved(resolved + rng.usize(0..200)),
-            _ => Kill::AtLines(written + rng.usize(1..=300)),
+            (0, _) => Kill::After(Duration::from_millis(rng.u64(10..400))),
+            (1, Some(resolved)) => Kill::AtResolved(resolved + rng.usize(0..100)),
+            _ => Kill::AtLines(written + rng.usize(1..=120)),
         }
     }
 }

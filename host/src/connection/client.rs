@@ -416,8 +416,11 @@ impl Connection {
         let mut refreshed = false;
         loop {
             let started = Instant::now();
-            if let Some(rate) = &self.rate {
-                rate.acquire();
+            if let Some(rate) = &self.rate
+                && rate.acquire_before(deadline).is_none()
+            {
+                tracing::warn!(connection = %self.name, "HTTP request not sent: the rate limit's next slot is past the plugin's call deadline.");
+                return Err(HttpError::Timeout);
             }
             let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
             if left.is_some_and(|l| l.is_zero()) {

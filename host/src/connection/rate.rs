@@ -18,19 +18,24 @@ impl RateLimiter {
         }
     }
 
-    /// Wait for the next slot; returns how long it waited.
-    pub fn acquire(&self) -> Duration {
+    /// Wait for the next slot unless it starts after `deadline` (a plugin's
+    /// call deadline): then no slot is taken, nothing is waited for, and the
+    /// answer is `None`. Otherwise returns how long it waited.
+    pub fn acquire_before(&self, deadline: Option<Instant>) -> Option<Duration> {
         let wait = {
             let mut next = self.next.lock().unwrap_or_else(|e| e.into_inner());
             let now = Instant::now();
             let start = (*next).max(now);
+            if deadline.is_some_and(|d| start > d) {
+                return None;
+            }
             *next = start + self.interval;
             start - now
         };
         if !wait.is_zero() {
             std::thread::sleep(wait);
         }
-        wait
+        Some(wait)
     }
 }
 
@@ -41,10 +46,26 @@ mod tests {
     #[test]
     fn slots_are_spaced_by_the_interval() {
         let limiter = RateLimiter::new(100.0);
-        let waits: Vec<_> = (0..5).map(|_| limiter.acquire()).collect();
+        let waits: Vec<_> = (0..5)
+            .map(|_| limiter.acquire_before(None).unwrap())
+            .collect();
         assert!(waits[0] < Duration::from_millis(2));
         // Five requests at 100/s span at least 40 ms in total.
         let total: Duration = waits.iter().sum();
         assert!(total >= Duration::from_millis(35), "{waits:?}");
+    }
+
+    #[test]
+    fn a_slot_past_the_deadline_is_not_waited_for() {
+        // One request per 10 s: the second slot is far past a 50 ms deadline.
+        let limiter = RateLimiter::new(0.1);
+        assert!(limiter.acquire_before(None).is_some());
+        let started = Instant::now();
+        let deadline = started + Duration::from_millis(50);
+        assert_eq!(limiter.acquire_before(Some(deadline)), None);
+        assert!(started.elapsed() < Duration::from_secs(1));
+        // The refused call took no slot: the next one still waits ~10 s, not 20 s.
+        let next = *limiter.next.lock().unwrap();
+        assert!(next <= started + Duration::from_secs(10));
     }
 }
