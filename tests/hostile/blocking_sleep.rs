@@ -47,7 +47,7 @@ fn sleeping_in_a_host_call_ends_at_the_deadline() {
         assert_eq!(failure.kind, FailureKind::Timeout, "{failure:?}");
         assert!(failure.message.contains("1000 ms"), "{}", failure.message);
         assert!(
-            took < Duration::from_secs(5),
+            took < Duration::from_secs(10),
             "the call ran {took:?} under a 1000 ms limit"
         );
     }

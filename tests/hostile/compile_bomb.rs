@@ -42,7 +42,7 @@ fn a_nested_component_bomb_is_refused_before_compiling() {
     )
     .unwrap_err();
     assert!(
-        started.elapsed() < Duration::from_secs(2),
+        started.elapsed() < Duration::from_secs(10),
         "{:?}",
         started.elapsed()
     );
