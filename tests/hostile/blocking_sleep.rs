@@ -27,18 +27,21 @@ fn sleeper(seconds: u64) -> Vec<u8> {
     ))
 }
 
-#[test]
-fn sleeping_in_a_host_call_ends_at_the_deadline() {
+/// A transformer that sleeps `seconds` per call, under `timeout_ms = 1000`.
+fn sleeper_under_one_second(name: &str, seconds: u64) -> TransformerPlugin {
     let runtime = Runtime::with_instance_pool(None, 0).unwrap();
-    let artifact = Artifact::new("sleeper", sleeper(20).into(), Origin::Builtin);
+    let artifact = Artifact::new(name, sleeper(seconds).into(), Origin::Builtin);
     let limits = LimitsConfig {
         timeout_ms: Some(1000),
         ..LimitsConfig::default()
     }
     .resolve();
-    let mut plugin =
-        TransformerPlugin::new(&runtime, &artifact, limits, Grants::default(), "{}".into())
-            .unwrap();
+    TransformerPlugin::new(&runtime, &artifact, limits, Grants::default(), "{}".into()).unwrap()
+}
+
+#[test]
+fn sleeping_in_a_host_call_ends_at_the_deadline() {
+    let mut plugin = sleeper_under_one_second("sleeper", 20);
     plugin.start().unwrap();
     for _ in 0..2 {
         let started = Instant::now();
@@ -57,16 +60,7 @@ fn sleeping_in_a_host_call_ends_at_the_deadline() {
 
 #[test]
 fn a_short_sleep_within_the_limit_is_untouched() {
-    let runtime = Runtime::with_instance_pool(None, 0).unwrap();
-    let artifact = Artifact::new("napper", sleeper(0).into(), Origin::Builtin);
-    let limits = LimitsConfig {
-        timeout_ms: Some(1000),
-        ..LimitsConfig::default()
-    }
-    .resolve();
-    let mut plugin =
-        TransformerPlugin::new(&runtime, &artifact, limits, Grants::default(), "{}".into())
-            .unwrap();
+    let mut plugin = sleeper_under_one_second("napper", 0);
     let out = plugin.transform(&[Value::Null, Value::Integer(1)]).unwrap();
     assert_eq!(out.len(), 2);
     assert!(out.iter().all(|r| matches!(r, Ok(Value::Null))));
