@@ -7,6 +7,7 @@ mod allow_list;
 mod crm_modes;
 mod crm_sync;
 mod example;
+mod hubspot_spec;
 mod rest;
 mod secrets;
 

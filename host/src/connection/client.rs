@@ -656,7 +656,7 @@ impl Connection {
         }
         let exchange = HttpExchange {
             connection: self.name.clone(),
-            method: format!("{:?}", request.method).to_uppercase(),
+            method: method_name(request.method).to_owned(),
             url: redactor.text(url.as_str()),
             request_headers,
             request_body: request.body.as_deref().map(body),
@@ -725,6 +725,19 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     text
+}
+
+/// The HTTP name of a method (`POST`), as captures show it (the WIT
+/// enum's `Debug` form is `Method::Post`).
+fn method_name(method: Method) -> &'static str {
+    match method {
+        Method::Get => "GET",
+        Method::Post => "POST",
+        Method::Put => "PUT",
+        Method::Patch => "PATCH",
+        Method::Delete => "DELETE",
+        Method::Head => "HEAD",
+    }
 }
 
 #[cfg(test)]

@@ -22,15 +22,21 @@
 //!
 //! **Full pass** (no cursor, or a cursor without a high-water mark): the
 //! source first asks for the most recently modified object (`POST
-//! /crm/v3/objects/{object}/search` sorted by `incremental_property`
-//! descending, `limit` 1): its value is the pass's *ceiling*. It then lists
+//! /crm/v3/objects/{object}/search` with `{"filterGroups": [], "sorts":
+//! ["-{incremental_property}"], "properties": [incremental_property],
+//! "limit": 1, "after": "0"}`): its value is the pass's *ceiling*. It then lists
 //! every object, `GET /crm/v3/objects/{object}?limit=N[&after=TOKEN]
 //! [&properties=a,b]`, page by page until the CRM gives no
-//! `paging.next.after`.
+//! `paging.next.after`. The token is sent back as the CRM gave it: HubSpot
+//! hands it out already percent-encoded (`NTI1Cg%3D%3D`), so only
+//! characters a query cannot hold are escaped, never a `%XX` again.
 //!
 //! **Incremental pass** (a cursor with a high-water mark, such as the one
 //! a finished pass leaves): `POST /crm/v3/objects/{object}/search` for the
-//! objects after the mark, sorted by `incremental_property` ascending:
+//! objects after the mark, sorted by `incremental_property` ascending
+//! (`"sorts": ["{incremental_property}"]`, `"after": "0"`, the
+//! `properties` option, `limit`: every member HubSpot's search request
+//! requires, sorts as strings as its OpenAPI document has them):
 //! filter groups `{incremental_property} GT <mark>` or
 //! (`{incremental_property} EQ <mark>` and `hs_object_id GT <last id>`),
 //! the mark sent as epoch milliseconds. Each page moves the mark to the
@@ -75,7 +81,8 @@
 //! # Errors
 //!
 //! A failed request fails the whole `read` (the host retries the
-//! transient ones from the same cursor and pauses on `auth`):
+//! transient ones from the same cursor and pauses on `auth`). The status
+//! decides the category and the body refines it (see `crm_errors`):
 //!
 //! | Failure                                              | Category       | Code |
 //! |------------------------------------------------------|----------------|------|
@@ -83,8 +90,9 @@
 //! | 401 `INVALID_AUTHENTICATION`                         | `auth`         | `invalid-authentication` |
 //! | 403 `MISSING_SCOPES` (the message names the scopes)  | `permissions`  | `missing-scopes` |
 //! | 429 `RATE_LIMITS` (retryable)                        | `transient`    | `rate-limited` |
+//! | 429 with `policyName` `DAILY` (not retried: the daily quota resets at midnight, account time zone) | `plan-quota` | `daily-limit` |
 //! | a plan or property limit                             | `plan-quota`   | `plan-limit`, `property-limit` |
-//! | 404 (the object type does not exist)                 | `config`       | `unknown-object` |
+//! | 404: the endpoint does not exist (the message names it) | `config`    | `unknown-endpoint` |
 //! | 400/422 (a property or filter the CRM refuses)       | `config`       | the CRM's code, kebab-cased, else `invalid-value` |
 //! | 502, 503, 504, other 5xx (retryable)                 | `transient`    | `bad-gateway`, `service-unavailable`, `gateway-timeout`, `server-error` |
 //! | other statuses                                       | by status      | see [`sluice_sdk::classify_response`] |
@@ -224,9 +232,11 @@ impl<T: Transport> CrmSource<T> {
     fn ceiling(&mut self) -> Result<String, PluginError> {
         let property = self.options.incremental_property.clone();
         let body = json!({
-            "sorts": [{"propertyName": property, "direction": "DESCENDING"}],
+            "filterGroups": [],
+            "sorts": [format!("-{property}")],
             "properties": [property],
             "limit": 1,
+            "after": "0",
         });
         let request = Request::post_json(self.search_url(), &body);
         let page = self.fetch(&request)?;
@@ -248,7 +258,7 @@ impl<T: Transport> CrmSource<T> {
     fn fetch(&mut self, request: &Request) -> Result<Page, PluginError> {
         let response = self.transport.fetch(request)?;
         if !response.is_success() {
-            return Err(self.failure(&response));
+            return Err(self.failure(&response, request));
         }
         let body: Json = response.json()?;
         let Some(results) = body.get("results").and_then(Json::as_array) else {
@@ -303,15 +313,13 @@ impl<T: Transport> CrmSource<T> {
                 {"propertyName": "hs_object_id", "operator": "GT", "value": last_id}
             ]}));
         }
-        let mut body = json!({
+        let body = json!({
             "filterGroups": groups,
-            "sorts": [{"propertyName": property, "direction": "ASCENDING"}],
+            "sorts": [property],
+            "properties": self.options.requested_properties(),
             "limit": limit,
+            "after": "0",
         });
-        let properties = self.options.requested_properties();
-        if !properties.is_empty() {
-            body["properties"] = json!(properties);
-        }
         Request::post_json(self.search_url(), &body)
     }
 
@@ -379,20 +387,28 @@ impl<T: Transport> CrmSource<T> {
         Ok(Extracted::new(id, &record))
     }
 
-    /// The error for a failed request, refined for reads: a missing object
-    /// type and a refused property or filter are configuration problems.
-    fn failure(&self, response: &Response) -> PluginError {
+    /// The error for a failed request, refined for reads: a missing
+    /// endpoint (a wrong `object`, or a base URL that is not the CRM's) and
+    /// a refused property or filter are configuration problems.
+    fn failure(&self, response: &Response, request: &Request) -> PluginError {
         let error = crm_errors::classify_failure(response);
-        match error.category {
-            ErrorCategory::Correlation if response.status == 404 => PluginError::new(
+        if response.status == 404 {
+            let method = match request.method {
+                sluice_sdk::http::Method::Get => "GET",
+                _ => "POST",
+            };
+            let path = request.url.split('?').next().unwrap_or_default();
+            return PluginError::new(
                 ErrorCategory::Config,
-                "unknown-object",
+                "unknown-endpoint",
                 format!(
-                    "the CRM has no object type `{}`; check the `object` option: {}",
+                    "the CRM has no endpoint `{method} {path}`: check the `object` option (`{}`) and the connection's base URL: {}",
                     self.options.object, error.message
                 ),
             )
-            .with_field("object"),
+            .with_field("object");
+        }
+        match error.category {
             ErrorCategory::Validation => {
                 let code = match error.code.as_str() {
                     "bad-request" | "unprocessable" | "client-error" => "invalid-value",
@@ -424,11 +440,18 @@ fn malformed_page(response: &Response, why: &str) -> PluginError {
     )
 }
 
-/// Percent-encodes a query value (RFC 3986 unreserved characters pass).
+/// Makes a paging token safe in a query without encoding it twice: the
+/// CRM hands tokens out already percent-encoded (`NTI1Cg%3D%3D`), so a
+/// `%` followed by two hex digits is kept as it is; other characters
+/// outside RFC 3986's unreserved set are percent-encoded.
 fn percent_encode(text: &str) -> String {
+    let bytes = text.as_bytes();
     let mut out = String::with_capacity(text.len());
-    for byte in text.bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+    for (i, &byte) in bytes.iter().enumerate() {
+        let escape = byte == b'%'
+            && bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+            && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
+        if escape || byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
             out.push(char::from(byte));
         } else {
             out.push_str(&format!("%{byte:02X}"));

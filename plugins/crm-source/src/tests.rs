@@ -140,8 +140,8 @@ fn a_full_pass_finds_its_ceiling_then_lists_page_by_page() {
     assert_eq!(requests[0].url, "/crm/v3/objects/contacts/search");
     assert_eq!(
         body_of(&requests[0]),
-        json!({"sorts": [{"propertyName": "lastmodifieddate", "direction": "DESCENDING"}],
-               "properties": ["lastmodifieddate"], "limit": 1})
+        json!({"filterGroups": [], "sorts": ["-lastmodifieddate"],
+               "properties": ["lastmodifieddate"], "limit": 1, "after": "0"})
     );
     assert_eq!(requests[1].method, Method::Get);
     assert_eq!(requests[1].url, "/crm/v3/objects/contacts?limit=2");
@@ -232,9 +232,10 @@ fn an_incremental_pass_searches_after_the_mark_with_keyset_paging() {
                     {"propertyName": "hs_object_id", "operator": "GT", "value": "3"}
                 ]}
             ],
-            "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
+            "sorts": ["lastmodifieddate"],
             "limit": 2,
             "properties": ["email", "lastmodifieddate"],
+            "after": "0",
         })
     );
     assert_eq!(
@@ -409,7 +410,7 @@ fn failed_requests_are_classified_from_the_body() {
                 "message": "No such endpoint: GET /crm/v3/objects/contacts."}),
             )),
             ErrorCategory::Config,
-            "unknown-object",
+            "unknown-endpoint",
             false,
         ),
         (
@@ -509,4 +510,29 @@ fn configure_validates_the_options() {
         .unwrap_err();
     assert_eq!(error.category, ErrorCategory::Config);
     assert_eq!(error.field.as_deref(), Some("page_size"));
+}
+
+#[test]
+fn a_paging_token_is_sent_back_as_the_crm_gave_it() {
+    // HubSpot's tokens come percent-encoded already (its spec's example).
+    let mut source = source(
+        "{}",
+        vec![
+            page(vec![contact(1, "a@x.io", "2024-05-01T10:00:01.000Z")], None),
+            page(
+                vec![contact(1, "a@x.io", "2024-05-01T10:00:01.000Z")],
+                Some("NTI1Cg%3D%3D"),
+            ),
+            page(vec![], None),
+        ],
+    );
+    let first = source.read("contacts", None, 1).unwrap();
+    source.read("contacts", first.cursor, 1).unwrap();
+    let requests = &source.transport.requests;
+    assert_eq!(
+        requests[2].url,
+        "/crm/v3/objects/contacts?limit=1&after=NTI1Cg%3D%3D"
+    );
+    // Characters a query cannot hold are still escaped.
+    assert_eq!(percent_encode("a b&c%zz%4"), "a%20b%26c%25zz%254");
 }

@@ -6,14 +6,17 @@ use sluice_sdk::{ErrorCategory, PluginError, WriteOutcome};
 
 use crate::crm_errors::{classify_input_error, text};
 use crate::options::Mode;
-use crate::prepare::{Prepared, key_text, match_key};
+use crate::prepare::{Prepared, key_text, match_key, trace_id};
 
 /// One outcome per input of `chunk`, in order, from a successful batch
 /// response (200, 201 or 207): each result and each error is tied to its
-/// input by the error's `inputIndex`, else by the id or correlation key the
-/// CRM echoes, else by position among the inputs not yet accounted for.
-/// An input the response says nothing about gets a `mapping` error with
-/// code `unconfirmed`.
+/// input by the `objectWriteTraceId` the input was sent with (echoed on a
+/// result, in an error's `context`), else by the ids or correlation keys
+/// the CRM echoes (`context.ids`...), else by position among the inputs not
+/// yet accounted for. An input the response says nothing about gets a
+/// `mapping` error with code `unconfirmed`, or, when the batch's `status`
+/// is not `COMPLETE` (`CANCELED`, `PENDING`, `PROCESSING`), a `transient`
+/// error saying so: the CRM did not write it.
 pub(crate) fn outcomes(
     mode: Mode,
     id_property: &str,
@@ -31,9 +34,15 @@ pub(crate) fn outcomes(
 
     let mut loose_errors = Vec::new();
     for error in errors {
-        match locate_error(error, chunk, id_property).filter(|&i| slots[i].is_none()) {
-            Some(i) => slots[i] = Some(input_error(mode, error)),
-            None => loose_errors.push(error),
+        let named: Vec<usize> = locate_error(error, chunk, id_property)
+            .into_iter()
+            .filter(|&i| slots[i].is_none())
+            .collect();
+        if named.is_empty() {
+            loose_errors.push(error);
+        }
+        for i in named {
+            slots[i] = Some(input_error(mode, error));
         }
     }
     let mut loose_results = Vec::new();
@@ -60,43 +69,91 @@ pub(crate) fn outcomes(
             }
         }
     }
-    let unconfirmed = unconfirmed(response.status, &loose_errors);
+    let unwritten = match text(&body, "status") {
+        Some(status) if status != "COMPLETE" => incomplete(response.status, status),
+        _ => unconfirmed(response.status, &loose_errors),
+    };
     Ok(slots
         .into_iter()
-        .map(|slot| slot.unwrap_or_else(|| Err(unconfirmed.clone())))
+        .map(|slot| slot.unwrap_or_else(|| Err(unwritten.clone())))
         .collect())
 }
 
-/// Which input an error is about: its `inputIndex`, else the input whose
-/// key is the `id` in its `context`, else the input whose correlation key
-/// is in its `context` (under `id_property`, or `email`).
-fn locate_error(error: &Json, chunk: &[Prepared], id_property: &str) -> Option<usize> {
-    let index = match error.get("inputIndex") {
-        Some(Json::Number(n)) => n.as_u64().and_then(|n| usize::try_from(n).ok()),
-        Some(Json::String(s)) => s.parse().ok(),
-        _ => None,
+/// The inputs (positions in `chunk`) a refused request's error names in
+/// its `context`, or in the `context` of its nested `errors`.
+pub(crate) fn named_inputs(
+    response: &Response,
+    chunk: &[Prepared],
+    id_property: &str,
+) -> Vec<usize> {
+    let Ok(body) = serde_json::from_slice::<Json>(&response.body) else {
+        return Vec::new();
     };
-    if let Some(index) = index.filter(|&i| i < chunk.len()) {
-        return Some(index);
+    let mut named = locate_error(&body, chunk, id_property);
+    for nested in body
+        .get("errors")
+        .and_then(Json::as_array)
+        .into_iter()
+        .flatten()
+    {
+        named.extend(locate_error(nested, chunk, id_property));
     }
-    let context = error.get("context")?;
-    ["id", id_property, "email"]
-        .iter()
-        .flat_map(|name| context_values(context, name))
-        .find_map(|value| {
-            let wanted = match_key(&value);
-            chunk.iter().position(|p| p.match_key == wanted)
-        })
+    named.sort_unstable();
+    named.dedup();
+    named
 }
 
-/// Which input a result is about: in `update` mode the one with its id,
-/// otherwise the one with its correlation key.
+/// Which inputs an error is about: those whose trace id is in its
+/// `context.objectWriteTraceId` (or its own `objectWriteTraceId`), else
+/// those whose key is in its `context.ids` (or `context.id`), else those
+/// whose correlation key is in its `context` (under `id_property`, or
+/// `email`).
+fn locate_error(error: &Json, chunk: &[Prepared], id_property: &str) -> Vec<usize> {
+    let context = error.get("context").unwrap_or(&Json::Null);
+    let mut traces = context_values(context, "objectWriteTraceId");
+    traces.extend(error.get("objectWriteTraceId").and_then(key_text));
+    let by_trace: Vec<usize> = chunk
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| traces.contains(&trace_id(p.index)))
+        .map(|(i, _)| i)
+        .collect();
+    if !by_trace.is_empty() {
+        return by_trace;
+    }
+    for names in [&["ids", "id"][..], &[id_property, "email"][..]] {
+        let wanted: Vec<String> = names
+            .iter()
+            .flat_map(|name| context_values(context, name))
+            .map(|value| match_key(&value))
+            .collect();
+        let found: Vec<usize> = chunk
+            .iter()
+            .enumerate()
+            .filter(|(_, p)| wanted.contains(&p.match_key))
+            .map(|(i, _)| i)
+            .collect();
+        if !found.is_empty() {
+            return found;
+        }
+    }
+    Vec::new()
+}
+
+/// Which input a result is about: the one with its `objectWriteTraceId`,
+/// else, in `update` mode, the one with its id, otherwise the one with its
+/// correlation key.
 fn locate_result(
     mode: Mode,
     result: &Json,
     chunk: &[Prepared],
     id_property: &str,
 ) -> Option<usize> {
+    if let Some(trace) = result.get("objectWriteTraceId").and_then(key_text)
+        && let Some(i) = chunk.iter().position(|p| trace_id(p.index) == trace)
+    {
+        return Some(i);
+    }
     let key = match mode {
         Mode::Update => result.get("id").and_then(key_text),
         _ => result
@@ -137,6 +194,23 @@ fn context_values(context: &Json, name: &str) -> Vec<String> {
         Some(value) => key_text(value).into_iter().collect(),
         None => Vec::new(),
     }
+}
+
+/// The error for an input of a batch the CRM did not complete: it was not
+/// written, and sending it again may get it through.
+fn incomplete(status: u16, batch_status: &str) -> PluginError {
+    let code = if batch_status == "CANCELED" {
+        "batch-canceled"
+    } else {
+        "batch-incomplete"
+    };
+    PluginError::transient(
+        code,
+        format!(
+            "the CRM answered the batch with status {} (HTTP {status}) without writing this record",
+            sluice_sdk::body_excerpt(&[], batch_status.as_bytes())
+        ),
+    )
 }
 
 /// The error for an input the response does not account for.
@@ -195,10 +269,9 @@ mod tests {
             "status": "error",
             "category": "VALIDATION_ERROR",
             "message": "Property values were not valid: [{\"isValid\":false,\"message\":\"Email address bob@ is invalid\",\"error\":\"INVALID_EMAIL\",\"name\":\"email\"}]",
-            "context": {"propertyName": ["email"], "email": ["bob@"]},
+            "context": {"propertyName": ["email"], "objectWriteTraceId": [(index + 10).to_string()]},
             "errors": [{"message": "Email address bob@ is invalid", "code": "INVALID_EMAIL",
                         "context": {"propertyName": ["email"]}}],
-            "inputIndex": index,
         })
     }
 
@@ -270,10 +343,9 @@ mod tests {
             "numErrors": 1,
             "errors": [{"status": "error", "category": "OBJECT_ALREADY_EXISTS",
                         "message": "Contact already exists. Existing ID: 4",
-                        "context": {"existingId": ["4"], "email": ["a@x.io"]},
+                        "context": {"existingId": ["4"], "objectWriteTraceId": ["10"]},
                         "errors": [{"message": "Contact already exists. Existing ID: 4", "code": "CONTACT_EXISTS",
-                                    "context": {"propertyName": ["email"]}}],
-                        "inputIndex": 0}],
+                                    "context": {"propertyName": ["email"]}}]}],
         });
         let insert = outcomes(Mode::Insert, "email", &chunk, &response(207, &body)).unwrap();
         let error = insert[0].as_ref().unwrap_err();
@@ -307,10 +379,9 @@ mod tests {
                 "category": "LIMIT_EXCEEDED",
                 "subCategory": "CUSTOM_PROPERTY_LIMIT",
                 "message": "Custom property limit reached: this plan allows 2 custom contact properties and 2 exist; cannot create plan_tier. Upgrade the plan or delete unused properties.",
-                "context": {"propertyName": ["plan_tier"], "limit": ["2"], "email": ["b@x.io"]},
+                "context": {"propertyName": ["plan_tier"], "limit": ["2"], "objectWriteTraceId": ["11"]},
                 "errors": [{"message": "Property \"plan_tier\" cannot be created: the custom property limit (2) is reached.",
                             "code": "PROPERTY_LIMIT_REACHED", "context": {"propertyName": ["plan_tier"]}}],
-                "inputIndex": 1,
             }],
         });
         let outcomes = outcomes(Mode::Insert, "email", &chunk, &response(207, &body)).unwrap();
@@ -323,11 +394,10 @@ mod tests {
     }
 
     #[test]
-    fn without_an_index_errors_are_tied_by_the_key_in_their_context() {
+    fn without_a_trace_id_errors_are_tied_by_the_key_in_their_context() {
         let chunk = chunk(&["a@x.io", "b@x.io", "c@x.io"]);
         let mut error = invalid_email_error(0);
-        error.as_object_mut().unwrap().remove("inputIndex");
-        error["context"]["email"] = json!(["C@x.io"]);
+        error["context"] = json!({"propertyName": ["email"], "email": ["C@x.io"]});
         let body = json!({
             "status": "COMPLETE",
             // No keys echoed: results are tied by position.
@@ -338,6 +408,71 @@ mod tests {
         assert_eq!(outcomes[0], Ok(WriteOutcome::Created(Some("1".into()))));
         assert_eq!(outcomes[1], Ok(WriteOutcome::Created(Some("2".into()))));
         assert_eq!(outcomes[2].as_ref().unwrap_err().code, "invalid-email");
+    }
+
+    #[test]
+    fn results_and_errors_are_tied_by_their_trace_ids_not_by_position() {
+        let chunk = chunk(&["a@x.io", "b@x.io", "c@x.io"]);
+        // The CRM echoes no keys, answers out of order, and says nothing of
+        // `inputIndex` (it is in neither of its documents).
+        let result = |id: &str, trace: &str| {
+            json!({"id": id, "properties": {}, "objectWriteTraceId": trace,
+                   "createdAt": "2024-05-01T10:00:00.000Z", "updatedAt": "2024-05-01T10:00:00.000Z", "archived": false})
+        };
+        let body = json!({
+            "status": "COMPLETE",
+            "results": [result("30", "12"), result("10", "10")],
+            "numErrors": 1,
+            "errors": [{"status": "error", "category": "VALIDATION_ERROR", "message": "Property values were not valid",
+                        "context": {"objectWriteTraceId": ["11"]}, "links": {},
+                        "errors": [{"message": "Email address is invalid", "code": "INVALID_EMAIL",
+                                    "context": {"propertyName": ["email"]}}],
+                        "inputIndex": 0}],
+            "startedAt": "2024-05-01T10:00:00.000Z", "completedAt": "2024-05-01T10:00:00.100Z",
+        });
+        let outcomes = outcomes(Mode::Insert, "email", &chunk, &response(207, &body)).unwrap();
+        assert_eq!(outcomes[0], Ok(WriteOutcome::Created(Some("10".into()))));
+        assert_eq!(outcomes[2], Ok(WriteOutcome::Created(Some("30".into()))));
+        assert_eq!(outcomes[1].as_ref().unwrap_err().code, "invalid-email");
+    }
+
+    #[test]
+    fn an_error_naming_two_inputs_in_context_ids_is_theirs() {
+        let chunk = chunk(&["5", "98", "99"]);
+        let body = json!({
+            "status": "COMPLETE",
+            "results": [contact("5", "e@x.io")],
+            "numErrors": 1,
+            "errors": [{"status": "error", "category": "OBJECT_NOT_FOUND",
+                        "message": "Could not get some CONTACT objects, they may be deleted or not exist. Check that ids are valid.",
+                        "context": {"ids": ["98", "99"]}, "errors": [], "links": {}}],
+        });
+        let outcomes = outcomes(Mode::Update, "email", &chunk, &response(207, &body)).unwrap();
+        assert_eq!(outcomes[0], Ok(WriteOutcome::Updated(Some("5".into()))));
+        for outcome in &outcomes[1..] {
+            let error = outcome.as_ref().unwrap_err();
+            assert_eq!(
+                (error.category, error.code.as_str()),
+                (ErrorCategory::Correlation, "not-found")
+            );
+        }
+    }
+
+    #[test]
+    fn a_canceled_batch_wrote_nothing_it_does_not_list() {
+        let chunk = chunk(&["a@x.io", "b@x.io"]);
+        let mut done = contact("1", "a@x.io");
+        done["new"] = json!(true);
+        let body = json!({"status": "CANCELED", "results": [done],
+                          "startedAt": "2024-05-01T10:00:00.000Z", "completedAt": "2024-05-01T10:00:00.100Z"});
+        let outcomes = outcomes(Mode::Upsert, "email", &chunk, &response(200, &body)).unwrap();
+        assert_eq!(outcomes[0], Ok(WriteOutcome::Created(Some("1".into()))));
+        let error = outcomes[1].as_ref().unwrap_err();
+        assert_eq!(
+            (error.category, error.code.as_str(), error.retryable),
+            (ErrorCategory::Transient, "batch-canceled", true)
+        );
+        assert!(error.message.contains("CANCELED"), "{}", error.message);
     }
 
     #[test]

@@ -44,13 +44,21 @@ pub(crate) fn prepare(
     let Some(key) = body.get(key_field).and_then(key_text) else {
         return Err(missing_key(options, key_field));
     };
-    let properties = properties(options, body);
+    let properties = properties(options, body)?;
+    // The CRM echoes the trace id on the result and in the `context` of an
+    // error: that is how answers are tied to inputs.
+    let trace = trace_id(index);
     let input = match options.mode {
-        Mode::Insert | Mode::CreateIfMissing => json!({ "properties": properties }),
-        Mode::Update => json!({ "id": key, "properties": properties }),
+        Mode::Insert | Mode::CreateIfMissing => json!({
+            "associations": [],
+            "objectWriteTraceId": trace,
+            "properties": properties,
+        }),
+        Mode::Update => json!({ "id": key, "objectWriteTraceId": trace, "properties": properties }),
         Mode::Upsert => json!({
             "idProperty": options.id_property,
             "id": key,
+            "objectWriteTraceId": trace,
             "properties": properties,
         }),
     };
@@ -63,16 +71,53 @@ pub(crate) fn prepare(
     })
 }
 
+/// The trace id sent with the input of the record at `index` of a `write`.
+pub(crate) fn trace_id(index: usize) -> String {
+    index.to_string()
+}
+
 /// The properties to write: the record's fields but `id`, limited to the
-/// `properties` option when it is given.
-fn properties(options: &TargetOptions, mut body: Map<String, Json>) -> Map<String, Json> {
+/// `properties` option when it is given, each as the text the CRM stores
+/// (see [`property_text`]).
+fn properties(
+    options: &TargetOptions,
+    mut body: Map<String, Json>,
+) -> Result<Map<String, Json>, PluginError> {
     body.remove("id");
-    match &options.properties {
-        None => body,
-        Some(allowed) => body
-            .into_iter()
-            .filter(|(name, _)| allowed.contains(name))
-            .collect(),
+    body.into_iter()
+        .filter(|(name, _)| {
+            options
+                .properties
+                .as_ref()
+                .is_none_or(|allowed| allowed.contains(name))
+        })
+        .map(|(name, value)| {
+            let text = property_text(&name, value)?;
+            Ok((name, Json::String(text)))
+        })
+        .collect()
+}
+
+/// A property value as the CRM takes it, text: a string as it is, `null`
+/// as `""` (which clears the property), a number or boolean as its JSON
+/// text. A list or object is a `validation` error (code
+/// `not-a-text-value`, field: the property): the CRM has no such values,
+/// and guessing a text form (JSON? `;`-separated?) would write something
+/// nobody asked for.
+pub(crate) fn property_text(name: &str, value: Json) -> Result<String, PluginError> {
+    match value {
+        Json::String(text) => Ok(text),
+        Json::Null => Ok(String::new()),
+        Json::Number(number) => Ok(number.to_string()),
+        Json::Bool(flag) => Ok(flag.to_string()),
+        Json::Array(_) | Json::Object(_) => Err(PluginError::validation(
+            "not-a-text-value",
+            format!(
+                "`{name}` is a {}; CRM properties hold text, numbers or booleans: map it to one (e.g. join a list with `;` for a multi-select property); the record was not sent",
+                if value.is_array() { "list" } else { "nested object" }
+            ),
+        )
+        .with_field(name)),
     }
 }
 
@@ -151,22 +196,22 @@ pub(crate) fn batch_body(chunk: &[Prepared]) -> Json {
     json!({ "inputs": chunk.iter().map(|p| p.input.clone()).collect::<Vec<_>>() })
 }
 
+/// The most values one `IN` filter carries.
+pub(crate) const MAX_IN_VALUES: usize = 100;
+
 /// The body of a search for the objects whose `property` has one of
-/// `keys` (one filter group per key: the groups are alternatives).
+/// `keys` (at most [`MAX_IN_VALUES`], as match keys: HubSpot compares `IN`
+/// values of text properties in lowercase): one filter group with one `IN`
+/// filter, every member the search request requires (`after` `"0"` for
+/// the first page, `sorts` as strings), only `property` read back.
 pub(crate) fn lookup_body(property: &str, keys: &[String], after: Option<&str>) -> Json {
-    let groups: Vec<Json> = keys
-        .iter()
-        .map(|key| json!({"filters": [{"propertyName": property, "operator": "EQ", "value": key}]}))
-        .collect();
-    let mut body = json!({
-        "filterGroups": groups,
+    json!({
+        "filterGroups": [{"filters": [{"propertyName": property, "operator": "IN", "values": keys}]}],
+        "sorts": ["hs_object_id"],
         "properties": [property],
         "limit": 100,
-    });
-    if let Some(after) = after {
-        body["after"] = json!(after);
-    }
-    body
+        "after": after.unwrap_or("0"),
+    })
 }
 
 #[cfg(test)]
@@ -191,7 +236,8 @@ mod tests {
         let insert = prepare(&options(r#"{"mode": "insert"}"#), 0, &record(body)).unwrap();
         assert_eq!(
             insert.input,
-            json!({"properties": {"email": " Ada@Example.com ", "firstname": "Ada"}})
+            json!({"associations": [], "objectWriteTraceId": "0",
+                   "properties": {"email": " Ada@Example.com ", "firstname": "Ada"}})
         );
         assert_eq!(insert.key, "Ada@Example.com");
         assert_eq!(insert.match_key, "ada@example.com");
@@ -200,14 +246,15 @@ mod tests {
         let update = prepare(&options(r#"{"mode": "update"}"#), 3, &record(body)).unwrap();
         assert_eq!(
             update.input,
-            json!({"id": "12", "properties": {"email": " Ada@Example.com ", "firstname": "Ada"}})
+            json!({"id": "12", "objectWriteTraceId": "3",
+                   "properties": {"email": " Ada@Example.com ", "firstname": "Ada"}})
         );
         assert_eq!((update.index, update.key.as_str()), (3, "12"));
 
         let upsert = prepare(&options("{}"), 0, &record(body)).unwrap();
         assert_eq!(
             upsert.input,
-            json!({"idProperty": "email", "id": "Ada@Example.com",
+            json!({"idProperty": "email", "id": "Ada@Example.com", "objectWriteTraceId": "0",
                    "properties": {"email": " Ada@Example.com ", "firstname": "Ada"}})
         );
 
@@ -231,8 +278,35 @@ mod tests {
         .unwrap();
         assert_eq!(
             input.input,
-            json!({"idProperty": "email", "id": "a@x.io", "properties": {"firstname": "A", "phone": 5}})
+            json!({"idProperty": "email", "id": "a@x.io", "objectWriteTraceId": "0",
+                   "properties": {"firstname": "A", "phone": "5"}})
         );
+    }
+
+    #[test]
+    fn property_values_are_sent_as_text() {
+        let input = prepare(
+            &options("{}"),
+            0,
+            &record(
+                r#"{"email": "a@x.io", "region": null, "score": 12.5, "count": 3, "vip": true, "note": ""}"#,
+            ),
+        )
+        .unwrap();
+        assert_eq!(
+            input.input["properties"],
+            json!({"email": "a@x.io", "region": "", "score": "12.5", "count": "3", "vip": "true", "note": ""})
+        );
+        for nested in [
+            r#"{"email": "a@x.io", "tags": ["a", "b"]}"#,
+            r#"{"email": "a@x.io", "tags": {"a": 1}}"#,
+        ] {
+            let error = prepare(&options("{}"), 0, &record(nested)).unwrap_err();
+            assert_eq!(
+                (error.category, error.code.as_str(), error.field.as_deref()),
+                (ErrorCategory::Validation, "not-a-text-value", Some("tags"))
+            );
+        }
     }
 
     #[test]
@@ -332,14 +406,15 @@ mod tests {
         assert_eq!(
             lookup_body("email", &["a@x.io".into(), "b@x.io".into()], Some("100")),
             json!({
-                "filterGroups": [
-                    {"filters": [{"propertyName": "email", "operator": "EQ", "value": "a@x.io"}]},
-                    {"filters": [{"propertyName": "email", "operator": "EQ", "value": "b@x.io"}]}
-                ],
+                "filterGroups": [{"filters": [
+                    {"propertyName": "email", "operator": "IN", "values": ["a@x.io", "b@x.io"]}
+                ]}],
+                "sorts": ["hs_object_id"],
                 "properties": ["email"],
                 "limit": 100,
                 "after": "100",
             })
         );
+        assert_eq!(lookup_body("email", &[], None)["after"], "0");
     }
 }

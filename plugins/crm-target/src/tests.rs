@@ -140,7 +140,7 @@ fn upserts_in_requests_of_at_most_100_inputs() {
     }
     assert_eq!(
         inputs_of(&requests[1])[0],
-        json!({"idProperty": "email", "id": "C100@x.io",
+        json!({"idProperty": "email", "id": "C100@x.io", "objectWriteTraceId": "100",
                "properties": {"email": "C100@x.io", "firstname": "N100"}})
     );
 }
@@ -181,22 +181,19 @@ fn inserts_and_maps_per_record_errors_from_a_207() {
                 "errors": [
                     {"status": "error", "category": "VALIDATION_ERROR",
                      "message": "Property values were not valid: [{\"isValid\":false,\"message\":\"Email address bob@ is invalid\",\"error\":\"INVALID_EMAIL\",\"name\":\"email\"}]",
-                     "context": {"propertyName": ["email"], "email": ["bob@"]},
+                     "context": {"propertyName": ["email"], "objectWriteTraceId": ["1"]},
                      "errors": [{"message": "Email address bob@ is invalid", "code": "INVALID_EMAIL",
-                                 "context": {"propertyName": ["email"]}}],
-                     "inputIndex": 1},
+                                 "context": {"propertyName": ["email"]}}]},
                     {"status": "error", "category": "OBJECT_ALREADY_EXISTS",
                      "message": "Contact already exists. Existing ID: 9",
-                     "context": {"existingId": ["9"], "email": ["cy@x.io"]},
+                     "context": {"existingId": ["9"], "objectWriteTraceId": ["3"]},
                      "errors": [{"message": "Contact already exists. Existing ID: 9", "code": "CONTACT_EXISTS",
-                                 "context": {"propertyName": ["email"]}}],
-                     "inputIndex": 2},
+                                 "context": {"propertyName": ["email"]}}]},
                     {"status": "error", "category": "LIMIT_EXCEEDED", "subCategory": "CUSTOM_PROPERTY_LIMIT",
                      "message": "Custom property limit reached: this plan allows 0 custom contact properties and 0 exist; cannot create plan_tier.",
-                     "context": {"propertyName": ["plan_tier"], "limit": ["0"], "email": ["eve@x.io"]},
+                     "context": {"propertyName": ["plan_tier"], "limit": ["0"], "objectWriteTraceId": ["4"]},
                      "errors": [{"message": "Property \"plan_tier\" cannot be created", "code": "PROPERTY_LIMIT_REACHED",
-                                 "context": {"propertyName": ["plan_tier"]}}],
-                     "inputIndex": 3}
+                                 "context": {"propertyName": ["plan_tier"]}}]}
                 ],
             }),
         ))],
@@ -254,11 +251,11 @@ fn inserts_and_maps_per_record_errors_from_a_207() {
     assert_eq!(
         body_of(request),
         json!({"inputs": [
-            {"properties": {"email": "Ada@x.io", "firstname": "Ada"}},
-            {"properties": {"email": "bob@"}},
-            {"properties": {"email": "cy@x.io"}},
-            {"properties": {"email": "eve@x.io", "plan_tier": "gold"}},
-            {"properties": {"email": "dee@x.io"}},
+            {"associations": [], "objectWriteTraceId": "0", "properties": {"email": "Ada@x.io", "firstname": "Ada"}},
+            {"associations": [], "objectWriteTraceId": "1", "properties": {"email": "bob@"}},
+            {"associations": [], "objectWriteTraceId": "3", "properties": {"email": "cy@x.io"}},
+            {"associations": [], "objectWriteTraceId": "4", "properties": {"email": "eve@x.io", "plan_tier": "gold"}},
+            {"associations": [], "objectWriteTraceId": "5", "properties": {"email": "dee@x.io"}},
         ]})
     );
 }
@@ -276,9 +273,8 @@ fn updates_by_id() {
                 "numErrors": 1,
                 "errors": [{"status": "error", "category": "OBJECT_NOT_FOUND",
                             "message": "Object not found. Contact 77 does not exist or was deleted (archived).",
-                            "context": {"id": ["77"]},
-                            "errors": [{"message": "x", "code": "OBJECT_NOT_FOUND"}],
-                            "inputIndex": 1}],
+                            "context": {"ids": ["77"]},
+                            "errors": [{"message": "x", "code": "OBJECT_NOT_FOUND"}]}],
             }),
         ))],
     );
@@ -304,8 +300,8 @@ fn updates_by_id() {
     assert_eq!(
         body_of(request),
         json!({"inputs": [
-            {"id": "5", "properties": {"firstname": "E"}},
-            {"id": "77", "properties": {"firstname": "Gone"}},
+            {"id": "5", "objectWriteTraceId": "0", "properties": {"firstname": "E"}},
+            {"id": "77", "objectWriteTraceId": "1", "properties": {"firstname": "Gone"}},
         ]})
     );
 }
@@ -330,8 +326,8 @@ fn create_if_missing_searches_first_and_never_overwrites() {
                     "numErrors": 1,
                     "errors": [{"status": "error", "category": "OBJECT_ALREADY_EXISTS",
                                 "message": "Contact already exists. Existing ID: 8",
-                                "context": {"existingId": ["8"], "email": ["a@x.io"]},
-                                "errors": [], "inputIndex": 0}],
+                                "context": {"existingId": ["8"], "objectWriteTraceId": ["0"]},
+                                "errors": []}],
                 }),
             )),
         ],
@@ -358,21 +354,21 @@ fn create_if_missing_searches_first_and_never_overwrites() {
     assert_eq!(
         body_of(&requests[0]),
         json!({
-            "filterGroups": [
-                {"filters": [{"propertyName": "email", "operator": "EQ", "value": "a@x.io"}]},
-                {"filters": [{"propertyName": "email", "operator": "EQ", "value": "B@x.io"}]},
-                {"filters": [{"propertyName": "email", "operator": "EQ", "value": "c@x.io"}]}
-            ],
+            "filterGroups": [{"filters": [
+                {"propertyName": "email", "operator": "IN", "values": ["a@x.io", "b@x.io", "c@x.io"]}
+            ]}],
+            "sorts": ["hs_object_id"],
             "properties": ["email"],
             "limit": 100,
+            "after": "0",
         })
     );
     assert_eq!(requests[1].url, "/crm/v3/objects/contacts/batch/create");
     assert_eq!(
         body_of(&requests[1]),
         json!({"inputs": [
-            {"properties": {"email": "a@x.io", "firstname": "A"}},
-            {"properties": {"email": "c@x.io", "firstname": "C"}},
+            {"associations": [], "objectWriteTraceId": "0", "properties": {"email": "a@x.io", "firstname": "A"}},
+            {"associations": [], "objectWriteTraceId": "2", "properties": {"email": "c@x.io", "firstname": "C"}},
         ]})
     );
 }
@@ -503,7 +499,7 @@ fn whole_request_failures_fail_the_batch() {
                 "message": "No such endpoint: POST /crm/v3/objects/deals/batch/upsert."}),
             )),
             ErrorCategory::Config,
-            "unknown-object",
+            "unknown-endpoint",
             false,
         ),
         (
@@ -712,4 +708,128 @@ fn begin_and_commit_do_nothing() {
     let error = CrmTarget::<Fake>::configure(Options::from_json(r#"{"mode": "merge"}"#).unwrap())
         .unwrap_err();
     assert_eq!(error.category, ErrorCategory::Config);
+}
+
+/// HubSpot's answer to a batch naming a property that does not exist.
+fn property_doesnt_exist() -> Response {
+    json_response(
+        400,
+        &json!({"status": "error",
+                "message": "Property values were not valid: [{\"isValid\":false,\"message\":\"Property \\\"region\\\" does not exist\",\"error\":\"PROPERTY_DOESNT_EXIST\",\"name\":\"region\",\"localizedErrorMessage\":\"Property \\\"region\\\" does not exist\"}]",
+                "correlationId": "c0ffee00-0000-4000-8000-000000000005",
+                "category": "VALIDATION_ERROR"}),
+    )
+}
+
+#[test]
+fn a_missing_property_is_one_config_error_after_one_request() {
+    let mut target = target(r#"{"batch_size": 25}"#);
+    target.transport.respond = Some(Box::new(|_: &Request| Ok(property_doesnt_exist())));
+    let bodies: Vec<Json> = (0..60)
+        .map(|n| json!({"email": format!("c{n}@x.io"), "region": null}))
+        .collect();
+    let error = target.write("contacts", records(&bodies)).unwrap_err();
+    assert_eq!(
+        (error.category, error.code.as_str(), error.field.as_deref()),
+        (
+            ErrorCategory::Config,
+            "property-doesnt-exist",
+            Some("region")
+        )
+    );
+    assert!(error.message.contains("`region`"), "{}", error.message);
+    assert_eq!(target.transport.requests.len(), 1);
+    // The null was sent as "" (HubSpot clears a property with it).
+    assert_eq!(
+        inputs_of(&target.transport.requests[0])[0]["properties"]["region"],
+        ""
+    );
+}
+
+#[test]
+fn splitting_a_refused_batch_has_a_ceiling() {
+    let mut target = target("{}");
+    // Every input is refused, without naming any.
+    target.transport.respond = Some(Box::new(|_: &Request| {
+        Ok(json_response(
+            400,
+            &json!({"status": "error", "category": "VALIDATION_ERROR",
+                    "message": "Property values were not valid: [{\"isValid\":false,\"message\":\"bogus was not one of the allowed options\",\"error\":\"INVALID_OPTION\",\"name\":\"lifecyclestage\"}]"}),
+        ))
+    }));
+    let bodies: Vec<Json> = (0..100)
+        .map(|n| json!({"email": format!("c{n}@x.io"), "lifecyclestage": "bogus"}))
+        .collect();
+    let outcomes = target.write("contacts", records(&bodies)).unwrap();
+    let requests = target.transport.requests.len();
+    assert!(requests <= 1 + MAX_SPLIT_REQUESTS, "{requests} requests");
+    for outcome in &outcomes {
+        let error = outcome.as_ref().unwrap_err();
+        assert_eq!(
+            (error.code.as_str(), error.field.as_deref()),
+            ("invalid-option", Some("lifecyclestage"))
+        );
+    }
+}
+
+#[test]
+fn a_refusal_naming_its_inputs_is_theirs_and_the_rest_is_sent_again_once() {
+    let mut target = target("{}");
+    let mut calls = 0;
+    target.transport.respond = Some(Box::new(move |request: &Request| {
+        calls += 1;
+        if calls == 1 {
+            Ok(json_response(
+                400,
+                &json!({"status": "error", "category": "VALIDATION_ERROR",
+                        "message": "Email address c1@x is invalid",
+                        "context": {"ids": ["c1@x"]}, "errors": [], "links": {}}),
+            ))
+        } else {
+            upsert_all(request)
+        }
+    }));
+    let bodies = [
+        json!({"email": "c0@x.io"}),
+        json!({"email": "c1@x"}),
+        json!({"email": "c2@x.io"}),
+    ];
+    let outcomes = target.write("contacts", records(&bodies)).unwrap();
+    assert!(outcomes[0].is_ok() && outcomes[2].is_ok(), "{outcomes:?}");
+    assert_eq!(
+        outcomes[1].as_ref().unwrap_err().category,
+        ErrorCategory::Validation
+    );
+    let sizes: Vec<usize> = target
+        .transport
+        .requests
+        .iter()
+        .map(|r| inputs_of(r).len())
+        .collect();
+    assert_eq!(sizes, [3, 2]);
+}
+
+#[test]
+fn the_daily_limit_fails_the_batch_without_a_retry() {
+    let mut target = target("{}");
+    queue(
+        &mut target,
+        vec![Ok(json_response(
+            429,
+            &json!({"status": "error", "message": "You have reached your daily limit.",
+                    "errorType": "RATE_LIMIT", "policyName": "DAILY", "correlationId": "x"}),
+        ))],
+    );
+    let error = target
+        .write("contacts", records(&[json!({"email": "a@x.io"})]))
+        .unwrap_err();
+    assert_eq!(
+        (error.category, error.code.as_str(), error.retryable),
+        (ErrorCategory::PlanQuota, "daily-limit", false)
+    );
+    assert!(
+        error
+            .message
+            .contains("resets at midnight (account time zone)")
+    );
 }

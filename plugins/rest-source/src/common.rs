@@ -5,14 +5,24 @@ use serde_json::Value as Json;
 use sluice_sdk::PluginError;
 use sluice_sdk::http::Response;
 
-/// A field of a record: a top-level member by name, or a JSON pointer when
-/// the name starts with `/` (`/address/city`).
+/// A field of a record: a JSON pointer when the name starts with `/`
+/// (`/address/city`); otherwise a top-level member by name, or, when there
+/// is none and the name has dots, the dotted path into nested objects
+/// (`address.city`): pointers and dotted paths alike.
 pub(crate) fn field<'a>(record: &'a Json, name: &str) -> Option<&'a Json> {
     if name.starts_with('/') {
-        record.pointer(name)
-    } else {
-        record.get(name)
+        return record.pointer(name);
     }
+    if let Some(value) = record.get(name) {
+        return Some(value);
+    }
+    // A dotted path (`properties.email`) into nested objects.
+    if name.contains('.') {
+        return name
+            .split('.')
+            .try_fold(record, |value, segment| value.get(segment));
+    }
+    None
 }
 
 /// A key as text: a non-blank string (trimmed), a number or a boolean.

@@ -12,11 +12,12 @@
 //! | Option            | Default    | Meaning |
 //! |-------------------|------------|---------|
 //! | `mode`            | (required) | `insert`, `update`, `upsert` or `create-if-missing` (below). |
-//! | `correlation_key` | none       | The record field identifying the remote record (`"email"`; a name or a JSON pointer). Required by every mode but `insert`. |
+//! | `correlation_key` | none       | The record field identifying the remote record: a name (`"email"`), a dotted path (`"properties.email"`) or a JSON pointer (`"/properties/email"`), looked up in the record, then in the body it becomes. Required by every mode but `insert`. |
 //! | `create`          | none       | `{ method = "POST", path = "/items" }`: creates one record. `method` is `POST`, `PUT` or `PATCH`. |
 //! | `update`          | none       | `{ method = "PATCH", path = "/items/{id}" }`: updates one record. |
 //! | `lookup`          | none       | `{ path = "/items", param = "email", records = "", id = <id_pointer> }`: `GET path?param=<key>` finds the remote record; `records` points at the matches (an array, or one object; `""`: the body), `id` at the id in a match. `param` may be left out when `path` holds `{key}`. |
-//! | `batch`           | none       | `{ path = "/items/batch", method = "POST", inputs = "/inputs", results = "/results", errors = "/errors", index = "/index", size = 100 }`: a batch create endpoint (mode `insert` only), instead of `create`. |
+//! | `batch`           | none       | `{ path = "/items/batch", method = "POST", inputs = "/inputs", results = "/results", errors = "/errors", index = "/index", error_index = <index>, trace = <none>, size = 100 }`: a batch create endpoint (mode `insert` only), instead of `create`. |
+//! | `body`            | the record | `{ record_at = "/properties", template = { associations = [] }, nest_dotted = false, text_values = false }`: how a record becomes a body (below). |
 //! | `id_pointer`      | `"/id"`    | JSON pointer to the remote id in a write's answer (and, by default, in a lookup's match). |
 //!
 //! Paths are relative to the connection's base URL and may use the
@@ -30,7 +31,20 @@
 //! | `upsert`            | `correlation_key`, `create`, `update`, `lookup` | looks the key up: updates when found, creates otherwise | `updated(id)` or `created(id)` |
 //! | `create-if-missing` | `correlation_key`, `create`, `lookup` | looks the key up: creates only when not found | `created(id)`, or `unchanged` when found (never overwritten) |
 //!
-//! The body of a create or update is the record as it is (a JSON object).
+//! The body of a create or update (and each batch input) is the record as
+//! it is (a JSON object), unless `body` shapes it:
+//!
+//! - `record_at`: a JSON pointer where the record's fields go
+//!   (`"/properties"` → `{"properties": {...}}`);
+//! - `template`: members every body carries besides (`{ associations = []
+//!   }`);
+//! - `nest_dotted`: record fields named with dots (a mapping's target
+//!   field `properties.email`) become nested objects
+//!   (`{"properties": {"email": ...}}`);
+//! - `text_values`: scalar values are sent as text (`null` as `""`,
+//!   numbers and booleans as their JSON text), for APIs whose fields are
+//!   strings; a list is then a `validation` error (`not-a-text-value`).
+//!
 //! Unknown options and bad values (a mode without what it needs, an
 //! unknown placeholder) are `config` errors (code `invalid-options`)
 //! naming the option.
@@ -71,22 +85,66 @@
 //! ```
 //!
 //! Both lists are optional. A result or error names its input by the
-//! number at `index` (0-based in the request); results without an index
-//! are matched in order to the inputs not otherwise accounted for. A
+//! value at `index` (errors: at `error_index` when given): the input's
+//! position in the request (0-based; a number or numeric text), or, with
+//! `trace = "<member>"`, the trace id the target put in that member of
+//! every input (the record's position in the `write`, as text) and the API
+//! echoes; results without one are matched in order to the inputs not
+//! otherwise accounted for. A
 //! result's id is at `id_pointer`. An error's `status` (a number) is
 //! classified as a single-record answer with that status would be
-//! (409/`duplicate` → `correlation`/`duplicate`...), its `code` (text)
-//! replaces the code when there is no status, and its `message` is kept;
-//! without either it is `validation`/`rejected`. An input the answer says
-//! nothing about gets `mapping`/`unconfirmed`. A non-2xx answer is the
-//! error of every record of the request, or of the whole `write` under the
-//! rule above.
+//! (409/`duplicate` → `correlation`/`duplicate`...), its `code` (text; else
+//! its `category`, kebab-cased) replaces the code when there is no status,
+//! and its `message` is kept; without either it is `validation`/`rejected`.
+//! An input the answer says nothing about gets `mapping`/`unconfirmed`.
+//!
+//! A non-2xx answer for the whole request does not say which record it is
+//! about. When it is a record-level refusal (400, 409, 422 classified
+//! `validation` or `correlation`: one duplicate can make an API refuse the
+//! whole batch), the request is split in halves and resent, down to the
+//! record at fault, within at most 16 further requests per request
+//! (`MAX_SPLIT_REQUESTS`); records not told apart by then get the error,
+//! saying they may be fine. Other failures are the error of every record
+//! of the request, or of the whole `write` under the rule above.
+//!
+//! A 401 whose body or `WWW-Authenticate` header says the credential
+//! expired gets code `expired-token`, one that says it is invalid or
+//! revoked `invalid-token` (category `auth` either way).
+//!
+//! # HubSpot recipe
+//!
+//! The dedicated `crm` target is the better fit for HubSpot (it upserts,
+//! ties answers by trace id, maps HubSpot's error bodies). With `rest`,
+//! batch-create contacts as HubSpot's OpenAPI document requires (property
+//! values are strings, every create input has `associations`), tying
+//! answers by `objectWriteTraceId`:
+//!
+//! ```toml
+//! [target]
+//! plugin = "rest"
+//! connection = "hubspot"   # base_url = "https://api.hubapi.com"
+//! options = { mode = "insert",
+//!   body = { record_at = "/properties", template = { associations = [] }, text_values = true },
+//!   batch = { path = "/crm/v3/objects/contacts/batch/create", size = 100,
+//!             trace = "objectWriteTraceId", index = "/objectWriteTraceId",
+//!             error_index = "/context/objectWriteTraceId/0" } }
+//! ```
+//!
+//! One at a time, with a lookup by email (`upsert`), the single-object
+//! endpoints take the same body: `create = { method = "POST", path =
+//! "/crm/v3/objects/contacts" }`, `update = { method = "PATCH", path =
+//! "/crm/v3/objects/contacts/{id}" }`, `lookup = { path =
+//! "/crm/v3/objects/contacts/{key}?idProperty=email", records = "" }` (a
+//! 404 there means "not found"), `correlation_key = "email"` (or
+//! `"properties.email"` / `"/properties/email"` when the records are
+//! already nested).
 
 mod batch;
 #[path = "../../rest-source/src/common.rs"]
 #[allow(dead_code, reason = "shared with the source, which uses all of it")]
 mod common;
 mod options;
+mod shape;
 
 use serde_json::Value as Json;
 use sluice_sdk::http::{Host, Request, Response, Transport};
@@ -212,15 +270,26 @@ impl<T: Transport> RestTarget<T> {
 
     /// Writes one record as its mode says.
     fn write_one(&mut self, record: &Outgoing) -> Outcome {
-        let body = Json::Object(record.record()?);
+        let record = Json::Object(record.record()?);
+        let body = match &record {
+            Json::Object(fields) => shape::body(&self.options.body, fields.clone())?,
+            other => other.clone(),
+        };
         let key = match &self.options.correlation_key {
-            Some(name) => Some(field(&body, name).and_then(key_text).ok_or_else(|| {
-                PluginError::validation(
+            // The key is read from the record, else from the body it
+            // becomes (a dotted path or a pointer reaches nested fields).
+            Some(name) => Some(
+                field(&record, name)
+                    .or_else(|| field(&body, name))
+                    .and_then(key_text)
+                    .ok_or_else(|| {
+                        PluginError::validation(
                     "missing-key",
                     format!("the record has no `{name}` (the `correlation_key`) to identify it by"),
                 )
                 .with_field(name.clone())
-            })?),
+                    })?,
+            ),
             None => None,
         };
         let key = key.as_deref();
@@ -265,7 +334,7 @@ impl<T: Transport> RestTarget<T> {
             return Ok(None);
         }
         if !response.is_success() {
-            return Err(response.error());
+            return Err(refine_auth(&response, response.error()));
         }
         let body: Json = response.json()?;
         let matches = match body.pointer(&lookup.records) {
@@ -353,7 +422,39 @@ pub(crate) fn answer_outcome(
             Action::Update => WriteOutcome::Updated(id),
         });
     }
-    Err(failure(action, response.status, &response.error()))
+    Err(failure(
+        action,
+        response.status,
+        &refine_auth(response, response.error()),
+    ))
+}
+
+/// Tells an expired credential from a refused one on a 401, when the
+/// answer says which (its body, or its `WWW-Authenticate` header, e.g.
+/// HubSpot's `EXPIRED_AUTHENTICATION` / `INVALID_AUTHENTICATION`, OAuth's
+/// `error="invalid_token", error_description="The access token expired"`):
+/// code `expired-token` or `invalid-token`; otherwise the error as it is.
+pub(crate) fn refine_auth(response: &Response, error: PluginError) -> PluginError {
+    if response.status != 401 {
+        return error;
+    }
+    let mut said = String::from_utf8_lossy(&response.body[..response.body.len().min(16 * 1024)])
+        .to_ascii_lowercase();
+    if let Some(challenge) = response.header("www-authenticate") {
+        said.push(' ');
+        said.push_str(&challenge.to_ascii_lowercase());
+    }
+    let code = if said.contains("expired") {
+        "expired-token"
+    } else if said.contains("invalid") || said.contains("revoked") {
+        "invalid-token"
+    } else {
+        return error;
+    };
+    PluginError {
+        code: code.to_owned(),
+        ..error
+    }
 }
 
 /// Refines the default classification of a failed write: duplicates and

@@ -1,6 +1,7 @@
 //! The target's options.
 
 use serde::Deserialize;
+use serde_json::{Map, Value as Json};
 use sluice_sdk::http::Method;
 use sluice_sdk::{Options, PluginError};
 
@@ -88,9 +89,21 @@ pub(crate) struct Batch {
     /// Where the per-record errors are in the answer.
     #[serde(default = "default_errors")]
     pub(crate) errors: String,
-    /// Where the input index is in a result or an error.
+    /// Where the input index is in a result (and in an error, unless
+    /// `error_index` says otherwise): a number or numeric text, the
+    /// input's position in the request; with `trace`, the trace id.
     #[serde(default = "default_index")]
     pub(crate) index: String,
+    /// Where the input index (or trace id) is in an error, when not at
+    /// `index` (HubSpot: `/context/objectWriteTraceId/0`).
+    #[serde(default)]
+    pub(crate) error_index: Option<String>,
+    /// A member added to every input with a trace id (its position in the
+    /// `write`, as text) that the API echoes on results and errors
+    /// (HubSpot: `objectWriteTraceId`); `index`/`error_index` then point
+    /// at the echoed trace id.
+    #[serde(default)]
+    pub(crate) trace: Option<String>,
     /// The most records per request.
     #[serde(default = "default_size")]
     pub(crate) size: usize,
@@ -121,6 +134,35 @@ pub(crate) struct TargetOptions {
     /// match).
     #[serde(default = "default_id_pointer")]
     pub(crate) id_pointer: String,
+    /// How a record becomes a request body (and a batch input).
+    #[serde(default)]
+    pub(crate) body: BodyShape,
+}
+
+/// How a record becomes a request body, for APIs that want records
+/// nested (HubSpot: `{"properties": {...}, "associations": []}`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BodyShape {
+    /// JSON pointer where the record's fields go (`"/properties"`); `""`
+    /// (the default): the body is the record.
+    #[serde(default)]
+    pub(crate) record_at: String,
+    /// Members every body carries besides the record (`{ associations =
+    /// [] }`); the record's place (`record_at`) wins over them.
+    #[serde(default)]
+    pub(crate) template: Map<String, Json>,
+    /// Whether record fields named with dots (`properties.email`, as a
+    /// mapping's target fields may be named) become nested objects
+    /// (`{"properties": {"email": ...}}`).
+    #[serde(default)]
+    pub(crate) nest_dotted: bool,
+    /// Whether the record's scalar values are sent as text (`null` as
+    /// `""`, numbers and booleans as their JSON text), for APIs whose
+    /// fields are all strings (HubSpot's properties). A list or object
+    /// value is then a `validation` error (`not-a-text-value`).
+    #[serde(default)]
+    pub(crate) text_values: bool,
 }
 
 fn default_post() -> WriteMethod {
@@ -158,6 +200,7 @@ impl TargetOptions {
             .with_field(option)
         };
         check_pointer("id_pointer", &options.id_pointer)?;
+        check_pointer("body.record_at", &options.body.record_at)?;
         if let Some(key) = &options.correlation_key {
             check_name("correlation_key", key)?;
         } else if options.mode != Mode::Insert {
@@ -202,6 +245,12 @@ impl TargetOptions {
                 ("batch.index", &batch.index),
             ] {
                 check_pointer(option, pointer)?;
+            }
+            if let Some(pointer) = &batch.error_index {
+                check_pointer("batch.error_index", pointer)?;
+            }
+            if let Some(trace) = &batch.trace {
+                check_name("batch.trace", trace)?;
             }
             if !(1..=1000).contains(&batch.size) {
                 return Err(PluginError::config(format!(

@@ -450,3 +450,190 @@ fn inputs_nest_at_their_pointer() {
     assert_eq!(batch::nest("/a/b", json!([])), json!({"a": {"b": []}}));
     assert_eq!(batch::nest("", json!([2])), json!([2]));
 }
+
+#[test]
+fn a_whole_batch_refusal_is_not_every_records_error() {
+    // One duplicate among four: the API refuses the request as a whole
+    // with a 409 that names no record; splitting finds the one.
+    let mut t = target(
+        json!({"mode": "insert", "batch": {"path": "/b", "size": 4}}),
+        vec![
+            answer(
+                409,
+                &json!({"message": "Contact already exists. Existing ID: 9"}),
+            ),
+            answer(
+                200,
+                &json!({"results": [{"index": 0, "id": "1"}, {"index": 1, "id": "2"}]}),
+            ),
+            answer(
+                409,
+                &json!({"message": "Contact already exists. Existing ID: 9"}),
+            ),
+            answer(200, &json!({"results": [{"index": 0, "id": "3"}]})),
+            answer(
+                409,
+                &json!({"message": "Contact already exists. Existing ID: 9"}),
+            ),
+        ],
+    );
+    let out = t
+        .write(
+            "items",
+            records(&[
+                json!({"a": 1}),
+                json!({"a": 2}),
+                json!({"a": 3}),
+                json!({"a": 4}),
+            ]),
+        )
+        .unwrap();
+    assert_eq!(out[0], Ok(WriteOutcome::Created(Some("1".into()))));
+    assert_eq!(out[1], Ok(WriteOutcome::Created(Some("2".into()))));
+    assert_eq!(out[2], Ok(WriteOutcome::Created(Some("3".into()))));
+    assert_eq!(
+        code(&out[3]),
+        (ErrorCategory::Correlation, "duplicate".into())
+    );
+    assert_eq!(t.transport.requests.len(), 5);
+}
+
+#[test]
+fn splitting_a_refused_batch_has_a_ceiling() {
+    let answers = (0..100)
+        .map(|_| answer(409, &json!({"message": "duplicate"})))
+        .collect();
+    let mut t = target(
+        json!({"mode": "insert", "batch": {"path": "/b", "size": 100}}),
+        answers,
+    );
+    let bodies: Vec<Json> = (0..100).map(|n| json!({"a": n})).collect();
+    let out = t.write("items", records(&bodies)).unwrap();
+    assert!(t.transport.requests.len() <= 1 + batch::MAX_SPLIT_REQUESTS);
+    assert!(
+        out.iter()
+            .all(|o| o.as_ref().unwrap_err().code == "duplicate")
+    );
+}
+
+/// The HubSpot recipe of the crate docs, as options.
+fn hubspot_batch() -> Json {
+    json!({
+        "mode": "insert",
+        "batch": {"path": "/crm/v3/objects/contacts/batch/create", "size": 100,
+                  "trace": "objectWriteTraceId", "index": "/objectWriteTraceId",
+                  "error_index": "/context/objectWriteTraceId/0"},
+        "body": {"record_at": "/properties", "template": {"associations": []}, "text_values": true},
+    })
+}
+
+#[test]
+fn the_hubspot_recipe_sends_nested_text_properties_and_ties_answers_by_trace_id() {
+    let mut t = target(
+        hubspot_batch(),
+        vec![answer(
+            207,
+            &json!({
+                "status": "COMPLETE",
+                "results": [{"id": "12", "objectWriteTraceId": "2", "properties": {}},
+                            {"id": "10", "objectWriteTraceId": "0", "properties": {}}],
+                "numErrors": 1,
+                "errors": [{"status": "error", "category": "VALIDATION_ERROR",
+                            "message": "Email address b@ is invalid",
+                            "context": {"objectWriteTraceId": ["1"]}, "errors": [], "links": {}}],
+            }),
+        )],
+    );
+    let out = t
+        .write(
+            "contacts",
+            records(&[
+                json!({"email": "a@x.io", "region": null}),
+                json!({"email": "b@", "score": 3}),
+                json!({"email": "c@x.io", "vip": true}),
+            ]),
+        )
+        .unwrap();
+    assert_eq!(out[0], Ok(WriteOutcome::Created(Some("10".into()))));
+    assert_eq!(
+        code(&out[1]),
+        (ErrorCategory::Validation, "validation-error".into())
+    );
+    assert_eq!(out[2], Ok(WriteOutcome::Created(Some("12".into()))));
+    let body: Json =
+        serde_json::from_slice(t.transport.requests[0].body.as_ref().unwrap()).unwrap();
+    assert_eq!(
+        body,
+        json!({"inputs": [
+            {"associations": [], "objectWriteTraceId": "0", "properties": {"email": "a@x.io", "region": ""}},
+            {"associations": [], "objectWriteTraceId": "1", "properties": {"email": "b@", "score": "3"}},
+            {"associations": [], "objectWriteTraceId": "2", "properties": {"email": "c@x.io", "vip": "true"}},
+        ]})
+    );
+}
+
+#[test]
+fn the_correlation_key_is_a_name_a_dotted_path_or_a_pointer() {
+    for key in ["properties.email", "/properties/email"] {
+        for record in [
+            json!({"properties": {"email": "a@x.io"}}),
+            json!({"properties.email": "a@x.io"}),
+        ] {
+            let mut options = options("create-if-missing");
+            options["correlation_key"] = json!(key);
+            options["body"] = json!({"nest_dotted": true});
+            let mut t = target(options, vec![answer(200, &json!({"data": [{"id": "7"}]}))]);
+            let out = t.write("items", records(&[record.clone()])).unwrap();
+            assert_eq!(out[0], Ok(WriteOutcome::Unchanged), "{key} {record}");
+            assert_eq!(
+                sent(&t),
+                ["GET /api/items?email=a%40x.io"],
+                "{key} {record}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_401_says_whether_the_token_expired_or_was_refused() {
+    for (body, header, expected) in [
+        (
+            json!({"status": "error", "category": "EXPIRED_AUTHENTICATION",
+                   "message": "The OAuth token used to make this call expired 2 hour(s) ago."}),
+            None,
+            "expired-token",
+        ),
+        (
+            json!({"status": "error", "category": "INVALID_AUTHENTICATION",
+                   "message": "Authentication credentials not found."}),
+            None,
+            "invalid-token",
+        ),
+        (
+            json!({}),
+            Some("Bearer error=\"invalid_token\", error_description=\"The access token expired\""),
+            "expired-token",
+        ),
+        (json!({}), None, "unauthorized"),
+    ] {
+        let mut response = Response {
+            status: 401,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: body.to_string().into_bytes(),
+        };
+        if let Some(header) = header {
+            response
+                .headers
+                .push(("www-authenticate".into(), header.into()));
+        }
+        let mut t = target(options("insert"), vec![Ok(response)]);
+        let error = t
+            .write("items", records(&[json!({"email": "a@x.io"})]))
+            .unwrap_err();
+        assert_eq!(
+            (error.category, error.code.as_str()),
+            (ErrorCategory::Auth, expected),
+            "{body}"
+        );
+    }
+}

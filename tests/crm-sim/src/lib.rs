@@ -1,5 +1,6 @@
 #![doc = include_str!("../README.md")]
 
+mod openapi;
 mod server;
 mod util;
 
@@ -9,6 +10,7 @@ use std::thread::JoinHandle;
 
 use serde_json::{Map, Value};
 
+pub use crate::openapi::OpenApi;
 use crate::server::State;
 pub use crate::server::generic::Item;
 
@@ -49,6 +51,11 @@ pub struct SimConfig {
     /// How many distinct custom (non-standard) contact properties the
     /// simulated plan allows; `None` is unlimited.
     pub max_custom_properties: Option<usize>,
+    /// Strict mode: every `/crm/...` request (after authentication) is
+    /// checked against this OpenAPI document; one that does not conform
+    /// gets HubSpot's 400 `VALIDATION_ERROR` naming the problems, and is
+    /// recorded in [`CrmSim::spec_violations`].
+    pub openapi: Option<Arc<OpenApi>>,
 }
 
 impl Default for SimConfig {
@@ -66,6 +73,7 @@ impl Default for SimConfig {
             ],
             seed_contacts: Vec::new(),
             max_custom_properties: None,
+            openapi: None,
         }
     }
 }
@@ -100,6 +108,14 @@ pub struct Faults {
     /// Writes require this scope, which no token has: 403 `MISSING_SCOPES`
     /// naming it in `requiredGranularScopes`.
     pub missing_scope: Option<String>,
+    /// The `policyName` of the injected 429s: `None` is `SECONDLY`;
+    /// `DAILY` says the account's daily quota is used up (HubSpot's
+    /// message, no `Retry-After`).
+    pub rate_limit_policy: Option<String>,
+    /// Every Nth batch write (create, update, upsert; counted together)
+    /// is answered 200 with `"status": "CANCELED"` and no results, and
+    /// writes nothing.
+    pub cancel_batch_every: Option<u32>,
 }
 
 impl Default for Faults {
@@ -112,6 +128,8 @@ impl Default for Faults {
             retry_after_secs: 1,
             bad_gateway_every: None,
             missing_scope: None,
+            rate_limit_policy: None,
+            cancel_batch_every: None,
         }
     }
 }
@@ -247,6 +265,12 @@ impl CrmSim {
     /// Every request received so far (including rejected ones), oldest first.
     pub fn requests(&self) -> Vec<RequestLog> {
         self.lock().requests.clone()
+    }
+
+    /// Strict mode ([`SimConfig::openapi`]): every request that did not
+    /// conform to the document, as `METHOD path: problem`, oldest first.
+    pub fn spec_violations(&self) -> Vec<String> {
+        self.lock().spec_violations.clone()
     }
 
     /// Forgets the requests recorded so far.

@@ -18,8 +18,8 @@ use axum::response::Response;
 use serde_json::{Map, Value, json};
 
 use crate::util::{
-    base64_decode, format_iso_ms, looks_like_email, parse_form, parse_timestamp_ms, percent_encode,
-    system_now_ms,
+    base64_decode, base64_encode, format_iso_ms, looks_like_email, parse_form, parse_timestamp_ms,
+    percent_encode, system_now_ms,
 };
 use crate::{Contact, Faults, RequestLog, SimConfig};
 
@@ -265,6 +265,8 @@ pub(crate) struct State {
     clock_ms: u64,
     correlation_seq: u64,
     pub(crate) requests: Vec<RequestLog>,
+    /// Strict mode: the requests that did not conform to the document.
+    pub(crate) spec_violations: Vec<String>,
     items: generic::Items,
 }
 
@@ -287,6 +289,7 @@ impl State {
             clock_ms: 0,
             correlation_seq: 0,
             requests: Vec::new(),
+            spec_violations: Vec::new(),
             items: generic::Items::default(),
         };
         for seed in seeds {
@@ -401,6 +404,9 @@ impl State {
             if let Some(access) = route.access()
                 && let Some(response) = self.reject_scopes(access)
             {
+                return response;
+            }
+            if let Some(response) = self.reject_nonconforming(method, path, query, body) {
                 return response;
             }
             if let Some(response) = self.inject_transient(route.family()) {
@@ -525,6 +531,35 @@ impl State {
         Some(json_response(403, &body))
     }
 
+    /// Strict mode: the 400 for a request that does not conform to the
+    /// OpenAPI document, in HubSpot's shape, if it does not.
+    fn reject_nonconforming(
+        &mut self,
+        method: &Method,
+        path: &str,
+        query: Option<&str>,
+        body: &[u8],
+    ) -> Option<Response> {
+        let spec = self.config.openapi.clone()?;
+        let problems = spec.check(method.as_str(), path, query, body);
+        if problems.is_empty() {
+            return None;
+        }
+        for problem in &problems {
+            self.spec_violations
+                .push(format!("{method} {path}: {problem}"));
+        }
+        let mut body = self.error_body(
+            "VALIDATION_ERROR",
+            format!(
+                "Invalid input JSON: the request does not conform to the API: {}",
+                problems.join("; ")
+            ),
+        );
+        body["context"] = json!({ "problems": problems });
+        Some(json_response(400, &body))
+    }
+
     fn inject_transient(&mut self, family: &'static str) -> Option<Response> {
         let n = {
             let count = self.counters.entry(family).or_insert(0);
@@ -533,14 +568,28 @@ impl State {
         };
         let hits = |every: Option<u32>| every.is_some_and(|k| k > 0 && n % u64::from(k) == 0);
         if hits(self.faults.rate_limit_every) {
+            let policy = self
+                .faults
+                .rate_limit_policy
+                .clone()
+                .unwrap_or_else(|| "SECONDLY".to_owned());
+            let daily = policy == "DAILY";
+            let message = if daily {
+                "You have reached your daily limit.".to_owned()
+            } else {
+                format!("You have reached your {} limit.", policy.to_lowercase())
+            };
             let body = json!({
                 "status": "error",
-                "message": "You have reached your secondly limit.",
+                "message": message,
                 "errorType": "RATE_LIMIT",
                 "correlationId": self.correlation_id(),
-                "policyName": "SECONDLY",
+                "policyName": policy,
                 "category": "RATE_LIMITS",
             });
+            if daily {
+                return Some(json_response(429, &body));
+            }
             let mut response = json_response(429, &body);
             let h = response.headers_mut();
             h.insert(
@@ -556,6 +605,24 @@ impl State {
                 HeaderValue::from_static("0"),
             );
             return Some(response);
+        }
+        if family.starts_with("contacts.batch.") {
+            let n = {
+                let count = self.counters.entry("contacts.batch").or_insert(0);
+                *count += 1;
+                *count
+            };
+            if self
+                .faults
+                .cancel_batch_every
+                .is_some_and(|k| k > 0 && n % u64::from(k) == 0)
+            {
+                let now = format_iso_ms(system_now_ms());
+                let body = json!({
+                    "status": "CANCELED", "results": [], "startedAt": now, "completedAt": now,
+                });
+                return Some(json_response(200, &body));
+            }
         }
         if hits(self.faults.bad_gateway_every) {
             let html = "<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n\
@@ -695,9 +762,9 @@ impl State {
                         ));
                     }
                 },
-                "after" => match value.parse::<u64>() {
-                    Ok(n) => after = Some(n),
-                    Err(_) => {
+                "after" => match decode_list_token(&value) {
+                    Some(n) => after = Some(n),
+                    None => {
                         return self.validation_error(format!(
                             "after must be the paging.next.after value of a previous page; got {value:?}."
                         ));
@@ -733,7 +800,8 @@ impl State {
             .collect();
         let mut body = json!({ "results": results });
         if more && let Some((last, _)) = page.get(limit - 1) {
-            let mut link = format!("{}{CONTACTS}?limit={limit}&after={last}", self.base_url);
+            let token = list_token(*last);
+            let mut link = format!("{}{CONTACTS}?limit={limit}&after={token}", self.base_url);
             if !properties.is_empty() {
                 link.push_str("&properties=");
                 link.push_str(&percent_encode(&properties.join(",")));
@@ -741,7 +809,7 @@ impl State {
             if archived {
                 link.push_str("&archived=true");
             }
-            body["paging"] = json!({ "next": { "after": last.to_string(), "link": link } });
+            body["paging"] = json!({ "next": { "after": token, "link": link } });
         }
         json_response(200, &body)
     }
@@ -980,18 +1048,51 @@ impl State {
                 return json_response(400, &body);
             }
         }
+        // Like HubSpot, a property that does not exist refuses the whole
+        // batch, with the details embedded in the message.
+        let unknown: BTreeSet<String> = inputs
+            .iter()
+            .filter_map(|input| input.get("properties").and_then(Value::as_object))
+            .flat_map(|properties| properties.keys())
+            .filter(|name| {
+                !valid_property_name(name) && !SYSTEM_PROPERTIES.contains(&name.as_str())
+            })
+            .cloned()
+            .collect();
+        if !unknown.is_empty() {
+            let problems = unknown
+                .into_iter()
+                .map(|name| {
+                    let message = format!("Property \"{name}\" does not exist");
+                    (name, "PROPERTY_DOESNT_EXIST", message)
+                })
+                .collect();
+            let e = validation(problems);
+            let body = json!({
+                "status": "error",
+                "message": e.message,
+                "correlationId": self.correlation_id(),
+                "category": "VALIDATION_ERROR",
+            });
+            return json_response(400, &body);
+        }
         let started = format_iso_ms(system_now_ms());
         let mut results = Vec::new();
         let mut errors = Vec::new();
-        for (index, input) in inputs.iter().enumerate() {
+        for input in inputs {
             let outcome = match kind {
                 BatchKind::Create => self.create_one(input),
                 BatchKind::Update => self.update_one(input),
                 BatchKind::Upsert => self.upsert_one(input),
             };
             match outcome {
-                Ok(result) => results.push(result),
-                Err(e) => errors.push(input_error_json(e, index, input)),
+                Ok(mut result) => {
+                    if let Some(trace) = input.get("objectWriteTraceId").and_then(value_text) {
+                        result["objectWriteTraceId"] = trace.into();
+                    }
+                    results.push(result);
+                }
+                Err(e) => errors.push(input_error_json(e, input)),
             }
         }
         let mut body = json!({
@@ -1241,6 +1342,7 @@ enum SortKey {
 enum Filter {
     Time { key: SortKey, op: Op, value: u64 },
     EmailEq(String),
+    EmailIn(Vec<String>),
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -1272,12 +1374,23 @@ impl Filter {
             Filter::EmailEq(email) => {
                 c.properties.get("email").and_then(Value::as_str) == Some(email.as_str())
             }
+            Filter::EmailIn(emails) => c
+                .properties
+                .get("email")
+                .and_then(Value::as_str)
+                .is_some_and(|email| emails.iter().any(|e| e == email)),
         }
     }
 }
 
 const FILTER_HELP: &str = "The simulator supports filters on lastmodifieddate, createdate and \
-                           hs_object_id (operators GT, GTE, LT, LTE, EQ) and on email (EQ).";
+                           hs_object_id (operators GT, GTE, LT, LTE, EQ) and on email (EQ, IN).";
+
+/// The most values of an `IN` filter.
+const MAX_IN_VALUES: usize = 100;
+
+/// The most filter groups of a search (HubSpot's limit).
+const MAX_FILTER_GROUPS: usize = 5;
 
 fn parse_filter_groups(value: Option<&Value>) -> Result<Vec<Vec<Filter>>, String> {
     let groups = match value {
@@ -1285,6 +1398,12 @@ fn parse_filter_groups(value: Option<&Value>) -> Result<Vec<Vec<Filter>>, String
         Some(Value::Array(groups)) => groups,
         Some(_) => return Err("filterGroups must be an array.".to_owned()),
     };
+    if groups.len() > MAX_FILTER_GROUPS {
+        return Err(format!(
+            "Too many filter groups: {}; a search takes at most {MAX_FILTER_GROUPS}.",
+            groups.len()
+        ));
+    }
     groups
         .iter()
         .map(|group| {
@@ -1306,6 +1425,30 @@ fn parse_filter(filter: &Value) -> Result<Filter, String> {
         .get("operator")
         .and_then(Value::as_str)
         .ok_or("each filter needs an operator.")?;
+    if op_text == "IN" {
+        if name != "email" {
+            return Err(format!(
+                "Unsupported filter on {name:?} (IN). {FILTER_HELP}"
+            ));
+        }
+        let values = filter
+            .get("values")
+            .and_then(Value::as_array)
+            .ok_or("an IN filter needs a values array.")?;
+        if values.len() > MAX_IN_VALUES {
+            return Err(format!(
+                "an IN filter takes at most {MAX_IN_VALUES} values; got {}.",
+                values.len()
+            ));
+        }
+        return Ok(Filter::EmailIn(
+            values
+                .iter()
+                .filter_map(value_text)
+                .map(|v| v.trim().to_lowercase())
+                .collect(),
+        ));
+    }
     let op = match op_text {
         "GT" => Op::Gt,
         "GTE" => Op::Gte,
@@ -1396,6 +1539,19 @@ fn response(status: u16, content_type: &str, body: String) -> Response {
 
 fn json_response(status: u16, body: &Value) -> Response {
     response(status, "application/json;charset=utf-8", body.to_string())
+}
+
+/// The `paging.next.after` of a list page ending at contact `last`, in
+/// HubSpot's form: base64 text, percent-encoded already (`AAAAAAAAAAI%3D`).
+/// A client sends it back as it is; encoding it again breaks it.
+fn list_token(last: u64) -> String {
+    percent_encode(&base64_encode(&last.to_be_bytes()))
+}
+
+/// The contact id a list token (as the query decodes it) stands for.
+fn decode_list_token(token: &str) -> Option<u64> {
+    let bytes: [u8; 8] = base64_decode(token)?.try_into().ok()?;
+    Some(u64::from_be_bytes(bytes))
 }
 
 fn default_names() -> Vec<String> {
@@ -1536,15 +1692,16 @@ fn already_exists(existing: u64) -> InputError {
     }
 }
 
-/// The per-input error object of a 207 body: the input's position
-/// (`inputIndex`) and, when it had them, its `id` and `email` in `context`.
-fn input_error_json(e: InputError, index: usize, input: &Value) -> Value {
+/// The per-input error object of a 207 body, as HubSpot ties it to its
+/// input: the input's `objectWriteTraceId` (when it was sent one) and its
+/// `id` (update, upsert) in `context.objectWriteTraceId` / `context.ids`.
+fn input_error_json(e: InputError, input: &Value) -> Value {
     let mut context = e.context;
-    if let Some(id) = input.get("id").and_then(value_text) {
-        context.insert("id".into(), json!([id]));
+    if let Some(trace) = input.get("objectWriteTraceId").and_then(value_text) {
+        context.insert("objectWriteTraceId".into(), json!([trace]));
     }
-    if let Some(email) = input.pointer("/properties/email").and_then(Value::as_str) {
-        context.insert("email".into(), json!([email]));
+    if let Some(id) = input.get("id").and_then(value_text) {
+        context.insert("ids".into(), json!([id]));
     }
     let mut out = json!({
         "status": "error",
@@ -1552,7 +1709,7 @@ fn input_error_json(e: InputError, index: usize, input: &Value) -> Value {
         "message": e.message,
         "context": context,
         "errors": e.errors,
-        "inputIndex": index,
+        "links": {},
     });
     if let Some(sub) = e.sub_category {
         out["subCategory"] = sub.into();

@@ -286,7 +286,20 @@ fn list_pages_with_after() {
         contact["properties"].get("plan_tier").is_none(),
         "custom properties only on request"
     );
-    assert_eq!(first["paging"]["next"]["after"], "2");
+    // HubSpot's token form: base64, percent-encoded already; sent back as
+    // it is, it works; encoded again, it is refused.
+    let token = first["paging"]["next"]["after"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(token, "AAAAAAAAAAI%3D");
+    let twice = token.replace('%', "%25");
+    assert_eq!(
+        client
+            .get(&format!("{CONTACTS}?limit=2&after={twice}"))
+            .status,
+        400
+    );
 
     let link = first["paging"]["next"]["link"].as_str().unwrap();
     let second = client.get(link).json();
@@ -396,11 +409,11 @@ fn batch_create_reports_each_failed_input() {
     let reply = client.post(
         &format!("{CONTACTS}/batch/create"),
         &json!({ "inputs": [
-            { "properties": { "email": "new@example.com", "firstname": "New", "plan_tier": "gold" } },
-            { "properties": { "email": "not-an-email" } },
-            { "properties": { "email": "USER1@example.com" } },
-            { "properties": { "email": "long@example.com", "firstname": "x".repeat(101), "First Name": "y" } },
-            { "properties": { "email": "second@example.com", "age": 42 } },
+            { "objectWriteTraceId": "t0", "properties": { "email": "new@example.com", "firstname": "New", "plan_tier": "gold" } },
+            { "objectWriteTraceId": "t1", "properties": { "email": "not-an-email" } },
+            { "objectWriteTraceId": "t2", "properties": { "email": "USER1@example.com" } },
+            { "objectWriteTraceId": "t3", "properties": { "email": "long@example.com", "firstname": "x".repeat(101), "lastname": "y".repeat(101) } },
+            { "objectWriteTraceId": "t4", "properties": { "email": "second@example.com", "age": 42 } },
         ]}),
     );
     assert_eq!(reply.status, 207, "{}", reply.body);
@@ -411,9 +424,19 @@ fn batch_create_reports_each_failed_input() {
     assert_eq!(results.len(), 2);
     assert_eq!(results[0]["properties"]["plan_tier"], "gold");
     assert_eq!(results[1]["properties"]["age"], "42");
+    // Results and errors carry the input's trace id, HubSpot's way of
+    // tying them to inputs (there is no `inputIndex`).
+    assert_eq!(results[0]["objectWriteTraceId"], "t0");
+    assert_eq!(results[1]["objectWriteTraceId"], "t4");
 
     let errors = body["errors"].as_array().unwrap();
-    let by_index = |i: u64| errors.iter().find(|e| e["inputIndex"] == i).unwrap();
+    assert!(errors.iter().all(|e| e.get("inputIndex").is_none()));
+    let by_index = |i: u64| {
+        errors
+            .iter()
+            .find(|e| e["context"]["objectWriteTraceId"] == json!([format!("t{i}")]))
+            .unwrap()
+    };
 
     let invalid = by_index(1);
     assert_eq!(invalid["status"], "error");
@@ -429,7 +452,14 @@ fn batch_create_reports_each_failed_input() {
         invalid["errors"][0]["context"]["propertyName"],
         json!(["email"])
     );
-    assert_eq!(invalid["context"]["email"], json!(["not-an-email"]));
+    // The details are also embedded in the message, as JSON.
+    assert!(
+        invalid["message"]
+            .as_str()
+            .unwrap()
+            .contains(r#""error":"INVALID_EMAIL","isValid":false"#),
+        "{invalid}"
+    );
 
     let duplicate = by_index(2);
     assert_eq!(duplicate["category"], "OBJECT_ALREADY_EXISTS");
@@ -447,10 +477,10 @@ fn batch_create_reports_each_failed_input() {
         .iter()
         .map(|e| e["code"].as_str().unwrap())
         .collect();
-    assert_eq!(codes, ["PROPERTY_DOESNT_EXIST", "TOO_LONG"]);
+    assert_eq!(codes, ["TOO_LONG", "TOO_LONG"]);
     assert_eq!(
         long["context"]["propertyName"],
-        json!(["First Name", "firstname"])
+        json!(["firstname", "lastname"])
     );
 
     let emails: Vec<String> = sim
@@ -470,6 +500,27 @@ fn batch_create_reports_each_failed_input() {
     assert_eq!(all_ok.status, 201);
     assert!(all_ok.json().get("errors").is_none());
 
+    // A property that does not exist refuses the whole batch, as HubSpot
+    // does, with the details embedded in the message.
+    let unknown = client.post(
+        &format!("{CONTACTS}/batch/create"),
+        &json!({ "inputs": [
+            { "properties": { "email": "fourth@example.com" } },
+            { "properties": { "email": "fifth@example.com", "First Name": "y" } },
+        ]}),
+    );
+    assert_eq!(unknown.status, 400, "{}", unknown.body);
+    let unknown = unknown.json();
+    assert_eq!(unknown["category"], "VALIDATION_ERROR");
+    assert!(
+        unknown["message"]
+            .as_str()
+            .unwrap()
+            .contains(r#""error":"PROPERTY_DOESNT_EXIST","isValid":false,"message":"Property \"First Name\" does not exist","name":"First Name""#),
+        "{unknown}"
+    );
+    assert_eq!(sim.contacts().len(), 4);
+
     let too_big = json!({ "inputs": vec![json!({ "properties": {} }); 101] });
     let rejected = client.post(&format!("{CONTACTS}/batch/create"), &too_big);
     assert_eq!(rejected.status, 400);
@@ -485,13 +536,13 @@ fn custom_property_plan_limit() {
     let reply = client.post(
         &format!("{CONTACTS}/batch/create"),
         &json!({ "inputs": [
-            { "properties": { "email": "a@example.com", "plan_tier": "gold" } },
-            { "properties": { "email": "b@example.com", "plan_tier": "free", "region": "eu" } },
+            { "objectWriteTraceId": "a", "properties": { "email": "a@example.com", "plan_tier": "gold" } },
+            { "objectWriteTraceId": "b", "properties": { "email": "b@example.com", "plan_tier": "free", "region": "eu" } },
         ]}),
     );
     assert_eq!(reply.status, 207, "{}", reply.body);
     let error = &reply.json()["errors"][0];
-    assert_eq!(error["inputIndex"], 1);
+    assert_eq!(error["context"]["objectWriteTraceId"], json!(["b"]));
     assert_eq!(error["category"], "LIMIT_EXCEEDED");
     assert_eq!(error["subCategory"], "CUSTOM_PROPERTY_LIMIT");
     assert_eq!(error["errors"][0]["code"], "PROPERTY_LIMIT_REACHED");
@@ -521,8 +572,7 @@ fn updating_a_deleted_contact_is_not_found() {
     assert_eq!(ids(&body), ["2"]);
     let error = &body["errors"][0];
     assert_eq!(error["category"], "OBJECT_NOT_FOUND");
-    assert_eq!(error["inputIndex"], 0);
-    assert_eq!(error["context"]["id"], json!(["1"]));
+    assert_eq!(error["context"]["ids"], json!(["1"]));
     assert_eq!(sim.contacts()[0].properties["firstname"], "Still here");
 }
 
@@ -598,6 +648,77 @@ fn rate_limit_every_nth_with_retry_after() {
     });
     assert_eq!(client.get(CONTACTS).header("retry-after"), Some("0"));
     assert_eq!(sim.requests().last().unwrap().status, 429);
+
+    // The daily quota: HubSpot's policy name and message, no Retry-After.
+    sim.set_faults(Faults {
+        rate_limit_every: Some(1),
+        rate_limit_policy: Some("DAILY".into()),
+        ..Faults::default()
+    });
+    let daily = client.get(CONTACTS);
+    assert_eq!(daily.status, 429);
+    assert_eq!(daily.header("retry-after"), None);
+    let body = daily.json();
+    assert_eq!(body["policyName"], "DAILY");
+    assert_eq!(body["message"], "You have reached your daily limit.");
+}
+
+#[test]
+fn a_canceled_batch_writes_nothing() {
+    let sim = CrmSim::start(seeded(1));
+    let client = Client::authed(&sim);
+    sim.set_faults(Faults {
+        cancel_batch_every: Some(2),
+        ..Faults::default()
+    });
+    let upsert = |email: &str| {
+        client.post(
+            &format!("{CONTACTS}/batch/upsert"),
+            &json!({"inputs": [{"idProperty": "email", "id": email, "properties": {"firstname": "X"}}]}),
+        )
+    };
+    assert_eq!(upsert("a@example.com").json()["status"], "COMPLETE");
+    let canceled = upsert("b@example.com");
+    assert_eq!(canceled.status, 200);
+    assert_eq!(canceled.json()["status"], "CANCELED");
+    assert_eq!(canceled.json()["results"], json!([]));
+    assert_eq!(sim.contacts().len(), 2);
+}
+
+#[test]
+fn strict_mode_refuses_requests_outside_hubspots_document() {
+    let spec = sluice_crm_sim::OpenApi::load(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/hubspot/contacts-v3.json"
+    ))
+    .unwrap();
+    let mut config = seeded(3);
+    config.openapi = Some(std::sync::Arc::new(spec));
+    let sim = CrmSim::start(config);
+    let client = Client::authed(&sim);
+    // Conforming: answered as usual.
+    let search = client.post(
+        &format!("{CONTACTS}/search"),
+        &json!({"filterGroups": [{"filters": [{"propertyName": "email", "operator": "IN",
+                                               "values": ["user1@example.com", "user3@example.com"]}]}],
+                "sorts": ["hs_object_id"], "properties": ["email"], "limit": 10, "after": "0"}),
+    );
+    assert_eq!(search.status, 200, "{}", search.body);
+    assert_eq!(ids(&search.json()), ["1", "3"]);
+    assert!(sim.spec_violations().is_empty());
+    // A number as a property value: refused, and recorded.
+    let refused = client.post(
+        &format!("{CONTACTS}/batch/update"),
+        &json!({"inputs": [{"id": "1", "properties": {"score": 3}}]}),
+    );
+    assert_eq!(refused.status, 400);
+    assert_eq!(refused.json()["category"], "VALIDATION_ERROR");
+    let violations = sim.spec_violations();
+    assert_eq!(violations.len(), 1, "{violations:?}");
+    assert!(
+        violations[0].contains("/inputs/0/properties/score"),
+        "{violations:?}"
+    );
 }
 
 #[test]
