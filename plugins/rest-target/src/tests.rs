@@ -583,7 +583,9 @@ fn the_correlation_key_is_a_name_a_dotted_path_or_a_pointer() {
             options["correlation_key"] = json!(key);
             options["body"] = json!({"nest_dotted": true});
             let mut t = target(options, vec![answer(200, &json!({"data": [{"id": "7"}]}))]);
-            let out = t.write("items", records(&[record.clone()])).unwrap();
+            let out = t
+                .write("items", records(std::slice::from_ref(&record)))
+                .unwrap();
             assert_eq!(out[0], Ok(WriteOutcome::Unchanged), "{key} {record}");
             assert_eq!(
                 sent(&t),

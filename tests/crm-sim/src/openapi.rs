@@ -228,11 +228,10 @@ impl Operation {
         }
         match &self.body {
             None => {}
-            Some((_, required)) if body.is_empty() => {
-                if *required {
-                    problems.push(format!("{at}: the request body is required"));
-                }
+            Some((_, true)) if body.is_empty() => {
+                problems.push(format!("{at}: the request body is required"));
             }
+            Some((_, false)) if body.is_empty() => {}
             Some((validator, _)) => match serde_json::from_slice::<Value>(body) {
                 Err(e) => problems.push(format!("{at}: the body is not JSON: {e}")),
                 Ok(instance) => {
