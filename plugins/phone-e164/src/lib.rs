@@ -3,7 +3,7 @@
 //!
 //! Text (and integers, read as their digits) is parsed and validated the
 //! way Google's libphonenumber does, with its numbering-plan metadata
-//! (release v9.0.35): a number must be a valid number of its country, not
+//! (release v9.0.43): a number must be a valid number of its country, not
 //! just have a plausible length. Formats such as `(415) 555-2671`,
 //! `415.555.2671`, `1-415-555-2671`, `+44 20 7946 0958`, `+49 (0)30 1234567`,
 //! `0049 30 1234567` and `tel:+1-415-555-2671` are accepted, with text

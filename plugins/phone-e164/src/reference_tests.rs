@@ -128,14 +128,20 @@ fn numbers_must_match_a_pattern_in_full() {
     ]);
 }
 
-/// Numbering plans as of libphonenumber 9.0.35: US area code 274 is in
-/// service. (Australian mobiles 0496 0… to 0496 4… are valid only from a
-/// later release; see vendor/phonenumber/PATCHES.md.)
+/// Numbering plans as of libphonenumber 9.0.43: US area codes 273 and 274
+/// and Australian mobiles 0496 0… to 0496 4… are in service (the last two
+/// are new in 9.0.43; see vendor/phonenumber/PATCHES.md).
 #[test]
 fn current_numbering_plans() {
     assert_cases(&[
         ("US", "(274) 200-1234", Some("+12742001234")),
         ("US", "+1 274 200 1234", Some("+12742001234")),
+        ("US", "273.900.1208x244", Some("+12739001208")),
+        ("AU", "0496-231-723", Some("+61496231723")),
+        ("AU", "0496 479 769", Some("+61496479769")),
+        ("AU", "+61 4 9623 1723", Some("+61496231723")),
+        // Still outside the plan.
+        ("AU", "0496 531 723", None),
     ]);
 }
 
