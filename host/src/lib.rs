@@ -12,6 +12,7 @@ pub mod cli;
 pub mod config;
 pub mod connection;
 pub mod errors;
+pub mod model;
 pub mod plugin;
 pub mod record;
 pub mod replay;

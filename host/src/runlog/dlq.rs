@@ -4,8 +4,9 @@ use rusqlite::types::Value as Sql;
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 use serde::Serialize;
 
-use super::store::{RunLog, RunLogError};
-use super::writer::RunContext;
+use super::context::RunContext;
+use super::error::RunLogError;
+use super::store::RunLog;
 
 /// Which DLQ entries to select. Unset fields match everything; by default
 /// only open entries that are not parked for review.
@@ -367,8 +368,8 @@ pub(super) fn resolve(
 mod tests {
     use super::*;
     use crate::errors::{Category, RecordError};
+    use crate::model::Stage;
     use crate::runlog::{LogEvent, spawn_writer};
-    use crate::stages::Stage;
 
     fn error(key: Option<&str>, stage: Stage, code: &str, payload: Option<&str>) -> RecordError {
         RecordError {

@@ -17,10 +17,11 @@ use std::cmp::Reverse;
 use rusqlite::types::Value as Sql;
 use serde::Serialize;
 
+use super::error::RunLogError;
 use super::queries::ErrorFilter;
-use super::store::{RunLog, RunLogError};
+use super::store::RunLog;
 use crate::errors::{Category, ErrorFacts, Guidance};
-use crate::stages::Stage;
+use crate::model::Stage;
 
 /// A run's errors grouped by cause, and its retries folded by code.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -524,10 +525,9 @@ pub(crate) mod fixture {
     use tempfile::TempDir;
 
     use crate::errors::{Category, Disposition, RecordError};
+    use crate::model::{RunStatus, Stage, StageCounts, Totals};
     use crate::plugin::PluginId;
     use crate::runlog::RunLog;
-    use crate::stages::finalize::{RunStatus, Totals};
-    use crate::stages::{Stage, StageCounts};
     use crate::strategy::{RetryRecord, Strategy};
 
     /// A plugin id with a fixed digest.

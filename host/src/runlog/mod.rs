@@ -5,13 +5,16 @@
 mod audit;
 mod audit_queries;
 mod captures;
+mod context;
 mod cursors;
 mod dlq;
+mod error;
 mod groups;
 mod interrupted;
 mod queries;
 mod retention;
 mod review;
+mod rows;
 mod scrub;
 mod stats;
 mod store;
@@ -20,8 +23,10 @@ mod writer;
 pub use audit::AuditEntry;
 pub use audit_queries::{AuditFilter, AuditRow, AuditTx, KnownDigest, PriorRun};
 pub use captures::CaptureRow;
+pub use context::RunContext;
 pub use cursors::{CursorReset, CursorRow};
 pub use dlq::{DlqEntry, DlqFilter, OpenKeys};
+pub use error::RunLogError;
 #[cfg(test)]
 pub(crate) use groups::fixture;
 pub use groups::{ErrorExample, ErrorGroup, ErrorGroups, RetryGroup, StreamFailure};
@@ -44,5 +49,5 @@ pub use stats::{
     DayErrors, DayRetries, InvalidSince, PipelineStats, RetryTotals, Since, Stats, StatsFilter,
     StatusCount, ratio,
 };
-pub use store::{PluginUse, RunLog, RunLogError};
-pub use writer::{LogEvent, RunContext, WriterHandle, spawn_writer};
+pub use store::{PluginUse, RunLog};
+pub use writer::{LogEvent, WriterHandle, spawn_writer};

@@ -9,7 +9,8 @@ use serde_json::Value;
 
 use super::audit::{AuditEntry, insert_audit};
 use super::dlq::{DlqEntry, current_payload};
-use super::store::{RunLog, RunLogError};
+use super::error::RunLogError;
+use super::store::RunLog;
 use crate::record::{Object, set_path};
 
 /// Actor recorded for payload versions Sluice itself captured (the payload

@@ -11,7 +11,8 @@ use std::time::Duration;
 use rusqlite::{Row, params};
 use serde::Serialize;
 
-use super::store::{RunLog, RunLogError};
+use super::error::RunLogError;
+use super::store::RunLog;
 
 /// Where a stats window starts: a point in time, or a time before now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -474,10 +475,9 @@ pub(crate) mod fixture {
     use tempfile::TempDir;
 
     use crate::errors::{Category, RecordError};
+    use crate::model::{RunStatus, Stage, StageCounts, Totals};
     use crate::runlog::RunLog;
     use crate::runlog::groups::fixture::{add_run, add_sample_run};
-    use crate::stages::finalize::{RunStatus, Totals};
-    use crate::stages::{Stage, StageCounts};
     use crate::strategy::Strategy;
 
     fn validation_errors(n: usize) -> Vec<RecordError> {

@@ -1,8 +1,6 @@
 use serde::Serialize;
 
-use crate::errors::Category;
-use crate::plugin::PluginId;
-use crate::stages::Stage;
+use super::{Category, PluginId, Stage};
 
 /// A record that hit a recoverable error and was retried: how often, and
 /// whether it got through in the end. One per record and error code.

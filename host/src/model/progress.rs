@@ -1,6 +1,6 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::stages::finalize::Totals;
+use super::Totals;
 
 /// Live counts of a run, updated by the stages after every batch, for
 /// progress displays. The run log holds the authoritative counts.
