@@ -9,7 +9,7 @@ use comfy_table::{ColumnConstraint, Width};
 use serde::Serialize;
 
 use super::render::{clip, count_of, or_dash, print_json, screen_width, table_in};
-use super::{Exit, Format};
+use super::{Exit, Format, time};
 use crate::Sluice;
 use crate::audit::{CONFIG_CHANGED, PIPELINE_ADDED, diff_line_counts};
 use crate::plugin::short_digest;
@@ -111,7 +111,7 @@ fn render_audit(rows: &[AuditRow], diffs: bool, more: bool, width: usize) -> Str
         }
         for row in rows {
             t.add_row(vec![
-                time(&row.at),
+                time::seconds(&row.at),
                 row.actor.clone(),
                 or_dash(row.pipeline.as_deref()),
                 row.action.clone(),
@@ -133,7 +133,7 @@ fn render_audit(rows: &[AuditRow], diffs: bool, more: bool, width: usize) -> Str
 
 /// One entry and, below it, its diff or its old and new value.
 fn render_entry(out: &mut String, row: &AuditRow) {
-    let mut head = format!("{}  {}", time(&row.at), row.actor);
+    let mut head = format!("{}  {}", time::seconds(&row.at), row.actor);
     if let Some(p) = &row.pipeline {
         let _ = write!(head, "  {p}");
     }
@@ -202,12 +202,6 @@ fn value(v: &str) -> String {
     } else {
         clip(v, 32)
     }
-}
-
-/// `2026-11-03T10:15:02.123Z` → `2026-11-03 10:15:02`.
-fn time(at: &str) -> String {
-    at.get(..19)
-        .map_or_else(|| at.to_owned(), |t| t.replacen('T', " ", 1))
 }
 
 #[cfg(test)]

@@ -3,17 +3,17 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::bail;
 use clap::{Args, Subcommand, ValueEnum};
 use comfy_table::ColumnConstraint;
+use jiff::Timestamp;
 use serde::Serialize;
 
 use super::render::{
     clip, count_of, esc, print_json, push_wrapped, screen_width, table_in, thousands,
 };
-use super::{Exit, Format};
+use super::{Exit, Format, time};
 use crate::Sluice;
 use crate::errors::Category;
 use crate::plugin::short_digest;
@@ -285,13 +285,6 @@ pub fn dlq(sluice: &Sluice, args: &DlqArgs) -> anyhow::Result<Exit> {
     }
 }
 
-/// Seconds since the Unix epoch, now.
-pub(super) fn now_seconds() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
-
 fn list(sluice: &Sluice, args: &ListArgs) -> anyhow::Result<Exit> {
     let log = sluice.run_log()?;
     let mut sel = args.filter.select(&log)?;
@@ -323,7 +316,7 @@ fn list(sluice: &Sluice, args: &ListArgs) -> anyhow::Result<Exit> {
     };
     out!(
         "{}",
-        render_list(&entries, &view, now_seconds(), screen_width())
+        render_list(&entries, &view, time::now(), screen_width())
     );
     Ok(Exit::Success)
 }
@@ -341,7 +334,7 @@ struct ListView {
 }
 
 /// `dlq list` laid out for `width` columns, ages counted to `now` (Unix seconds).
-fn render_list(entries: &[DlqEntry], view: &ListView, now: i64, width: usize) -> String {
+fn render_list(entries: &[DlqEntry], view: &ListView, now: Timestamp, width: usize) -> String {
     let mut out = String::new();
     let noun = match view.status {
         StatusArg::Any => "DLQ entries".to_owned(),
@@ -416,7 +409,7 @@ fn review_note(n: u64, flags: &[String]) -> String {
 }
 
 /// The entries as a table for `width` columns.
-pub(super) fn entries_table(entries: &[DlqEntry], now: i64, width: usize) -> String {
+pub(super) fn entries_table(entries: &[DlqEntry], now: Timestamp, width: usize) -> String {
     let headers = [
         "ID",
         "RECORD",
@@ -458,8 +451,8 @@ pub(super) fn entries_table(entries: &[DlqEntry], now: i64, width: usize) -> Str
                 "attempts"
             )
         );
-        let time = short_time(&e.updated_at).replacen(' ', "\n", 1);
-        let updated = match age(&e.updated_at, now) {
+        let time = time::minutes(&e.updated_at).replacen(' ', "\n", 1);
+        let updated = match time::age(&e.updated_at, now) {
             Some(a) => format!("{a}\n{time}"),
             None => e.updated_at.clone(),
         };
@@ -506,39 +499,6 @@ pub(super) fn totals_line(entries: &[DlqEntry]) -> String {
         list(stages.into_iter().map(|(_, s, n)| (s, n)).collect()),
         list(categories),
     )
-}
-
-/// `2026-11-01 10:00` from run log time text.
-fn short_time(ts: &str) -> String {
-    ts.get(..16).unwrap_or(ts).replacen('T', " ", 1)
-}
-
-/// Seconds since the Unix epoch of run log time text
-/// (`2026-11-01T10:00:00.000Z`).
-fn epoch_seconds(ts: &str) -> Option<i64> {
-    let num = |range: std::ops::Range<usize>| ts.get(range)?.parse::<i64>().ok();
-    let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    // Days from civil (Howard Hinnant's algorithm).
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hh * 3600 + mm * 60 + ss)
-}
-
-/// `3d ago`, `5h ago`, `12m ago`, `just now`.
-fn age(ts: &str, now: i64) -> Option<String> {
-    let secs = (now - epoch_seconds(ts)?).max(0);
-    Some(match secs {
-        s if s < 60 => "just now".to_owned(),
-        s if s < 3600 => format!("{}m ago", s / 60),
-        s if s < 86_400 => format!("{}h ago", s / 3600),
-        s => format!("{}d ago", s / 86_400),
-    })
 }
 
 /// The JSON of `dlq show` and `review show`.
@@ -619,14 +579,16 @@ pub(super) fn render_entry(e: &DlqEntry, versions: &[PayloadVersion], width: usi
     let _ = writeln!(
         out,
         "  queued {} · updated {} (UTC)",
-        short_time(&e.created_at),
-        short_time(&e.updated_at)
+        time::minutes(&e.created_at),
+        time::minutes(&e.updated_at)
     );
     if e.status != "open" {
         let mut line = format!(
             "{} {}",
             e.status,
-            e.resolved_at.as_deref().map_or("-".to_owned(), short_time)
+            e.resolved_at
+                .as_deref()
+                .map_or("-".to_owned(), time::minutes)
         );
         if let Some(run) = e.resolved_by_run {
             let _ = write!(line, " by run {run}");
@@ -667,7 +629,7 @@ pub(super) fn render_entry(e: &DlqEntry, versions: &[PayloadVersion], width: usi
         let mut line = format!(
             "v{} · {} · {}",
             v.version,
-            short_time(&v.created_at),
+            time::minutes(&v.created_at),
             v.actor
         );
         if let Some(note) = &v.note {
@@ -996,7 +958,7 @@ mod tests {
     use crate::stages::finalize::{RunStatus, Totals};
 
     /// 2026-11-03T10:00:00Z.
-    const NOW: i64 = 1_793_700_000;
+    const NOW: Timestamp = Timestamp::constant(1_793_700_000, 0);
 
     fn view(flags: &[&str]) -> ListView {
         ListView {
@@ -1006,34 +968,6 @@ mod tests {
             limit: 100,
             in_review: 0,
         }
-    }
-
-    #[test]
-    fn times_read_as_ages() {
-        assert_eq!(epoch_seconds("1970-01-01T00:00:00.000Z"), Some(0));
-        assert_eq!(epoch_seconds("2026-11-03T10:00:00.000Z"), Some(NOW));
-        assert_eq!(epoch_seconds("2024-02-29T12:00:00Z"), Some(1_709_208_000));
-        assert_eq!(epoch_seconds("not a time"), None);
-        assert_eq!(
-            age("2026-11-03T09:59:30.000Z", NOW).as_deref(),
-            Some("just now")
-        );
-        assert_eq!(
-            age("2026-11-03T09:15:00.000Z", NOW).as_deref(),
-            Some("45m ago")
-        );
-        assert_eq!(
-            age("2026-11-02T09:31:12.250Z", NOW).as_deref(),
-            Some("1d ago")
-        );
-        assert_eq!(
-            age("2026-11-03T04:00:00.000Z", NOW).as_deref(),
-            Some("6h ago")
-        );
-        assert_eq!(
-            age("2026-11-04T04:00:00.000Z", NOW).as_deref(),
-            Some("just now")
-        );
     }
 
     #[test]

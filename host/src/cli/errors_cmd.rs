@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::render::{
     clip, count_of, esc, esc_or_dash, print_json, push_wrapped, screen_width, table_in, thousands,
 };
-use super::{Exit, Format};
+use super::{Exit, Format, time};
 use crate::Sluice;
 use crate::errors::Category;
 use crate::runlog::{ErrorFilter, ErrorGroup, ErrorGroups, ErrorRow, RetryGroup, RunRow};
@@ -406,7 +406,7 @@ fn render_rows(run_id: i64, rows: &[ErrorRow], limit: u64, width: usize) -> Stri
             record,
             error,
             clip(&e.message, 300),
-            e.occurred_at.replacen('T', "\n", 1),
+            time::two_lines(&e.occurred_at),
         ]);
     }
     let mut out = format!("{t}\n");

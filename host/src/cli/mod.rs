@@ -17,6 +17,7 @@ mod review_cmd;
 mod run_cmd;
 mod runs_cmd;
 mod stats_cmd;
+mod time;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -8,14 +8,15 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
+use jiff::Timestamp;
 use serde_json::Value;
 
 use super::dlq_cmd::{
-    FilterArgs, ShowArgs, check_named, discarded_text, entries_table, now_seconds, print_outcomes,
-    show, totals_line,
+    FilterArgs, ShowArgs, check_named, discarded_text, entries_table, print_outcomes, show,
+    totals_line,
 };
 use super::render::{print_json, push_wrapped, screen_width, thousands};
-use super::{Exit, Format};
+use super::{Exit, Format, time};
 use crate::Sluice;
 use crate::runlog::{
     DlqEntry, DlqFilter, PayloadEdit, PayloadEdited, ReviewError, parse_assignment,
@@ -130,7 +131,7 @@ fn list(sluice: &Sluice, args: &ListArgs) -> anyhow::Result<Exit> {
                 &entries,
                 &sel.flags,
                 args.limit,
-                now_seconds(),
+                time::now(),
                 screen_width()
             )
         );
@@ -143,7 +144,7 @@ fn render_list(
     entries: &[DlqEntry],
     flags: &[String],
     limit: u64,
-    now: i64,
+    now: Timestamp,
     width: usize,
 ) -> String {
     if entries.is_empty() {
@@ -281,7 +282,7 @@ mod tests {
     use crate::runlog::review_fixture::dlq_log;
 
     /// 2026-11-03T10:00:00Z.
-    const NOW: i64 = 1_793_700_000;
+    const NOW: Timestamp = Timestamp::constant(1_793_700_000, 0);
 
     fn parse(args: &[&str]) -> Result<ReviewCommand, clap::Error> {
         let mut argv = vec!["sluice", "review"];
