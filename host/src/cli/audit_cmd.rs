@@ -24,7 +24,7 @@ pub struct AuditArgs {
     /// Only entries of this pipeline.
     #[arg(long)]
     pipeline: Option<String>,
-    /// Only entries since: a date (2026-11-01), a UTC time
+    /// Only entries since: a date (2026-11-01), an RFC 3339 time
     /// (2026-11-01T10:00:00Z) or a duration back from now (7d, 24h, 90m).
     #[arg(long, value_parser = clap::value_parser!(Since))]
     since: Option<Since>,

@@ -16,12 +16,13 @@ use super::render::{
 use super::{Exit, Format, time};
 use crate::Sluice;
 use crate::errors::Category;
+use crate::model::{Disposition, DlqStatus, Stage};
 use crate::plugin::short_digest;
 use crate::replay::ReplayOutcome;
 use crate::runlog::{
-    DlqEntry, DlqFilter, InvalidSince, PayloadVersion, ReviewError, RunLog, Since, pretty_payload,
+    DlqEntry, DlqFilter, InvalidSince, PayloadVersion, ReviewError, RunLog, Since, StatusFilter,
+    pretty_payload,
 };
-use crate::stages::Stage;
 
 /// `sluice dlq`.
 #[derive(Debug, Args)]
@@ -66,7 +67,7 @@ pub(super) struct FilterArgs {
     /// Only entries whose error is about this field.
     #[arg(long)]
     field: Option<String>,
-    /// Only entries updated since: a date (2026-11-01), a UTC time
+    /// Only entries updated since: a date (2026-11-01), an RFC 3339 time
     /// (2026-11-01T10:00:00Z) or a duration back from now (7d, 24h, 90m).
     #[arg(long, value_parser = since_text)]
     since: Option<String>,
@@ -187,6 +188,16 @@ impl StatusArg {
             StatusArg::Any => "any",
         }
     }
+
+    /// The statuses `dlq list` selects.
+    fn filter(self) -> StatusFilter {
+        match self {
+            StatusArg::Open => StatusFilter::Only(DlqStatus::Open),
+            StatusArg::Resolved => StatusFilter::Only(DlqStatus::Resolved),
+            StatusArg::Discarded => StatusFilter::Only(DlqStatus::Discarded),
+            StatusArg::Any => StatusFilter::Any,
+        }
+    }
 }
 
 /// `--disposition`.
@@ -201,11 +212,11 @@ pub(super) enum DispositionArg {
 }
 
 impl DispositionArg {
-    fn as_str(self) -> &'static str {
+    fn disposition(self) -> Disposition {
         match self {
-            DispositionArg::Failed => "failed",
-            DispositionArg::HeldBack => "held-back",
-            DispositionArg::Review => "review",
+            DispositionArg::Failed => Disposition::Failed,
+            DispositionArg::HeldBack => Disposition::HeldBack,
+            DispositionArg::Review => Disposition::Review,
         }
     }
 }
@@ -288,8 +299,8 @@ pub fn dlq(sluice: &Sluice, args: &DlqArgs) -> anyhow::Result<Exit> {
 fn list(sluice: &Sluice, args: &ListArgs) -> anyhow::Result<Exit> {
     let log = sluice.run_log()?;
     let mut sel = args.filter.select(&log)?;
-    sel.filter.status = Some(args.status.as_str().to_owned());
-    sel.filter.disposition = args.disposition.map(|d| d.as_str().to_owned());
+    sel.filter.status = args.status.filter();
+    sel.filter.disposition = args.disposition.map(DispositionArg::disposition);
     sel.filter.limit = Some(args.limit);
     let entries = log.dlq_entries(&sel.filter)?;
     if args.format.json {
@@ -299,7 +310,7 @@ fn list(sluice: &Sluice, args: &ListArgs) -> anyhow::Result<Exit> {
     // Entries waiting in review are not listed by default; say so.
     let in_review = if args.disposition.is_none() && args.status == StatusArg::Open {
         log.dlq_entries(&DlqFilter {
-            disposition: Some("review".into()),
+            disposition: Some(Disposition::Review),
             limit: None,
             ..sel.filter.clone()
         })?
@@ -377,7 +388,7 @@ fn render_list(entries: &[DlqEntry], view: &ListView, now: Timestamp, width: usi
         (StatusArg::Open, disposition) => {
             let mut flags = view.flags.clone();
             if let Some(d) = disposition {
-                flags.push(format!("--disposition {}", d.as_str()));
+                flags.push(format!("--disposition {}", d.disposition()));
             }
             let _ = writeln!(
                 out,
@@ -431,7 +442,7 @@ pub(super) fn entries_table(entries: &[DlqEntry], now: Timestamp, width: usize) 
     }
     for e in entries {
         let mut id = e.id.to_string();
-        if e.status != "open" {
+        if e.status != DlqStatus::Open {
             let _ = write!(id, "\n{}", e.status);
         }
         let record = format!("{}\n{}\n{}", esc(&e.record_key), e.pipeline, e.entity);
@@ -439,7 +450,7 @@ pub(super) fn entries_table(entries: &[DlqEntry], now: Timestamp, width: usize) 
         if let Some(field) = &e.field {
             let _ = write!(error, "\nfield {}", esc(field));
         }
-        if e.disposition != "failed" {
+        if e.disposition != Disposition::Failed {
             let _ = write!(error, "\n{}", e.disposition);
         }
         let failures = format!(
@@ -512,7 +523,7 @@ struct ShowJson<'a> {
 pub(super) fn show(sluice: &Sluice, args: &ShowArgs, review: bool) -> anyhow::Result<Exit> {
     let log = sluice.run_log()?;
     let entry = log.dlq_entry(args.id)?;
-    if review && entry.disposition != "review" {
+    if review && entry.disposition != Disposition::Review {
         return Err(ReviewError::NotInReview {
             id: entry.id,
             disposition: entry.disposition,
@@ -541,7 +552,7 @@ pub(super) fn render_entry(e: &DlqEntry, versions: &[PayloadVersion], width: usi
         e.pipeline,
         e.entity,
         esc(&e.record_key),
-        e.status.to_uppercase(),
+        e.status.as_str().to_uppercase(),
         e.disposition
     );
     if let Some(pos) = &e.source_position {
@@ -582,7 +593,7 @@ pub(super) fn render_entry(e: &DlqEntry, versions: &[PayloadVersion], width: usi
         time::minutes(&e.created_at),
         time::minutes(&e.updated_at)
     );
-    if e.status != "open" {
+    if e.status != DlqStatus::Open {
         let mut line = format!(
             "{} {}",
             e.status,
@@ -641,10 +652,10 @@ pub(super) fn render_entry(e: &DlqEntry, versions: &[PayloadVersion], width: usi
         push_wrapped(&mut out, "  ", &line, width);
     }
 
-    if e.status == "open" {
+    if e.status == DlqStatus::Open {
         out.push('\n');
         let id = e.id;
-        if e.disposition == "review" {
+        if e.disposition == Disposition::Review {
             let _ = writeln!(
                 out,
                 "Correct it:  sluice review edit {id} --set 'FIELD=JSONVALUE'\n\
@@ -686,13 +697,13 @@ fn replay(sluice: &Sluice, args: &ReplayArgs) -> anyhow::Result<Exit> {
     let log = sluice.run_log()?;
     let mut sel = args.filter.select(&log)?;
     sel.filter.ids = args.ids.clone();
-    sel.filter.disposition = args.disposition.map(|d| d.as_str().to_owned());
+    sel.filter.disposition = args.disposition.map(DispositionArg::disposition);
     let matched = log.dlq_entries(&sel.filter)?;
     check_named(&log, &args.ids, &matched, "replayed")?;
     drop(log);
     let mut flags = sel.flags;
     if let Some(d) = args.disposition {
-        flags.push(format!("--disposition {}", d.as_str()));
+        flags.push(format!("--disposition {}", d.disposition()));
     }
     flags.extend(args.ids.iter().map(|id| format!("--id {id}")));
     if matched.is_empty() {
@@ -869,8 +880,8 @@ pub(super) fn check_named(
         }
         match log.dlq_entry(id) {
             Err(_) => why.push(format!("{id} does not exist")),
-            Ok(e) if e.status != "open" => why.push(format!("{id} is {}", e.status)),
-            Ok(e) if e.disposition == "review" => why.push(format!(
+            Ok(e) if e.status != DlqStatus::Open => why.push(format!("{id} is {}", e.status)),
+            Ok(e) if e.disposition == Disposition::Review => why.push(format!(
                 "{id} is in review (sluice review approve|discard {id})"
             )),
             Ok(_) => why.push(format!("{id} does not match the filters")),
@@ -895,7 +906,7 @@ fn discard(sluice: &Sluice, args: &DiscardArgs) -> anyhow::Result<Exit> {
     let mut log = sluice.run_log()?;
     let mut sel = args.filter.select(&log)?;
     sel.filter.ids = args.ids.clone();
-    sel.filter.disposition = args.disposition.map(|d| d.as_str().to_owned());
+    sel.filter.disposition = args.disposition.map(DispositionArg::disposition);
     // Entries named by id are discarded even when they wait in review.
     sel.filter.include_review = !args.ids.is_empty();
     let entries = log.dlq_entries(&sel.filter)?;
@@ -915,7 +926,7 @@ fn discard(sluice: &Sluice, args: &DiscardArgs) -> anyhow::Result<Exit> {
             .collect();
         let mut flags = sel.flags.clone();
         if let Some(d) = args.disposition {
-            flags.push(format!("--disposition {}", d.as_str()));
+            flags.push(format!("--disposition {}", d.disposition()));
         }
         bail!(
             "{} would be discarded ({}); nothing was discarded. Check them with `{}`, then add --yes",
@@ -1034,7 +1045,7 @@ mod tests {
 
         let entries = log
             .dlq_entries(&DlqFilter {
-                status: Some("any".into()),
+                status: StatusFilter::Any,
                 code: Some("invalid-phone".into()),
                 ..DlqFilter::default()
             })

@@ -18,6 +18,7 @@ use super::dlq_cmd::{
 use super::render::{print_json, push_wrapped, screen_width, thousands};
 use super::{Exit, Format, time};
 use crate::Sluice;
+use crate::model::Disposition;
 use crate::runlog::{
     DlqEntry, DlqFilter, PayloadEdit, PayloadEdited, ReviewError, parse_assignment,
 };
@@ -119,7 +120,7 @@ pub fn review(sluice: &Sluice, args: &ReviewArgs) -> anyhow::Result<Exit> {
 fn list(sluice: &Sluice, args: &ListArgs) -> anyhow::Result<Exit> {
     let log = sluice.run_log()?;
     let mut sel = args.filter.select(&log)?;
-    sel.filter.disposition = Some("review".into());
+    sel.filter.disposition = Some(Disposition::Review);
     sel.filter.limit = Some(args.limit);
     let entries = log.dlq_entries(&sel.filter)?;
     if args.format.json {
@@ -233,7 +234,7 @@ fn approve(sluice: &Sluice, args: &ApproveArgs) -> anyhow::Result<Exit> {
     }
     let filter = DlqFilter {
         ids: args.ids.clone(),
-        disposition: Some("review".into()),
+        disposition: Some(Disposition::Review),
         include_review: true,
         ..DlqFilter::default()
     };
@@ -362,7 +363,7 @@ mod tests {
         let (_dir, mut log) = dlq_log();
         let entries = log
             .dlq_entries(&DlqFilter {
-                disposition: Some("review".into()),
+                disposition: Some(Disposition::Review),
                 ..DlqFilter::default()
             })
             .unwrap();

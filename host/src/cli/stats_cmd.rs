@@ -14,7 +14,7 @@ use crate::runlog::{Since, Stats, StatsFilter};
 /// `sluice stats`.
 #[derive(Debug, Args)]
 pub struct StatsArgs {
-    /// Only runs started since: a date (2026-11-01), a UTC time
+    /// Only runs started since: a date (2026-11-01), an RFC 3339 time
     /// (2026-11-01T10:00:00Z) or a duration back from now (7d, 24h, 90m).
     #[arg(long, value_parser = clap::value_parser!(Since))]
     since: Option<Since>,

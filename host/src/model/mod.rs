@@ -9,6 +9,7 @@
 //! run log or the error taxonomy lives with those modules.
 
 mod category;
+mod dlq;
 mod plugin_id;
 mod progress;
 mod record_error;
@@ -18,6 +19,7 @@ mod skip;
 mod stage;
 
 pub use category::Category;
+pub use dlq::{DlqStatus, Resolution};
 pub use plugin_id::{PluginId, short_digest};
 pub use progress::Progress;
 pub use record_error::{Disposition, LOCAL_CATEGORIES, RecordError, codes};

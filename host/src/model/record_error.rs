@@ -1,3 +1,6 @@
+use std::fmt;
+use std::str::FromStr;
+
 use serde::{Deserialize, Serialize};
 
 use super::{Category, PluginId, Stage};
@@ -73,6 +76,32 @@ impl Disposition {
             Disposition::HeldBack => "held-back",
             Disposition::Review => "review",
         }
+    }
+
+    /// Every disposition.
+    pub const ALL: [Disposition; 3] = [
+        Disposition::Failed,
+        Disposition::HeldBack,
+        Disposition::Review,
+    ];
+}
+
+impl fmt::Display for Disposition {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Disposition {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Disposition::ALL
+            .into_iter()
+            .find(|d| d.as_str() == s)
+            .ok_or_else(|| {
+                format!("unknown disposition `{s}`; expected failed, held-back or review")
+            })
     }
 }
 

@@ -16,6 +16,7 @@ mod retention;
 mod review;
 mod rows;
 mod scrub;
+mod sql_types;
 mod stats;
 mod store;
 mod writer;
@@ -25,7 +26,7 @@ pub use audit_queries::{AuditFilter, AuditRow, AuditTx, KnownDigest, PriorRun};
 pub use captures::CaptureRow;
 pub use context::RunContext;
 pub use cursors::{CursorReset, CursorRow};
-pub use dlq::{DlqEntry, DlqFilter, OpenKeys};
+pub use dlq::{DlqEntry, DlqFilter, OpenKeys, StatusFilter};
 pub use error::RunLogError;
 #[cfg(test)]
 pub(crate) use groups::fixture;

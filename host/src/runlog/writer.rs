@@ -12,7 +12,7 @@ use super::error::RunLogError;
 use super::rows::{insert_errors, insert_retries, insert_skips};
 use super::store::RunLog;
 use crate::errors::RecordError;
-use crate::model::SkipRecord;
+use crate::model::{Resolution, SkipRecord};
 use crate::strategy::RetryRecord;
 
 /// Events messages pending before stages wait for the writer.
@@ -141,7 +141,7 @@ fn write_loop(
                             run,
                             &skip.entity,
                             std::slice::from_ref(&skip.record_key),
-                            &format!("skipped: {}", skip.reason),
+                            &Resolution::Skipped(skip.reason.clone()),
                         )?;
                     }
                     skips += s.len() as u64;
@@ -152,7 +152,7 @@ fn write_loop(
                     loaded,
                     keys,
                 } => {
-                    resolve(&tx, run, &entity, &keys, "loaded")?;
+                    resolve(&tx, run, &entity, &keys, &Resolution::Loaded)?;
                     tx.prepare_cached("UPDATE runs SET loaded = loaded + ?2 WHERE id = ?1")?
                         .execute(params![run_id, loaded as i64])?;
                 }
