@@ -7,7 +7,7 @@ mod output;
 mod audit_cmd;
 mod connection_cmd;
 mod cursor_cmd;
-mod dlq_cmd;
+mod dlq;
 mod errors_cmd;
 mod exit;
 mod plugin_cmd;
@@ -78,7 +78,7 @@ enum Command {
     /// Work on one plugin: `plugin test` runs it over sample input.
     Plugin(plugin_cmd::PluginArgs),
     /// The dead-letter queue: list, show, replay or discard failed records.
-    Dlq(dlq_cmd::DlqArgs),
+    Dlq(dlq::DlqArgs),
     /// Records parked for manual review: list, show, edit, approve, discard.
     Review(review_cmd::ReviewArgs),
     /// Run the pipeline of a failed, aborted or interrupted run again, with its current file.
@@ -159,7 +159,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Audit(args) => audit_cmd::audit(&open()?, &args),
         Command::Plugins(args) => plugins_cmd::plugins(&open()?, &args),
         Command::Plugin(args) => plugin_cmd::plugin(&open()?, &args),
-        Command::Dlq(args) => dlq_cmd::dlq(&open()?, &args),
+        Command::Dlq(args) => dlq::dlq(&open()?, &args),
         Command::Review(args) => review_cmd::review(&open()?, &args),
         Command::Rerun(args) => run_cmd::rerun(&open()?, &args),
         Command::Cursor(args) => cursor_cmd::cursor(&open()?, &args),

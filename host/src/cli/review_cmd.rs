@@ -11,7 +11,7 @@ use clap::{Args, Subcommand};
 use jiff::Timestamp;
 use serde_json::Value;
 
-use super::dlq_cmd::{
+use super::dlq::{
     FilterArgs, ShowArgs, check_named, discarded_text, entries_table, print_outcomes, show,
     totals_line,
 };
