@@ -28,14 +28,14 @@ pub use context::RunContext;
 pub use cursors::{CursorReset, CursorRow};
 pub use dlq::{DlqEntry, DlqFilter, OpenKeys, StatusFilter};
 pub use error::RunLogError;
-#[cfg(test)]
-pub(crate) use groups::fixture;
+#[cfg(any(test, feature = "test-fixtures"))]
+pub use groups::fixture;
 pub use groups::{ErrorExample, ErrorGroup, ErrorGroups, RetryGroup, StreamFailure};
 pub use interrupted::{InterruptedRun, RunningRun};
 pub use queries::{ErrorFilter, ErrorRow, PluginUseRow, RunRow, StageRow};
 pub use retention::{Age, PruneReport};
-#[cfg(test)]
-pub(crate) use review::fixture as review_fixture;
+#[cfg(any(test, feature = "test-fixtures"))]
+pub use review::fixture as review_fixture;
 pub use review::{
     PayloadEdit, PayloadEdited, PayloadVersion, ReviewError, SYSTEM_ACTOR, parse_assignment,
     pretty_payload, unified_diff,
@@ -44,8 +44,8 @@ pub use scrub::{
     DEFAULT_MAX_PAYLOAD_BYTES, MAX_CAPTURE_BYTES, MAX_MESSAGE_BYTES, MAX_NAME_BYTES, Scrubber,
     cut_payload_bytes, is_cut_payload,
 };
-#[cfg(test)]
-pub(crate) use stats::fixture as stats_fixture;
+#[cfg(any(test, feature = "test-fixtures"))]
+pub use stats::fixture as stats_fixture;
 pub use stats::{
     DayErrors, DayRetries, InvalidSince, PipelineStats, RetryTotals, Since, Stats, StatsFilter,
     StatusCount, ratio,

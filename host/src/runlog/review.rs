@@ -542,8 +542,8 @@ impl RunLog {
 }
 
 /// A run log with DLQ entries at fixed times, for tests.
-#[cfg(test)]
-pub(crate) mod fixture {
+#[cfg(any(test, feature = "test-fixtures"))]
+pub mod fixture {
     use rusqlite::params;
     use tempfile::TempDir;
 
@@ -551,7 +551,7 @@ pub(crate) mod fixture {
 
     /// One DLQ row to insert.
     #[derive(Debug, Clone)]
-    pub(crate) struct Row {
+    pub struct Row {
         pub pipeline: &'static str,
         pub entity: &'static str,
         pub key: &'static str,
@@ -592,7 +592,7 @@ pub(crate) mod fixture {
     }
 
     /// Insert `row`; returns its id.
-    pub(crate) fn insert(log: &RunLog, row: &Row) -> i64 {
+    pub fn insert(log: &RunLog, row: &Row) -> i64 {
         log.conn
             .execute(
                 "INSERT INTO dlq (pipeline, entity, record_key, source_position, stage, payload, source_payload,
@@ -627,7 +627,7 @@ pub(crate) mod fixture {
 
     /// Audit rows `(actor, pipeline, action, subject, before, after, diff)`, oldest first.
     #[allow(clippy::type_complexity)]
-    pub(crate) fn audit_rows(
+    pub fn audit_rows(
         log: &RunLog,
     ) -> Vec<(
         String,
@@ -670,7 +670,7 @@ pub(crate) mod fixture {
     /// 6. erp orders o-0001 execute validation negative-total (open, failed, run 3)
     /// 7. crm contacts c-0005 transform validation invalid-phone (discarded, run 1)
     /// 8. crm contacts c-0006 ingest validation unparseable (open, review, no payload, run 2)
-    pub(crate) fn dlq_log() -> (TempDir, RunLog) {
+    pub fn dlq_log() -> (TempDir, RunLog) {
         let dir = tempfile::tempdir().expect("temp dir");
         let log = RunLog::open(&dir.path().join("runs.db")).expect("open run log");
         for (pipeline, started) in [

@@ -425,8 +425,8 @@ fn category_rank(category: &str) -> u8 {
         .map_or(u8::MAX, crate::errors::Category::rank)
 }
 
-#[cfg(test)]
-pub(crate) mod fixture {
+#[cfg(any(test, feature = "test-fixtures"))]
+pub mod fixture {
     //! A run log with several runs over three days and two pipelines.
 
     use tempfile::TempDir;
@@ -477,7 +477,7 @@ pub(crate) mod fixture {
     /// Five runs: an old one (Oct 28) outside a window starting Nov 1, then
     /// `contacts-to-crm` succeeding, partial and aborted (the sample run),
     /// and `orders-nightly` failing.
-    pub(crate) fn history() -> (TempDir, RunLog) {
+    pub fn history() -> (TempDir, RunLog) {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut log = RunLog::open(&dir.path().join("runs.db")).expect("open run log");
         let t = totals(500, 480, 20);
