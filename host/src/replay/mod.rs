@@ -145,7 +145,7 @@ impl Sluice {
             let mut counts: BTreeMap<(String, String), u64> = BTreeMap::new();
             for e in &entries {
                 *counts
-                    .entry((e.entity.clone(), e.stage.clone()))
+                    .entry((e.entity.clone(), e.stage.to_string()))
                     .or_default() += 1;
             }
             let config_changed = entries

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::context::RunContext;
 use super::error::RunLogError;
 use super::store::RunLog;
-use crate::model::{Disposition, DlqStatus, Resolution};
+use crate::model::{Category, Disposition, DlqStatus, Resolution, Stage};
 
 /// Which DLQ entries to select. Unset fields match everything; by default
 /// only open entries that are not parked for review.
@@ -96,13 +96,13 @@ pub struct DlqEntry {
     /// Where the record came from in the source.
     pub source_position: Option<String>,
     /// The stage it failed at, where a replay re-enters it.
-    pub stage: String,
+    pub stage: Stage,
     /// The record as it entered that stage (current version).
     pub payload: Option<String>,
     /// The record as the source produced it.
     pub source_payload: Option<String>,
     /// Category of the last failure.
-    pub category: String,
+    pub category: Category,
     /// Code of the last failure.
     pub code: String,
     /// Field of the last failure.
@@ -462,7 +462,7 @@ mod tests {
         assert_eq!((a.first_run_id, a.last_run_id), (first, first));
         assert_eq!(a.config_hash, "sha256:c");
         let c = entry(&entries, "c");
-        assert_eq!((c.stage.as_str(), c.code.as_str()), ("normalize", "bad"));
+        assert_eq!((c.stage, c.code.as_str()), (Stage::Normalize, "bad"));
 
         // A second run fails `a` again, without a source payload this time.
         let mut again = error(Some("a"), Stage::Execute, "again", Some("{\"v\":3}"));
@@ -471,8 +471,8 @@ mod tests {
         let entries = log.dlq_entries(&DlqFilter::default()).unwrap();
         let a = entry(&entries, "a");
         assert_eq!(
-            (a.code.as_str(), a.stage.as_str(), a.payload.as_deref()),
-            ("again", "execute", Some("{\"v\":3}"))
+            (a.code.as_str(), a.stage, a.payload.as_deref()),
+            ("again", Stage::Execute, Some("{\"v\":3}"))
         );
         assert_eq!(
             (a.failures, a.first_run_id, a.last_run_id),
@@ -545,5 +545,20 @@ mod tests {
         let b = entries.iter().find(|e| e.record_key == "b").unwrap().id;
         let err = log.dlq_entry(b).unwrap_err().to_string();
         assert!(err.contains("`closed`") && err.contains("status"), "{err}");
+
+        // And a stage or category.
+        log.conn
+            .execute_batch(
+                "UPDATE dlq SET status = 'open', stage = 'warp' WHERE record_key = 'b';
+                 UPDATE dlq SET disposition = 'failed', category = 'cosmic' WHERE record_key = 'a';",
+            )
+            .unwrap();
+        let err = log.dlq_entry(b).unwrap_err().to_string();
+        assert!(err.contains("`warp`") && err.contains("stage"), "{err}");
+        let err = log.dlq_entry(a.id).unwrap_err().to_string();
+        assert!(
+            err.contains("`cosmic`") && err.contains("category"),
+            "{err}"
+        );
     }
 }

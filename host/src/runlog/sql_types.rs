@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
-use crate::model::{Disposition, DlqStatus, Resolution};
+use crate::model::{Category, Disposition, DlqStatus, Resolution, Stage};
 
 /// A column value this version cannot read.
 #[derive(Debug, thiserror::Error)]
@@ -42,4 +42,4 @@ macro_rules! text_column {
     )*};
 }
 
-text_column!(DlqStatus, Disposition, Resolution);
+text_column!(DlqStatus, Disposition, Resolution, Stage, Category);

@@ -230,13 +230,13 @@ pub(crate) fn totals_line(entries: &[DlqEntry]) -> String {
     for e in entries {
         let order = Stage::ALL
             .iter()
-            .position(|s| s.as_str() == e.stage)
+            .position(|s| *s == e.stage)
             .unwrap_or(Stage::ALL.len());
-        match stages.iter_mut().find(|(_, s, _)| *s == e.stage) {
+        match stages.iter_mut().find(|(_, s, _)| *s == e.stage.as_str()) {
             Some((_, _, n)) => *n += 1,
-            None => stages.push((order, &e.stage, 1)),
+            None => stages.push((order, e.stage.as_str(), 1)),
         }
-        *categories.entry(&e.category).or_default() += 1;
+        *categories.entry(e.category.as_str()).or_default() += 1;
     }
     stages.sort_by_key(|(order, name, _)| (*order, *name));
     let mut categories: Vec<(&str, u64)> = categories.into_iter().collect();
