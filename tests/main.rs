@@ -14,6 +14,7 @@ mod error_model;
 mod example_contacts;
 mod hostile;
 mod http_connectors;
+mod layering;
 mod oversized_records;
 mod pipeline_errors;
 mod plugin_tools;

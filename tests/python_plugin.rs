@@ -9,7 +9,7 @@ use sluice::{RunError, RunSummary, Sluice};
 use crate::support::{TestEnv, jsonl};
 
 fn python_plugin_dir() -> PathBuf {
-    let dir = env!("SLUICE_PYTHON_PLUGIN_DIR");
+    let dir = sluice::test_fixtures::PYTHON_PLUGIN_DIR;
     assert!(
         !dir.is_empty(),
         "the Python plugin was not built: install componentize-py (`pip install componentize-py==0.25.1`, \

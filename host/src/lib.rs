@@ -4,14 +4,15 @@
 //! Records move `ingest → normalize → transform → execute → finalize`
 //! ([`stages`]); every plugin call runs in a [`plugin::Sandbox`] under fuel,
 //! memory, time and output limits; every outcome lands in the SQLite
-//! [`runlog`]. The `sluice` binary ([`cli`]) is a thin layer over [`Sluice`].
+//! [`runlog`]. The `sluice` binary (crate `sluice-cli`, `host/cli/`) is a
+//! thin layer over [`Sluice`].
 
 pub mod audit;
 pub mod bindings;
-pub mod cli;
 pub mod config;
 pub mod connection;
 pub mod errors;
+pub mod model;
 pub mod plugin;
 pub mod record;
 pub mod replay;
@@ -25,6 +26,18 @@ use std::path::{Path, PathBuf};
 
 pub use config::{LoadedPipeline, load_pipeline};
 pub use run::{RunError, RunSummary};
+
+#[cfg(feature = "test-fixtures")]
+#[doc(hidden)]
+pub mod test_fixtures {
+    //! Where the host's build script put the components the end-to-end
+    //! tests load (feature `test-fixtures`, for tests only).
+
+    /// The test plugins (`tests/test-plugins/*`), built for wasm32-wasip2.
+    pub const TEST_PLUGIN_DIR: &str = env!("SLUICE_TEST_PLUGIN_DIR");
+    /// The Python plugin, or empty when componentize-py was not found.
+    pub const PYTHON_PLUGIN_DIR: &str = env!("SLUICE_PYTHON_PLUGIN_DIR");
+}
 
 use plugin::{Registry, Runtime};
 use runlog::{RunLog, RunLogError};

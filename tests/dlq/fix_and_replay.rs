@@ -3,7 +3,8 @@
 
 use std::collections::HashSet;
 
-use sluice::runlog::DlqFilter;
+use sluice::model::{DlqStatus, Resolution};
+use sluice::runlog::{DlqFilter, StatusFilter};
 use sluice::stages::finalize::RunStatus;
 
 use crate::support::{TestEnv, jsonl};
@@ -180,12 +181,12 @@ fn a_later_run_that_loads_a_dead_lettered_record_resolves_its_entry() {
     let resolved = env
         .run_log()
         .dlq_entries(&DlqFilter {
-            status: Some("resolved".into()),
+            status: StatusFilter::Only(DlqStatus::Resolved),
             ..DlqFilter::default()
         })
         .unwrap();
     assert_eq!(resolved.len(), 1);
     assert_eq!(resolved[0].record_key, "b");
-    assert_eq!(resolved[0].resolution.as_deref(), Some("loaded"));
+    assert_eq!(resolved[0].resolution, Some(Resolution::Loaded));
     assert_eq!(resolved[0].resolved_by_run, Some(second.run_id));
 }

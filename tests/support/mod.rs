@@ -11,11 +11,13 @@ use sluice::runlog::RunLog;
 use sluice::{RunSummary, Sluice, SluiceOptions, load_pipeline};
 use tempfile::TempDir;
 
-/// The workspace root.
+/// The workspace root: the nearest directory above the tests' crate
+/// (`host/cli`) with a `Cargo.lock`.
 pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
+        .ancestors()
+        .find(|d| d.join("Cargo.lock").is_file())
+        .expect("a workspace root above the crate")
         .to_owned()
 }
 
@@ -26,7 +28,7 @@ pub fn shared_cache() -> PathBuf {
 
 /// The hostile test plugin.
 pub fn test_plugin() -> PathBuf {
-    Path::new(env!("SLUICE_TEST_PLUGIN_DIR")).join("sluice_test_plugins.wasm")
+    Path::new(sluice::test_fixtures::TEST_PLUGIN_DIR).join("sluice_test_plugins.wasm")
 }
 
 /// A scratch directory with its own data directory.
@@ -145,10 +147,10 @@ pub fn stderr(o: &Output) -> String {
 
 /// The fault-injecting test target.
 pub fn fault_target() -> PathBuf {
-    Path::new(env!("SLUICE_TEST_PLUGIN_DIR")).join("sluice_test_fault_target.wasm")
+    Path::new(sluice::test_fixtures::TEST_PLUGIN_DIR).join("sluice_test_fault_target.wasm")
 }
 
 /// The HTTP probe test target.
 pub fn http_probe() -> PathBuf {
-    Path::new(env!("SLUICE_TEST_PLUGIN_DIR")).join("sluice_test_http_probe.wasm")
+    Path::new(sluice::test_fixtures::TEST_PLUGIN_DIR).join("sluice_test_http_probe.wasm")
 }

@@ -215,9 +215,9 @@ mod tests {
 
     use super::*;
     use crate::config::parse_pipeline;
+    use crate::model::{RunStatus, Totals};
     use crate::plugin::{CallStats, PluginId, PluginKind};
     use crate::runlog::{AuditFilter, PluginUse};
-    use crate::stages::finalize::{RunStatus, Totals};
 
     const DIGEST_A: &str =
         "sha256:aaaaaaaaaaaa0000000000000000000000000000000000000000000000000000";

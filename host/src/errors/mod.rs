@@ -4,6 +4,6 @@ mod category;
 mod record_error;
 mod taxonomy;
 
-pub use category::Category;
-pub use record_error::{Disposition, LOCAL_CATEGORIES, RecordError, codes};
+pub use crate::model::Category;
+pub use crate::model::{Disposition, LOCAL_CATEGORIES, RecordError, codes};
 pub use taxonomy::{CategoryRule, ErrorFacts, Guidance};

@@ -26,7 +26,7 @@ use std::path::{Component, Path, PathBuf};
 
 use super::failure::{FailureKind, PluginFailure};
 use super::host_state::Grants;
-use super::id::PluginId;
+use crate::model::PluginId;
 
 /// The default write quota of a target's directory, in MiB.
 pub const DEFAULT_WRITE_QUOTA_MB: u64 = 1024;

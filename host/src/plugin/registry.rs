@@ -5,7 +5,7 @@ use std::sync::Arc;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::id::PluginId;
+use crate::model::PluginId;
 
 /// The role a plugin plays, i.e. which world of the contract it implements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]

@@ -8,12 +8,12 @@ use wasmtime::{Engine, Store, Trap, WasmBacktrace};
 use super::capabilities::{self, ImportPolicy, ImportRefusal};
 use super::failure::{FailureKind, PluginFailure};
 use super::host_state::{Grants, HostState};
-use super::id::PluginId;
 use super::limits::Limits;
 use super::registry::{Artifact, Origin, PluginKind};
 use super::runtime::{EPOCH_TICK, LoadError, Runtime};
 use crate::bindings::current::PluginError;
 use crate::connection::HttpExchange;
+use crate::model::PluginId;
 
 /// Glue between the generic [`Sandbox`] and one world's generated bindings.
 pub trait WorldBinding: Sized + Send + 'static {

@@ -13,9 +13,10 @@ pub use rerun::RerunError;
 
 use crate::Sluice;
 use crate::config::{ConfigError, load_pipeline};
+use crate::model::DlqStatus;
 use crate::run::lock::RunLocks;
 use crate::run::{Feed, RunError, RunKind, RunRequest, RunSummary, run_with};
-use crate::runlog::{DlqEntry, DlqFilter, RunLogError};
+use crate::runlog::{DlqEntry, DlqFilter, RunLogError, StatusFilter};
 
 /// What a replay of one pipeline's entries would do, or did.
 #[derive(Debug, Serialize)]
@@ -90,16 +91,12 @@ impl Sluice {
         dry_run: bool,
     ) -> Result<Vec<ReplayOutcome>, ReplayError> {
         let log = self.run_log()?;
-        let mut filter = filter.clone();
-        if filter.status.is_none() {
-            filter.status = Some("open".into());
-        }
-        if filter.status.as_deref() != Some("open") {
+        if filter.status != StatusFilter::Only(DlqStatus::Open) {
             // Only open entries can be replayed.
             return Ok(Vec::new());
         }
         let mut by_pipeline: BTreeMap<String, Vec<DlqEntry>> = BTreeMap::new();
-        for entry in log.dlq_entries(&filter)? {
+        for entry in log.dlq_entries(filter)? {
             by_pipeline
                 .entry(entry.pipeline.clone())
                 .or_default()
@@ -148,7 +145,7 @@ impl Sluice {
             let mut counts: BTreeMap<(String, String), u64> = BTreeMap::new();
             for e in &entries {
                 *counts
-                    .entry((e.entity.clone(), e.stage.clone()))
+                    .entry((e.entity.clone(), e.stage.to_string()))
                     .or_default() += 1;
             }
             let config_changed = entries

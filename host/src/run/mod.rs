@@ -5,12 +5,11 @@ mod interrupted;
 pub mod lock;
 pub mod native;
 mod plan;
-mod progress;
 mod replay_feed;
 mod runner;
 
+pub use crate::model::Progress;
 pub use plan::Plan;
-pub use progress::Progress;
 pub use runner::{
     Feed, RunError, RunKind, RunRequest, RunSummary, run_pipeline, run_plan, run_with,
 };

@@ -1,12 +1,11 @@
 //! The ingest side of a replay: dead-letter entries become records again
 //! and re-enter the pipeline at the stage they failed in.
 
-use std::str::FromStr;
 use std::sync::Arc;
 
 use crossbeam_channel::Sender;
 
-use crate::errors::{Category, RecordError};
+use crate::errors::RecordError;
 use crate::record::{Object, Record};
 use crate::runlog::DlqEntry;
 use crate::stages::{Batch, Flow, Reporter, Stage, StageReport};
@@ -84,22 +83,21 @@ pub fn run(
 /// for records that failed while being read, normalize (the source is not
 /// read again; the record is rebuilt from what it produced).
 fn re_entry(entry: &DlqEntry) -> Stage {
-    match Stage::from_str(&entry.stage) {
-        Ok(Stage::Ingest) | Err(_) => Stage::Normalize,
-        Ok(stage) => stage,
+    match entry.stage {
+        Stage::Ingest => Stage::Normalize,
+        stage => stage,
     }
 }
 
 /// The record an entry holds, or the error it fails with again.
 fn revive(entry: &DlqEntry) -> Result<Record, Box<RecordError>> {
-    let stage = Stage::from_str(&entry.stage).unwrap_or(Stage::Ingest);
+    let stage = entry.stage;
     let text = match stage {
         Stage::Ingest => entry.source_payload.as_deref(),
         _ => entry.payload.as_deref(),
     };
     let fail = |message: String| {
-        let category = Category::from_str(&entry.category).unwrap_or(Category::Mapping);
-        let mut e = RecordError::new(stage, &entry.entity, category, &entry.code, message);
+        let mut e = RecordError::new(stage, &entry.entity, entry.category, &entry.code, message);
         e.field = entry.field.clone();
         e.record_key = Some(entry.record_key.clone());
         e.source_position = entry.source_position.clone();

@@ -7,10 +7,10 @@ use serde::Serialize;
 
 use super::lock::{LockError, RunLocks};
 use super::plan::Plan;
-use super::progress::Progress;
 use super::replay_feed;
 use crate::config::{ConfigError, LoadedPipeline};
 use crate::errors::{Category, RecordError};
+use crate::model::Progress;
 use crate::runlog::{
     DlqEntry, InterruptedRun, MAX_MESSAGE_BYTES, RunContext, RunLog, RunLogError, Scrubber,
     spawn_writer,

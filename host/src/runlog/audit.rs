@@ -3,7 +3,8 @@
 use rusqlite::{Connection, params};
 use serde::Serialize;
 
-use super::store::{RunLog, RunLogError};
+use super::error::RunLogError;
+use super::store::RunLog;
 
 /// One change to record.
 #[derive(Debug, Clone, Default, Serialize)]

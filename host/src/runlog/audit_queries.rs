@@ -8,8 +8,9 @@ use rusqlite::{OptionalExtension, Transaction, TransactionBehavior, params};
 use serde::Serialize;
 
 use super::audit::{AuditEntry, insert_audit};
+use super::error::RunLogError;
 use super::stats::Since;
-use super::store::{RunLog, RunLogError};
+use super::store::RunLog;
 
 /// Which audit entries to read.
 #[derive(Debug, Clone, Default)]

@@ -3,7 +3,8 @@
 use rusqlite::params;
 use serde::Serialize;
 
-use super::store::{RunLog, RunLogError};
+use super::error::RunLogError;
+use super::store::RunLog;
 
 /// One captured document.
 #[derive(Debug, Clone, Serialize)]

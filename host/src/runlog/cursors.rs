@@ -4,8 +4,9 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use serde::Serialize;
 
 use super::audit::{AuditEntry, insert_audit};
-use super::store::{RunLog, RunLogError};
-use super::writer::RunContext;
+use super::context::RunContext;
+use super::error::RunLogError;
+use super::store::RunLog;
 
 /// The committed cursor of one entity stream.
 #[derive(Debug, Clone, Serialize)]

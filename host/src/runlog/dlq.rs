@@ -4,8 +4,10 @@ use rusqlite::types::Value as Sql;
 use rusqlite::{OptionalExtension, Row, Transaction, params};
 use serde::Serialize;
 
-use super::store::{RunLog, RunLogError};
-use super::writer::RunContext;
+use super::context::RunContext;
+use super::error::RunLogError;
+use super::store::RunLog;
+use crate::model::{Category, Disposition, DlqStatus, Resolution, Stage};
 
 /// Which DLQ entries to select. Unset fields match everything; by default
 /// only open entries that are not parked for review.
@@ -29,15 +31,31 @@ pub struct DlqFilter {
     pub field: Option<String>,
     /// Only entries updated at or after this UTC time (ISO 8601).
     pub since: Option<String>,
-    /// `open` (default), `resolved`, `discarded`, or `any`.
-    pub status: Option<String>,
-    /// Only this disposition (`failed`, `held-back`, `review`). When unset,
-    /// entries parked for review are left out unless `include_review`.
-    pub disposition: Option<String>,
+    /// Which statuses: open entries by default.
+    pub status: StatusFilter,
+    /// Only this disposition. When unset, entries parked for review are
+    /// left out unless `include_review`.
+    pub disposition: Option<Disposition>,
     /// Also select entries parked for review.
     pub include_review: bool,
     /// At most this many, oldest first.
     pub limit: Option<u64>,
+}
+
+/// Which statuses a [`DlqFilter`] selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusFilter {
+    /// Entries with this status.
+    Only(DlqStatus),
+    /// Entries with any status.
+    Any,
+}
+
+impl Default for StatusFilter {
+    /// Open entries.
+    fn default() -> Self {
+        StatusFilter::Only(DlqStatus::Open)
+    }
 }
 
 /// Record keys with open DLQ entries, by entity.
@@ -78,13 +96,13 @@ pub struct DlqEntry {
     /// Where the record came from in the source.
     pub source_position: Option<String>,
     /// The stage it failed at, where a replay re-enters it.
-    pub stage: String,
+    pub stage: Stage,
     /// The record as it entered that stage (current version).
     pub payload: Option<String>,
     /// The record as the source produced it.
     pub source_payload: Option<String>,
     /// Category of the last failure.
-    pub category: String,
+    pub category: Category,
     /// Code of the last failure.
     pub code: String,
     /// Field of the last failure.
@@ -103,10 +121,10 @@ pub struct DlqEntry {
     pub attempts: i64,
     /// Runs this record failed in.
     pub failures: i64,
-    /// `failed`, `held-back` or `review`.
-    pub disposition: String,
-    /// `open`, `resolved` or `discarded`.
-    pub status: String,
+    /// What became of the record: failed, held back or parked for review.
+    pub disposition: Disposition,
+    /// Whether it is still in the queue.
+    pub status: DlqStatus,
     /// Current payload version (edits in review add versions).
     pub payload_version: i64,
     /// First failing run.
@@ -122,7 +140,7 @@ pub struct DlqEntry {
     /// The run that resolved it.
     pub resolved_by_run: Option<i64>,
     /// How it left the queue.
-    pub resolution: Option<String>,
+    pub resolution: Option<Resolution>,
 }
 
 /// SQL for an entry's current `payload` or `source_payload`: its own, or
@@ -195,16 +213,20 @@ impl RunLog {
             args.push(value);
             sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
         };
-        match filter.status.as_deref() {
-            Some("any") => {}
-            status => push(
+        match filter.status {
+            StatusFilter::Any => {}
+            StatusFilter::Only(status) => push(
                 &mut sql,
                 " AND status = ?",
-                Sql::Text(status.unwrap_or("open").to_owned()),
+                Sql::Text(status.as_str().to_owned()),
             ),
         }
-        match &filter.disposition {
-            Some(d) => push(&mut sql, " AND disposition = ?", Sql::Text(d.clone())),
+        match filter.disposition {
+            Some(d) => push(
+                &mut sql,
+                " AND disposition = ?",
+                Sql::Text(d.as_str().to_owned()),
+            ),
             None if !filter.include_review => sql.push_str(" AND disposition <> 'review'"),
             None => {}
         }
@@ -350,7 +372,7 @@ pub(super) fn resolve(
     run: &RunContext,
     entity: &str,
     keys: &[String],
-    resolution: &str,
+    resolution: &Resolution,
 ) -> Result<(), RunLogError> {
     let mut stmt = tx.prepare_cached(
         "UPDATE dlq SET status = 'resolved', resolution = ?4, resolved_by_run = ?5,
@@ -367,8 +389,8 @@ pub(super) fn resolve(
 mod tests {
     use super::*;
     use crate::errors::{Category, RecordError};
+    use crate::model::Stage;
     use crate::runlog::{LogEvent, spawn_writer};
-    use crate::stages::Stage;
 
     fn error(key: Option<&str>, stage: Stage, code: &str, payload: Option<&str>) -> RecordError {
         RecordError {
@@ -440,7 +462,7 @@ mod tests {
         assert_eq!((a.first_run_id, a.last_run_id), (first, first));
         assert_eq!(a.config_hash, "sha256:c");
         let c = entry(&entries, "c");
-        assert_eq!((c.stage.as_str(), c.code.as_str()), ("normalize", "bad"));
+        assert_eq!((c.stage, c.code.as_str()), (Stage::Normalize, "bad"));
 
         // A second run fails `a` again, without a source payload this time.
         let mut again = error(Some("a"), Stage::Execute, "again", Some("{\"v\":3}"));
@@ -449,8 +471,8 @@ mod tests {
         let entries = log.dlq_entries(&DlqFilter::default()).unwrap();
         let a = entry(&entries, "a");
         assert_eq!(
-            (a.code.as_str(), a.stage.as_str(), a.payload.as_deref()),
-            ("again", "execute", Some("{\"v\":3}"))
+            (a.code.as_str(), a.stage, a.payload.as_deref()),
+            ("again", Stage::Execute, Some("{\"v\":3}"))
         );
         assert_eq!(
             (a.failures, a.first_run_id, a.last_run_id),
@@ -472,5 +494,71 @@ mod tests {
         };
         assert_eq!(stored("c"), (true, true));
         assert_eq!(stored("a"), (true, false));
+    }
+
+    #[test]
+    fn statuses_read_back_typed_and_unknown_values_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = RunLog::open(&dir.path().join("runs.db")).unwrap();
+        write_run(
+            &log,
+            vec![vec![
+                error(Some("a"), Stage::Transform, "x", Some("{}")),
+                error(Some("b"), Stage::Transform, "x", Some("{}")),
+            ]],
+        );
+        let entries = log.dlq_entries(&DlqFilter::default()).unwrap();
+        let a = entry(&entries, "a");
+        assert_eq!(
+            (a.status, a.disposition, &a.resolution),
+            (DlqStatus::Open, Disposition::Failed, &None)
+        );
+        let any = DlqFilter {
+            status: StatusFilter::Any,
+            ..DlqFilter::default()
+        };
+
+        // A resolution this version does not know: an error naming it.
+        log.conn
+            .execute(
+                "UPDATE dlq SET status = 'resolved', resolution = 'teleported' WHERE record_key = 'a'",
+                [],
+            )
+            .unwrap();
+        let err = log.dlq_entries(&any).unwrap_err().to_string();
+        assert!(err.contains("`teleported`"), "{err}");
+        assert!(err.contains("resolution"), "{err}");
+
+        // So is a status or disposition outside the schema's checks.
+        log.conn
+            .execute_batch(
+                "PRAGMA ignore_check_constraints = ON;
+                 UPDATE dlq SET status = 'open', resolution = NULL, disposition = 'limbo' WHERE record_key = 'a';
+                 UPDATE dlq SET status = 'closed' WHERE record_key = 'b';",
+            )
+            .unwrap();
+        let err = log.dlq_entry(a.id).unwrap_err().to_string();
+        assert!(
+            err.contains("`limbo`") && err.contains("disposition"),
+            "{err}"
+        );
+        let b = entries.iter().find(|e| e.record_key == "b").unwrap().id;
+        let err = log.dlq_entry(b).unwrap_err().to_string();
+        assert!(err.contains("`closed`") && err.contains("status"), "{err}");
+
+        // And a stage or category.
+        log.conn
+            .execute_batch(
+                "UPDATE dlq SET status = 'open', stage = 'warp' WHERE record_key = 'b';
+                 UPDATE dlq SET disposition = 'failed', category = 'cosmic' WHERE record_key = 'a';",
+            )
+            .unwrap();
+        let err = log.dlq_entry(b).unwrap_err().to_string();
+        assert!(err.contains("`warp`") && err.contains("stage"), "{err}");
+        let err = log.dlq_entry(a.id).unwrap_err().to_string();
+        assert!(
+            err.contains("`cosmic`") && err.contains("category"),
+            "{err}"
+        );
     }
 }

@@ -17,10 +17,11 @@ use std::cmp::Reverse;
 use rusqlite::types::Value as Sql;
 use serde::Serialize;
 
+use super::error::RunLogError;
 use super::queries::ErrorFilter;
-use super::store::{RunLog, RunLogError};
+use super::store::RunLog;
 use crate::errors::{Category, ErrorFacts, Guidance};
-use crate::stages::Stage;
+use crate::model::Stage;
 
 /// A run's errors grouped by cause, and its retries folded by code.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -517,21 +518,20 @@ impl RunLog {
 }
 
 /// A run log filled with a realistic mix of errors and retries, for tests.
-#[cfg(test)]
-pub(crate) mod fixture {
+#[cfg(any(test, feature = "test-fixtures"))]
+pub mod fixture {
     use std::time::Duration;
 
     use tempfile::TempDir;
 
     use crate::errors::{Category, Disposition, RecordError};
+    use crate::model::{RunStatus, Stage, StageCounts, Totals};
     use crate::plugin::PluginId;
     use crate::runlog::RunLog;
-    use crate::stages::finalize::{RunStatus, Totals};
-    use crate::stages::{Stage, StageCounts};
     use crate::strategy::{RetryRecord, Strategy};
 
     /// A plugin id with a fixed digest.
-    pub(crate) fn plugin(name: &str) -> PluginId {
+    pub fn plugin(name: &str) -> PluginId {
         PluginId {
             name: name.into(),
             digest: format!("sha256:{}", "ab".repeat(32)).into(),
@@ -574,7 +574,7 @@ pub(crate) mod fixture {
     /// The errors of the sample run: 40 invalid emails, 12 invalid phones,
     /// 5 traps of plugin `hostile`, one expired token at the target that
     /// held back 816 records, and 10 bad gateways left after retries.
-    pub(crate) fn sample_errors() -> Vec<RecordError> {
+    pub fn sample_errors() -> Vec<RecordError> {
         let mut errors = Vec::new();
         for k in 0..40 {
             errors.push(error(
@@ -656,7 +656,7 @@ pub(crate) mod fixture {
     /// The retries of the sample run: 1,204 rate-limit hits on 800 records
     /// that all got through, and 2 + 10 records hitting bad gateways, 10 of
     /// which failed after 4 failed attempts.
-    pub(crate) fn sample_retries() -> Vec<RetryRecord> {
+    pub fn sample_retries() -> Vec<RetryRecord> {
         let mut retries = Vec::new();
         for k in 0..800 {
             // 404 records hit it twice, 396 once: 1,204 hits.
@@ -680,7 +680,7 @@ pub(crate) mod fixture {
     /// Fix every timestamp of run `run_id` so output is deterministic:
     /// the run starts at `started_at` and lasts `duration_ms`; its errors
     /// and retries happen at its start.
-    pub(crate) fn pin_times(log: &RunLog, run_id: i64, started_at: &str, duration_ms: i64) {
+    pub fn pin_times(log: &RunLog, run_id: i64, started_at: &str, duration_ms: i64) {
         log.conn
             .execute(
                 "UPDATE runs SET started_at = ?2,
@@ -701,7 +701,7 @@ pub(crate) mod fixture {
 
     /// Record a finished run of `pipeline` with `errors` and `retries`.
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn add_run(
+    pub fn add_run(
         log: &mut RunLog,
         pipeline: &str,
         strategy: Strategy,
@@ -744,7 +744,7 @@ pub(crate) mod fixture {
 
     /// A temporary run log holding the sample run (aborted at the auth
     /// error, strategy `retry`); returns it with the run's id.
-    pub(crate) fn sample_log() -> (TempDir, RunLog, i64) {
+    pub fn sample_log() -> (TempDir, RunLog, i64) {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut log = RunLog::open(&dir.path().join("runs.db")).expect("open run log");
         let id = add_sample_run(&mut log, "contacts-to-crm", "2026-11-03T09:15:00.000Z");
@@ -752,7 +752,7 @@ pub(crate) mod fixture {
     }
 
     /// Add the sample run to `log`.
-    pub(crate) fn add_sample_run(log: &mut RunLog, pipeline: &str, started_at: &str) -> i64 {
+    pub fn add_sample_run(log: &mut RunLog, pipeline: &str, started_at: &str) -> i64 {
         // 3,000 extracted: 2,116 loaded, 68 failed, 816 held back.
         add_run(
             log,

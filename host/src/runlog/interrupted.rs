@@ -6,7 +6,8 @@
 use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
 
-use super::store::{RunLog, RunLogError};
+use super::error::RunLogError;
+use super::store::RunLog;
 
 /// A run still marked `running`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -158,8 +159,8 @@ impl RunLog {
 mod tests {
     use super::*;
     use crate::errors::{Category, RecordError};
+    use crate::model::{SkipRecord, Stage};
     use crate::runlog::{LogEvent, RunContext, spawn_writer};
-    use crate::stages::{SkipRecord, Stage};
 
     #[test]
     fn a_dead_run_gets_the_counts_its_rows_show_and_balances() {

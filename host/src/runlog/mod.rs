@@ -5,14 +5,18 @@
 mod audit;
 mod audit_queries;
 mod captures;
+mod context;
 mod cursors;
 mod dlq;
+mod error;
 mod groups;
 mod interrupted;
 mod queries;
 mod retention;
 mod review;
+mod rows;
 mod scrub;
+mod sql_types;
 mod stats;
 mod store;
 mod writer;
@@ -20,16 +24,18 @@ mod writer;
 pub use audit::AuditEntry;
 pub use audit_queries::{AuditFilter, AuditRow, AuditTx, KnownDigest, PriorRun};
 pub use captures::CaptureRow;
+pub use context::RunContext;
 pub use cursors::{CursorReset, CursorRow};
-pub use dlq::{DlqEntry, DlqFilter, OpenKeys};
-#[cfg(test)]
-pub(crate) use groups::fixture;
+pub use dlq::{DlqEntry, DlqFilter, OpenKeys, StatusFilter};
+pub use error::RunLogError;
+#[cfg(any(test, feature = "test-fixtures"))]
+pub use groups::fixture;
 pub use groups::{ErrorExample, ErrorGroup, ErrorGroups, RetryGroup, StreamFailure};
 pub use interrupted::{InterruptedRun, RunningRun};
 pub use queries::{ErrorFilter, ErrorRow, PluginUseRow, RunRow, StageRow};
 pub use retention::{Age, PruneReport};
-#[cfg(test)]
-pub(crate) use review::fixture as review_fixture;
+#[cfg(any(test, feature = "test-fixtures"))]
+pub use review::fixture as review_fixture;
 pub use review::{
     PayloadEdit, PayloadEdited, PayloadVersion, ReviewError, SYSTEM_ACTOR, parse_assignment,
     pretty_payload, unified_diff,
@@ -38,11 +44,11 @@ pub use scrub::{
     DEFAULT_MAX_PAYLOAD_BYTES, MAX_CAPTURE_BYTES, MAX_MESSAGE_BYTES, MAX_NAME_BYTES, Scrubber,
     cut_payload_bytes, is_cut_payload,
 };
-#[cfg(test)]
-pub(crate) use stats::fixture as stats_fixture;
+#[cfg(any(test, feature = "test-fixtures"))]
+pub use stats::fixture as stats_fixture;
 pub use stats::{
     DayErrors, DayRetries, InvalidSince, PipelineStats, RetryTotals, Since, Stats, StatsFilter,
     StatusCount, ratio,
 };
-pub use store::{PluginUse, RunLog, RunLogError};
-pub use writer::{LogEvent, RunContext, WriterHandle, spawn_writer};
+pub use store::{PluginUse, RunLog};
+pub use writer::{LogEvent, WriterHandle, spawn_writer};

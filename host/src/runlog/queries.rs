@@ -2,7 +2,8 @@ use rusqlite::types::Value as Sql;
 use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::store::{RunLog, RunLogError};
+use super::error::RunLogError;
+use super::store::RunLog;
 
 /// One run, as listed in history.
 #[derive(Debug, Clone, Serialize)]

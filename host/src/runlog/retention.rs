@@ -24,7 +24,8 @@ use std::time::Duration;
 use rusqlite::{Transaction, params};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::store::{RunLog, RunLogError};
+use super::error::RunLogError;
+use super::store::RunLog;
 
 /// An age such as `30d`, `12h`, `90m` or `2w`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

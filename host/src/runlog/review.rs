@@ -9,7 +9,9 @@ use serde_json::Value;
 
 use super::audit::{AuditEntry, insert_audit};
 use super::dlq::{DlqEntry, current_payload};
-use super::store::{RunLog, RunLogError};
+use super::error::RunLogError;
+use super::store::RunLog;
+use crate::model::{Disposition, DlqStatus, Resolution};
 use crate::record::{Object, set_path};
 
 /// Actor recorded for payload versions Sluice itself captured (the payload
@@ -30,15 +32,15 @@ pub enum ReviewError {
         /// The entry.
         id: i64,
         /// Its disposition.
-        disposition: String,
+        disposition: Disposition,
     },
     /// The entry has already left the queue.
     #[error("DLQ entry {id} is {status}, not open; only open entries can be changed")]
     NotOpen {
         /// The entry.
         id: i64,
-        /// Its status: `resolved` or `discarded`.
-        status: String,
+        /// Its status: resolved or discarded.
+        status: DlqStatus,
     },
     /// An edited payload is not a JSON object.
     #[error("the new payload of DLQ entry {id} must be a JSON object, not {found}")]
@@ -201,8 +203,8 @@ pub fn unified_diff(before: &str, after: &str, old: &str, new: &str) -> String {
 /// The state of an entry that an edit or a discard checks.
 struct EntryState {
     pipeline: String,
-    status: String,
-    disposition: String,
+    status: DlqStatus,
+    disposition: Disposition,
     payload: Option<String>,
     payload_version: i64,
     last_run_id: i64,
@@ -235,16 +237,16 @@ fn entry_state(conn: &rusqlite::Connection, id: i64) -> Result<EntryState, Revie
 
 /// An error unless the entry is open and, with `review`, parked for review.
 fn check_state(id: i64, s: &EntryState, review: bool) -> Result<(), ReviewError> {
-    if review && s.disposition != "review" {
+    if review && s.disposition != Disposition::Review {
         return Err(ReviewError::NotInReview {
             id,
-            disposition: s.disposition.clone(),
+            disposition: s.disposition,
         });
     }
-    if s.status != "open" {
+    if s.status != DlqStatus::Open {
         return Err(ReviewError::NotOpen {
             id,
-            status: s.status.clone(),
+            status: s.status,
         });
     }
     Ok(())
@@ -313,13 +315,13 @@ impl RunLog {
     /// An open entry parked for review.
     pub fn review_entry(&self, id: i64) -> Result<DlqEntry, ReviewError> {
         let entry = self.dlq_entry(id)?;
-        if entry.disposition != "review" {
+        if entry.disposition != Disposition::Review {
             return Err(ReviewError::NotInReview {
                 id,
                 disposition: entry.disposition,
             });
         }
-        if entry.status != "open" {
+        if entry.status != DlqStatus::Open {
             return Err(ReviewError::NotOpen {
                 id,
                 status: entry.status,
@@ -476,7 +478,7 @@ impl RunLog {
         let mut ids = ids.to_vec();
         ids.sort_unstable();
         ids.dedup();
-        let resolution = format!("discarded: {reason}");
+        let resolution = Resolution::Discarded(reason.to_owned());
         let tx = self
             .conn
             .transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -497,8 +499,8 @@ impl RunLog {
                     pipeline: Some(state.pipeline),
                     action: "dlq-discarded".to_owned(),
                     subject: Some(id.to_string()),
-                    before: Some(state.status),
-                    after: Some(resolution.clone()),
+                    before: Some(state.status.to_string()),
+                    after: Some(resolution.to_string()),
                     diff: None,
                     run_id: None,
                 },
@@ -540,8 +542,8 @@ impl RunLog {
 }
 
 /// A run log with DLQ entries at fixed times, for tests.
-#[cfg(test)]
-pub(crate) mod fixture {
+#[cfg(any(test, feature = "test-fixtures"))]
+pub mod fixture {
     use rusqlite::params;
     use tempfile::TempDir;
 
@@ -549,7 +551,7 @@ pub(crate) mod fixture {
 
     /// One DLQ row to insert.
     #[derive(Debug, Clone)]
-    pub(crate) struct Row {
+    pub struct Row {
         pub pipeline: &'static str,
         pub entity: &'static str,
         pub key: &'static str,
@@ -590,7 +592,7 @@ pub(crate) mod fixture {
     }
 
     /// Insert `row`; returns its id.
-    pub(crate) fn insert(log: &RunLog, row: &Row) -> i64 {
+    pub fn insert(log: &RunLog, row: &Row) -> i64 {
         log.conn
             .execute(
                 "INSERT INTO dlq (pipeline, entity, record_key, source_position, stage, payload, source_payload,
@@ -625,7 +627,7 @@ pub(crate) mod fixture {
 
     /// Audit rows `(actor, pipeline, action, subject, before, after, diff)`, oldest first.
     #[allow(clippy::type_complexity)]
-    pub(crate) fn audit_rows(
+    pub fn audit_rows(
         log: &RunLog,
     ) -> Vec<(
         String,
@@ -668,7 +670,7 @@ pub(crate) mod fixture {
     /// 6. erp orders o-0001 execute validation negative-total (open, failed, run 3)
     /// 7. crm contacts c-0005 transform validation invalid-phone (discarded, run 1)
     /// 8. crm contacts c-0006 ingest validation unparseable (open, review, no payload, run 2)
-    pub(crate) fn dlq_log() -> (TempDir, RunLog) {
+    pub fn dlq_log() -> (TempDir, RunLog) {
         let dir = tempfile::tempdir().expect("temp dir");
         let log = RunLog::open(&dir.path().join("runs.db")).expect("open run log");
         for (pipeline, started) in [
@@ -778,7 +780,7 @@ mod tests {
 
     use super::fixture::{Row, audit_rows, dlq_log, insert};
     use super::*;
-    use crate::runlog::DlqFilter;
+    use crate::runlog::{DlqFilter, StatusFilter};
 
     fn ids(log: &RunLog, filter: &DlqFilter) -> Vec<i64> {
         log.dlq_entries(filter)
@@ -812,7 +814,7 @@ mod tests {
         assert_eq!(
             f(DlqFilter {
                 field: Some("email".into()),
-                status: Some("any".into()),
+                status: StatusFilter::Any,
                 ..DlqFilter::default()
             }),
             vec![1, 5]
@@ -827,7 +829,7 @@ mod tests {
         );
         assert_eq!(
             f(DlqFilter {
-                disposition: Some("review".into()),
+                disposition: Some(Disposition::Review),
                 ..DlqFilter::default()
             }),
             vec![4, 8]
@@ -926,7 +928,7 @@ mod tests {
             serde_json::from_str::<Value>(entry.payload.as_deref().unwrap()).unwrap(),
             json!({"id": "k-0001", "name": "Acme SA", "country": "FR"})
         );
-        assert_eq!(entry.status, "open");
+        assert_eq!(entry.status, DlqStatus::Open);
         let versions = log.payload_versions(4).unwrap();
         let summary: Vec<_> = versions
             .iter()
@@ -1096,7 +1098,7 @@ mod tests {
             log.discard_dlq_entries(&[1, 5], "bad data", "alice"),
             Err(ReviewError::NotOpen { id: 5, .. })
         ));
-        assert_eq!(log.dlq_entry(1).unwrap().status, "open");
+        assert_eq!(log.dlq_entry(1).unwrap().status, DlqStatus::Open);
         assert!(audit_rows(&log).is_empty());
 
         let discarded = log
@@ -1107,8 +1109,11 @@ mod tests {
             vec![1, 2]
         );
         for e in &discarded {
-            assert_eq!(e.status, "discarded");
-            assert_eq!(e.resolution.as_deref(), Some("discarded: test records"));
+            assert_eq!(e.status, DlqStatus::Discarded);
+            assert_eq!(
+                e.resolution,
+                Some(Resolution::Discarded("test records".into()))
+            );
             assert!(e.resolved_at.is_some());
         }
         let audit = audit_rows(&log);
@@ -1154,7 +1159,7 @@ mod tests {
             log.discard_review_entries(&[4], "duplicate company", "bob")
                 .unwrap()[0]
                 .status,
-            "discarded"
+            DlqStatus::Discarded
         );
     }
 

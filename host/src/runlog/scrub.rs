@@ -22,7 +22,7 @@ use std::sync::Arc;
 
 use crate::connection::Connection;
 use crate::errors::RecordError;
-use crate::stages::SkipRecord;
+use crate::model::SkipRecord;
 use crate::strategy::RetryRecord;
 
 /// Most bytes kept of an error message, skip reason or status reason.
@@ -217,7 +217,7 @@ mod tests {
     #[test]
     fn errors_are_bounded_field_by_field() {
         let mut e = RecordError::new(
-            crate::stages::Stage::Transform,
+            crate::model::Stage::Transform,
             "things",
             crate::errors::Category::Validation,
             &"c".repeat(5000),

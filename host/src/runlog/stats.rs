@@ -8,10 +8,13 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
+use jiff::tz::Offset;
+use jiff::{Timestamp, civil};
 use rusqlite::{Row, params};
 use serde::Serialize;
 
-use super::store::{RunLog, RunLogError};
+use super::error::RunLogError;
+use super::store::RunLog;
 
 /// Where a stats window starts: a point in time, or a time before now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +28,7 @@ pub enum Since {
 /// A `--since` value that is neither a date, a UTC time nor a duration.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "`{value}` is not a date (2026-11-01), a UTC time (2026-11-01T10:00:00Z) or a duration (7d, 24h, 90m, 30s, 2w)"
+    "`{value}` is not a date (2026-11-01), an RFC 3339 time (2026-11-01T10:00:00Z) or a duration (7d, 24h, 90m, 30s, 2w)"
 )]
 pub struct InvalidSince {
     /// The value given.
@@ -77,73 +80,28 @@ fn parse_duration(s: &str) -> Option<Duration> {
     (total > 0).then(|| Duration::from_secs(total))
 }
 
-/// `2026-11-01` or `2026-11-01T10:00:00Z` (seconds and a fraction
-/// optional) as run log text, `2026-11-01T10:00:00.000Z`.
+/// `2026-11-01` (midnight UTC) or an RFC 3339 time such as
+/// `2026-11-01T10:00:00Z` or `2026-11-01T12:00+02:00` (seconds and a
+/// fraction optional), as run log text in UTC, `2026-11-01T10:00:00.000Z`.
 fn parse_time(s: &str) -> Option<String> {
-    let (date, time) = match s.split_once(['T', 't', ' ']) {
-        Some((d, t)) => (d, Some(t)),
-        None => (s, None),
+    let at = match s.parse::<Timestamp>() {
+        Ok(at) => at,
+        Err(_) => s
+            .parse::<civil::Date>()
+            .ok()
+            .filter(|_| s.len() == 10)
+            .and_then(|d| {
+                Offset::UTC
+                    .to_timestamp(d.to_datetime(civil::Time::midnight()))
+                    .ok()
+            })?,
     };
-    let date = parse_date(date)?;
-    let time = match time {
-        None => "00:00:00.000".to_owned(),
-        Some(t) => parse_clock(t)?,
-    };
-    Some(format!("{date}T{time}Z"))
+    Some(run_log_time(at))
 }
 
-fn number(s: &str, len: usize) -> Option<u32> {
-    (s.len() == len && s.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| s.parse().ok())
-        .flatten()
-}
-
-fn parse_date(s: &str) -> Option<String> {
-    let mut parts = s.split('-');
-    let year = number(parts.next()?, 4)?;
-    let month = number(parts.next()?, 2)?;
-    let day = number(parts.next()?, 2)?;
-    if parts.next().is_some() || !(1..=12).contains(&month) {
-        return None;
-    }
-    let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    let days = match month {
-        2 if leap => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    };
-    (1..=days)
-        .contains(&day)
-        .then(|| format!("{year:04}-{month:02}-{day:02}"))
-}
-
-/// `10:00Z`, `10:00:00Z`, `10:00:00.5Z` → `10:00:00.500`.
-fn parse_clock(s: &str) -> Option<String> {
-    let s = s.strip_suffix(['Z', 'z'])?;
-    let (clock, fraction) = match s.split_once('.') {
-        Some((c, f)) => (c, Some(f)),
-        None => (s, None),
-    };
-    let mut parts = clock.split(':');
-    let hour = number(parts.next()?, 2)?;
-    let minute = number(parts.next()?, 2)?;
-    let second = match parts.next() {
-        Some(p) => number(p, 2)?,
-        None if fraction.is_none() => 0,
-        None => return None,
-    };
-    if parts.next().is_some() || hour > 23 || minute > 59 || second > 59 {
-        return None;
-    }
-    let millis = match fraction {
-        None => "000".to_owned(),
-        Some(f) if !f.is_empty() && f.bytes().all(|b| b.is_ascii_digit()) => {
-            format!("{:0<3}", &f[..f.len().min(3)])
-        }
-        Some(_) => return None,
-    };
-    Some(format!("{hour:02}:{minute:02}:{second:02}.{millis}"))
+/// `at` as run log text: UTC, milliseconds, `2026-11-01T10:00:00.000Z`.
+pub(crate) fn run_log_time(at: Timestamp) -> String {
+    at.strftime("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
 }
 
 /// Which runs the metrics cover.
@@ -467,17 +425,16 @@ fn category_rank(category: &str) -> u8 {
         .map_or(u8::MAX, crate::errors::Category::rank)
 }
 
-#[cfg(test)]
-pub(crate) mod fixture {
+#[cfg(any(test, feature = "test-fixtures"))]
+pub mod fixture {
     //! A run log with several runs over three days and two pipelines.
 
     use tempfile::TempDir;
 
     use crate::errors::{Category, RecordError};
+    use crate::model::{RunStatus, Stage, StageCounts, Totals};
     use crate::runlog::RunLog;
     use crate::runlog::groups::fixture::{add_run, add_sample_run};
-    use crate::stages::finalize::{RunStatus, Totals};
-    use crate::stages::{Stage, StageCounts};
     use crate::strategy::Strategy;
 
     fn validation_errors(n: usize) -> Vec<RecordError> {
@@ -520,7 +477,7 @@ pub(crate) mod fixture {
     /// Five runs: an old one (Oct 28) outside a window starting Nov 1, then
     /// `contacts-to-crm` succeeding, partial and aborted (the sample run),
     /// and `orders-nightly` failing.
-    pub(crate) fn history() -> (TempDir, RunLog) {
+    pub fn history() -> (TempDir, RunLog) {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut log = RunLog::open(&dir.path().join("runs.db")).expect("open run log");
         let t = totals(500, 480, 20);
@@ -611,6 +568,20 @@ mod tests {
             at("2026-11-01T10:00:00.250Z")
         );
         assert_eq!(since("2024-02-29"), at("2024-02-29T00:00:00.000Z"));
+        // A space or lower case may stand for `T` and `Z`; a fraction beyond
+        // milliseconds is cut, not rounded; an offset is brought to UTC.
+        assert_eq!(
+            since("2026-11-01 10:00:00.9999z"),
+            at("2026-11-01T10:00:00.999Z")
+        );
+        assert_eq!(
+            since("2026-11-01t23:30:00+02:00"),
+            at("2026-11-01T21:30:00.000Z")
+        );
+        assert_eq!(
+            since("2026-11-01T01:00:00-02:30"),
+            at("2026-11-01T03:30:00.000Z")
+        );
         assert_eq!(since("7d"), Ok(Since::Ago(Duration::from_secs(7 * 86_400))));
         assert_eq!(since("24h"), Ok(Since::Ago(Duration::from_secs(86_400))));
         assert_eq!(since("90m"), Ok(Since::Ago(Duration::from_secs(5_400))));
@@ -638,7 +609,6 @@ mod tests {
             "26-11-01",
             "2026-11-01T10:00:00",
             "2026-11-01T25:00:00Z",
-            "2026-11-01T10:00:00+02:00",
             "2026-11-01T10:00:00.Z",
             "99999999999999999999d",
         ] {

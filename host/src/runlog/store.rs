@@ -5,10 +5,11 @@ use std::time::Duration;
 use rusqlite::{Connection, params};
 use rusqlite_migration::{M, Migrations};
 
+use super::error::RunLogError;
+use super::rows::{insert_errors, insert_retries};
 use crate::errors::RecordError;
+use crate::model::{RunStatus, Stage, StageCounts, Totals};
 use crate::plugin::{CallStats, PluginId, PluginKind};
-use crate::stages::StageCounts;
-use crate::stages::finalize::{RunStatus, Totals};
 use crate::strategy::{RetryRecord, Strategy};
 
 static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
@@ -35,44 +36,6 @@ fn migrate_lock_path(db: &Path) -> PathBuf {
     let mut name = db.file_name().unwrap_or_default().to_os_string();
     name.push(".migrate-lock");
     db.with_file_name(name)
-}
-
-/// A run log operation failed.
-#[derive(Debug, thiserror::Error)]
-pub enum RunLogError {
-    /// The database could not be opened or created.
-    #[error("cannot open the run log {}: {source}", path.display())]
-    Open {
-        /// The database file.
-        path: PathBuf,
-        /// The SQLite error.
-        source: rusqlite::Error,
-    },
-    /// The schema could not be brought up to date.
-    #[error("cannot migrate the run log {}: {source}", path.display())]
-    Migrate {
-        /// The database file.
-        path: PathBuf,
-        /// The migration error.
-        source: rusqlite_migration::Error,
-    },
-    /// The lock that serializes setting up the run log could not be taken.
-    #[error("cannot lock {} to set up the run log: {source}", path.display())]
-    Lock {
-        /// The lock file.
-        path: PathBuf,
-        /// The I/O error.
-        source: std::io::Error,
-    },
-    /// A query failed.
-    #[error("run log query failed: {0}")]
-    Query(#[from] rusqlite::Error),
-    /// No run has that id.
-    #[error("no run {0} in the run log; `sluice runs` lists the runs")]
-    NoSuchRun(String),
-    /// No DLQ entry has that id.
-    #[error("no dead-letter entry {0}; `sluice dlq list` lists them")]
-    NoSuchDlqEntry(i64),
 }
 
 /// A plugin's role in a run and what it used.
@@ -209,7 +172,7 @@ impl RunLog {
         errors: &[RecordError],
     ) -> Result<(), RunLogError> {
         let tx = self.conn.transaction()?;
-        super::writer::insert_errors(&tx, run_id, errors)?;
+        insert_errors(&tx, run_id, errors)?;
         tx.commit()?;
         Ok(())
     }
@@ -221,7 +184,7 @@ impl RunLog {
         retries: &[RetryRecord],
     ) -> Result<(), RunLogError> {
         let tx = self.conn.transaction()?;
-        super::writer::insert_retries(&tx, run_id, retries)?;
+        insert_retries(&tx, run_id, retries)?;
         tx.commit()?;
         Ok(())
     }
@@ -259,7 +222,7 @@ impl RunLog {
         reason: Option<&str>,
         totals: &Totals,
         duration: Duration,
-        stage_counts: &[(String, crate::stages::Stage, StageCounts)],
+        stage_counts: &[(String, Stage, StageCounts)],
         plugins: &[PluginUse],
     ) -> Result<(), RunLogError> {
         let tx = self.conn.transaction()?;

@@ -569,7 +569,7 @@ mod tests {
 
     use super::*;
     use crate::bindings::current::ErrorCategory;
-    use crate::run::Progress;
+    use crate::model::Progress;
     use crate::runlog::LogEvent;
     use crate::stages::Batch;
     use crate::strategy::{ErrorsConfig, RetryConfig, RunControl, Strategy};

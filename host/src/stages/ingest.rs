@@ -358,7 +358,7 @@ mod tests {
     use super::*;
     use crate::bindings::current::ErrorCategory;
     use crate::bindings::current::source::exports::sluice::plugin::extract::Extracted;
-    use crate::run::Progress;
+    use crate::model::Progress;
     use crate::strategy::{ErrorsConfig, RetryConfig, RunControl, Strategy};
 
     /// Fails its first `failures` reads with `category`, then returns one

@@ -1,33 +1,15 @@
 use std::sync::Arc;
 
 use crossbeam_channel::Sender;
-use serde::Serialize;
 
 use super::{Stage, StageCounts};
 use crate::connection::{Connection, HttpExchange};
 use crate::errors::RecordError;
-use crate::plugin::PluginId;
+use crate::model::Progress;
+use crate::model::SkipRecord;
 use crate::record::Record;
-use crate::run::Progress;
 use crate::runlog::{LogEvent, OpenKeys, Scrubber};
 use crate::strategy::{RetryRecord, RunControl};
-
-/// A record deliberately not synced, and why.
-#[derive(Debug, Clone, Serialize)]
-pub struct SkipRecord {
-    /// Where it was skipped.
-    pub stage: Stage,
-    /// Its entity.
-    pub entity: String,
-    /// Its key.
-    pub record_key: String,
-    /// Where it came from in the source.
-    pub source_position: String,
-    /// Why it was skipped.
-    pub reason: String,
-    /// The plugin that decided.
-    pub plugin: Option<PluginId>,
-}
 
 /// Hands a stage's errors and skips to the run log writer, one message per
 /// batch so the writer can commit them in one transaction.

@@ -7,8 +7,8 @@ use serde::Serialize;
 
 use super::{BreakerPolicy, ErrorPolicy, Strategy};
 use crate::errors::{Category, Disposition, RecordError};
+use crate::model::Stage;
 use crate::record::Record;
-use crate::stages::Stage;
 
 /// Why a run stopped early.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -5,12 +5,11 @@
 mod backoff;
 mod config;
 mod control;
-mod retry_record;
 
+pub use crate::model::RetryRecord;
 pub use backoff::{Backoff, GiveUp};
 pub use config::{
     BreakerConfig, BreakerPolicy, EntityErrorsConfig, ErrorPolicy, ErrorsConfig, RetryConfig,
     RetryPolicy, Strategy,
 };
 pub use control::{Halt, HaltCause, RunControl};
-pub use retry_record::RetryRecord;

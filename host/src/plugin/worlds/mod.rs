@@ -45,8 +45,8 @@ pub use target::TargetPlugin;
 pub use transformer::TransformerPlugin;
 
 use super::failure::PluginFailure;
-use super::id::PluginId;
 use crate::bindings::current::{PluginError, Value};
+use crate::model::PluginId;
 
 /// Bytes a plugin error occupies in an answer.
 pub(crate) fn error_size(e: &PluginError) -> u64 {

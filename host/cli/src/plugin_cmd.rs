@@ -1,0 +1,405 @@
+//! `sluice plugin test`: run one plugin over sample input under the same
+//! limits as production and show, batch by batch, what it did and used.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use serde_json::Value as Json;
+
+use super::render::{clip, esc, print_json, table};
+use super::{Exit, Format};
+use sluice::Sluice;
+use sluice::bindings::current::Value;
+use sluice::bindings::current::normalizer::exports::sluice::plugin::normalize::Normalized;
+use sluice::plugin::{
+    Artifact, CallReport, Grants, LimitsConfig, NormalizerPlugin, Origin, PluginFailure,
+    PluginKind, Sandbox, TransformerPlugin, WorldBinding,
+};
+use sluice::record::{to_value, try_from_value};
+
+/// `sluice plugin`.
+#[derive(Debug, Args)]
+pub struct PluginArgs {
+    #[command(subcommand)]
+    command: PluginCommand,
+}
+
+#[derive(Debug, Subcommand)]
+enum PluginCommand {
+    /// Run a field transformer or normalizer over sample input and report
+    /// results, errors, fuel, memory, time and output size per batch.
+    Test(TestArgs),
+}
+
+#[derive(Debug, Args)]
+struct TestArgs {
+    /// The plugin: a `.wasm` file, or a built-in or installed name.
+    plugin: String,
+    /// JSON Lines input: one value per line for a field transformer (or one
+    /// object per line with `--field`), one object per line for a normalizer.
+    #[arg(long)]
+    input: PathBuf,
+    /// Options for the plugin's `configure`, as a JSON object.
+    #[arg(long, default_value = "{}")]
+    options: String,
+    /// Take each line's value from this field (field transformers).
+    #[arg(long)]
+    field: Option<String>,
+    /// Records per call.
+    #[arg(long, default_value_t = 256)]
+    batch_size: usize,
+    /// Fuel per call on top of the per-record allowance.
+    #[arg(long)]
+    fuel_per_call: Option<u64>,
+    /// Fuel per record.
+    #[arg(long)]
+    fuel_per_record: Option<u64>,
+    /// Wall-clock limit per call, in milliseconds.
+    #[arg(long)]
+    timeout_ms: Option<u64>,
+    /// Memory cap in MiB: the total of all the plugin's linear memories.
+    #[arg(long)]
+    memory_mb: Option<u64>,
+    /// Output bytes allowed per record.
+    #[arg(long)]
+    output_bytes_per_record: Option<u64>,
+    /// Interfaces to allow linking (`wasi:filesystem`, `wasi:sockets`).
+    #[arg(long)]
+    allow: Vec<String>,
+    /// How many per-record results to print.
+    #[arg(long, default_value_t = 20)]
+    show: usize,
+    #[command(flatten)]
+    format: Format,
+}
+
+/// One call's outcome.
+#[derive(Debug, Serialize)]
+struct BatchReport {
+    batch: usize,
+    #[serde(flatten)]
+    usage: CallReport,
+    ok: usize,
+    errors: usize,
+    failure: Option<PluginFailure>,
+}
+
+/// One record's outcome.
+#[derive(Debug, Serialize)]
+struct RecordResult {
+    line: usize,
+    input: Json,
+    output: Option<Json>,
+    skipped: Option<String>,
+    error: Option<String>,
+}
+
+/// Dispatch `sluice plugin …`.
+pub fn plugin(sluice: &Sluice, args: &PluginArgs) -> anyhow::Result<Exit> {
+    match &args.command {
+        PluginCommand::Test(t) => test(sluice, t),
+    }
+}
+
+fn test(sluice: &Sluice, args: &TestArgs) -> anyhow::Result<Exit> {
+    if args.batch_size == 0 {
+        bail!("--batch-size must be at least 1");
+    }
+    let artifact = find(sluice, &args.plugin)?;
+    let info = sluice.runtime().describe(&artifact)?;
+    let options: Json =
+        serde_json::from_str(&args.options).context("--options is not valid JSON")?;
+    if !options.is_object() {
+        bail!("--options must be a JSON object, like '{{\"max_length\": 10}}'");
+    }
+    let limits = LimitsConfig {
+        fuel_per_call: args.fuel_per_call,
+        fuel_per_record: args.fuel_per_record,
+        timeout_ms: args.timeout_ms,
+        memory_mb: args.memory_mb,
+        output_bytes_per_record: args.output_bytes_per_record,
+        ..LimitsConfig::default()
+    }
+    .resolve();
+    let grants = Grants {
+        allow: args.allow.clone(),
+        ..Grants::default()
+    };
+    let inputs = read_input(&args.input, args.field.as_deref())?;
+    let (batches, results) = match info.kind {
+        Some(PluginKind::FieldTransformer) => {
+            let mut p = TransformerPlugin::new(
+                sluice.runtime(),
+                &artifact,
+                limits,
+                grants,
+                options.to_string(),
+            )?;
+            p.start()?;
+            run_batches(
+                &mut p,
+                &inputs,
+                args.batch_size,
+                |p, chunk| {
+                    let values: Vec<Value> = chunk.iter().map(|(_, v)| to_value(Some(v))).collect();
+                    p.transform(&values)
+                },
+                |r| match r {
+                    Ok(v) => match try_from_value(v) {
+                        Ok(json) => (Some(json), None, None),
+                        Err(e) => (
+                            None,
+                            None,
+                            Some(format!(
+                                "contract-violation: the plugin returned a `json` value that is not JSON ({e})"
+                            )),
+                        ),
+                    },
+                    Err(e) => (None, None, Some(format!("{}: {}", e.code, e.message))),
+                },
+            )
+        }
+        Some(PluginKind::Normalizer) => {
+            let mut p = NormalizerPlugin::new(
+                sluice.runtime(),
+                &artifact,
+                limits,
+                grants,
+                options.to_string(),
+            )?;
+            p.start()?;
+            run_batches(
+                &mut p,
+                &inputs,
+                args.batch_size,
+                |p, chunk| {
+                    let texts: Vec<String> = chunk.iter().map(|(_, v)| v.to_string()).collect();
+                    p.normalize(&texts)
+                },
+                |r| match r {
+                    Ok(Normalized::Keep(t)) => (
+                        Some(serde_json::from_str(&t).unwrap_or(Json::String(t))),
+                        None,
+                        None,
+                    ),
+                    Ok(Normalized::Skip(reason)) => (None, Some(reason), None),
+                    Err(e) => (None, None, Some(format!("{}: {}", e.code, e.message))),
+                },
+            )
+        }
+        other => bail!(
+            "plugin `{}` is a {}; `plugin test` runs field transformers and normalizers",
+            args.plugin,
+            other.map_or("component of no known world", PluginKind::world)
+        ),
+    };
+    let failed = batches.iter().any(|b| b.failure.is_some());
+    if args.format.json {
+        // The peak of the total of all linear memories, over every batch.
+        let peak_memory_bytes = batches
+            .iter()
+            .map(|b| b.usage.peak_memory_bytes)
+            .max()
+            .unwrap_or(0);
+        print_json(&serde_json::json!({
+            "plugin": artifact.id, "kind": info.kind, "limits": format!("{limits:?}"),
+            "peak_memory_bytes": peak_memory_bytes, "memory_limit_bytes": limits.memory_bytes,
+            "batches": batches, "records": results,
+        }))?;
+    } else {
+        print_human(&artifact, info.kind, &limits, &batches, &results, args.show);
+    }
+    Ok(if failed { Exit::Failure } else { Exit::Success })
+}
+
+fn find(sluice: &Sluice, plugin: &str) -> anyhow::Result<Artifact> {
+    let path = Path::new(plugin);
+    if path.is_file() {
+        let bytes =
+            std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+        return Ok(Artifact::new(
+            plugin,
+            Arc::from(bytes),
+            Origin::File(path.to_owned()),
+        ));
+    }
+    for kind in [PluginKind::FieldTransformer, PluginKind::Normalizer] {
+        if let Ok(a) = sluice.registry().resolve(plugin, kind, Path::new(".")) {
+            return Ok(a);
+        }
+    }
+    bail!("no plugin file or built-in/installed field transformer or normalizer named `{plugin}`")
+}
+
+fn read_input(path: &Path, field: Option<&str>) -> anyhow::Result<Vec<(usize, Json)>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read input {}", path.display()))?;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let v: Json = serde_json::from_str(line)
+            .with_context(|| format!("{}:{}: not valid JSON", path.display(), i + 1))?;
+        let v = match field {
+            Some(f) => v.get(f).cloned().unwrap_or(Json::Null),
+            None => v,
+        };
+        out.push((i + 1, v));
+    }
+    Ok(out)
+}
+
+/// What became of one record: output, skip reason, or error.
+type Outcome = (Option<Json>, Option<String>, Option<String>);
+
+/// Call `call` on each batch of `inputs` and record per batch what the call
+/// used and how it went, and per record what `outcome` makes of its answer.
+fn run_batches<W: WorldBinding, T>(
+    plugin: &mut Sandbox<W>,
+    inputs: &[(usize, Json)],
+    batch_size: usize,
+    mut call: impl FnMut(&mut Sandbox<W>, &[(usize, Json)]) -> Result<Vec<T>, PluginFailure>,
+    outcome: impl Fn(T) -> Outcome,
+) -> (Vec<BatchReport>, Vec<RecordResult>) {
+    let mut batches = Vec::new();
+    let mut results = Vec::new();
+    for (n, chunk) in inputs.chunks(batch_size).enumerate() {
+        let answer = call(plugin, chunk);
+        let mut report = BatchReport {
+            batch: n + 1,
+            usage: plugin.last_call().clone(),
+            ok: 0,
+            errors: 0,
+            failure: None,
+        };
+        let outcomes: Vec<Outcome> = match answer {
+            Ok(items) => items.into_iter().map(&outcome).collect(),
+            Err(f) => {
+                let error = format!("{}: the whole batch failed: {}", f.kind, f.message);
+                report.failure = Some(f);
+                chunk
+                    .iter()
+                    .map(|_| (None, None, Some(error.clone())))
+                    .collect()
+            }
+        };
+        if report.failure.is_none() {
+            report.errors = outcomes.iter().filter(|o| o.2.is_some()).count();
+            report.ok = outcomes.len() - report.errors;
+        }
+        for ((line, input), (output, skipped, error)) in chunk.iter().zip(outcomes) {
+            results.push(RecordResult {
+                line: *line,
+                input: input.clone(),
+                output,
+                skipped,
+                error,
+            });
+        }
+        batches.push(report);
+    }
+    (batches, results)
+}
+
+fn print_human(
+    artifact: &Artifact,
+    kind: Option<PluginKind>,
+    limits: &sluice::plugin::Limits,
+    batches: &[BatchReport],
+    results: &[RecordResult],
+    show: usize,
+) {
+    outln!(
+        "Plugin {} ({}) · {}",
+        artifact.id.name,
+        artifact.id.digest,
+        kind.map_or("?", PluginKind::world)
+    );
+    outln!(
+        "Limits: fuel {} per call + {} per record · timeout {} ms · memory {} MiB (all memories together) · output {} B per record",
+        limits.fuel_per_call,
+        limits.fuel_per_record,
+        limits.timeout.as_millis(),
+        limits.memory_bytes >> 20,
+        limits.output_bytes_per_record
+    );
+    let mut t = table(
+        &[
+            "BATCH",
+            "RECORDS",
+            "OK",
+            "ERRORS",
+            "FUEL USED",
+            "FUEL %",
+            "PEAK MEM (TOTAL)",
+            "TIME",
+            "OUTPUT",
+            "RESULT",
+        ],
+        &[
+            "BATCH",
+            "RECORDS",
+            "OK",
+            "ERRORS",
+            "FUEL USED",
+            "FUEL %",
+            "PEAK MEM (TOTAL)",
+            "TIME",
+            "OUTPUT",
+        ],
+    );
+    for b in batches {
+        let u = &b.usage;
+        t.add_row(vec![
+            b.batch.to_string(),
+            u.records.to_string(),
+            b.ok.to_string(),
+            b.errors.to_string(),
+            u.fuel.to_string(),
+            format!("{:.1}%", 100.0 * u.fuel as f64 / u.fuel_limit.max(1) as f64),
+            format!("{:.1} MiB", u.peak_memory_bytes as f64 / (1 << 20) as f64),
+            format!("{:.2} ms", u.wall.as_secs_f64() * 1000.0),
+            format!("{} B", u.output_bytes),
+            match &b.failure {
+                None => "ok".to_owned(),
+                Some(f) => format!("{}: {}", f.kind, clip(&f.message, 60)),
+            },
+        ]);
+    }
+    outln!("{t}");
+    for b in batches.iter().filter(|b| b.failure.is_some()) {
+        let f = b.failure.as_ref().expect("filtered");
+        outln!(
+            "Batch {} stopped: {} — {}",
+            b.batch,
+            f.kind,
+            esc(&f.message)
+        );
+    }
+    let mut t = table(&["LINE", "INPUT", "RESULT"], &["LINE"]);
+    for r in results.iter().take(show) {
+        let result = match (&r.output, &r.skipped, &r.error) {
+            (Some(o), _, _) => o.to_string(),
+            (_, Some(s), _) => format!("skipped: {s}"),
+            (_, _, Some(e)) => format!("error {e}"),
+            _ => "-".to_owned(),
+        };
+        t.add_row(vec![
+            r.line.to_string(),
+            clip(&r.input.to_string(), 40),
+            clip(&result, 70),
+        ]);
+    }
+    outln!("{t}");
+    if results.len() > show {
+        outln!(
+            "({} of {} records shown; --show N for more, --json for all)",
+            show,
+            results.len()
+        );
+    }
+}

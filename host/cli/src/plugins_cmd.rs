@@ -1,0 +1,131 @@
+use std::sync::Arc;
+
+use clap::Args;
+use serde::Serialize;
+
+use super::render::{print_json, table};
+use super::{Exit, Format};
+use sluice::Sluice;
+use sluice::plugin::short_digest;
+use sluice::plugin::{Artifact, Origin, PluginKind, Registry};
+
+/// `sluice plugins`.
+#[derive(Debug, Args)]
+pub struct PluginsArgs {
+    #[command(flatten)]
+    format: Format,
+}
+
+/// What `sluice plugins` reports about one plugin.
+#[derive(Debug, Serialize)]
+struct PluginInfo {
+    name: String,
+    kind: Option<PluginKind>,
+    origin: Origin,
+    size: usize,
+    digest: String,
+    contract: Option<String>,
+    imports: Vec<String>,
+    exports: Vec<String>,
+    error: Option<String>,
+}
+
+/// List every plugin Sluice can load.
+pub fn plugins(sluice: &Sluice, args: &PluginsArgs) -> anyhow::Result<Exit> {
+    let mut artifacts: Vec<Artifact> = Registry::builtins()
+        .iter()
+        .map(|b| Artifact::new(b.name, Arc::from(b.bytes), Origin::Builtin))
+        .collect();
+    for (name, path) in sluice.registry().installed() {
+        match std::fs::read(&path) {
+            Ok(bytes) => artifacts.push(Artifact::new(&name, Arc::from(bytes), Origin::File(path))),
+            Err(e) => {
+                tracing::warn!(path = %path.display(), error = %e, "Cannot read installed plugin.")
+            }
+        }
+    }
+    let infos: Vec<PluginInfo> = artifacts.iter().map(|a| inspect(sluice, a)).collect();
+    if args.format.json {
+        print_json(&infos)?;
+        return Ok(Exit::Success);
+    }
+    let mut t = table(
+        &[
+            "NAME", "KIND", "CONTRACT", "ORIGIN", "SIZE", "DIGEST", "IMPORTS",
+        ],
+        &["SIZE"],
+    );
+    for p in &infos {
+        t.add_row(vec![
+            p.name.clone(),
+            p.kind
+                .map_or_else(|| "-".to_owned(), |k| k.world().to_owned()),
+            p.contract.clone().unwrap_or_else(|| "-".to_owned()),
+            p.origin.to_string(),
+            format!("{:.0} KiB", p.size as f64 / 1024.0),
+            short_digest(&p.digest).to_owned(),
+            match &p.error {
+                Some(e) => format!("unloadable: {e}"),
+                None => summarize_imports(&p.imports),
+            },
+        ]);
+    }
+    outln!("{t}");
+    outln!("Full digests, imports and exports: sluice plugins --json");
+    Ok(Exit::Success)
+}
+
+fn inspect(sluice: &Sluice, artifact: &Artifact) -> PluginInfo {
+    let mut info = PluginInfo {
+        name: artifact.id.name.to_string(),
+        kind: None,
+        origin: artifact.origin.clone(),
+        size: artifact.bytes.len(),
+        digest: artifact.id.digest.to_string(),
+        contract: None,
+        imports: Vec::new(),
+        exports: Vec::new(),
+        error: None,
+    };
+    match sluice.runtime().describe(artifact) {
+        Ok(d) => {
+            info.imports = d.imports;
+            info.exports = d.exports;
+            info.kind = d.kind;
+            info.contract = d.contract;
+        }
+        Err(e) => info.error = Some(e.to_string()),
+    }
+    info
+}
+
+/// `sluice:plugin/log, wasi: cli, filesystem…` — interfaces grouped by package.
+fn summarize_imports(imports: &[String]) -> String {
+    let mut sluice = Vec::new();
+    let mut wasi = Vec::new();
+    let mut other = Vec::new();
+    for i in imports {
+        let bare = i.split('@').next().unwrap_or(i);
+        if let Some(rest) = bare.strip_prefix("sluice:plugin/") {
+            sluice.push(rest.to_owned());
+        } else if let Some(rest) = bare.strip_prefix("wasi:") {
+            let pkg = rest.split('/').next().unwrap_or(rest).to_owned();
+            if !wasi.contains(&pkg) {
+                wasi.push(pkg);
+            }
+        } else {
+            other.push(bare.to_owned());
+        }
+    }
+    let mut parts = Vec::new();
+    if !sluice.is_empty() {
+        parts.push(format!("sluice: {}", sluice.join(", ")));
+    }
+    if !wasi.is_empty() {
+        parts.push(format!("wasi: {}", wasi.join(", ")));
+    }
+    if !other.is_empty() {
+        parts.push(other.join(", "));
+    }
+    parts.join("; ")
+}

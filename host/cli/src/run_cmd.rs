@@ -1,0 +1,185 @@
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::{self, JoinHandle};
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+
+use super::render::{print_json, table};
+use super::{Exit, Format};
+use sluice::run::{Plan, Progress, RunSummary};
+use sluice::{Sluice, load_pipeline};
+
+/// `sluice run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The pipeline file.
+    pipeline: PathBuf,
+    /// Capture every raw HTTP request and response of this run (redacted),
+    /// whatever the connection profiles say.
+    #[arg(long)]
+    capture_http: bool,
+    /// If a run of this pipeline (or of one of its targets) is in
+    /// progress, wait for it to end instead of refusing.
+    #[arg(long)]
+    wait: bool,
+    #[command(flatten)]
+    format: Format,
+}
+
+/// `sluice validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The pipeline file.
+    pipeline: PathBuf,
+}
+
+/// Run a pipeline and print its summary.
+pub fn run(sluice: &Sluice, args: &RunArgs) -> anyhow::Result<Exit> {
+    let mut loaded = load_pipeline(&args.pipeline)?;
+    loaded.capture_http = args.capture_http;
+    sluice.set_wait(args.wait);
+    let progress = Arc::new(Progress::default());
+    let display = (!args.format.json && std::io::stderr().is_terminal())
+        .then(|| ProgressDisplay::start(progress.clone()));
+    let result = sluice.run_with_progress(&loaded, progress);
+    if let Some(display) = display {
+        display.finish();
+    }
+    let summary = result?;
+    report(&loaded.pipeline.name, &summary, args.format.json)
+}
+
+/// `sluice rerun`.
+#[derive(Debug, Args)]
+pub struct RerunArgs {
+    /// The failed, aborted or interrupted run, or `last`.
+    run: String,
+    /// If a run of the pipeline (or of one of its targets) is in progress,
+    /// wait for it to end instead of refusing.
+    #[arg(long)]
+    wait: bool,
+    #[command(flatten)]
+    format: Format,
+}
+
+/// Run the pipeline of a failed or aborted run again, with its current file.
+pub fn rerun(sluice: &Sluice, args: &RerunArgs) -> anyhow::Result<Exit> {
+    let id = sluice.run_log()?.resolve_run(&args.run)?;
+    sluice.set_wait(args.wait);
+    let summary = sluice.rerun(id)?;
+    let pipeline = sluice.run_log()?.run(summary.run_id)?.pipeline;
+    if !args.format.json {
+        outln!("Re-ran run {id} as run {}.", summary.run_id);
+    }
+    report(&pipeline, &summary, args.format.json)
+}
+
+/// Print how a run went and pick the exit code.
+fn report(pipeline: &str, summary: &RunSummary, json: bool) -> anyhow::Result<Exit> {
+    if json {
+        print_json(summary)?;
+        return Ok(Exit::for_status(summary.status));
+    }
+    for interrupted in &summary.interrupted {
+        outln!("{}", interrupted.describe());
+    }
+    let t = &summary.totals;
+    outln!(
+        "Run {} of `{}` finished {} in {:.1} s: {} extracted, {} loaded, {} failed, {} skipped.",
+        summary.run_id,
+        pipeline,
+        summary.status,
+        summary.duration.as_secs_f64(),
+        t.extracted,
+        t.loaded,
+        t.failed,
+        t.skipped
+    );
+    if summary.entities.len() > 1 {
+        let mut tab = table(
+            &["ENTITY", "EXTRACTED", "LOADED", "FAILED", "SKIPPED"],
+            &["EXTRACTED", "LOADED", "FAILED", "SKIPPED"],
+        );
+        for (name, t) in &summary.entities {
+            tab.add_row(vec![
+                name.clone(),
+                t.extracted.to_string(),
+                t.loaded.to_string(),
+                t.failed.to_string(),
+                t.skipped.to_string(),
+            ]);
+        }
+        outln!("{tab}");
+    }
+    if let Some(reason) = &summary.status_reason {
+        outln!("Reason: {}", super::render::esc(reason));
+    }
+    if t.failed > 0 || summary.status_reason.is_some() {
+        outln!(
+            "See what failed and why: sluice runs show {}",
+            summary.run_id
+        );
+    }
+    Ok(Exit::for_status(summary.status))
+}
+
+/// Load the pipeline and configure every plugin, without reading records.
+pub fn validate(sluice: &Sluice, args: &ValidateArgs) -> anyhow::Result<Exit> {
+    let loaded = load_pipeline(&args.pipeline)?;
+    let plan = Plan::build(&loaded, sluice.runtime(), sluice.registry())
+        .with_context(|| format!("pipeline {} is not valid", args.pipeline.display()))?;
+    let uses = plan.plugin_uses();
+    outln!(
+        "{}: pipeline `{}` is valid: {} entit{}, {} plugin instance(s) configured.",
+        args.pipeline.display(),
+        loaded.pipeline.name,
+        plan.entity_names.len(),
+        if plan.entity_names.len() == 1 {
+            "y"
+        } else {
+            "ies"
+        },
+        uses.len()
+    );
+    Ok(Exit::Success)
+}
+
+/// A spinner on stderr with the live counts of a run.
+struct ProgressDisplay {
+    done: Arc<AtomicBool>,
+    thread: JoinHandle<()>,
+}
+
+impl ProgressDisplay {
+    fn start(progress: Arc<Progress>) -> Self {
+        let done = Arc::new(AtomicBool::new(false));
+        let stop = done.clone();
+        let thread = thread::spawn(move || {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {elapsed} {msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            while !stop.load(Ordering::Relaxed) {
+                let t = progress.snapshot();
+                bar.set_message(format!(
+                    "{} read · {} loaded · {} failed · {} skipped",
+                    t.extracted, t.loaded, t.failed, t.skipped
+                ));
+                bar.tick();
+                thread::sleep(Duration::from_millis(100));
+            }
+            bar.finish_and_clear();
+        });
+        ProgressDisplay { done, thread }
+    }
+
+    fn finish(self) {
+        self.done.store(true, Ordering::Relaxed);
+        let _ = self.thread.join();
+    }
+}
