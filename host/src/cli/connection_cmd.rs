@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::render::{print_json, table};
 use super::{Exit, Format};
 use crate::Sluice;
-use crate::bindings::current::http::{HttpError, Method, Request};
+use crate::bindings::http::{HttpError, Method, Request};
 use crate::connection::{AuthConfig, CONNECTIONS_ENV, Connection, Connections};
 
 /// `sluice connection`.

@@ -3,7 +3,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::bindings::current::ErrorCategory;
+use crate::bindings::ErrorCategory;
 
 /// What kind of problem an error is.
 ///

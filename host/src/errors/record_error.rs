@@ -2,7 +2,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Category;
 use super::taxonomy::{ErrorFacts, Guidance};
-use crate::bindings::current::PluginError;
+use crate::bindings::PluginError;
 use crate::plugin::{PluginFailure, PluginId};
 use crate::stages::Stage;
 

@@ -5,8 +5,8 @@ use std::time::Duration;
 use crossbeam_channel::Receiver;
 
 use super::{Flow, Reporter, SkipRecord, Stage, StageReport};
-use crate::bindings::current::PluginError;
-use crate::bindings::current::target::exports::sluice::plugin::load::{Outgoing, WriteOutcome};
+use crate::bindings::PluginError;
+use crate::bindings::{Outgoing, WriteOutcome};
 use crate::connection::HttpExchange;
 use crate::errors::{Category, RecordError};
 use crate::plugin::{PluginFailure, PluginId, TargetPlugin, guard_target};
@@ -568,7 +568,7 @@ mod tests {
     use crossbeam_channel::unbounded;
 
     use super::*;
-    use crate::bindings::current::ErrorCategory;
+    use crate::bindings::ErrorCategory;
     use crate::run::Progress;
     use crate::runlog::LogEvent;
     use crate::stages::Batch;
@@ -604,6 +604,7 @@ mod tests {
                 message: "slow down".into(),
                 field: None,
                 retryable: true,
+                retry_after_ms: None,
             };
             if self.writes <= self.failures {
                 if self.whole_batch {
@@ -704,6 +705,7 @@ mod tests {
                     message: "cannot sync".into(),
                     field: None,
                     retryable: false,
+                    retry_after_ms: None,
                 }));
             }
             Ok(Ok(()))

@@ -6,8 +6,8 @@ use std::time::Duration;
 use crossbeam_channel::Sender;
 
 use super::{Batch, Flow, Reporter, Stage, StageReport};
-use crate::bindings::current::PluginError;
-use crate::bindings::current::source::exports::sluice::plugin::extract::ExtractBatch;
+use crate::bindings::ExtractBatch;
+use crate::bindings::PluginError;
 use crate::connection::HttpExchange;
 use crate::errors::{Category, RecordError, codes};
 use crate::plugin::{PluginFailure, PluginId, SourcePlugin};
@@ -356,8 +356,8 @@ mod tests {
     use crossbeam_channel::unbounded;
 
     use super::*;
-    use crate::bindings::current::ErrorCategory;
-    use crate::bindings::current::source::exports::sluice::plugin::extract::Extracted;
+    use crate::bindings::ErrorCategory;
+    use crate::bindings::Extracted;
     use crate::run::Progress;
     use crate::strategy::{ErrorsConfig, RetryConfig, RunControl, Strategy};
 
@@ -388,6 +388,7 @@ mod tests {
                     message: "try again".into(),
                     field: None,
                     retryable: true,
+                    retry_after_ms: None,
                 }));
             }
             Ok(Ok(ExtractBatch {

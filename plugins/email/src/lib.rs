@@ -61,9 +61,9 @@ pub struct Email {
 }
 
 /// The plugin's options.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct EmailOptions {
+pub struct EmailOptions {
     #[serde(default = "yes")]
     lowercase_local_part: bool,
 }
@@ -73,6 +73,8 @@ fn yes() -> bool {
 }
 
 impl FieldTransformer for Email {
+    type Options = EmailOptions;
+
     fn configure(options: Options) -> Result<Self, PluginError> {
         let options: EmailOptions = options.parse()?;
         Ok(Email {

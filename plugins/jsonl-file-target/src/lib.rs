@@ -51,7 +51,7 @@ pub struct JsonlFileTarget {
 }
 
 /// What `begin` does to an existing file.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 enum Mode {
     /// Empty it first.
@@ -62,9 +62,9 @@ enum Mode {
 }
 
 /// The plugin's options.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct JsonlOptions {
+pub struct JsonlOptions {
     path: String,
     #[serde(default)]
     mode: Mode,
@@ -73,6 +73,8 @@ struct JsonlOptions {
 }
 
 impl Target for JsonlFileTarget {
+    type Options = JsonlOptions;
+
     fn configure(options: Options) -> Result<Self, PluginError> {
         let options: JsonlOptions = options.parse()?;
         let full_path = data_path(&options.path)?;

@@ -50,13 +50,15 @@ pub struct PhoneE164 {
 }
 
 /// The plugin's options.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct PhoneOptions {
+pub struct PhoneOptions {
     default_region: Option<String>,
 }
 
 impl FieldTransformer for PhoneE164 {
+    type Options = PhoneOptions;
+
     fn configure(options: Options) -> Result<Self, PluginError> {
         let options: PhoneOptions = options.parse()?;
         let default_region = options.default_region.as_deref().map(region).transpose()?;

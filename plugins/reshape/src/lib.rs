@@ -48,9 +48,9 @@ pub struct Reshape {
 }
 
 /// The plugin's options.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct ReshapeOptions {
+pub struct ReshapeOptions {
     #[serde(default)]
     flatten: bool,
     #[serde(default = "dot")]
@@ -76,6 +76,8 @@ fn yes() -> bool {
 }
 
 impl Normalizer for Reshape {
+    type Options = ReshapeOptions;
+
     fn configure(options: Options) -> Result<Self, PluginError> {
         Reshape::new(options.parse()?)
     }
