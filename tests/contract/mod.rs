@@ -2,7 +2,7 @@
 //! component beside the ported 0.2.0 built-ins, option schemas from
 //! `describe`, and the values only 0.2.0 has.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use sluice::RunError;
 
@@ -14,7 +14,7 @@ fn frozen() -> PathBuf {
     test_component("sluice_test_frozen_v0_1_0.wasm")
 }
 
-fn step(plugin: &PathBuf, options: &str) -> String {
+fn step(plugin: &Path, options: &str) -> String {
     format!(
         "{{ plugin = {:?}, options = {{ {options} }} }}",
         plugin.display().to_string()

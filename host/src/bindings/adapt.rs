@@ -93,6 +93,10 @@ impl From<old::Normalized> for Normalized {
 }
 
 impl From<old::ExtractBatch> for ExtractBatch {
+    #[allow(
+        clippy::result_large_err,
+        reason = "the item type is the contract's, as generated"
+    )]
     fn from(b: old::ExtractBatch) -> Self {
         ExtractBatch {
             items: b
