@@ -25,14 +25,19 @@ pub use v0_2_0::{
 pub const PACKAGE: &str = "sluice:plugin";
 
 /// A version of the `sluice:plugin` contract this host implements.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ContractVersion {
     /// `sluice:plugin@0.1.0`, frozen.
-    #[serde(rename = "0.1.0")]
     V0_1_0,
     /// `sluice:plugin@0.2.0`, the current version.
-    #[serde(rename = "0.2.0")]
     V0_2_0,
+}
+
+impl serde::Serialize for ContractVersion {
+    /// As its number, such as `"0.2.0"`.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.number())
+    }
 }
 
 impl ContractVersion {

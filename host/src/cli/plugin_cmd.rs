@@ -238,6 +238,9 @@ fn type_of(root: &Json, prop: &Json) -> String {
             .collect::<Vec<_>>()
             .join(" | ");
     }
+    if let Some(value) = prop.get("const") {
+        return value.to_string();
+    }
     match prop.get("type") {
         Some(Json::String(t)) => return t.clone(),
         Some(Json::Array(ts)) => {

@@ -22,6 +22,8 @@ pub struct DefaultValue {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DefaultOptions {
+    /// The default for `null` and blank text: any JSON scalar (text,
+    /// number or boolean).
     value: serde_json::Value,
 }
 

@@ -64,6 +64,8 @@ pub struct Email {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EmailOptions {
+    /// Lowercase the part before the `@` (off: only RFC 2142 role
+    /// mailboxes such as `Postmaster` are lowercased).
     #[serde(default = "yes")]
     lowercase_local_part: bool,
 }

@@ -65,9 +65,14 @@ enum Mode {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct JsonlOptions {
+    /// The file, relative to the granted directory.
     path: String,
+    /// `overwrite` empties the file at the instance's first `begin`;
+    /// `append` always appends.
     #[serde(default)]
     mode: Mode,
+    /// Makes writes idempotent by this field of the record: a value already
+    /// in the file is reported `unchanged` and not written again.
     #[serde(default)]
     key_field: Option<String>,
 }

@@ -53,6 +53,8 @@ pub struct PhoneE164 {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PhoneOptions {
+    /// The region (ISO 3166 alpha-2, such as `US` or `DE`) whose rules read
+    /// numbers written without a country code.
     default_region: Option<String>,
 }
 

@@ -19,6 +19,8 @@ pub struct Truncate {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TruncateOptions {
+    /// The most characters (Unicode scalar values) kept; at least 1.
+    #[schemars(range(min = 1))]
     max_length: usize,
 }
 
