@@ -152,6 +152,14 @@ fn plugin_docs_prints_the_option_table() {
     assert!(text.contains("integer"), "{text}");
     assert!(text.contains("sluice-plugin-truncate"), "{text}");
 
+    // A 0.1.0 component has no `describe`: docs say so.
+    let frozen = frozen().display().to_string();
+    let out = env.cli(&["plugin", "docs", &frozen]);
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout(&out);
+    assert!(text.contains("sluice:plugin@0.1.0"), "{text}");
+    assert!(text.contains("without `describe`"), "{text}");
+
     let out = env.cli(&["plugins"]);
     assert!(out.status.success(), "{out:?}");
     let text = stdout(&out);
