@@ -38,6 +38,7 @@ const TEST_PLUGINS: &[&str] = &[
     "sluice-test-env-probe",
     "sluice-test-rogue-import",
     "sluice-test-future-contract",
+    "sluice-test-frozen-v0-1-0",
     "sluice-test-fault-target",
     "sluice-test-http-probe",
     "sluice-test-forger",
@@ -166,7 +167,7 @@ fn build_python_plugin(workspace: &Path, out_dir: &Path) -> Result<(), String> {
     }
     let output = Command::new(&tool)
         .current_dir(workspace)
-        .args(["-d", "wit", "-w", "field-transformer", "componentize", "app", "-p"])
+        .args(["-d", "wit/sluice-plugin@0.1.0", "-w", "field-transformer", "componentize", "app", "-p"])
         .arg(&source)
         .arg("-o")
         .arg(&out)

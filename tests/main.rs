@@ -8,6 +8,7 @@ mod support;
 
 mod cases;
 mod cli_output;
+mod contract;
 mod crash;
 mod dlq;
 mod error_model;

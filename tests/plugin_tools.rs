@@ -29,7 +29,14 @@ fn plugins_lists_kind_contract_digest_imports_and_exports() {
         .iter()
         .find(|p| p["name"] == "email")
         .unwrap();
-    assert_eq!(email["contract"], "0.1.0");
+    assert_eq!(email["contract"], "0.2.0");
+    assert_eq!(email["described"]["name"], "sluice-plugin-email");
+    assert!(
+        email["described"]["options_schema"]
+            .as_str()
+            .unwrap()
+            .contains("additionalProperties")
+    );
     assert!(email["digest"].as_str().unwrap().starts_with("sha256:"));
     assert!(email["size"].as_u64().unwrap() > 10_000);
     assert!(
@@ -37,7 +44,7 @@ fn plugins_lists_kind_contract_digest_imports_and_exports() {
             .as_array()
             .unwrap()
             .iter()
-            .any(|e| e == "sluice:plugin/transform@0.1.0")
+            .any(|e| e == "sluice:plugin/transform@0.2.0")
     );
     assert!(
         email["imports"]

@@ -18,8 +18,8 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use sluice::bindings::current::normalizer::exports::sluice::plugin::normalize::Normalized;
-use sluice::bindings::current::{ErrorCategory, PluginError, Value};
+use sluice::bindings::Normalized;
+use sluice::bindings::{ErrorCategory, PluginError, Value};
 use sluice::plugin::{
     Artifact, Grants, Limits, NormalizerPlugin, Origin, Registry, Runtime, Sandbox,
     TransformerPlugin, WorldBinding,
@@ -470,6 +470,7 @@ fn native_transform(role: &str) -> Option<NativeTransform> {
                         message: format!("{s:?} is not a valid email address: {e}"),
                         field: None,
                         retryable: false,
+                        retry_after_ms: None,
                     }),
                 }
             })

@@ -5,7 +5,7 @@
 
 use std::time::{Duration, Instant};
 
-use sluice::bindings::current::Value;
+use sluice::bindings::Value;
 use sluice::plugin::{
     Artifact, FailureKind, Grants, LimitsConfig, Origin, Runtime, TransformerPlugin,
 };

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use sluice::bindings::current::Value;
+use sluice::bindings::Value;
 use sluice::plugin::{
     Artifact, Grants, LimitsConfig, PluginKind, Registry, Runtime, TransformerPlugin,
 };

@@ -119,9 +119,9 @@ fn compilation_runs_in_a_bounded_child_process() {
     )
     .unwrap();
     let out = plugin
-        .transform(&[sluice::bindings::current::Value::Text("abc".into())])
+        .transform(&[sluice::bindings::Value::Text("abc".into())])
         .unwrap();
-    assert!(matches!(&out[0], Ok(sluice::bindings::current::Value::Text(t)) if t == "ABC"));
+    assert!(matches!(&out[0], Ok(sluice::bindings::Value::Text(t)) if t == "ABC"));
 
     // Starved of memory, the compiler stops and the component is refused.
     let mut runtime = Runtime::with_instance_pool(None, 0).unwrap();

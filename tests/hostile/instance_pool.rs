@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use sluice::bindings::current::Value;
+use sluice::bindings::Value;
 use sluice::plugin::{
     Artifact, FailureKind, Grants, Limits, Origin, Registry, Runtime, TransformerPlugin,
 };

@@ -4,7 +4,7 @@
 //! memories than `max_memories` is refused; and the peak reported is the
 //! total.
 
-use sluice::bindings::current::Value;
+use sluice::bindings::Value;
 use sluice::plugin::{
     Artifact, FailureKind, Grants, LimitsConfig, Origin, Runtime, TransformerPlugin,
 };

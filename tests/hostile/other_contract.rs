@@ -10,9 +10,9 @@ fn component_for_another_contract_version_is_refused() {
     );
     let (code, message) = refused(&step);
     assert_eq!(code, "contract-violation");
-    assert!(message.contains("sluice:plugin@0.2.0"), "{message}");
+    assert!(message.contains("sluice:plugin@9.0.0"), "{message}");
     assert!(
-        message.contains("this host implements sluice:plugin@0.1.0"),
+        message.contains("this host implements sluice:plugin@0.1.0 and sluice:plugin@0.2.0"),
         "{message}"
     );
 }

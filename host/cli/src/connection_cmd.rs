@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::render::{print_json, table};
 use super::{Exit, Format};
 use sluice::Sluice;
-use sluice::bindings::current::http::{HttpError, Method, Request};
+use sluice::bindings::http::{HttpError, Method, Request};
 use sluice::connection::{AuthConfig, CONNECTIONS_ENV, Connection, Connections};
 
 /// `sluice connection`.

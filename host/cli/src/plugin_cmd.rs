@@ -1,5 +1,6 @@
 //! `sluice plugin test`: run one plugin over sample input under the same
 //! limits as production and show, batch by batch, what it did and used.
+//! `sluice plugin docs`: what a plugin says about itself, and its options.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,11 +13,10 @@ use serde_json::Value as Json;
 use super::render::{clip, esc, print_json, table};
 use super::{Exit, Format};
 use sluice::Sluice;
-use sluice::bindings::current::Value;
-use sluice::bindings::current::normalizer::exports::sluice::plugin::normalize::Normalized;
+use sluice::bindings::{Normalized, Value};
 use sluice::plugin::{
     Artifact, CallReport, Grants, LimitsConfig, NormalizerPlugin, Origin, PluginFailure,
-    PluginKind, Sandbox, TransformerPlugin, WorldBinding,
+    PluginKind, Sandbox, TransformerPlugin, WorldBinding, describe_artifact,
 };
 use sluice::record::{to_value, try_from_value};
 
@@ -32,6 +32,17 @@ enum PluginCommand {
     /// Run a field transformer or normalizer over sample input and report
     /// results, errors, fuel, memory, time and output size per batch.
     Test(TestArgs),
+    /// Show what a plugin says about itself and its options (from the
+    /// option schema its `describe` returns), as a table.
+    Docs(DocsArgs),
+}
+
+#[derive(Debug, Args)]
+struct DocsArgs {
+    /// The plugin: a `.wasm` file, or a built-in or installed name.
+    plugin: String,
+    #[command(flatten)]
+    format: Format,
 }
 
 #[derive(Debug, Args)]
@@ -101,7 +112,167 @@ struct RecordResult {
 pub fn plugin(sluice: &Sluice, args: &PluginArgs) -> anyhow::Result<Exit> {
     match &args.command {
         PluginCommand::Test(t) => test(sluice, t),
+        PluginCommand::Docs(d) => docs(sluice, d),
     }
+}
+
+fn docs(sluice: &Sluice, args: &DocsArgs) -> anyhow::Result<Exit> {
+    let mut found = Vec::new();
+    let path = Path::new(&args.plugin);
+    if path.is_file() {
+        found.push(find(sluice, &args.plugin)?);
+    } else {
+        for kind in PluginKind::ALL {
+            if let Ok(a) = sluice
+                .registry()
+                .resolve(&args.plugin, kind, Path::new("."))
+            {
+                found.push(a);
+            }
+        }
+    }
+    if found.is_empty() {
+        bail!(
+            "no plugin file or built-in/installed plugin named `{}`",
+            args.plugin
+        );
+    }
+    let mut documented = Vec::new();
+    for artifact in &found {
+        let info = sluice.runtime().describe(artifact)?;
+        let kind = info
+            .kind
+            .with_context(|| format!("`{}` implements no world of the contract", args.plugin))?;
+        let descriptor = describe_artifact(sluice.runtime(), artifact, kind)?;
+        documented.push((kind, info.contract, descriptor));
+    }
+    if args.format.json {
+        let out: Vec<_> = documented
+            .into_iter()
+            .map(|(kind, contract, d)| {
+                serde_json::json!({
+                    "kind": kind,
+                    "contract": contract,
+                    "described": d.map(super::plugins_cmd::described),
+                })
+            })
+            .collect();
+        print_json(&out)?;
+        return Ok(Exit::Success);
+    }
+    for (kind, contract, descriptor) in documented {
+        let contract = contract.unwrap_or_default();
+        let Some(d) = descriptor else {
+            outln!(
+                "{} ({kind}, sluice:plugin@{}): built for a contract version without `describe`; no documentation.",
+                esc(&args.plugin),
+                esc(&contract)
+            );
+            continue;
+        };
+        outln!(
+            "{} {} ({kind}, sluice:plugin@{})",
+            esc(&d.name),
+            esc(&d.version),
+            esc(&contract)
+        );
+        if !d.description.is_empty() {
+            outln!("{}", esc(&d.description));
+        }
+        let schema: Json = serde_json::from_str(&d.options_schema).unwrap_or(Json::Null);
+        outln!("{}", options_table(&schema));
+    }
+    Ok(Exit::Success)
+}
+
+/// The options a JSON Schema describes, one row per property.
+fn options_table(schema: &Json) -> String {
+    let props = schema.get("properties").and_then(Json::as_object);
+    let Some(props) = props.filter(|p| !p.is_empty()) else {
+        return if schema.get("additionalProperties") == Some(&Json::Bool(false)) {
+            "Takes no options.".to_owned()
+        } else {
+            "Options: not described (any JSON object is passed to the plugin).".to_owned()
+        };
+    };
+    let required: Vec<&str> = schema
+        .get("required")
+        .and_then(Json::as_array)
+        .map(|r| r.iter().filter_map(Json::as_str).collect())
+        .unwrap_or_default();
+    let mut t = table(
+        &["OPTION", "TYPE", "REQUIRED", "DEFAULT", "DESCRIPTION"],
+        &[],
+    );
+    for (name, prop) in props {
+        t.add_row(vec![
+            esc(name),
+            clip(&type_of(schema, prop), 40),
+            if required.contains(&name.as_str()) {
+                "yes"
+            } else {
+                "no"
+            }
+            .to_owned(),
+            prop.get("default")
+                .map_or_else(|| "-".to_owned(), |d| clip(&d.to_string(), 30)),
+            prop.get("description")
+                .and_then(Json::as_str)
+                .map_or_else(|| "-".to_owned(), |d| clip(d, 100)),
+        ]);
+    }
+    let mut out = t.to_string();
+    if schema.get("additionalProperties") == Some(&Json::Bool(false)) {
+        out.push_str("\nOther options are refused.");
+    }
+    out
+}
+
+/// A property's type for people: its `type`, its `enum` values, or the
+/// type of what it refers to.
+fn type_of(root: &Json, prop: &Json) -> String {
+    if let Some(values) = prop.get("enum").and_then(Json::as_array) {
+        return values
+            .iter()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join(" | ");
+    }
+    if let Some(value) = prop.get("const") {
+        return value.to_string();
+    }
+    match prop.get("type") {
+        Some(Json::String(t)) => return t.clone(),
+        Some(Json::Array(ts)) => {
+            return ts
+                .iter()
+                .filter_map(Json::as_str)
+                .collect::<Vec<_>>()
+                .join(" | ");
+        }
+        _ => {}
+    }
+    if let Some(target) = prop
+        .get("$ref")
+        .and_then(Json::as_str)
+        .and_then(|r| r.strip_prefix('#'))
+        .and_then(|pointer| root.pointer(pointer))
+    {
+        return type_of(root, target);
+    }
+    for key in ["oneOf", "anyOf"] {
+        if let Some(options) = prop.get(key).and_then(Json::as_array) {
+            return options
+                .iter()
+                .map(|o| type_of(root, o))
+                .collect::<Vec<_>>()
+                .join(" | ");
+        }
+    }
+    if prop.as_bool() == Some(true) || prop.as_object().is_some_and(|o| o.is_empty()) {
+        return "any".to_owned();
+    }
+    "see schema (--json)".to_owned()
 }
 
 fn test(sluice: &Sluice, args: &TestArgs) -> anyhow::Result<Exit> {

@@ -3,11 +3,11 @@ use std::sync::Arc;
 use clap::Args;
 use serde::Serialize;
 
-use super::render::{print_json, table};
+use super::render::{clip, esc, print_json, table};
 use super::{Exit, Format};
 use sluice::Sluice;
 use sluice::plugin::short_digest;
-use sluice::plugin::{Artifact, Origin, PluginKind, Registry};
+use sluice::plugin::{Artifact, Origin, PluginKind, Registry, describe_artifact};
 
 /// `sluice plugins`.
 #[derive(Debug, Args)]
@@ -25,9 +25,24 @@ struct PluginInfo {
     size: usize,
     digest: String,
     contract: Option<String>,
+    /// What the plugin says about itself (contract 0.2.0 and later).
+    described: Option<Described>,
     imports: Vec<String>,
     exports: Vec<String>,
     error: Option<String>,
+}
+
+/// What a plugin's `describe` said, as `sluice plugins` reports it.
+#[derive(Debug, Serialize)]
+pub(super) struct Described {
+    /// Its own name.
+    pub name: String,
+    /// Its own version.
+    pub version: String,
+    /// What it does.
+    pub description: String,
+    /// Its options as a JSON Schema (JSON text).
+    pub options_schema: String,
 }
 
 /// List every plugin Sluice can load.
@@ -51,7 +66,15 @@ pub fn plugins(sluice: &Sluice, args: &PluginsArgs) -> anyhow::Result<Exit> {
     }
     let mut t = table(
         &[
-            "NAME", "KIND", "CONTRACT", "ORIGIN", "SIZE", "DIGEST", "IMPORTS",
+            "NAME",
+            "KIND",
+            "CONTRACT",
+            "PLUGIN",
+            "DESCRIPTION",
+            "ORIGIN",
+            "SIZE",
+            "DIGEST",
+            "IMPORTS",
         ],
         &["SIZE"],
     );
@@ -61,6 +84,13 @@ pub fn plugins(sluice: &Sluice, args: &PluginsArgs) -> anyhow::Result<Exit> {
             p.kind
                 .map_or_else(|| "-".to_owned(), |k| k.world().to_owned()),
             p.contract.clone().unwrap_or_else(|| "-".to_owned()),
+            p.described.as_ref().map_or_else(
+                || "-".to_owned(),
+                |d| format!("{} {}", esc(&d.name), esc(&d.version)),
+            ),
+            p.described
+                .as_ref()
+                .map_or_else(|| "-".to_owned(), |d| clip(&d.description, 60)),
             p.origin.to_string(),
             format!("{:.0} KiB", p.size as f64 / 1024.0),
             short_digest(&p.digest).to_owned(),
@@ -71,7 +101,9 @@ pub fn plugins(sluice: &Sluice, args: &PluginsArgs) -> anyhow::Result<Exit> {
         ]);
     }
     outln!("{t}");
-    outln!("Full digests, imports and exports: sluice plugins --json");
+    outln!(
+        "Full digests, imports and exports: sluice plugins --json; options: sluice plugin docs NAME"
+    );
     Ok(Exit::Success)
 }
 
@@ -83,6 +115,7 @@ fn inspect(sluice: &Sluice, artifact: &Artifact) -> PluginInfo {
         size: artifact.bytes.len(),
         digest: artifact.id.digest.to_string(),
         contract: None,
+        described: None,
         imports: Vec::new(),
         exports: Vec::new(),
         error: None,
@@ -96,7 +129,23 @@ fn inspect(sluice: &Sluice, artifact: &Artifact) -> PluginInfo {
         }
         Err(e) => info.error = Some(e.to_string()),
     }
+    if let Some(kind) = info.kind {
+        match describe_artifact(sluice.runtime(), artifact, kind) {
+            Ok(d) => info.described = d.map(described),
+            Err(e) => info.error = Some(e.to_string()),
+        }
+    }
     info
+}
+
+/// A descriptor as reported.
+pub(super) fn described(d: sluice::bindings::Descriptor) -> Described {
+    Described {
+        name: d.name,
+        version: d.version,
+        description: d.description,
+        options_schema: d.options_schema,
+    }
 }
 
 /// `sluice:plugin/log, wasi: cli, filesystem…` — interfaces grouped by package.

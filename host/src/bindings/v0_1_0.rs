@@ -1,25 +1,26 @@
-//! Bindings for `sluice:plugin@0.1.0`.
+//! Bindings for `sluice:plugin@0.1.0`, frozen in `wit/sluice-plugin@0.1.0/`.
 //!
 //! Each world gets its own `bindgen!`; the shared interfaces (`types`, `log`,
 //! `http`) are generated once in [`field_transformer`] / [`source`] and reused
 //! by the others through `with`, so there is one Rust type per WIT type.
 
-/// The contract version these bindings implement.
-pub const CONTRACT_VERSION: &str = "0.1.0";
+/// The contract version these bindings implement; every `@0.1.0` the host
+/// names derives from it.
+pub const VERSION: &str = "0.1.0";
 
 /// World `field-transformer`; also home of the shared `types` and `log` bindings.
 pub mod field_transformer {
     wasmtime::component::bindgen!({
-        path: "../wit",
-        world: "sluice:plugin/field-transformer@0.1.0",
+        path: "../wit/sluice-plugin@0.1.0",
+        world: "field-transformer",
     });
 }
 
 /// World `normalizer`.
 pub mod normalizer {
     wasmtime::component::bindgen!({
-        path: "../wit",
-        world: "sluice:plugin/normalizer@0.1.0",
+        path: "../wit/sluice-plugin@0.1.0",
+        world: "normalizer",
         with: {
             "sluice:plugin/types": super::field_transformer::sluice::plugin::types,
             "sluice:plugin/log": super::field_transformer::sluice::plugin::log,
@@ -30,8 +31,8 @@ pub mod normalizer {
 /// World `source`; also home of the shared `http` bindings.
 pub mod source {
     wasmtime::component::bindgen!({
-        path: "../wit",
-        world: "sluice:plugin/source@0.1.0",
+        path: "../wit/sluice-plugin@0.1.0",
+        world: "source",
         with: {
             "sluice:plugin/types": super::field_transformer::sluice::plugin::types,
             "sluice:plugin/log": super::field_transformer::sluice::plugin::log,
@@ -46,8 +47,8 @@ pub mod source {
 /// World `target`.
 pub mod target {
     wasmtime::component::bindgen!({
-        path: "../wit",
-        world: "sluice:plugin/target@0.1.0",
+        path: "../wit/sluice-plugin@0.1.0",
+        world: "target",
         with: {
             "sluice:plugin/types": super::field_transformer::sluice::plugin::types,
             "sluice:plugin/log": super::field_transformer::sluice::plugin::log,
@@ -58,4 +59,11 @@ pub mod target {
 
 pub use field_transformer::sluice::plugin::log;
 pub use field_transformer::sluice::plugin::types::{ErrorCategory, PluginError, Value};
+pub use field_transformer::{FieldTransformer, FieldTransformerPre};
+pub use normalizer::exports::sluice::plugin::normalize::Normalized;
+pub use normalizer::{Normalizer, NormalizerPre};
+pub use source::exports::sluice::plugin::extract::{ExtractBatch, ExtractFailure, Extracted};
 pub use source::sluice::plugin::http;
+pub use source::{Source, SourcePre};
+pub use target::exports::sluice::plugin::load::{Outgoing, WriteOutcome};
+pub use target::{Target, TargetPre};

@@ -12,7 +12,7 @@ use super::allow::AllowRule;
 use super::profile::{AuthConfig, ConnectionProfile, Connections};
 use super::rate::RateLimiter;
 use super::redact::Redactor;
-use crate::bindings::current::http::{HttpError, Method, Request, Response};
+use crate::bindings::http::{HttpError, Method, Request, Response};
 
 /// Default time one request may take.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);

@@ -1,6 +1,6 @@
 //! Categories as plugins report them, mapped onto the host's [`Category`].
 
-use crate::bindings::current::ErrorCategory;
+use crate::bindings::ErrorCategory;
 use crate::model::Category;
 
 impl From<ErrorCategory> for Category {

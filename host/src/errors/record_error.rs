@@ -1,7 +1,7 @@
 //! Record errors built from what plugins report, and what they mean.
 
 use super::taxonomy::{ErrorFacts, Guidance};
-use crate::bindings::current::PluginError;
+use crate::bindings::PluginError;
 use crate::model::{Category, LOCAL_CATEGORIES, PluginId, RecordError, Stage};
 use crate::plugin::PluginFailure;
 

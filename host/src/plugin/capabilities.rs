@@ -10,9 +10,13 @@
 //! - `wasi:sockets` needs an explicit `allow`; no address is ever reachable.
 //! - The contract's `http` is for connectors only.
 //! - Anything else, or the contract at another version, is refused.
+//!
+//! The contract version is the one the component's exports name
+//! ([`contract_version`]); every contract import and export must name that
+//! same version, and it must be one the host implements.
 
 use super::registry::PluginKind;
-use crate::bindings::current::CONTRACT_VERSION;
+use crate::bindings::{ContractVersion, split_contract_name};
 
 /// What one plugin instance is granted.
 #[derive(Debug, Clone, Default)]
@@ -44,37 +48,62 @@ pub enum ImportRefusal {
 
 const INERT_WASI: [&str; 4] = ["wasi:cli/", "wasi:io/", "wasi:clocks/", "wasi:random/"];
 
-/// Every refusal for a component used as `kind`: each export naming
-/// another contract version, then each import not granted, in order.
+/// The contract version a component was built for: the one its first
+/// contract export names. A version the host does not implement is
+/// refused; a component exporting nothing of the contract is taken as the
+/// current version (instantiating it then fails with the missing world).
+pub fn contract_version(exports: &[String]) -> Result<ContractVersion, ImportRefusal> {
+    let Some((name, number)) = exports
+        .iter()
+        .find_map(|name| split_contract_name(name).map(|(_, v)| (name, v)))
+    else {
+        return Ok(ContractVersion::CURRENT);
+    };
+    ContractVersion::from_number(number).ok_or_else(|| ImportRefusal::OtherContract {
+        item: name.clone(),
+        version: number.to_owned(),
+    })
+}
+
+/// Every refusal for a component used as `kind` at contract `version`:
+/// each export naming another contract version, then each import not
+/// granted, in order.
 pub fn check_all(
     kind: PluginKind,
+    version: ContractVersion,
     policy: &ImportPolicy,
     imports: &[String],
     exports: &[String],
 ) -> Vec<ImportRefusal> {
     let exports = exports.iter().filter_map(|name| {
-        other_contract_version(name).map(|version| ImportRefusal::OtherContract {
+        other_contract_version(version, name).map(|other| ImportRefusal::OtherContract {
             item: name.clone(),
-            version,
+            version: other,
         })
     });
     let imports = imports
         .iter()
-        .filter_map(|name| check_import(kind, policy, name).err());
+        .filter_map(|name| check_import(kind, version, policy, name).err());
     exports.chain(imports).collect()
 }
 
-fn other_contract_version(name: &str) -> Option<String> {
-    let rest = name.strip_prefix("sluice:plugin/")?;
-    let version = rest.split_once('@').map_or("", |(_, v)| v);
-    (version != CONTRACT_VERSION).then(|| version.to_owned())
+/// The version `name` names, when it is a contract name at a version other
+/// than `version`.
+fn other_contract_version(version: ContractVersion, name: &str) -> Option<String> {
+    let (_, number) = split_contract_name(name)?;
+    (number != version.number()).then(|| number.to_owned())
 }
 
-fn check_import(kind: PluginKind, policy: &ImportPolicy, name: &str) -> Result<(), ImportRefusal> {
-    if let Some(version) = other_contract_version(name) {
+fn check_import(
+    kind: PluginKind,
+    version: ContractVersion,
+    policy: &ImportPolicy,
+    name: &str,
+) -> Result<(), ImportRefusal> {
+    if let Some(other) = other_contract_version(version, name) {
         return Err(ImportRefusal::OtherContract {
             item: name.to_owned(),
-            version,
+            version: other,
         });
     }
     let denied = |reason: String| {
@@ -84,17 +113,14 @@ fn check_import(kind: PluginKind, policy: &ImportPolicy, name: &str) -> Result<(
         })
     };
     let allowed = |iface: &str| policy.allow.iter().any(|a| a == iface);
-    if let Some(rest) = name.strip_prefix("sluice:plugin/") {
-        let iface = rest.split('@').next().unwrap_or(rest);
+    if let Some((iface, _)) = split_contract_name(name) {
         return match iface {
             "types" | "log" => Ok(()),
             "http" if matches!(kind, PluginKind::Source | PluginKind::Target) => Ok(()),
             "http" => denied(format!(
                 "only connectors may make HTTP requests; a {kind} may not"
             )),
-            other => denied(format!(
-                "`{other}` is not a host interface of sluice:plugin@{CONTRACT_VERSION}"
-            )),
+            other => denied(format!("`{other}` is not a host interface of {version}")),
         };
     }
     if INERT_WASI.iter().any(|p| name.starts_with(p)) {
@@ -135,7 +161,11 @@ mod tests {
         imports: &[String],
         exports: &[String],
     ) -> Result<(), ImportRefusal> {
-        match check_all(kind, policy, imports, exports).into_iter().next() {
+        let version = contract_version(exports)?;
+        match check_all(kind, version, policy, imports, exports)
+            .into_iter()
+            .next()
+        {
             Some(refusal) => Err(refusal),
             None => Ok(()),
         }
@@ -146,6 +176,7 @@ mod tests {
         let imports = names(&["acme:a/x@1.0.0", "wasi:cli/stdin@0.2.6", "acme:b/y@1.0.0"]);
         let refusals = check_all(
             PluginKind::FieldTransformer,
+            ContractVersion::CURRENT,
             &ImportPolicy::default(),
             &imports,
             &[],
@@ -157,24 +188,28 @@ mod tests {
         v.iter().map(|s| (*s).to_owned()).collect()
     }
 
-    const EXPORT: &str = "sluice:plugin/transform@0.1.0";
+    fn at(version: ContractVersion, interface: &str) -> String {
+        version.interface_name(interface)
+    }
 
     #[test]
     fn inert_imports_are_fine() {
-        let imports = names(&[
-            "wasi:cli/environment@0.2.6",
-            "wasi:io/streams@0.2.6",
-            "sluice:plugin/log@0.1.0",
-        ]);
-        assert!(
-            check(
-                PluginKind::FieldTransformer,
-                &ImportPolicy::default(),
-                &imports,
-                &names(&[EXPORT])
-            )
-            .is_ok()
-        );
+        for version in ContractVersion::ALL {
+            let imports = vec![
+                "wasi:cli/environment@0.2.6".to_owned(),
+                "wasi:io/streams@0.2.6".to_owned(),
+                at(version, "log"),
+            ];
+            assert!(
+                check(
+                    PluginKind::FieldTransformer,
+                    &ImportPolicy::default(),
+                    &imports,
+                    &[at(version, "transform")]
+                )
+                .is_ok()
+            );
+        }
     }
 
     #[test]
@@ -204,11 +239,8 @@ mod tests {
 
     #[test]
     fn sockets_unknown_and_http_for_transformers_are_denied() {
-        for import in [
-            "wasi:sockets/tcp@0.2.9",
-            "acme:rogue/exfil@1.0.0",
-            "sluice:plugin/http@0.1.0",
-        ] {
+        let http = at(ContractVersion::CURRENT, "http");
+        for import in ["wasi:sockets/tcp@0.2.9", "acme:rogue/exfil@1.0.0", &http] {
             let err = check(
                 PluginKind::FieldTransformer,
                 &ImportPolicy::default(),
@@ -222,7 +254,7 @@ mod tests {
             check(
                 PluginKind::Target,
                 &ImportPolicy::default(),
-                &names(&["sluice:plugin/http@0.1.0"]),
+                &names(&[&http]),
                 &[]
             )
             .is_ok()
@@ -235,15 +267,32 @@ mod tests {
             PluginKind::FieldTransformer,
             &ImportPolicy::default(),
             &[],
-            &names(&["sluice:plugin/transform@0.2.0"]),
+            &names(&["sluice:plugin/transform@9.0.0"]),
         )
         .unwrap_err();
         assert_eq!(
             err,
             ImportRefusal::OtherContract {
-                item: "sluice:plugin/transform@0.2.0".into(),
-                version: "0.2.0".into()
+                item: "sluice:plugin/transform@9.0.0".into(),
+                version: "9.0.0".into()
             }
+        );
+    }
+
+    #[test]
+    fn the_version_comes_from_the_exports_and_may_not_be_mixed() {
+        let old = ContractVersion::V0_1_0;
+        assert_eq!(contract_version(&[at(old, "transform")]), Ok(old));
+        let err = check(
+            PluginKind::FieldTransformer,
+            &ImportPolicy::default(),
+            &[at(ContractVersion::V0_2_0, "log")],
+            &[at(old, "transform")],
+        )
+        .unwrap_err();
+        assert!(
+            matches!(err, ImportRefusal::OtherContract { ref version, .. } if version == "0.2.0"),
+            "{err:?}"
         );
     }
 }

@@ -7,7 +7,7 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{FsPerms, WasiCtx, WasiCtxView, WasiView};
 
-use crate::bindings::current::{http, log};
+use crate::bindings::{http, log, v0_1_0};
 
 use super::limits::Limits;
 use crate::connection::Connection;
@@ -296,5 +296,24 @@ impl http::Host for HostState {
             "no connection is granted to this plugin, so it may not reach {}",
             request.url
         ))))
+    }
+}
+
+/// `log` of sluice:plugin@0.1.0: the same log, through the adapter.
+impl v0_1_0::log::Host for HostState {
+    fn log(&mut self, level: v0_1_0::log::Level, message: String) {
+        log::Host::log(self, level.into(), message);
+    }
+}
+
+/// `http` of sluice:plugin@0.1.0: the same client, through the adapter.
+impl v0_1_0::http::Host for HostState {
+    fn send(
+        &mut self,
+        request: v0_1_0::http::Request,
+    ) -> wasmtime::Result<Result<v0_1_0::http::Response, v0_1_0::http::HttpError>> {
+        Ok(http::Host::send(self, request.into())?
+            .map(Into::into)
+            .map_err(Into::into))
     }
 }

@@ -14,6 +14,7 @@ mod cache;
 mod capabilities;
 mod compile;
 mod deadline;
+mod describe;
 mod dir_guard;
 mod failure;
 mod host_state;
@@ -26,9 +27,13 @@ mod sandbox;
 pub mod worlds;
 
 pub use crate::model::{PluginId, short_digest};
-pub use capabilities::{ImportPolicy, ImportRefusal};
+pub use capabilities::{ImportPolicy, ImportRefusal, contract_version};
 pub use compile::{COMPILE_SUBCOMMAND, CompileBounds, Compiler, child_main as compiler_main};
 pub use deadline::DeadlineReached;
+pub use describe::{
+    DescribeError, MAX_DESCRIPTION, MAX_DESCRIPTOR_NAME, MAX_OPTIONS_SCHEMA, ValidOptions,
+    check_options, describe_artifact,
+};
 pub use dir_guard::{DEFAULT_WRITE_QUOTA_MB, DirGuard, guard_target};
 pub use failure::{FailureKind, PluginFailure};
 pub use host_state::{Grants, HostState};

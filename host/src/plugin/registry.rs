@@ -40,14 +40,21 @@ impl PluginKind {
         }
     }
 
-    /// The interface the world exports, as a component export name.
-    pub fn export_name(self) -> &'static str {
+    /// The interface the world exports (besides `describe`).
+    pub fn interface(self) -> &'static str {
         match self {
-            PluginKind::FieldTransformer => "sluice:plugin/transform@0.1.0",
-            PluginKind::Normalizer => "sluice:plugin/normalize@0.1.0",
-            PluginKind::Source => "sluice:plugin/extract@0.1.0",
-            PluginKind::Target => "sluice:plugin/load@0.1.0",
+            PluginKind::FieldTransformer => "transform",
+            PluginKind::Normalizer => "normalize",
+            PluginKind::Source => "extract",
+            PluginKind::Target => "load",
         }
+    }
+
+    /// The role whose world exports `interface`.
+    pub fn from_interface(interface: &str) -> Option<PluginKind> {
+        PluginKind::ALL
+            .into_iter()
+            .find(|k| k.interface() == interface)
     }
 }
 

@@ -13,7 +13,7 @@ use super::host_state::HostState;
 use super::inspect::{Inspection, StaticBounds, inspect};
 use super::protected::ProtectedPaths;
 use super::registry::{Artifact, PluginKind};
-use crate::bindings::current::{http, log};
+use crate::bindings::{ContractVersion, http, log, split_contract_name, v0_1_0};
 
 /// How often the engine's epoch advances; the granularity of call deadlines.
 pub const EPOCH_TICK: Duration = Duration::from_millis(5);
@@ -41,7 +41,8 @@ pub enum LoadError {
     },
     /// The component was built for another version of the contract.
     #[error(
-        "plugin `{plugin}` was built for sluice:plugin@{version} (it names `{item}`); this host implements sluice:plugin@0.1.0"
+        "plugin `{plugin}` was built for sluice:plugin@{version} (it names `{item}`); this host implements {}",
+        ContractVersion::supported()
     )]
     OtherContract {
         /// The plugin's name.
@@ -52,12 +53,12 @@ pub enum LoadError {
         version: String,
     },
     /// The component does not implement the world it is used as.
-    #[error(
-        "plugin `{plugin}` does not implement the `{world}` world of sluice:plugin@0.1.0: {reason}"
-    )]
+    #[error("plugin `{plugin}` does not implement the `{world}` world of {version}: {reason}")]
     WrongWorld {
         /// The plugin's name.
         plugin: String,
+        /// The contract version its exports name.
+        version: ContractVersion,
         /// The world the pipeline uses it as.
         world: &'static str,
         /// What is missing or mismatched.
@@ -132,10 +133,14 @@ impl Runtime {
         let mut compute_linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut compute_linker)?;
         super::deadline::add_to_linker(&mut compute_linker)?;
+        // Every contract version's `log` (and, for connectors, `http`) is
+        // linked; a component links against the version it was built for.
         log::add_to_linker::<_, HasSelf<_>>(&mut compute_linker, |s| s)?;
+        v0_1_0::log::add_to_linker::<_, HasSelf<_>>(&mut compute_linker, |s| s)?;
         // Connectors may also reach the host's `http`.
         let mut connector_linker = compute_linker.clone();
         http::add_to_linker::<_, HasSelf<_>>(&mut connector_linker, |s| s)?;
+        v0_1_0::http::add_to_linker::<_, HasSelf<_>>(&mut connector_linker, |s| s)?;
 
         let mut protected = ProtectedPaths::default();
         if let Some(dir) = &cache_dir {
@@ -254,11 +259,11 @@ impl Runtime {
 pub struct ComponentInfo {
     /// Import names (`wasi:cli/environment@0.2.6`...).
     pub imports: Vec<String>,
-    /// Export names (`sluice:plugin/transform@0.1.0`...).
+    /// Export names (`sluice:plugin/transform@0.2.0`...).
     pub exports: Vec<String>,
-    /// The world it implements, if any of this contract's.
+    /// The world it implements, if any of a contract version the host implements.
     pub kind: Option<PluginKind>,
-    /// The contract version its exports name, if any.
+    /// The contract version its exports name, if any (known to the host or not).
     pub contract: Option<String>,
 }
 
@@ -279,13 +284,13 @@ impl Runtime {
             .exports(&self.engine)
             .map(|(n, _)| n.to_owned())
             .collect();
-        let kind = PluginKind::ALL
-            .into_iter()
-            .find(|k| exports.iter().any(|e| e == k.export_name()));
-        let contract = exports.iter().find_map(|e| {
-            e.strip_prefix("sluice:plugin/")
-                .and_then(|r| r.split_once('@'))
-                .map(|(_, v)| v.to_owned())
+        let contract = exports
+            .iter()
+            .find_map(|e| split_contract_name(e).map(|(_, v)| v.to_owned()));
+        let kind = exports.iter().find_map(|e| {
+            let (interface, version) = split_contract_name(e)?;
+            ContractVersion::from_number(version)?;
+            PluginKind::from_interface(interface)
         });
         ComponentInfo {
             imports,

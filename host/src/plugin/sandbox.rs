@@ -6,12 +6,13 @@ use wasmtime::component::InstancePre;
 use wasmtime::{Engine, Store, Trap, WasmBacktrace};
 
 use super::capabilities::{self, ImportPolicy, ImportRefusal};
+use super::describe::{self as describing, ValidOptions};
 use super::failure::{FailureKind, PluginFailure};
 use super::host_state::{Grants, HostState};
 use super::limits::Limits;
 use super::registry::{Artifact, Origin, PluginKind};
 use super::runtime::{EPOCH_TICK, LoadError, Runtime};
-use crate::bindings::current::PluginError;
+use crate::bindings::{ContractVersion, Descriptor, PluginError};
 use crate::connection::HttpExchange;
 use crate::model::PluginId;
 
@@ -21,10 +22,15 @@ pub trait WorldBinding: Sized + Send + 'static {
     type Pre: Clone + Send + Sync + 'static;
     /// The role this world plays.
     const KIND: PluginKind;
-    /// Type-check a pre-linked component against the world.
-    fn pre(instance_pre: InstancePre<HostState>) -> wasmtime::Result<Self::Pre>;
+    /// Type-check a pre-linked component against the world at `version`.
+    fn pre(
+        instance_pre: InstancePre<HostState>,
+        version: ContractVersion,
+    ) -> wasmtime::Result<Self::Pre>;
     /// Instantiate.
     fn instantiate(pre: &Self::Pre, store: &mut Store<HostState>) -> wasmtime::Result<Self>;
+    /// Call the world's `describe` (`None`: its contract version has none).
+    fn describe(&self, store: &mut Store<HostState>) -> wasmtime::Result<Option<Descriptor>>;
     /// Call the world's `configure`.
     fn configure(
         &self,
@@ -100,6 +106,12 @@ pub struct Sandbox<W: WorldBinding> {
     limits: Limits,
     grants: Grants,
     options: String,
+    version: ContractVersion,
+    /// What `describe` said, once asked (`Some(None)`: the plugin's
+    /// contract version has no `describe`).
+    descriptor: Option<Option<Descriptor>>,
+    /// The options were checked against the plugin's option schema.
+    options_checked: bool,
     live: Option<Live<W>>,
     stats: CallStats,
     last_call: CallReport,
@@ -150,11 +162,14 @@ impl<W: WorldBinding> Sandbox<W> {
         let plugin = artifact.id.name.to_string();
         // Imports are checked from the bytes, before anything compiles them.
         let found = runtime.inspect(artifact)?;
+        let version = capabilities::contract_version(&found.exports)
+            .map_err(|refusal| refusal_error(&plugin, vec![refusal]).expect("one refusal"))?;
         let policy = ImportPolicy {
             has_data_dir: grants.data_dir.is_some(),
             allow: grants.allow.clone(),
         };
-        let refusals = capabilities::check_all(W::KIND, &policy, &found.imports, &found.exports);
+        let refusals =
+            capabilities::check_all(W::KIND, version, &policy, &found.imports, &found.exports);
         if let Some(error) = refusal_error(&plugin, refusals) {
             return Err(error);
         }
@@ -168,8 +183,9 @@ impl<W: WorldBinding> Sandbox<W> {
                 import: "(unresolved)".to_owned(),
                 reason: format!("{e:#}"),
             })?;
-        let pre = W::pre(instance_pre).map_err(|e| LoadError::WrongWorld {
+        let pre = W::pre(instance_pre, version).map_err(|e| LoadError::WrongWorld {
             plugin: artifact.id.name.to_string(),
+            version,
             world: W::KIND.world(),
             reason: format!("{e:#}"),
         })?;
@@ -181,6 +197,9 @@ impl<W: WorldBinding> Sandbox<W> {
             limits,
             grants,
             options,
+            version,
+            descriptor: None,
+            options_checked: false,
             live: None,
             stats: CallStats::default(),
             last_call: CallReport::default(),
@@ -190,6 +209,41 @@ impl<W: WorldBinding> Sandbox<W> {
     /// The plugin's identity.
     pub fn id(&self) -> &PluginId {
         &self.id
+    }
+
+    /// The contract version the plugin was built for.
+    pub fn contract(&self) -> ContractVersion {
+        self.version
+    }
+
+    /// What the plugin says about itself (`None`: it was built for a
+    /// contract version without `describe`). Asked once, on an instance
+    /// that is not configured; the answer is bounded and checked.
+    pub fn describe(&mut self) -> Result<Option<&Descriptor>, PluginFailure> {
+        if self.descriptor.is_none() {
+            let (mut store, bindings) = self.instantiate_bare()?;
+            self.describe_with(&mut store, &bindings)?;
+        }
+        Ok(self.descriptor.as_ref().and_then(Option::as_ref))
+    }
+
+    fn describe_with(
+        &mut self,
+        store: &mut Store<HostState>,
+        bindings: &W,
+    ) -> Result<(), PluginFailure> {
+        if self.descriptor.is_some() {
+            return Ok(());
+        }
+        let answer = match bindings.describe(store) {
+            Ok(answer) => answer,
+            Err(e) => return Err(classify(&self.id, &self.limits, 0, store, e, "describe")),
+        };
+        let answer = answer
+            .map(|d| describing::check(&self.id.name, W::KIND, d))
+            .transpose()?;
+        self.descriptor = Some(answer);
+        Ok(())
     }
 
     /// Where the plugin's bytes came from.
@@ -255,6 +309,44 @@ impl<W: WorldBinding> Sandbox<W> {
     }
 
     fn instantiate(&mut self) -> Result<Live<W>, PluginFailure> {
+        let started = Instant::now();
+        let (mut store, bindings) = self.instantiate_bare()?;
+        let instantiated = started.elapsed();
+        if !self.options_checked {
+            // Options are checked against the plugin's own schema before
+            // `configure` ever sees them.
+            self.describe_with(&mut store, &bindings)?;
+            if let Some(Some(descriptor)) = &self.descriptor {
+                match describing::check_options(descriptor, &self.options) {
+                    ValidOptions::Yes => {}
+                    ValidOptions::No(why) => {
+                        return Err(PluginFailure::new(
+                            FailureKind::ConfigRejected,
+                            format!("plugin `{}` rejected its options: {why}", self.id.name),
+                        ));
+                    }
+                }
+            }
+            self.options_checked = true;
+            self.arm(&mut store, 0);
+        }
+        let configured = bindings.configure(&mut store, &self.options);
+        self.stats.configure_wall += started.elapsed() - instantiated;
+        match configured {
+            Ok(Ok(())) => Ok(Live { store, bindings }),
+            Ok(Err(e)) => Err(PluginFailure::new(
+                FailureKind::ConfigRejected,
+                format!(
+                    "plugin `{}` rejected its options: {}",
+                    self.id.name, e.message
+                ),
+            )),
+            Err(e) => Err(classify(&self.id, &self.limits, 0, &store, e, "configure")),
+        }
+    }
+
+    /// A fresh instance, not configured.
+    fn instantiate_bare(&mut self) -> Result<(Store<HostState>, W), PluginFailure> {
         self.stats.instantiations += 1;
         let started = Instant::now();
         let state =
@@ -284,21 +376,8 @@ impl<W: WorldBinding> Sandbox<W> {
                 ));
             }
         };
-        let instantiated = started.elapsed();
-        self.stats.instantiate_wall += instantiated;
-        let configured = bindings.configure(&mut store, &self.options);
-        self.stats.configure_wall += started.elapsed() - instantiated;
-        match configured {
-            Ok(Ok(())) => Ok(Live { store, bindings }),
-            Ok(Err(e)) => Err(PluginFailure::new(
-                FailureKind::ConfigRejected,
-                format!(
-                    "plugin `{}` rejected its options: {}",
-                    self.id.name, e.message
-                ),
-            )),
-            Err(e) => Err(classify(&self.id, &self.limits, 0, &store, e, "configure")),
-        }
+        self.stats.instantiate_wall += started.elapsed();
+        Ok((store, bindings))
     }
 
     fn arm(&self, store: &mut Store<HostState>, records: usize) {

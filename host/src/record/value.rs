@@ -1,6 +1,6 @@
 use serde_json::Value as Json;
 
-use crate::bindings::current::Value;
+use crate::bindings::Value;
 
 /// A JSON value as a contract `value`: scalars map directly, objects and
 /// arrays travel as JSON text.
@@ -35,14 +35,16 @@ pub fn invalid_json(value: &Value) -> Option<serde_json::Error> {
 }
 
 /// A contract `value` as JSON. JSON text that does not parse stays text
-/// (callers check plugin output with [`invalid_json`] first).
+/// (callers check plugin output with [`invalid_json`] first). Decimals and
+/// timestamps become JSON strings of their text, so no digit of a decimal
+/// is lost to floating point.
 pub fn from_value(value: Value) -> Json {
     match value {
         Value::Null => Json::Null,
         Value::Boolean(b) => Json::Bool(b),
         Value::Integer(i) => Json::from(i),
         Value::Float(f) => serde_json::Number::from_f64(f).map_or(Json::Null, Json::Number),
-        Value::Text(s) => Json::String(s),
+        Value::Text(s) | Value::Decimal(s) | Value::Timestamp(s) => Json::String(s),
         Value::Json(s) => serde_json::from_str(&s).unwrap_or(Json::String(s)),
     }
 }
@@ -75,5 +77,14 @@ mod tests {
             assert_eq!(from_value(to_value(Some(&j))), j);
         }
         assert!(matches!(to_value(None), Value::Null));
+    }
+
+    #[test]
+    fn decimals_and_timestamps_keep_their_text() {
+        let d = from_value(Value::Decimal("12345678901234567890.10".into()));
+        assert_eq!(d, json!("12345678901234567890.10"));
+        assert_eq!(d.to_string(), "\"12345678901234567890.10\"");
+        let t = from_value(Value::Timestamp("2024-05-01T12:30:00Z".into()));
+        assert_eq!(t, json!("2024-05-01T12:30:00Z"));
     }
 }

@@ -4,8 +4,8 @@
 //!
 //! [`Plan`]: super::Plan
 
-use crate::bindings::current::normalizer::exports::sluice::plugin::normalize::Normalized;
-use crate::bindings::current::{PluginError, Value};
+use crate::bindings::Normalized;
+use crate::bindings::{PluginError, Value};
 use crate::plugin::{NormalizerPlugin, PluginFailure, PluginId, TransformerPlugin};
 use crate::stages::normalize::RecordNormalizer;
 use crate::stages::transform::ValueTransformer;

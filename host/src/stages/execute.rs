@@ -5,13 +5,13 @@ use std::time::Duration;
 use crossbeam_channel::Receiver;
 
 use super::{Flow, Reporter, SkipRecord, Stage, StageReport};
-use crate::bindings::current::PluginError;
-use crate::bindings::current::target::exports::sluice::plugin::load::{Outgoing, WriteOutcome};
+use crate::bindings::PluginError;
+use crate::bindings::{Outgoing, WriteOutcome};
 use crate::connection::HttpExchange;
 use crate::errors::{Category, RecordError};
 use crate::plugin::{PluginFailure, PluginId, TargetPlugin, guard_target};
 use crate::record::Record;
-use crate::strategy::{Backoff, RetryRecord};
+use crate::strategy::{Backoff, RetryRecord, is_retried, plugin_retry_after};
 
 /// Something records can be written to.
 pub trait RecordTarget: Send {
@@ -362,35 +362,36 @@ fn write_batch<T: RecordTarget>(
     }
     loop {
         let outgoing: Vec<Outgoing> = pending.iter().map(|p| p.sent.clone()).collect();
-        let outcomes: Vec<Result<WriteOutcome, Box<RecordError>>> =
-            match target.write(entity, &outgoing) {
-                Ok(Ok(outcomes)) => outcomes
-                    .into_iter()
-                    .map(|o| {
-                        o.map_err(|e| {
-                            Box::new(RecordError::from_plugin_error(
-                                Stage::Execute,
-                                entity,
-                                &plugin,
-                                e,
-                            ))
-                        })
+        let answer = target.write(entity, &outgoing);
+        let asked = asked_wait(&answer);
+        let outcomes: Vec<Result<WriteOutcome, Box<RecordError>>> = match answer {
+            Ok(Ok(outcomes)) => outcomes
+                .into_iter()
+                .map(|o| {
+                    o.map_err(|e| {
+                        Box::new(RecordError::from_plugin_error(
+                            Stage::Execute,
+                            entity,
+                            &plugin,
+                            e,
+                        ))
                     })
-                    .collect(),
-                Ok(Err(e)) => {
-                    let error = RecordError::from_plugin_error(Stage::Execute, entity, &plugin, e);
-                    vec![Err(Box::new(error)); pending.len()]
-                }
-                Err(f) => {
-                    let error = RecordError::from_failure(Stage::Execute, entity, &plugin, &f);
-                    vec![Err(Box::new(error)); pending.len()]
-                }
-            };
+                })
+                .collect(),
+            Ok(Err(e)) => {
+                let error = RecordError::from_plugin_error(Stage::Execute, entity, &plugin, e);
+                vec![Err(Box::new(error)); pending.len()]
+            }
+            Err(f) => {
+                let error = RecordError::from_failure(Stage::Execute, entity, &plugin, &f);
+                vec![Err(Box::new(error)); pending.len()]
+            }
+        };
         let mut again = Vec::new();
         for (mut p, outcome) in pending.into_iter().zip(outcomes) {
             if capture {
                 let final_answer = match &outcome {
-                    Err(e) => !(e.category.is_recoverable() && policy.max_attempts > 1),
+                    Err(e) => !(is_retried(e) && policy.max_attempts > 1),
                     Ok(_) => true,
                 };
                 if final_answer {
@@ -422,7 +423,7 @@ fn write_batch<T: RecordTarget>(
                         plugin: Some(plugin.clone()),
                     });
                 }
-                Err(e) if e.category.is_recoverable() && policy.max_attempts > 1 => {
+                Err(e) if is_retried(&e) && policy.max_attempts > 1 => {
                     match p
                         .failures
                         .iter_mut()
@@ -437,14 +438,7 @@ fn write_batch<T: RecordTarget>(
                 Err(e) => {
                     // Retries got past the recoverable error, whatever the
                     // record met next.
-                    retried(
-                        &mut written,
-                        entity,
-                        &plugin,
-                        &p,
-                        &backoff,
-                        !e.category.is_recoverable(),
-                    );
+                    retried(&mut written, entity, &plugin, &p, &backoff, !is_retried(&e));
                     written
                         .errors
                         .push(final_error(*e, p, backoff.attempts(), None));
@@ -454,7 +448,8 @@ fn write_batch<T: RecordTarget>(
         if again.is_empty() {
             return written;
         }
-        let give_up = match backoff.next(target.retry_after()) {
+        // The longer of what the connection's server and the plugin asked.
+        let give_up = match backoff.next(target.retry_after().max(asked)) {
             Ok(wait) => {
                 tracing::debug!(entity, plugin = %plugin, records = again.len(), attempt = backoff.attempts(), wait_ms = wait.as_millis() as u64, "Retrying records after recoverable errors.");
                 if reporter.control().sleep(wait) {
@@ -480,6 +475,29 @@ fn write_batch<T: RecordTarget>(
                 .push(final_error(error, p, backoff.attempts(), Some(&give_up)));
         }
         return written;
+    }
+}
+
+/// The longest `retry-after-ms` among the retryable errors of an answer,
+/// capped at the host's maximum.
+fn asked_wait(
+    answer: &Result<crate::plugin::worlds::WriteAnswer, PluginFailure>,
+) -> Option<Duration> {
+    let asked = |e: &PluginError| {
+        if e.retryable {
+            plugin_retry_after(e.retry_after_ms)
+        } else {
+            None
+        }
+    };
+    match answer {
+        Ok(Ok(items)) => items
+            .iter()
+            .filter_map(|o| o.as_ref().err())
+            .filter_map(asked)
+            .max(),
+        Ok(Err(e)) => asked(e),
+        Err(_) => None,
     }
 }
 
@@ -568,7 +586,7 @@ mod tests {
     use crossbeam_channel::unbounded;
 
     use super::*;
-    use crate::bindings::current::ErrorCategory;
+    use crate::bindings::ErrorCategory;
     use crate::model::Progress;
     use crate::runlog::LogEvent;
     use crate::stages::Batch;
@@ -582,6 +600,10 @@ mod tests {
         whole_batch: bool,
         writes: u32,
         retry_after: Option<Duration>,
+        /// Whether its errors are marked retryable.
+        retryable: bool,
+        /// The `retry-after-ms` its errors carry.
+        retry_after_ms: Option<u32>,
     }
 
     impl RecordTarget for RateLimited {
@@ -603,7 +625,8 @@ mod tests {
                 code: "rate-limited".into(),
                 message: "slow down".into(),
                 field: None,
-                retryable: true,
+                retryable: self.retryable,
+                retry_after_ms: self.retry_after_ms,
             };
             if self.writes <= self.failures {
                 if self.whole_batch {
@@ -667,6 +690,8 @@ mod tests {
             whole_batch,
             writes: 0,
             retry_after,
+            retryable: true,
+            retry_after_ms: None,
         }
     }
 
@@ -704,6 +729,7 @@ mod tests {
                     message: "cannot sync".into(),
                     field: None,
                     retryable: false,
+                    retry_after_ms: None,
                 }));
             }
             Ok(Ok(()))
@@ -793,6 +819,67 @@ mod tests {
         assert_eq!(w.retries.len(), 3);
         // 1 ms of backoff, but the remote system asked for 40.
         assert!(w.retries.iter().all(|r| r.waited_ms >= 40 && r.succeeded));
+    }
+
+    #[test]
+    fn a_plugin_retry_after_sets_the_wait() {
+        for whole_batch in [false, true] {
+            let (reporter, _rx) = reporter(3);
+            let mut t = RateLimited {
+                retry_after_ms: Some(60),
+                ..target(1, whole_batch, None)
+            };
+            let w = write_batch(&mut t, "contacts", records(2), &reporter);
+            assert_eq!((w.loaded, t.writes), (2, 2));
+            // 1 ms of backoff, but the plugin asked for 60.
+            assert!(
+                w.retries.iter().all(|r| r.waited_ms >= 60 && r.succeeded),
+                "{:?}",
+                w.retries
+            );
+        }
+    }
+
+    #[test]
+    fn a_plugin_retry_after_is_capped_by_the_host() {
+        assert_eq!(
+            plugin_retry_after(Some(u32::MAX)),
+            Some(crate::strategy::MAX_PLUGIN_RETRY_AFTER)
+        );
+        assert_eq!(
+            plugin_retry_after(Some(250)),
+            Some(Duration::from_millis(250))
+        );
+        // Capped at 300 s, past the policy's total retry time: no retry.
+        let (reporter, _rx) = reporter(5);
+        let mut t = RateLimited {
+            retry_after_ms: Some(u32::MAX),
+            ..target(10, false, None)
+        };
+        let w = write_batch(&mut t, "contacts", records(1), &reporter);
+        assert_eq!(t.writes, 1);
+        assert!(
+            w.errors[0].message.contains("retry time limit"),
+            "{:?}",
+            w.errors
+        );
+    }
+
+    #[test]
+    fn a_non_retryable_error_is_not_retried() {
+        for whole_batch in [false, true] {
+            let (reporter, _rx) = reporter(5);
+            let mut t = RateLimited {
+                retryable: false,
+                retry_after_ms: Some(10),
+                ..target(10, whole_batch, None)
+            };
+            let w = write_batch(&mut t, "contacts", records(3), &reporter);
+            assert_eq!(t.writes, 1, "a non-retryable error was retried");
+            assert_eq!(w.errors.len(), 3);
+            assert!(w.errors.iter().all(|e| e.attempts == 1 && !e.retryable));
+            assert!(w.retries.is_empty(), "{:?}", w.retries);
+        }
     }
 
     #[test]

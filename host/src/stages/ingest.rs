@@ -6,13 +6,13 @@ use std::time::Duration;
 use crossbeam_channel::Sender;
 
 use super::{Batch, Flow, Reporter, Stage, StageReport};
-use crate::bindings::current::PluginError;
-use crate::bindings::current::source::exports::sluice::plugin::extract::ExtractBatch;
+use crate::bindings::ExtractBatch;
+use crate::bindings::PluginError;
 use crate::connection::HttpExchange;
 use crate::errors::{Category, RecordError, codes};
 use crate::plugin::{PluginFailure, PluginId, SourcePlugin};
 use crate::record::{Object, Record, get_path};
-use crate::strategy::{Backoff, RetryRecord};
+use crate::strategy::{Backoff, RetryRecord, is_retried, plugin_retry_after};
 
 /// Empty, unfinished batches in a row after which a source is declared stalled.
 const MAX_EMPTY_READS: u32 = 100;
@@ -257,12 +257,18 @@ fn read_with_retry<S: RecordSource>(
     let mut failures: Vec<(Category, String, u32)> = Vec::new();
     let mut fresh_instance_tried = false;
     loop {
+        let mut asked = None;
         let mut error = match source.read(name, cursor, batch_size) {
             Ok(Ok(batch)) => {
                 record_read_retries(reporter, name, &plugin, &failures, &backoff, true);
                 return Ok(Some(batch));
             }
-            Ok(Err(e)) => RecordError::from_plugin_error(Stage::Ingest, name, &plugin, e),
+            Ok(Err(e)) => {
+                if e.retryable {
+                    asked = plugin_retry_after(e.retry_after_ms);
+                }
+                RecordError::from_plugin_error(Stage::Ingest, name, &plugin, e)
+            }
             Err(first) if !fresh_instance_tried => {
                 // A fresh instance gets one more try from the same cursor.
                 tracing::warn!(entity = %name, plugin = %plugin, error = %first.message, "Source read failed; retrying once with a fresh instance.");
@@ -272,7 +278,7 @@ fn read_with_retry<S: RecordSource>(
             Err(f) => RecordError::from_failure(Stage::Ingest, name, &plugin, &f),
         };
         error.attempts = backoff.attempts();
-        if !error.category.is_recoverable() {
+        if !is_retried(&error) {
             return Err(error);
         }
         match failures
@@ -282,7 +288,8 @@ fn read_with_retry<S: RecordSource>(
             Some((_, _, n)) => *n += 1,
             None => failures.push((error.category, error.code.clone(), 1)),
         }
-        match backoff.next(source.retry_after()) {
+        // The longer of what the connection's server and the plugin asked.
+        match backoff.next(source.retry_after().max(asked)) {
             Ok(wait) => {
                 tracing::warn!(entity = %name, plugin = %plugin, code = %error.code, attempt = backoff.attempts(), wait_ms = wait.as_millis() as u64, "Source read failed; retrying.");
                 if !reporter.control().sleep(wait) {
@@ -356,8 +363,8 @@ mod tests {
     use crossbeam_channel::unbounded;
 
     use super::*;
-    use crate::bindings::current::ErrorCategory;
-    use crate::bindings::current::source::exports::sluice::plugin::extract::Extracted;
+    use crate::bindings::ErrorCategory;
+    use crate::bindings::Extracted;
     use crate::model::Progress;
     use crate::strategy::{ErrorsConfig, RetryConfig, RunControl, Strategy};
 
@@ -368,6 +375,8 @@ mod tests {
         category: ErrorCategory,
         failures: u32,
         reads: u32,
+        /// Whether its errors are marked retryable.
+        retryable: bool,
     }
 
     impl RecordSource for Flaky {
@@ -387,7 +396,8 @@ mod tests {
                     code: "flaky".into(),
                     message: "try again".into(),
                     field: None,
-                    retryable: true,
+                    retryable: self.retryable,
+                    retry_after_ms: None,
                 }));
             }
             Ok(Ok(ExtractBatch {
@@ -402,6 +412,14 @@ mod tests {
     }
 
     fn run_flaky(category: ErrorCategory, failures: u32) -> (StageReport, Arc<RunControl>, u32) {
+        run_flaky_marked(category, failures, true)
+    }
+
+    fn run_flaky_marked(
+        category: ErrorCategory,
+        failures: u32,
+        retryable: bool,
+    ) -> (StageReport, Arc<RunControl>, u32) {
         let errors = ErrorsConfig {
             strategy: Some(Strategy::Retry),
             retry: RetryConfig {
@@ -430,6 +448,7 @@ mod tests {
                 category,
                 failures,
                 reads: 0,
+                retryable,
             },
         }];
         let (tx, _rx) = unbounded();
@@ -445,6 +464,13 @@ mod tests {
         assert_eq!(report.stream_failures, 0);
         assert_eq!(report.counts[0].records_out, 1);
         assert!(!control.is_halted());
+    }
+
+    #[test]
+    fn a_read_error_marked_not_retryable_is_not_retried() {
+        let (report, _, reads) = run_flaky_marked(ErrorCategory::Transient, 10, false);
+        assert_eq!(reads, 1, "a non-retryable error was retried");
+        assert_eq!(report.stream_failures, 1);
     }
 
     #[test]

@@ -3,8 +3,8 @@
 use crossbeam_channel::{Receiver, Sender};
 
 use super::{Batch, Flow, Reporter, SkipRecord, Stage, StageReport, call_isolating, relay};
-use crate::bindings::current::PluginError;
-use crate::bindings::current::normalizer::exports::sluice::plugin::normalize::Normalized;
+use crate::bindings::Normalized;
+use crate::bindings::PluginError;
 use crate::errors::{Category, RecordError, codes};
 use crate::plugin::{NormalizerPlugin, PluginFailure, PluginId};
 use crate::record::{Object, Record};
@@ -233,7 +233,7 @@ mod tests {
     use serde_json::json;
 
     use super::*;
-    use crate::bindings::current::ErrorCategory;
+    use crate::bindings::ErrorCategory;
 
     type Answer = Box<dyn FnMut(&str) -> Result<Normalized, PluginError> + Send>;
 
@@ -290,6 +290,7 @@ mod tests {
             message: e.to_string(),
             field: None,
             retryable: false,
+            retry_after_ms: None,
         })
     }
 
@@ -390,6 +391,7 @@ mod tests {
                     message: "two is refused".into(),
                     field: Some("id".into()),
                     retryable: false,
+                    retry_after_ms: None,
                 })
             } else {
                 Ok(Normalized::Keep(text.to_owned()))

@@ -5,7 +5,7 @@ use crossbeam_channel::{Receiver, Sender};
 use serde_json::Value as Json;
 
 use super::{Batch, Flow, Reporter, Stage, StageReport, call_isolating, relay};
-use crate::bindings::current::{PluginError, Value};
+use crate::bindings::{PluginError, Value};
 use crate::errors::{Category, RecordError, codes};
 use crate::plugin::{FailureKind, PluginFailure, PluginId, TransformerPlugin};
 use crate::record::{

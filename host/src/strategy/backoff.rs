@@ -2,6 +2,23 @@ use std::time::{Duration, Instant};
 
 use super::RetryPolicy;
 
+/// Whether the host retries what met `e`: its category is one that can go
+/// away (transient, connectivity...) and the plugin marked it `retryable`.
+/// A plugin that says an error will not go away is believed.
+pub fn is_retried(e: &crate::errors::RecordError) -> bool {
+    e.category.is_recoverable() && e.retryable
+}
+
+/// The longest wait a plugin's `retry-after-ms` can ask for; longer asks
+/// are cut to it (the policy's total retry time still applies).
+pub const MAX_PLUGIN_RETRY_AFTER: Duration = Duration::from_secs(300);
+
+/// The wait a plugin asked for with `retry-after-ms`, capped at
+/// [`MAX_PLUGIN_RETRY_AFTER`].
+pub fn plugin_retry_after(ms: Option<u32>) -> Option<Duration> {
+    ms.map(|ms| Duration::from_millis(u64::from(ms)).min(MAX_PLUGIN_RETRY_AFTER))
+}
+
 /// Paces the attempts of one retry sequence: exponential backoff with
 /// jitter, a bounded number of attempts and a bounded total time, with the
 /// remote system's Retry-After taking precedence over a shorter wait.

@@ -7,7 +7,7 @@ mod config;
 mod control;
 
 pub use crate::model::RetryRecord;
-pub use backoff::{Backoff, GiveUp};
+pub use backoff::{Backoff, GiveUp, MAX_PLUGIN_RETRY_AFTER, is_retried, plugin_retry_after};
 pub use config::{
     BreakerConfig, BreakerPolicy, EntityErrorsConfig, ErrorPolicy, ErrorsConfig, RetryConfig,
     RetryPolicy, Strategy,

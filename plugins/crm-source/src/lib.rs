@@ -136,6 +136,8 @@ pub struct CrmSource<T = Host> {
 }
 
 impl<T: Transport + Default + 'static> Source for CrmSource<T> {
+    type Options = SourceOptions;
+
     fn configure(options: Options) -> Result<Self, PluginError> {
         Ok(CrmSource::new(
             SourceOptions::parse(&options)?,

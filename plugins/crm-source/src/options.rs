@@ -8,9 +8,9 @@ use sluice_sdk::{Options, PluginError};
 pub(crate) const MAX_PAGE_SIZE: u32 = 100;
 
 /// The source's options, validated.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct SourceOptions {
+pub struct SourceOptions {
     /// The CRM object type: the path segment of `/crm/v3/objects/{object}`.
     #[serde(default = "default_object")]
     pub(crate) object: String,

@@ -195,6 +195,8 @@ impl Failed {
 }
 
 impl<T: Transport + Default + 'static> Target for CrmTarget<T> {
+    type Options = TargetOptions;
+
     fn configure(options: Options) -> Result<Self, PluginError> {
         Ok(CrmTarget::new(
             TargetOptions::parse(&options)?,

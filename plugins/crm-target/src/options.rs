@@ -8,7 +8,7 @@ use sluice_sdk::{Options, PluginError};
 pub(crate) const MAX_BATCH_SIZE: usize = 100;
 
 /// How records are written.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum Mode {
     /// `batch/create`: every record is a new object.
@@ -25,9 +25,9 @@ pub(crate) enum Mode {
 }
 
 /// The target's options, validated.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct TargetOptions {
+pub struct TargetOptions {
     /// The CRM object type: the path segment of `/crm/v3/objects/{object}`.
     #[serde(default = "default_object")]
     pub(crate) object: String,

@@ -66,9 +66,9 @@ pub struct CsvFileSource {
 }
 
 /// The plugin's options.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct CsvOptions {
+pub struct CsvOptions {
     /// The file, relative to the granted directory.
     path: String,
     /// The field separator: one ASCII character.
@@ -95,6 +95,8 @@ fn yes() -> bool {
 }
 
 impl Source for CsvFileSource {
+    type Options = CsvOptions;
+
     fn configure(options: Options) -> Result<Self, PluginError> {
         let options: CsvOptions = options.parse()?;
         let full_path = data_path(&options.path)?;

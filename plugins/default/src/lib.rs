@@ -19,13 +19,17 @@ pub struct DefaultValue {
 }
 
 /// The plugin's options.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct DefaultOptions {
+pub struct DefaultOptions {
+    /// The default for `null` and blank text: any JSON scalar (text,
+    /// number or boolean).
     value: serde_json::Value,
 }
 
 impl FieldTransformer for DefaultValue {
+    type Options = DefaultOptions;
+
     fn configure(options: Options) -> Result<Self, PluginError> {
         let options: DefaultOptions = options.parse()?;
         Ok(DefaultValue {

@@ -61,9 +61,11 @@ pub struct Email {
 }
 
 /// The plugin's options.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct EmailOptions {
+pub struct EmailOptions {
+    /// Lowercase the part before the `@` (off: only RFC 2142 role
+    /// mailboxes such as `Postmaster` are lowercased).
     #[serde(default = "yes")]
     lowercase_local_part: bool,
 }
@@ -73,6 +75,8 @@ fn yes() -> bool {
 }
 
 impl FieldTransformer for Email {
+    type Options = EmailOptions;
+
     fn configure(options: Options) -> Result<Self, PluginError> {
         let options: EmailOptions = options.parse()?;
         Ok(Email {

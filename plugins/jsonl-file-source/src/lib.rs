@@ -58,9 +58,9 @@ pub struct JsonlFileSource {
 }
 
 /// The plugin's options.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct JsonlOptions {
+pub struct JsonlOptions {
     /// The file, relative to the granted directory.
     path: String,
     /// The longest line, in bytes without its line break.
@@ -73,6 +73,8 @@ fn default_max_record_bytes() -> u64 {
 }
 
 impl Source for JsonlFileSource {
+    type Options = JsonlOptions;
+
     fn configure(options: Options) -> Result<Self, PluginError> {
         let options: JsonlOptions = options.parse()?;
         let full_path = data_path(&options.path)?;

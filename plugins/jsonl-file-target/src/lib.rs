@@ -51,7 +51,7 @@ pub struct JsonlFileTarget {
 }
 
 /// What `begin` does to an existing file.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 enum Mode {
     /// Empty it first.
@@ -62,17 +62,24 @@ enum Mode {
 }
 
 /// The plugin's options.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct JsonlOptions {
+pub struct JsonlOptions {
+    /// The file, relative to the granted directory.
     path: String,
+    /// `overwrite` empties the file at the instance's first `begin`;
+    /// `append` always appends.
     #[serde(default)]
     mode: Mode,
+    /// Makes writes idempotent by this field of the record: a value already
+    /// in the file is reported `unchanged` and not written again.
     #[serde(default)]
     key_field: Option<String>,
 }
 
 impl Target for JsonlFileTarget {
+    type Options = JsonlOptions;
+
     fn configure(options: Options) -> Result<Self, PluginError> {
         let options: JsonlOptions = options.parse()?;
         let full_path = data_path(&options.path)?;

@@ -9,6 +9,8 @@ use sluice_sdk::{FieldTransformer, Options, PluginError, Value};
 pub struct Lowercase;
 
 impl FieldTransformer for Lowercase {
+    type Options = sluice_sdk::NoOptions;
+
     fn configure(options: Options) -> Result<Self, PluginError> {
         options.none()?;
         Ok(Lowercase)

@@ -50,13 +50,17 @@ pub struct PhoneE164 {
 }
 
 /// The plugin's options.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct PhoneOptions {
+pub struct PhoneOptions {
+    /// The region (ISO 3166 alpha-2, such as `US` or `DE`) whose rules read
+    /// numbers written without a country code.
     default_region: Option<String>,
 }
 
 impl FieldTransformer for PhoneE164 {
+    type Options = PhoneOptions;
+
     fn configure(options: Options) -> Result<Self, PluginError> {
         let options: PhoneOptions = options.parse()?;
         let default_region = options.default_region.as_deref().map(region).transpose()?;

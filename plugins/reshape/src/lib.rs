@@ -48,21 +48,28 @@ pub struct Reshape {
 }
 
 /// The plugin's options.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct ReshapeOptions {
+pub struct ReshapeOptions {
+    /// Nested objects become `parent<separator>child` keys, recursively.
     #[serde(default)]
     flatten: bool,
+    /// Joins flattened keys.
     #[serde(default = "dot")]
     separator: String,
+    /// Old key → new key; renaming onto an existing key is an error.
     #[serde(default)]
     rename: BTreeMap<String, String>,
+    /// Keys to remove.
     #[serde(default)]
     drop: Vec<String>,
+    /// Lowercase keys.
     #[serde(default)]
     lowercase_keys: bool,
+    /// Trim whitespace around keys.
     #[serde(default = "yes")]
     trim_keys: bool,
+    /// Skip a record whose values are all null or blank text.
     #[serde(default)]
     skip_empty_records: bool,
 }
@@ -76,6 +83,8 @@ fn yes() -> bool {
 }
 
 impl Normalizer for Reshape {
+    type Options = ReshapeOptions;
+
     fn configure(options: Options) -> Result<Self, PluginError> {
         Reshape::new(options.parse()?)
     }

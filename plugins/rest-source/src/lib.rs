@@ -110,6 +110,8 @@ pub struct RestSource<T = Host> {
 }
 
 impl<T: Transport + Default + 'static> Source for RestSource<T> {
+    type Options = SourceOptions;
+
     fn configure(options: Options) -> Result<Self, PluginError> {
         Ok(RestSource::new(
             SourceOptions::parse(&options)?,

@@ -9,9 +9,9 @@ use sluice_sdk::{Options, PluginError};
 use crate::common::{check_name, check_path, check_pointer, scalar_text};
 
 /// The source's options, validated.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct SourceOptions {
+pub struct SourceOptions {
     /// The endpoint, relative to the connection's base URL.
     pub(crate) path: String,
     /// Extra query parameters, sent with every request built from `path`.
@@ -33,7 +33,7 @@ pub(crate) struct SourceOptions {
 }
 
 /// How pages follow each other.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "kind", rename_all = "kebab-case", deny_unknown_fields)]
 pub(crate) enum Pagination {
     /// The body carries the token of the next page.
@@ -79,7 +79,7 @@ pub(crate) enum Pagination {
 }
 
 /// Incremental reads.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Incremental {
     /// The record field whose greatest value is the high-water mark.

@@ -165,6 +165,8 @@ pub struct RestTarget<T = Host> {
 }
 
 impl<T: Transport + Default + 'static> Target for RestTarget<T> {
+    type Options = TargetOptions;
+
     fn configure(options: Options) -> Result<Self, PluginError> {
         Ok(RestTarget::new(
             TargetOptions::parse(&options)?,

@@ -8,7 +8,7 @@ use sluice_sdk::{Options, PluginError};
 use crate::common::{check_name, check_path, check_pointer};
 
 /// How records are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum Mode {
     /// Every record is created.
@@ -22,7 +22,7 @@ pub(crate) enum Mode {
 }
 
 /// The HTTP method of a write endpoint.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub(crate) enum WriteMethod {
     /// `POST`
@@ -45,7 +45,7 @@ impl WriteMethod {
 }
 
 /// A single-record write endpoint.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Endpoint {
     /// The method.
@@ -55,7 +55,7 @@ pub(crate) struct Endpoint {
 }
 
 /// How a remote id is found by correlation key.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Lookup {
     /// The path of the `GET`, with an optional `{key}` placeholder.
@@ -72,7 +72,7 @@ pub(crate) struct Lookup {
 }
 
 /// A batch create endpoint with per-record results.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Batch {
     /// The path.
@@ -110,9 +110,9 @@ pub(crate) struct Batch {
 }
 
 /// The target's options, validated.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct TargetOptions {
+pub struct TargetOptions {
     /// How records are written.
     pub(crate) mode: Mode,
     /// The record field identifying the remote record.
@@ -141,7 +141,7 @@ pub(crate) struct TargetOptions {
 
 /// How a record becomes a request body, for APIs that want records
 /// nested (HubSpot: `{"properties": {...}, "associations": []}`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BodyShape {
     /// JSON pointer where the record's fields go (`"/properties"`); `""`

@@ -8,6 +8,8 @@ use sluice_sdk::{FieldTransformer, Options, PluginError, Value};
 pub struct Trim;
 
 impl FieldTransformer for Trim {
+    type Options = sluice_sdk::NoOptions;
+
     fn configure(options: Options) -> Result<Self, PluginError> {
         options.none()?;
         Ok(Trim)

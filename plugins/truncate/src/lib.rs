@@ -16,13 +16,17 @@ pub struct Truncate {
 }
 
 /// The plugin's options.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct TruncateOptions {
+pub struct TruncateOptions {
+    /// The most characters (Unicode scalar values) kept; at least 1.
+    #[schemars(range(min = 1))]
     max_length: usize,
 }
 
 impl FieldTransformer for Truncate {
+    type Options = TruncateOptions;
+
     fn configure(options: Options) -> Result<Self, PluginError> {
         let options: TruncateOptions = options.parse()?;
         if options.max_length == 0 {

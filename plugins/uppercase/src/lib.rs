@@ -9,6 +9,8 @@ use sluice_sdk::{FieldTransformer, Options, PluginError, Value};
 pub struct Uppercase;
 
 impl FieldTransformer for Uppercase {
+    type Options = sluice_sdk::NoOptions;
+
     fn configure(options: Options) -> Result<Self, PluginError> {
         options.none()?;
         Ok(Uppercase)

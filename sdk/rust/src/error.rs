@@ -18,6 +18,7 @@ impl PluginError {
             message: message.into(),
             field: None,
             retryable: false,
+            retry_after_ms: None,
         }
     }
 
@@ -57,10 +58,20 @@ impl PluginError {
     }
 
     /// Marks the error as one that may go away if the same input is tried
-    /// again later.
+    /// again later. The host retries only retryable errors.
     #[must_use]
     pub fn retryable(mut self) -> Self {
         self.retryable = true;
+        self
+    }
+
+    /// Marks the error retryable, not before `delay` (as a `Retry-After`
+    /// header says): the host waits at least this long, up to its own
+    /// maximum, before trying again. Delays past `u32::MAX` ms are capped.
+    #[must_use]
+    pub fn retry_after(mut self, delay: std::time::Duration) -> Self {
+        self.retryable = true;
+        self.retry_after_ms = Some(u32::try_from(delay.as_millis()).unwrap_or(u32::MAX));
         self
     }
 }
@@ -87,6 +98,15 @@ mod tests {
         assert_eq!(error.category, ErrorCategory::Config);
         assert_eq!(error.code, "missing-file");
         assert_eq!(PluginError::config("x").code, INVALID_OPTIONS);
+    }
+
+    #[test]
+    fn retry_after_sets_the_delay_and_retryable() {
+        let error = PluginError::transient("busy", "later")
+            .retry_after(std::time::Duration::from_millis(1500));
+        assert!(error.retryable);
+        assert_eq!(error.retry_after_ms, Some(1500));
+        assert_eq!(PluginError::mapping("m", "x").retry_after_ms, None);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! Write Sluice plugins in Rust.
 //!
 //! A Sluice plugin is a WebAssembly component built for `wasm32-wasip2`. It
-//! implements one of four worlds of the `sluice:plugin@0.1.0` WIT package;
+//! implements one of four worlds of the `sluice:plugin@0.2.0` WIT package;
 //! this crate gives each world a trait and an export macro:
 //!
 //! | World               | Trait                | Export macro                   |
@@ -21,9 +21,14 @@
 //! [`PluginError::mapping`]...) rather than panicking. A panic traps the
 //! component and the host treats it as a bug in the plugin.
 //!
-//! Options arrive as a JSON object in [`Options`]: deserialize them with
-//! [`Options::parse`] into a struct marked `#[serde(deny_unknown_fields)]`,
-//! so a misspelt key is rejected, or call [`Options::none`] when the plugin
+//! Each trait names the plugin's options type (`type Options`): a struct
+//! deriving `Deserialize` and `schemars::JsonSchema` ([`PluginOptions`]),
+//! marked `#[serde(deny_unknown_fields)]` so a misspelt key is rejected, or
+//! [`NoOptions`]. The export macro answers the contract's `describe` with
+//! the crate's package name, version and description and that type's JSON
+//! Schema; the host checks a pipeline's options against it before
+//! `configure`. Options arrive as a JSON object in [`Options`]: deserialize
+//! them with [`Options::parse`], or call [`Options::none`] when the plugin
 //! takes no options. File connectors see their granted directory at `/data`;
 //! [`files::data_path`] resolves a relative `path` option there and rejects
 //! paths that would escape it. [`log`] writes to the host's log. Sources
@@ -46,6 +51,7 @@
 //! [dependencies]
 //! sluice-sdk = { path = "../sluice/sdk/rust" }
 //! serde = { version = "1", features = ["derive"] }
+//! schemars = "1"
 //! ```
 //!
 //! `src/lib.rs`:
@@ -61,9 +67,10 @@
 //! }
 //!
 //! /// The options, e.g. `{ "keep_last": 4 }`.
-//! #[derive(Deserialize)]
+//! #[derive(Deserialize, schemars::JsonSchema)]
 //! #[serde(deny_unknown_fields)]
 //! struct RedactOptions {
+//!     /// Characters left visible at the end.
 //!     #[serde(default = "default_keep_last")]
 //!     keep_last: usize,
 //! }
@@ -73,6 +80,8 @@
 //! }
 //!
 //! impl FieldTransformer for Redact {
+//!     type Options = RedactOptions;
+//!
 //!     fn configure(options: Options) -> Result<Self, PluginError> {
 //!         let options: RedactOptions = options.parse()?;
 //!         Ok(Redact { keep_last: options.keep_last })
@@ -100,6 +109,7 @@
 //! #     let redact = Redact::configure(Options::from_json(r#"{"keep_last": 2}"#).unwrap()).unwrap();
 //! #     assert_eq!(redact.transform(Value::from("secret")), Ok(Value::from("****et")));
 //! #     assert!(Redact::configure(Options::from_json(r#"{"keep": 2}"#).unwrap()).is_err());
+//! #     assert!(sluice_sdk::options_schema::<RedactOptions>().contains("keep_last"));
 //! # }
 //! ```
 //!
@@ -134,18 +144,37 @@ mod transform;
 mod value;
 mod wasi_errno;
 
-pub use bindings::imports::sluice::plugin::types::{ErrorCategory, PluginError, Value};
+pub use bindings::imports::sluice::plugin::types::{Descriptor, ErrorCategory, PluginError, Value};
 pub use classify::{
     EXCERPT_CHARS, body_excerpt, classify_http_error, classify_response, describe_response,
 };
 pub use error::INVALID_OPTIONS;
 pub use fields::{Field, is_empty_value, parse_fields, write_fields};
 pub use normalize::{Normalized, Normalizer, Record, normalize_via_record, parse_record};
-pub use options::Options;
+pub use options::{NoOptions, Options, PluginOptions, descriptor, options_schema};
+pub use schemars;
 pub use serde_json;
 pub use source::{ExtractBatch, ExtractFailure, Extracted, Source};
 pub use target::{Outgoing, Target, WriteOutcome};
 pub use transform::FieldTransformer;
+
+/// The body of `describe` in the export macros: the calling crate's
+/// package name, version and description, the world, and the schema of the
+/// plugin's options type. Not part of the API.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __sluice_describe {
+    ($plugin:ty, $trait:ident, $world:literal) => {
+        fn describe() -> $crate::Descriptor {
+            $crate::__private::descriptor::<<$plugin as $crate::$trait>::Options>(
+                ::core::env!("CARGO_PKG_NAME"),
+                ::core::env!("CARGO_PKG_VERSION"),
+                ::core::env!("CARGO_PKG_DESCRIPTION"),
+                $world,
+            )
+        }
+    };
+}
 
 /// What the export macros expand to. Not part of the API.
 #[doc(hidden)]
@@ -153,6 +182,7 @@ pub mod __private {
     pub use crate::bindings::{field_transformer, normalizer, source, target};
     pub use crate::instance::Slot;
     pub use crate::normalize::glue as normalize_glue;
+    pub use crate::options::descriptor;
     pub use crate::source::glue as source_glue;
     pub use crate::target::glue as target_glue;
     pub use crate::transform::glue as transform_glue;

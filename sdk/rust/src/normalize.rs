@@ -36,6 +36,11 @@ impl<R> Normalized<R> {
 /// a `validation` error with code `not-an-object` without reaching
 /// [`normalize`](Self::normalize).
 pub trait Normalizer: Sized + 'static {
+    /// The options type: what the options object deserializes into, and
+    /// whose JSON Schema `describe` reports ([`NoOptions`](crate::NoOptions)
+    /// when there are none).
+    type Options: crate::PluginOptions;
+
     /// Builds the instance from its options. Reject bad options with a
     /// `config` error.
     fn configure(options: Options) -> Result<Self, PluginError>;
@@ -146,6 +151,8 @@ macro_rules! export_normalizer {
             impl $crate::__private::normalizer::exports::sluice::plugin::normalize::Guest
                 for SluiceNormalizer
             {
+                $crate::__sluice_describe!($plugin, Normalizer, "normalizer");
+
                 fn configure(
                     options: ::std::string::String,
                 ) -> ::core::result::Result<(), $crate::PluginError> {
@@ -169,6 +176,7 @@ macro_rules! export_normalizer {
                     )
                 }
             }
+
 
             $crate::__private::normalizer::export_normalizer_world!(
                 SluiceNormalizer with_types_in $crate::__private::normalizer

@@ -1,9 +1,60 @@
 //! [`Options`], the JSON object a plugin instance is configured with.
 
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value as Json};
 
-use crate::PluginError;
+use crate::{Descriptor, PluginError};
+
+/// A plugin's options type: what its options object deserializes into, and
+/// the JSON Schema `describe` hands the host, which checks a pipeline's
+/// options against it before `configure`. Derive both:
+///
+/// ```
+/// #[derive(serde::Deserialize, schemars::JsonSchema)]
+/// #[serde(deny_unknown_fields)]
+/// struct TruncateOptions {
+///     /// Longest text kept, in characters.
+///     max_length: usize,
+/// }
+/// # fn is<T: sluice_sdk::PluginOptions>() {}
+/// # is::<TruncateOptions>();
+/// ```
+///
+/// Doc comments on fields become their descriptions in the schema (and in
+/// `sluice plugin docs`); `deny_unknown_fields` becomes
+/// `"additionalProperties": false`.
+pub trait PluginOptions: DeserializeOwned + schemars::JsonSchema {}
+
+impl<T: DeserializeOwned + schemars::JsonSchema> PluginOptions for T {}
+
+/// The options type of a plugin that takes none: any key is refused.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoOptions {}
+
+/// The JSON Schema of `O`, as JSON text.
+pub fn options_schema<O: PluginOptions>() -> String {
+    serde_json::to_string(&schemars::schema_for!(O)).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// The descriptor the export macros answer `describe` with: the plugin
+/// crate's package name, version and description, its world, and the
+/// schema of its options type `O`.
+pub fn descriptor<O: PluginOptions>(
+    name: &str,
+    version: &str,
+    description: &str,
+    world: &str,
+) -> Descriptor {
+    Descriptor {
+        name: name.to_owned(),
+        version: version.to_owned(),
+        description: description.to_owned(),
+        world: world.to_owned(),
+        options_schema: options_schema::<O>(),
+    }
+}
 
 /// The options of one plugin instance: the JSON object the host passes to
 /// `configure`.
@@ -40,7 +91,8 @@ impl Options {
         }
     }
 
-    /// Deserializes the options into `T`. Any failure (a missing or unknown
+    /// Deserializes the options into `T` (usually the plugin's
+    /// [`PluginOptions`] type). Any failure (a missing or unknown
     /// field, a wrong type) is a `config` error whose message is serde's,
     /// such as ``unknown field `max_len`, expected `max_length` ``.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, PluginError> {
@@ -121,6 +173,15 @@ mod tests {
         max_length: u32,
         #[serde(default)]
         ellipsis: bool,
+    }
+
+    #[test]
+    fn schemas_derive_from_the_options_type() {
+        let schema: Json = serde_json::from_str(&options_schema::<NoOptions>()).unwrap();
+        assert_eq!(schema["additionalProperties"], Json::Bool(false));
+        let d = descriptor::<NoOptions>("trim", "1.0.0", "Trims.", "field-transformer");
+        assert_eq!(d.world, "field-transformer");
+        assert!(d.options_schema.contains("additionalProperties"));
     }
 
     #[test]

@@ -12,6 +12,11 @@ pub use crate::bindings::source::exports::sluice::plugin::extract::{
 /// Export it with [`export_source!`](crate::export_source). File sources see
 /// their granted directory at `/data`; network sources use [`crate::http`].
 pub trait Source: Sized + 'static {
+    /// The options type: what the options object deserializes into, and
+    /// whose JSON Schema `describe` reports ([`NoOptions`](crate::NoOptions)
+    /// when there are none).
+    type Options: crate::PluginOptions;
+
     /// Builds the instance from its options. Reject bad options with a
     /// `config` error.
     fn configure(options: Options) -> Result<Self, PluginError>;
@@ -98,6 +103,8 @@ macro_rules! export_source {
             struct SluiceSource;
 
             impl $crate::__private::source::exports::sluice::plugin::extract::Guest for SluiceSource {
+                $crate::__sluice_describe!($plugin, Source, "source");
+
                 fn configure(
                     options: ::std::string::String,
                 ) -> ::core::result::Result<(), $crate::PluginError> {
@@ -117,6 +124,7 @@ macro_rules! export_source {
                     )
                 }
             }
+
 
             $crate::__private::source::export_source_world!(
                 SluiceSource with_types_in $crate::__private::source

@@ -10,6 +10,11 @@ pub use crate::bindings::target::exports::sluice::plugin::load::{Outgoing, Write
 /// Export it with [`export_target!`](crate::export_target). File targets see
 /// their granted directory at `/data`; network targets use [`crate::http`].
 pub trait Target: Sized + 'static {
+    /// The options type: what the options object deserializes into, and
+    /// whose JSON Schema `describe` reports ([`NoOptions`](crate::NoOptions)
+    /// when there are none).
+    type Options: crate::PluginOptions;
+
     /// Builds the instance from its options. Reject bad options with a
     /// `config` error.
     fn configure(options: Options) -> Result<Self, PluginError>;
@@ -101,6 +106,8 @@ macro_rules! export_target {
             struct SluiceTarget;
 
             impl $crate::__private::target::exports::sluice::plugin::load::Guest for SluiceTarget {
+                $crate::__sluice_describe!($plugin, Target, "target");
+
                 fn configure(
                     options: ::std::string::String,
                 ) -> ::core::result::Result<(), $crate::PluginError> {

@@ -9,6 +9,11 @@ use crate::{Options, PluginError, Value};
 /// [`transform_batch`](Self::transform_batch) with the values of one field
 /// for a whole batch of records.
 pub trait FieldTransformer: Sized + 'static {
+    /// The options type: what the options object deserializes into, and
+    /// whose JSON Schema `describe` reports ([`NoOptions`](crate::NoOptions)
+    /// when there are none).
+    type Options: crate::PluginOptions;
+
     /// Builds the instance from its options. Reject bad options with a
     /// `config` error ([`PluginError::config`]); the run then fails before
     /// any record is read.
@@ -76,6 +81,8 @@ macro_rules! export_field_transformer {
             impl $crate::__private::field_transformer::exports::sluice::plugin::transform::Guest
                 for SluiceFieldTransformer
             {
+                $crate::__sluice_describe!($plugin, FieldTransformer, "field-transformer");
+
                 fn configure(
                     options: ::std::string::String,
                 ) -> ::core::result::Result<(), $crate::PluginError> {

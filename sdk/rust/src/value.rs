@@ -12,13 +12,28 @@ impl Value {
         }
     }
 
+    /// The canonical decimal text, when the value is a decimal.
+    pub fn as_decimal(&self) -> Option<&str> {
+        match self {
+            Value::Decimal(text) => Some(text),
+            _ => None,
+        }
+    }
+
+    /// A decimal value from `text` in canonical form (an optional `-`,
+    /// digits without needless leading zeros, optionally `.` and digits),
+    /// or `None` when `text` is not one.
+    pub fn decimal(text: &str) -> Option<Value> {
+        is_canonical_decimal(text).then(|| Value::Decimal(text.to_owned()))
+    }
+
     /// True for [`Value::Null`].
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }
 
     /// The name of the variant, for messages: `null`, `boolean`, `integer`,
-    /// `float`, `text` or `json`.
+    /// `float`, `text`, `json`, `decimal` or `timestamp`.
     pub fn kind(&self) -> &'static str {
         match self {
             Value::Null => "null",
@@ -27,11 +42,14 @@ impl Value {
             Value::Float(_) => "float",
             Value::Text(_) => "text",
             Value::Json(_) => "json",
+            Value::Decimal(_) => "decimal",
+            Value::Timestamp(_) => "timestamp",
         }
     }
 
     /// Converts the value to JSON. Non-finite floats become `null`, as in
-    /// JSON text; a [`Value::Json`] that is not valid JSON is a
+    /// JSON text; decimals and timestamps become JSON strings of their text
+    /// (so no digit is lost); a [`Value::Json`] that is not valid JSON is a
     /// `validation` error with code `invalid-json`.
     pub fn to_json(&self) -> Result<serde_json::Value, PluginError> {
         Ok(match self {
@@ -40,12 +58,25 @@ impl Value {
             Value::Integer(i) => serde_json::Value::from(*i),
             Value::Float(f) => serde_json::Number::from_f64(*f)
                 .map_or(serde_json::Value::Null, serde_json::Value::Number),
-            Value::Text(text) => serde_json::Value::String(text.clone()),
+            Value::Text(text) | Value::Decimal(text) | Value::Timestamp(text) => {
+                serde_json::Value::String(text.clone())
+            }
             Value::Json(text) => serde_json::from_str(text).map_err(|error| {
                 PluginError::validation("invalid-json", format!("invalid JSON value: {error}"))
             })?,
         })
     }
+}
+
+/// `text` is canonical decimal text as the contract defines it.
+fn is_canonical_decimal(text: &str) -> bool {
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let (whole, fraction) = match unsigned.split_once('.') {
+        Some((w, f)) => (w, Some(f)),
+        None => (unsigned, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    digits(whole) && !(whole.len() > 1 && whole.starts_with('0')) && fraction.is_none_or(digits)
 }
 
 impl From<serde_json::Value> for Value {
@@ -123,6 +154,21 @@ mod tests {
         assert_eq!(Value::Text("x".into()).to_json(), Ok(json!("x")));
         let error = Value::Json("{".into()).to_json().unwrap_err();
         assert_eq!(error.code, "invalid-json");
+    }
+
+    #[test]
+    fn decimals_are_canonical_text() {
+        let d = Value::decimal("12345678901234567890.10").unwrap();
+        assert_eq!(d.as_decimal(), Some("12345678901234567890.10"));
+        assert_eq!(d.to_json(), Ok(json!("12345678901234567890.10")));
+        for bad in ["", "1e5", "+1", "01", "1.", ".5", "1,5", "--1"] {
+            assert_eq!(Value::decimal(bad), None, "{bad}");
+        }
+        assert!(Value::decimal("-0.5").is_some());
+        assert_eq!(
+            Value::Timestamp("2024-05-01T12:30:00Z".into()).kind(),
+            "timestamp"
+        );
     }
 
     #[test]

@@ -1,10 +1,9 @@
 use super::{check_len, error_size};
-use crate::bindings::current::PluginError;
-use crate::bindings::current::normalizer::exports::sluice::plugin::normalize::Normalized;
-use crate::bindings::current::normalizer::{Normalizer, NormalizerPre};
+use crate::bindings::{Normalized, PluginError, adapt};
 use crate::plugin::{PluginFailure, PluginKind, Sandbox};
 
-world_binding!(
+versioned_world!(
+    /// A normalizer's bindings, at the contract version it was built for.
     Normalizer,
     NormalizerPre,
     PluginKind::Normalizer,
@@ -30,7 +29,13 @@ impl Sandbox<Normalizer> {
                     })
                     .sum()
             },
-            |w, store| w.sluice_plugin_normalize().call_normalize(store, records),
+            |w, store| match w {
+                Normalizer::V0_1_0(w) => w
+                    .sluice_plugin_normalize()
+                    .call_normalize(store, records)
+                    .map(adapt::results),
+                Normalizer::V0_2_0(w) => w.sluice_plugin_normalize().call_normalize(store, records),
+            },
         )?;
         check_len(self.id(), "normalize", records.len(), answer)
             .map_err(|f| self.contract_failure(f))

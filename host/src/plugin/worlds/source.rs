@@ -1,10 +1,14 @@
 use super::error_size;
-use crate::bindings::current::PluginError;
-use crate::bindings::current::source::exports::sluice::plugin::extract::ExtractBatch;
-use crate::bindings::current::source::{Source, SourcePre};
+use crate::bindings::{ExtractBatch, PluginError, adapt};
 use crate::plugin::{PluginFailure, PluginKind, Sandbox};
 
-world_binding!(Source, SourcePre, PluginKind::Source, sluice_plugin_extract);
+versioned_world!(
+    /// A source connector's bindings, at the contract version it was built for.
+    Source,
+    SourcePre,
+    PluginKind::Source,
+    sluice_plugin_extract
+);
 
 /// A source connector in its sandbox.
 pub type SourcePlugin = Sandbox<Source>;
@@ -32,9 +36,14 @@ impl Sandbox<Source> {
                 }
                 Err(e) => error_size(e),
             },
-            |w, store| {
-                w.sluice_plugin_extract()
+            |w, store| match w {
+                Source::V0_1_0(w) => w
+                    .sluice_plugin_extract()
                     .call_read(store, entity, cursor, max)
+                    .map(adapt::result),
+                Source::V0_2_0(w) => w
+                    .sluice_plugin_extract()
+                    .call_read(store, entity, cursor, max),
             },
         )?;
         if let Ok(batch) = &answer

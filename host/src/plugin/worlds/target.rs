@@ -1,10 +1,14 @@
 use super::{check_len, error_size};
-use crate::bindings::current::PluginError;
-use crate::bindings::current::target::exports::sluice::plugin::load::{Outgoing, WriteOutcome};
-use crate::bindings::current::target::{Target, TargetPre};
+use crate::bindings::{Outgoing, PluginError, WriteOutcome, adapt, v0_1_0};
 use crate::plugin::{PluginFailure, PluginKind, Sandbox};
 
-world_binding!(Target, TargetPre, PluginKind::Target, sluice_plugin_load);
+versioned_world!(
+    /// A target connector's bindings, at the contract version it was built for.
+    Target,
+    TargetPre,
+    PluginKind::Target,
+    sluice_plugin_load
+);
 
 /// A target connector in its sandbox.
 pub type TargetPlugin = Sandbox<Target>;
@@ -15,8 +19,12 @@ pub type WriteAnswer = Result<Vec<Result<WriteOutcome, PluginError>>, PluginErro
 impl Sandbox<Target> {
     /// Prepare to write `entity`.
     pub fn begin(&mut self, entity: &str) -> Result<Result<(), PluginError>, PluginFailure> {
-        self.call(0, unit_size, |w, store| {
-            w.sluice_plugin_load().call_begin(store, entity)
+        self.call(0, unit_size, |w, store| match w {
+            Target::V0_1_0(w) => w
+                .sluice_plugin_load()
+                .call_begin(store, entity)
+                .map(adapt::result),
+            Target::V0_2_0(w) => w.sluice_plugin_load().call_begin(store, entity),
         })
     }
 
@@ -42,7 +50,15 @@ impl Sandbox<Target> {
                     .sum(),
                 Err(e) => error_size(e),
             },
-            |w, store| w.sluice_plugin_load().call_write(store, entity, records),
+            |w, store| match w {
+                Target::V0_1_0(w) => {
+                    let old: Vec<v0_1_0::Outgoing> = records.iter().map(Into::into).collect();
+                    w.sluice_plugin_load()
+                        .call_write(store, entity, &old)
+                        .map(|answer| answer.map(adapt::results).map_err(PluginError::from))
+                }
+                Target::V0_2_0(w) => w.sluice_plugin_load().call_write(store, entity, records),
+            },
         )?;
         match answer {
             Ok(items) => Ok(Ok(check_len(self.id(), "write", records.len(), items)
@@ -53,8 +69,12 @@ impl Sandbox<Target> {
 
     /// Finish writing `entity`.
     pub fn commit(&mut self, entity: &str) -> Result<Result<(), PluginError>, PluginFailure> {
-        self.call(0, unit_size, |w, store| {
-            w.sluice_plugin_load().call_commit(store, entity)
+        self.call(0, unit_size, |w, store| match w {
+            Target::V0_1_0(w) => w
+                .sluice_plugin_load()
+                .call_commit(store, entity)
+                .map(adapt::result),
+            Target::V0_2_0(w) => w.sluice_plugin_load().call_commit(store, entity),
         })
     }
 }

@@ -1,9 +1,9 @@
 use super::{check_len, error_size, value_size};
-use crate::bindings::current::field_transformer::{FieldTransformer, FieldTransformerPre};
-use crate::bindings::current::{PluginError, Value};
+use crate::bindings::{PluginError, Value, adapt, v0_1_0};
 use crate::plugin::{PluginFailure, PluginKind, Sandbox};
 
-world_binding!(
+versioned_world!(
+    /// A field transformer's bindings, at the contract version it was built for.
     FieldTransformer,
     FieldTransformerPre,
     PluginKind::FieldTransformer,
@@ -29,7 +29,17 @@ impl Sandbox<FieldTransformer> {
                     })
                     .sum()
             },
-            |w, store| w.sluice_plugin_transform().call_transform(store, values),
+            |w, store| match w {
+                FieldTransformer::V0_1_0(w) => {
+                    let old: Vec<v0_1_0::Value> = values.iter().map(Into::into).collect();
+                    w.sluice_plugin_transform()
+                        .call_transform(store, &old)
+                        .map(adapt::results)
+                }
+                FieldTransformer::V0_2_0(w) => {
+                    w.sluice_plugin_transform().call_transform(store, values)
+                }
+            },
         )?;
         check_len(self.id(), "transform", values.len(), answer)
             .map_err(|f| self.contract_failure(f))

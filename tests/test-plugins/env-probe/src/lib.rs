@@ -15,6 +15,8 @@ use sluice_sdk::{FieldTransformer, Options, PluginError, Value};
 pub struct EnvProbe;
 
 impl FieldTransformer for EnvProbe {
+    type Options = sluice_sdk::NoOptions;
+
     fn configure(options: Options) -> Result<Self, PluginError> {
         options.none()?;
         Ok(EnvProbe)

@@ -124,6 +124,8 @@ impl FaultTarget {
 }
 
 impl Target for FaultTarget {
+    type Options = sluice_sdk::serde_json::Value;
+
     fn configure(options: Options) -> Result<Self, PluginError> {
         let options: FaultOptions = options.parse()?;
         let fail_all = match options.fail_all.as_deref() {

@@ -7,10 +7,11 @@
 //! - `trigger` (required text): the value that makes it misbehave;
 //! - `error` (optional): return this error: `category` (a contract category
 //!   name such as `auth` or `validation`), `code`, `message`, optional
-//!   `field` and `retryable` (default false), as given, control characters
-//!   included;
+//!   `field`, `retryable` (default false) and `retry_after_ms`, as given,
+//!   control characters included;
 //! - `json` (optional text): return a `json` value with this text, JSON or
 //!   not;
+//! - `decimal` (optional text): return a `decimal` value with this text;
 //! - `extra_results` (default 0): a batch holding the trigger gets this
 //!   many more results (nulls) than it has values, for the tests of
 //!   oversized answers.
@@ -27,6 +28,7 @@ struct ForgerOptions {
     trigger: String,
     error: Option<ForgedError>,
     json: Option<String>,
+    decimal: Option<String>,
     #[serde(default)]
     extra_results: u32,
 }
@@ -41,6 +43,7 @@ struct ForgedError {
     field: Option<String>,
     #[serde(default)]
     retryable: bool,
+    retry_after_ms: Option<u32>,
 }
 
 /// The `forger` test plugin.
@@ -49,6 +52,7 @@ pub struct Forger {
     trigger: String,
     error: Option<PluginError>,
     json: Option<String>,
+    decimal: Option<String>,
     extra_results: u32,
 }
 
@@ -69,6 +73,8 @@ fn category(name: &str) -> Result<ErrorCategory, PluginError> {
 }
 
 impl FieldTransformer for Forger {
+    type Options = sluice_sdk::serde_json::Value;
+
     fn configure(options: Options) -> Result<Self, PluginError> {
         let options: ForgerOptions = options.parse()?;
         let error = match options.error {
@@ -79,12 +85,14 @@ impl FieldTransformer for Forger {
                 message: e.message,
                 field: e.field,
                 retryable: e.retryable,
+                retry_after_ms: e.retry_after_ms,
             }),
         };
         Ok(Forger {
             trigger: options.trigger,
             error,
             json: options.json,
+            decimal: options.decimal,
             extra_results: options.extra_results,
         })
     }
@@ -109,6 +117,9 @@ impl FieldTransformer for Forger {
         }
         if let Some(json) = &self.json {
             return Ok(Value::Json(json.clone()));
+        }
+        if let Some(decimal) = &self.decimal {
+            return Ok(Value::Decimal(decimal.clone()));
         }
         Ok(value)
     }

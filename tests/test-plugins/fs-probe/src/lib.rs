@@ -24,6 +24,8 @@ use sluice_sdk::{FieldTransformer, Options, PluginError, Value};
 pub struct FsProbe;
 
 impl FieldTransformer for FsProbe {
+    type Options = sluice_sdk::NoOptions;
+
     fn configure(options: Options) -> Result<Self, PluginError> {
         options.none()?;
         Ok(FsProbe)

@@ -1,10 +1,10 @@
-//! A field transformer built against `sluice:plugin@0.2.0`, a contract
+//! A field transformer built against `sluice:plugin@9.0.0`, a contract
 //! version the host does not implement, for the host's tests: the host must
 //! refuse to load it.
 //!
 //! It is built with `wit-bindgen` directly rather than the SDK, from the
 //! copy of the contract in this crate's `wit/` (the package version
-//! changed to 0.2.0), and exports `sluice:plugin/transform@0.2.0`. Values
+//! changed to 9.0.0), and exports `sluice:plugin/transform@9.0.0`. Values
 //! pass through unchanged.
 
 #[allow(
@@ -16,7 +16,7 @@
 )]
 mod bindings {
     wit_bindgen::generate!({
-        world: "sluice:plugin/field-transformer@0.2.0",
+        world: "sluice:plugin/field-transformer@9.0.0",
         path: "wit",
     });
 }
@@ -31,7 +31,7 @@ struct FutureContract;
 
 impl Guest for FutureContract {
     fn configure(_options: String) -> Result<(), PluginError> {
-        log::log(log::Level::Info, "configured against sluice:plugin@0.2.0");
+        log::log(log::Level::Info, "configured against sluice:plugin@9.0.0");
         Ok(())
     }
 

@@ -94,6 +94,8 @@ fn default_burn_iterations() -> u64 {
 }
 
 impl FieldTransformer for Hostile {
+    type Options = sluice_sdk::serde_json::Value;
+
     fn configure(options: Options) -> Result<Self, PluginError> {
         let options: HostileOptions = options.parse()?;
         Ok(Hostile {

@@ -37,6 +37,8 @@ pub struct HttpProbe {
 }
 
 impl Target for HttpProbe {
+    type Options = sluice_sdk::serde_json::Value;
+
     fn configure(options: Options) -> Result<Self, PluginError> {
         let options: ProbeOptions = options.parse()?;
         Ok(HttpProbe {

@@ -19,7 +19,7 @@ mod bindings {
     wit_bindgen::generate!({
         world: "acme:rogue/rogue-transformer@1.0.0",
         // The sluice package first: the rogue package depends on it.
-        path: ["../../../wit", "wit"],
+        path: ["../../../wit/sluice-plugin@0.1.0", "wit"],
         // Bindings for the interfaces of the other package too.
         generate_all,
     });

@@ -75,6 +75,8 @@ impl RogueTarget {
 }
 
 impl Target for RogueTarget {
+    type Options = sluice_sdk::serde_json::Value;
+
     fn configure(options: Options) -> Result<Self, PluginError> {
         Ok(RogueTarget {
             options: options.parse()?,
