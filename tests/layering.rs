@@ -1,9 +1,9 @@
-//! The host's modules form layers: no module depends, directly or through
-//! others, on a module that depends on it (see `docs/ARCHITECTURE.md`,
-//! "Module layers").
+//! The modules of the host and of the Rust SDK form layers: no module
+//! depends, directly or through others, on a module that depends on it (see
+//! `docs/ARCHITECTURE.md`, "Module layers").
 //!
-//! The check reads the sources of each host crate (`host/src`, and
-//! `host/cli/src` once the CLI has its own crate), finds every path that
+//! The check reads the sources of each crate (`host/src`, `host/cli/src`,
+//! `sdk/rust/src`), finds every path that
 //! names a module of the same crate (`crate::runlog::…`, `super::stages`,
 //! `use crate::{model::Stage, errors::…}`), builds the graph of top-level
 //! modules (and of the submodules of [`LAYERED_SUBMODULES`]) and fails
@@ -369,7 +369,7 @@ fn workspace_root() -> PathBuf {
 #[test]
 fn host_modules_form_no_cycles() {
     let root = workspace_root();
-    let crates: Vec<PathBuf> = ["host/src", "host/cli/src"]
+    let crates: Vec<PathBuf> = ["host/src", "host/cli/src", "sdk/rust/src"]
         .iter()
         .map(|d| root.join(d))
         .filter(|d| d.is_dir())

@@ -206,6 +206,20 @@ pub fn watch(env: &TestEnv) -> Option<Connection> {
     Some(conn)
 }
 
+/// A connection to the run log for checking it once no `sluice` runs: read
+/// and write (never create), so that SQLite can roll back the journal a
+/// killed process left behind, as the next `sluice` command would; a
+/// read-only connection refuses such a database (`SQLITE_READONLY_ROLLBACK`).
+pub fn inspect(env: &TestEnv) -> Option<Connection> {
+    let path = env.data_dir().join("runs.db");
+    if !path.exists() {
+        return None;
+    }
+    let conn = Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_WRITE).ok()?;
+    conn.busy_timeout(Duration::from_secs(5)).ok()?;
+    Some(conn)
+}
+
 /// Entries resolved as loaded so far.
 pub fn resolved_loaded(conn: &Connection) -> usize {
     conn.query_row(
@@ -290,7 +304,7 @@ pub fn check_after_kill(env: &TestEnv, when: &str) {
     let target = target_keys(env);
     let twice: Vec<_> = target.iter().filter(|(_, n)| **n > 1).collect();
     assert!(twice.is_empty(), "{when}: written twice: {twice:?}");
-    let Some(conn) = watch(env) else { return };
+    let Some(conn) = inspect(env) else { return };
     let check: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
@@ -333,7 +347,7 @@ pub fn check_after_kill(env: &TestEnv, when: &str) {
 pub fn check_final(env: &TestEnv, broken_open: bool) {
     check_after_kill(env, "at the end");
     let target = target_keys(env);
-    let conn = watch(env).unwrap();
+    let conn = inspect(env).unwrap();
     let mut stmt = conn
         .prepare("SELECT record_key FROM dlq WHERE status = 'open'")
         .unwrap();

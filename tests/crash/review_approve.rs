@@ -2,8 +2,8 @@
 //! resolved only once the target holds their records.
 
 use super::{
-    Kill, RECORDS, check_final, contacts, invalid, kill_repeatedly, kills, pipeline, run_or_kill,
-    seed, watch,
+    Kill, RECORDS, check_final, contacts, inspect, invalid, kill_repeatedly, kills, pipeline,
+    run_or_kill, seed,
 };
 use crate::support::TestEnv;
 
@@ -11,7 +11,7 @@ const REVIEW: &str = "[errors]\nstrategy = \"review\"";
 
 /// The ids of the entries still waiting in review.
 fn in_review(env: &TestEnv) -> Vec<String> {
-    let conn = watch(env).unwrap();
+    let conn = inspect(env).unwrap();
     let mut stmt = conn
         .prepare("SELECT id FROM dlq WHERE status = 'open' AND disposition = 'review' ORDER BY id")
         .unwrap();

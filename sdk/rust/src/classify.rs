@@ -45,7 +45,7 @@
 //! | `too-large`| `mapping`      | `response-too-large` | no        |
 //! | `other`    | `transient`    | `request-failed`     | yes       |
 
-use crate::http::HttpError;
+use crate::bindings::imports::sluice::plugin::http::HttpError;
 use crate::{ErrorCategory, PluginError};
 
 /// The longest body excerpt in a message, in characters.
