@@ -9,13 +9,13 @@ use sluice::{RunError, RunSummary, Sluice};
 use crate::support::{TestEnv, jsonl};
 
 fn python_plugin_dir() -> PathBuf {
-    let dir = sluice::test_fixtures::PYTHON_PLUGIN_DIR;
-    assert!(
-        !dir.is_empty(),
-        "the Python plugin was not built: install componentize-py (`pip install componentize-py==0.25.1`, \
-         or run tests/run.sh which does) and rebuild"
-    );
-    PathBuf::from(dir)
+    match sluice_test_programs_artifacts::PYTHON_PLUGIN_DIR {
+        Ok(dir) => PathBuf::from(dir),
+        Err(why) => panic!(
+            "the Python plugin was not built ({why}): install componentize-py \
+             (`pip install componentize-py==0.25.1`, or run tests/run.sh which does) and rebuild"
+        ),
+    }
 }
 
 /// What a Python component links although nothing is granted through it.

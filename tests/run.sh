@@ -9,7 +9,11 @@ rustup target add wasm32-wasip2
 # componentize-py builds plugins/titlecase-py; keep it in a private venv.
 venv=target/python-tools
 if [ ! -x "$venv/bin/componentize-py" ] || ! "$venv/bin/componentize-py" --version | grep -q '0.25.1'; then
-    python3 -m venv "$venv"
+    if ! python3 -m venv "$venv"; then
+        echo "tests/run.sh: python3 with the venv module is needed for componentize-py" >&2
+        echo "  (Debian/Ubuntu: apt-get install python3-venv)" >&2
+        exit 1
+    fi
     "$venv/bin/python" -m pip install --quiet --disable-pip-version-check componentize-py==0.25.1
 fi
 export SLUICE_COMPONENTIZE_PY="$PWD/$venv/bin/componentize-py"

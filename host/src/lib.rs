@@ -27,18 +27,6 @@ use std::path::{Path, PathBuf};
 pub use config::{LoadedPipeline, load_pipeline};
 pub use run::{RunError, RunSummary};
 
-#[cfg(feature = "test-fixtures")]
-#[doc(hidden)]
-pub mod test_fixtures {
-    //! Where the host's build script put the components the end-to-end
-    //! tests load (feature `test-fixtures`, for tests only).
-
-    /// The test plugins (`tests/test-plugins/*`), built for wasm32-wasip2.
-    pub const TEST_PLUGIN_DIR: &str = env!("SLUICE_TEST_PLUGIN_DIR");
-    /// The Python plugin, or empty when componentize-py was not found.
-    pub const PYTHON_PLUGIN_DIR: &str = env!("SLUICE_PYTHON_PLUGIN_DIR");
-}
-
 use plugin::{Registry, Runtime};
 use runlog::{RunLog, RunLogError};
 

@@ -46,7 +46,7 @@ use crate::support::{TestEnv, jsonl};
 
 /// A test component built from `tests/test-plugins/<crate>`.
 pub fn test_component(file: &str) -> PathBuf {
-    Path::new(sluice::test_fixtures::TEST_PLUGIN_DIR).join(file)
+    Path::new(sluice_test_programs_artifacts::TEST_PLUGIN_DIR).join(file)
 }
 
 /// The configurable misbehaving transformer.

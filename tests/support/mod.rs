@@ -28,7 +28,7 @@ pub fn shared_cache() -> PathBuf {
 
 /// The hostile test plugin.
 pub fn test_plugin() -> PathBuf {
-    Path::new(sluice::test_fixtures::TEST_PLUGIN_DIR).join("sluice_test_plugins.wasm")
+    Path::new(sluice_test_programs_artifacts::TEST_PLUGIN_DIR).join("sluice_test_plugins.wasm")
 }
 
 /// A scratch directory with its own data directory.
@@ -147,10 +147,10 @@ pub fn stderr(o: &Output) -> String {
 
 /// The fault-injecting test target.
 pub fn fault_target() -> PathBuf {
-    Path::new(sluice::test_fixtures::TEST_PLUGIN_DIR).join("sluice_test_fault_target.wasm")
+    Path::new(sluice_test_programs_artifacts::TEST_PLUGIN_DIR).join("sluice_test_fault_target.wasm")
 }
 
 /// The HTTP probe test target.
 pub fn http_probe() -> PathBuf {
-    Path::new(sluice::test_fixtures::TEST_PLUGIN_DIR).join("sluice_test_http_probe.wasm")
+    Path::new(sluice_test_programs_artifacts::TEST_PLUGIN_DIR).join("sluice_test_http_probe.wasm")
 }

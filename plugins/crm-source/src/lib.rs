@@ -102,10 +102,10 @@
 //!
 //! Per item: `malformed-record` (`validation`), as above.
 
-mod crm_errors;
 mod cursor;
-mod names;
 mod options;
+
+use sluice_crm_api::{errors as crm_errors, names};
 
 use serde_json::{Map, Value as Json, json};
 use sluice_sdk::http::{Host, Request, Response, Transport};

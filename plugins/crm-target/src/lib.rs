@@ -132,13 +132,11 @@
 //!   each get the failure as their own error (the host retries them when
 //!   it is transient), instead of the whole batch failing.
 
-#[path = "../../crm-source/src/crm_errors.rs"]
-mod crm_errors;
-#[path = "../../crm-source/src/names.rs"]
-mod names;
 mod options;
 mod outcome;
 mod prepare;
+
+use sluice_crm_api::{errors as crm_errors, names};
 
 use std::collections::{HashSet, VecDeque};
 

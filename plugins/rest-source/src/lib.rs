@@ -89,7 +89,6 @@
 //! `not-an-object` (a record that is not a JSON object) and `missing-key`
 //! (no string or number at `key`), both `validation`.
 
-mod common;
 mod cursor;
 mod options;
 
@@ -97,7 +96,7 @@ use serde_json::Value as Json;
 use sluice_sdk::http::{Host, Request, Response, Transport};
 use sluice_sdk::{ExtractBatch, ExtractFailure, Extracted, Options, PluginError, Source};
 
-use crate::common::{field, key_text, malformed, with_param};
+use sluice_rest_fields::{field, key_text, malformed, with_param};
 use crate::cursor::{Cursor, Pass, mark_text, next_link};
 use crate::options::{Pagination, SourceOptions};
 

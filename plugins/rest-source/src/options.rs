@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::Value as Json;
 use sluice_sdk::{Options, PluginError};
 
-use crate::common::{check_name, check_path, check_pointer, scalar_text};
+use sluice_rest_fields::{check_name, check_path, check_pointer, scalar_text};
 
 /// The source's options, validated.
 #[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]
@@ -190,7 +190,7 @@ impl SourceOptions {
         let mut url = self.path.clone();
         for (name, value) in &self.query {
             if let Some(text) = scalar_text(value) {
-                url = crate::common::with_param(&url, name, &text);
+                url = sluice_rest_fields::with_param(&url, name, &text);
             }
         }
         url

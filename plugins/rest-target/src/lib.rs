@@ -140,9 +140,6 @@
 //! already nested).
 
 mod batch;
-#[path = "../../rest-source/src/common.rs"]
-#[allow(dead_code, reason = "shared with the source, which uses all of it")]
-mod common;
 mod options;
 mod shape;
 
@@ -150,7 +147,7 @@ use serde_json::Value as Json;
 use sluice_sdk::http::{Host, Request, Response, Transport};
 use sluice_sdk::{ErrorCategory, Options, Outgoing, PluginError, Target, WriteOutcome};
 
-use crate::common::{field, key_text, malformed, with_param};
+use sluice_rest_fields::{field, key_text, malformed, with_param};
 use crate::options::{Endpoint, Mode, TargetOptions, fill};
 
 /// One record's outcome, as `write` returns it.

@@ -5,7 +5,7 @@ use serde_json::{Map, Value as Json};
 use sluice_sdk::http::Method;
 use sluice_sdk::{Options, PluginError};
 
-use crate::common::{check_name, check_path, check_pointer};
+use sluice_rest_fields::{check_name, check_path, check_pointer};
 
 /// How records are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
@@ -352,7 +352,7 @@ fn check_template(option: &str, path: &str) -> Result<(), PluginError> {
 
 /// `path` with `{id}` and `{key}` replaced by their percent-encoded values.
 pub(crate) fn fill(path: &str, id: Option<&str>, key: Option<&str>) -> String {
-    let encode = |value: Option<&str>| crate::common::percent_encode(value.unwrap_or(""));
+    let encode = |value: Option<&str>| sluice_rest_fields::percent_encode(value.unwrap_or(""));
     path.replace("{id}", &encode(id))
         .replace("{key}", &encode(key))
 }

@@ -2,9 +2,8 @@
 //! status decides the category, the error body refines it (code, field,
 //! message).
 //!
-//! Shared by the crm source and the crm target: the target includes this
-//! file with `#[path = "../../crm-source/src/crm_errors.rs"]`, so both
-//! classify the CRM's errors the same way. The bodies are HubSpot's `Error`
+//! Shared by the crm source and the crm target (both depend on this crate),
+//! so both classify the CRM's errors the same way. The bodies are HubSpot's `Error`
 //! / `StandardError` shapes (`category`, `message`, `context`,
 //! `errors[]` of `ErrorDetail`, `policyName` on rate limits).
 //!
@@ -44,7 +43,7 @@ use sluice_sdk::http::Response;
 use sluice_sdk::{ErrorCategory, PluginError, body_excerpt, classify_response};
 
 /// What the daily-limit error tells the operator.
-pub(crate) const DAILY_HINT: &str = "the daily quota resets at midnight (account time zone)";
+pub const DAILY_HINT: &str = "the daily quota resets at midnight (account time zone)";
 
 /// One detail of an error: what is wrong with which property.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -60,7 +59,7 @@ struct Detail {
 /// Classifies a response that failed as a whole (any status but the
 /// successes the caller handles): the status decides the category, the
 /// body refines it.
-pub(crate) fn classify_failure(response: &Response) -> PluginError {
+pub fn classify_failure(response: &Response) -> PluginError {
     let status = response.status;
     let body = serde_json::from_slice::<Json>(&response.body)
         .ok()
@@ -128,7 +127,7 @@ pub(crate) fn classify_failure(response: &Response) -> PluginError {
 /// Classifies one error object of the CRM (a whole-response error body, or
 /// one entry of a batch response's `errors`) by its `category` and
 /// details. `None` when the object does not say more than its status.
-pub(crate) fn classify_error(status: Option<u16>, error: &Json) -> Option<PluginError> {
+pub fn classify_error(status: Option<u16>, error: &Json) -> Option<PluginError> {
     let category = text(error, "category").unwrap_or_default();
     let error_type = text(error, "errorType").unwrap_or_default();
     let details = details(error);
@@ -195,7 +194,7 @@ pub(crate) fn classify_error(status: Option<u16>, error: &Json) -> Option<Plugin
     dead_code,
     reason = "the crm target uses it; the crm source only reads"
 )]
-pub(crate) fn classify_input_error(error: &Json) -> PluginError {
+pub fn classify_input_error(error: &Json) -> PluginError {
     let status = match error.get("status") {
         Some(Json::Number(n)) => n.as_u64().and_then(|n| u16::try_from(n).ok()),
         Some(Json::String(s)) => s.parse().ok(),
@@ -411,7 +410,7 @@ fn embedded_details(message: &str) -> Vec<Detail> {
 /// The CRM says so in `category`, `subCategory`, `errorType` or a nested
 /// error's `code` (`PROPERTY_LIMIT_EXCEEDED`, `LIMIT_EXCEEDED`,
 /// `PLAN_LIMIT`...): anything with `LIMIT` in it that is not a rate limit.
-pub(crate) fn limit_kind(error: &Json) -> Option<&'static str> {
+pub fn limit_kind(error: &Json) -> Option<&'static str> {
     let mut markers: Vec<&str> = ["category", "subCategory", "errorType"]
         .iter()
         .filter_map(|key| text(error, key))
@@ -456,7 +455,7 @@ fn described(status: Option<u16>, error: &Json, what: &str) -> String {
 }
 
 /// A string member of a JSON object.
-pub(crate) fn text<'a>(json: &'a Json, key: &str) -> Option<&'a str> {
+pub fn text<'a>(json: &'a Json, key: &str) -> Option<&'a str> {
     json.get(key).and_then(Json::as_str)
 }
 
@@ -518,7 +517,7 @@ fn scopes(error: &Json) -> Vec<String> {
 }
 
 /// `INVALID_EMAIL` → `invalid-email`, `invalidEmail` → `invalid-email`.
-pub(crate) fn kebab_case(code: &str) -> String {
+pub fn kebab_case(code: &str) -> String {
     let mut out = String::with_capacity(code.len() + 4);
     let mut previous_lower = false;
     for ch in code.trim().chars() {

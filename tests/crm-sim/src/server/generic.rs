@@ -11,7 +11,9 @@ use axum::http::{HeaderMap, HeaderValue, Method, header};
 use axum::response::Response;
 use serde_json::{Map, Value, json};
 
-use super::{Access, State, json_response};
+use super::State;
+use super::responses::json_response;
+use super::route::Access;
 use crate::CrmSim;
 use crate::util::{
     format_iso_ms, looks_like_email, parse_form, parse_timestamp_ms, percent_encode,

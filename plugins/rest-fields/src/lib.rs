@@ -1,5 +1,7 @@
-//! Helpers shared by the `rest` source and target (the target includes
-//! this file with `#[path]`): record fields, JSON pointers, URLs.
+//! What the `rest` source and target share: record fields (JSON pointers
+//! and dotted paths), keys as text, option checks for pointers, names and
+//! paths, and URL building. A plain library, compiled into both plugins
+//! (wasm32-wasip2) and run natively by its tests.
 
 use serde_json::Value as Json;
 use sluice_sdk::PluginError;
@@ -9,7 +11,7 @@ use sluice_sdk::http::Response;
 /// (`/address/city`); otherwise a top-level member by name, or, when there
 /// is none and the name has dots, the dotted path into nested objects
 /// (`address.city`): pointers and dotted paths alike.
-pub(crate) fn field<'a>(record: &'a Json, name: &str) -> Option<&'a Json> {
+pub fn field<'a>(record: &'a Json, name: &str) -> Option<&'a Json> {
     if name.starts_with('/') {
         return record.pointer(name);
     }
@@ -26,7 +28,7 @@ pub(crate) fn field<'a>(record: &'a Json, name: &str) -> Option<&'a Json> {
 }
 
 /// A key as text: a non-blank string (trimmed), a number or a boolean.
-pub(crate) fn key_text(value: &Json) -> Option<String> {
+pub fn key_text(value: &Json) -> Option<String> {
     match value {
         Json::String(text) if !text.trim().is_empty() => Some(text.trim().to_owned()),
         Json::Number(number) => Some(number.to_string()),
@@ -37,7 +39,7 @@ pub(crate) fn key_text(value: &Json) -> Option<String> {
 
 /// Checks that an option is a JSON pointer: empty (the whole document) or
 /// starting with `/`.
-pub(crate) fn check_pointer(option: &str, pointer: &str) -> Result<(), PluginError> {
+pub fn check_pointer(option: &str, pointer: &str) -> Result<(), PluginError> {
     if pointer.is_empty() || pointer.starts_with('/') {
         Ok(())
     } else {
@@ -50,7 +52,7 @@ pub(crate) fn check_pointer(option: &str, pointer: &str) -> Result<(), PluginErr
 
 /// Checks that an option is a non-empty name without spaces or control
 /// characters (a field, a query parameter).
-pub(crate) fn check_name(option: &str, name: &str) -> Result<(), PluginError> {
+pub fn check_name(option: &str, name: &str) -> Result<(), PluginError> {
     if name.is_empty() || name.chars().any(|c| c.is_whitespace() || c.is_control()) {
         Err(
             PluginError::config(format!("`{option}` must be a non-empty name, got {name:?}"))
@@ -63,7 +65,7 @@ pub(crate) fn check_name(option: &str, name: &str) -> Result<(), PluginError> {
 
 /// Checks an endpoint path: non-empty, without spaces, and not an absolute
 /// URL (requests go to the connection's base URL).
-pub(crate) fn check_path(option: &str, path: &str) -> Result<(), PluginError> {
+pub fn check_path(option: &str, path: &str) -> Result<(), PluginError> {
     if path.is_empty() || path.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(PluginError::config(format!(
             "`{option}` must be a path such as \"/items\", got {path:?}"
@@ -81,7 +83,7 @@ pub(crate) fn check_path(option: &str, path: &str) -> Result<(), PluginError> {
 
 /// Percent-encodes a query or path value (RFC 3986 unreserved characters
 /// pass).
-pub(crate) fn percent_encode(text: &str) -> String {
+pub fn percent_encode(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for byte in text.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
@@ -94,7 +96,7 @@ pub(crate) fn percent_encode(text: &str) -> String {
 }
 
 /// `url` with `name=value` appended to its query (both percent-encoded).
-pub(crate) fn with_param(url: &str, name: &str, value: &str) -> String {
+pub fn with_param(url: &str, name: &str, value: &str) -> String {
     let separator = if url.contains('?') { '&' } else { '?' };
     format!(
         "{url}{separator}{}={}",
@@ -104,7 +106,7 @@ pub(crate) fn with_param(url: &str, name: &str, value: &str) -> String {
 }
 
 /// A scalar JSON value as query text; `None` for arrays, objects and null.
-pub(crate) fn scalar_text(value: &Json) -> Option<String> {
+pub fn scalar_text(value: &Json) -> Option<String> {
     match value {
         Json::String(text) => Some(text.clone()),
         Json::Number(number) => Some(number.to_string()),
@@ -114,7 +116,7 @@ pub(crate) fn scalar_text(value: &Json) -> Option<String> {
 }
 
 /// The `mapping` error for a 2xx response that is not what was expected.
-pub(crate) fn malformed(response: &Response, why: &str) -> PluginError {
+pub fn malformed(response: &Response, why: &str) -> PluginError {
     PluginError::mapping(
         "malformed-response",
         format!(

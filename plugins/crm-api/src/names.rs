@@ -1,11 +1,11 @@
 //! Names that go into CRM paths and queries. Shared by the `crm` source
-//! and target (the target includes this file).
+//! and target.
 
 use sluice_sdk::PluginError;
 
 /// A CRM object type or property name: letters, digits, `_`, `-` and `.`,
 /// so it can go into a path or query without escaping surprises.
-pub(crate) fn check_name(option: &str, name: &str) -> Result<(), PluginError> {
+pub fn check_name(option: &str, name: &str) -> Result<(), PluginError> {
     let valid = !name.is_empty()
         && name.len() <= 100
         && name
