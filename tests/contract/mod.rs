@@ -2,6 +2,8 @@
 //! component beside the ported 0.2.0 built-ins, option schemas from
 //! `describe`, and the values only 0.2.0 has.
 
+mod text_batch;
+
 use std::path::{Path, PathBuf};
 
 use sluice::RunError;

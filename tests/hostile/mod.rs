@@ -30,6 +30,7 @@ mod rust_panic;
 mod secrets_in_run_log;
 mod slow_within_limits;
 mod terminal_injection;
+mod text_answer;
 mod unknown_import;
 mod unreachable_trap;
 mod wat_guest;

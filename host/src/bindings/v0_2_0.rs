@@ -57,6 +57,7 @@ pub mod target {
     });
 }
 
+pub use field_transformer::exports::sluice::plugin::transform::{TextAnswer, TextBatch};
 pub use field_transformer::sluice::plugin::log;
 pub use field_transformer::sluice::plugin::types::{Descriptor, ErrorCategory, PluginError, Value};
 pub use field_transformer::{FieldTransformer, FieldTransformerPre};

@@ -37,6 +37,9 @@ pub trait FieldTransformer: Sized + 'static {
 #[doc(hidden)]
 pub mod glue {
     use super::FieldTransformer;
+    use crate::bindings::field_transformer::exports::sluice::plugin::transform::{
+        TextAnswer, TextBatch,
+    };
     use crate::instance::{self, Slot};
     use crate::{PluginError, Value};
     use std::thread::LocalKey;
@@ -58,6 +61,87 @@ pub mod glue {
         let count = values.len();
         instance::with_instance(slot, |plugin| plugin.transform_batch(values))
             .unwrap_or_else(|error| vec![Err(error); count])
+    }
+
+    /// `transform.transform-text`: the packed batch unpacked into text
+    /// values, transformed exactly as by `transform`, and the results
+    /// packed again, so the plugin's code is the same for both exports.
+    pub fn transform_text<T: FieldTransformer>(
+        slot: &'static LocalKey<Slot<T>>,
+        batch: TextBatch,
+    ) -> TextAnswer {
+        pack_answer(transform(slot, unpack_batch(&batch)))
+    }
+
+    /// The batch's texts, one value each. The host packs batches
+    /// correctly; one that is not (offsets out of order, past the text or
+    /// inside a character) traps here rather than being misread.
+    pub fn unpack_batch(batch: &TextBatch) -> Vec<Value> {
+        let mut start = 0;
+        batch
+            .ends
+            .iter()
+            .map(|&end| {
+                let end = end as usize;
+                let value = Value::Text(batch.text[start..end].to_owned());
+                start = end;
+                value
+            })
+            .collect()
+    }
+
+    /// Results packed as `transform-text` answers: text results
+    /// concatenated with their end offsets, every other result (errors,
+    /// values of other kinds) by index in `others`. As many end offsets as
+    /// results, so a wrong count stays visible to the host.
+    pub fn pack_answer(results: Vec<Result<Value, PluginError>>) -> TextAnswer {
+        let size = results
+            .iter()
+            .map(|r| match r {
+                Ok(Value::Text(s)) => s.len(),
+                _ => 0,
+            })
+            .sum();
+        let mut text = String::with_capacity(size);
+        let mut ends = Vec::with_capacity(results.len());
+        let mut others = Vec::new();
+        for (index, result) in results.into_iter().enumerate() {
+            match result {
+                Ok(Value::Text(s)) => text.push_str(&s),
+                other => others.push((index as u32, other)),
+            }
+            ends.push(text.len() as u32);
+        }
+        TextAnswer { text, ends, others }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn a_batch_unpacks_and_answers_pack_by_end_offsets() {
+            let batch = TextBatch {
+                text: "abé".into(),
+                ends: vec![2, 2, 4],
+            };
+            assert_eq!(
+                unpack_batch(&batch),
+                [Value::from("ab"), Value::from(""), Value::from("é")]
+            );
+            let answer = pack_answer(vec![
+                Ok(Value::from("x")),
+                Err(PluginError::config("no")),
+                Ok(Value::Null),
+                Ok(Value::from("é")),
+            ]);
+            assert_eq!(answer.text, "xé");
+            assert_eq!(answer.ends, [1, 1, 1, 3]);
+            assert_eq!(
+                answer.others,
+                [(1, Err(PluginError::config("no"))), (2, Ok(Value::Null))]
+            );
+        }
     }
 }
 
@@ -99,6 +183,16 @@ macro_rules! export_field_transformer {
                     $crate::__private::transform_glue::transform::<$plugin>(
                         &SLUICE_INSTANCE,
                         values,
+                    )
+                }
+
+                fn transform_text(
+                    batch: $crate::__private::field_transformer::exports::sluice::plugin::transform::TextBatch,
+                ) -> $crate::__private::field_transformer::exports::sluice::plugin::transform::TextAnswer
+                {
+                    $crate::__private::transform_glue::transform_text::<$plugin>(
+                        &SLUICE_INSTANCE,
+                        batch,
                     )
                 }
             }
