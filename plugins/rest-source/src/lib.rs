@@ -93,10 +93,10 @@ mod cursor;
 mod options;
 
 use serde_json::Value as Json;
+use sluice_rest_fields::{field, key_text, malformed, with_param};
 use sluice_sdk::http::{Host, Request, Response, Transport};
 use sluice_sdk::{ExtractBatch, ExtractFailure, Extracted, Options, PluginError, Source};
 
-use sluice_rest_fields::{field, key_text, malformed, with_param};
 use crate::cursor::{Cursor, Pass, mark_text, next_link};
 use crate::options::{Pagination, SourceOptions};
 

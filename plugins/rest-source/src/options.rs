@@ -4,9 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::Value as Json;
-use sluice_sdk::{Options, PluginError};
-
 use sluice_rest_fields::{check_name, check_path, check_pointer, scalar_text};
+use sluice_sdk::{Options, PluginError};
 
 /// The source's options, validated.
 #[derive(Debug, Clone, PartialEq, Deserialize, schemars::JsonSchema)]

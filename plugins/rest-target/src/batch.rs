@@ -2,10 +2,10 @@
 //! accepted answer).
 
 use serde_json::{Map, Value as Json};
+use sluice_rest_fields::key_text;
 use sluice_sdk::http::{Request, Response, Transport};
 use sluice_sdk::{ErrorCategory, Outgoing, PluginError, WriteOutcome};
 
-use sluice_rest_fields::key_text;
 use crate::options::{Batch, TargetOptions};
 use crate::{Action, Outcome, Outcomes, failure};
 

@@ -144,10 +144,10 @@ mod options;
 mod shape;
 
 use serde_json::Value as Json;
+use sluice_rest_fields::{field, key_text, malformed, with_param};
 use sluice_sdk::http::{Host, Request, Response, Transport};
 use sluice_sdk::{ErrorCategory, Options, Outgoing, PluginError, Target, WriteOutcome};
 
-use sluice_rest_fields::{field, key_text, malformed, with_param};
 use crate::options::{Endpoint, Mode, TargetOptions, fill};
 
 /// One record's outcome, as `write` returns it.

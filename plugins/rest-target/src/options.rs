@@ -2,10 +2,9 @@
 
 use serde::Deserialize;
 use serde_json::{Map, Value as Json};
+use sluice_rest_fields::{check_name, check_path, check_pointer};
 use sluice_sdk::http::Method;
 use sluice_sdk::{Options, PluginError};
-
-use sluice_rest_fields::{check_name, check_path, check_pointer};
 
 /// How records are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, schemars::JsonSchema)]
