@@ -22,6 +22,12 @@ pub const MAX_DESCRIPTOR_NAME: usize = 128;
 pub const MAX_DESCRIPTION: usize = 4 * 1024;
 /// Longest option schema accepted, in bytes.
 pub const MAX_OPTIONS_SCHEMA: usize = 64 * 1024;
+/// Fuel for one `describe` call. The host asks, not the pipeline, so the
+/// call runs under this fixed budget (and the call deadline) whatever the
+/// pipeline's `fuel_per_call`: a pipeline that tunes its per-call fuel
+/// down for its records must not starve a plugin building its schema, and
+/// one that tunes it up does not give `describe` more.
+pub const DESCRIBE_FUEL: u64 = 200_000_000;
 /// Schema violations named in one message.
 const MAX_REPORTED: usize = 3;
 

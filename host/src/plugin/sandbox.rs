@@ -235,6 +235,9 @@ impl<W: WorldBinding> Sandbox<W> {
         if self.descriptor.is_some() {
             return Ok(());
         }
+        store
+            .set_fuel(describing::DESCRIBE_FUEL)
+            .expect("fuel is enabled on the engine");
         let answer = match bindings.describe(store) {
             Ok(answer) => answer,
             Err(e) => return Err(classify(&self.id, &self.limits, 0, store, e, "describe")),
