@@ -11,13 +11,16 @@ pub mod audit;
 pub mod bindings;
 pub mod config;
 pub mod connection;
+pub mod daemon;
 pub mod errors;
 pub mod model;
 pub mod plugin;
+pub mod project;
 pub mod record;
 pub mod replay;
 pub mod run;
 pub mod runlog;
+pub mod schedule;
 pub mod stages;
 pub mod strategy;
 pub mod text;
@@ -170,6 +173,21 @@ impl Sluice {
         progress: std::sync::Arc<run::Progress>,
     ) -> Result<RunSummary, RunError> {
         run::run_pipeline(self, pipeline, progress)
+    }
+
+    /// Run a pipeline that `stop` can end early: a drain stops reading and
+    /// lets what was read through to the target, a halt stops every stage
+    /// at its next batch boundary and holds the rest back in the
+    /// dead-letter queue. A run stopped either way ends `interrupted`.
+    pub fn run_stoppable(
+        &self,
+        pipeline: &LoadedPipeline,
+        progress: std::sync::Arc<run::Progress>,
+        stop: std::sync::Arc<model::StopSignal>,
+    ) -> Result<RunSummary, RunError> {
+        let mut request = run::RunRequest::source();
+        request.stop = Some(stop);
+        run::run_with(self, pipeline, request, progress)
     }
 }
 

@@ -91,6 +91,9 @@ pub struct LoadedPipeline {
     /// Capture every raw HTTP exchange of this run, whatever the connection
     /// profiles say (`sluice run --capture-http`).
     pub capture_http: bool,
+    /// The connections file to use instead of `$SLUICE_CONNECTIONS` or
+    /// `connections.toml` beside the pipeline (a project's `connections`).
+    pub connections: Option<PathBuf>,
 }
 
 impl LoadedPipeline {
@@ -119,6 +122,14 @@ impl LoadedPipeline {
             location: self.locate(span),
             message: message.into(),
         }
+    }
+
+    /// The connections file this pipeline uses: the one set on it (by a
+    /// project), `$SLUICE_CONNECTIONS`, or `connections.toml` beside it.
+    pub fn connections_path(&self) -> PathBuf {
+        self.connections
+            .clone()
+            .unwrap_or_else(|| crate::connection::Connections::path_for(&self.base_dir))
     }
 
     /// A path from the pipeline, resolved against the pipeline's directory.
@@ -162,6 +173,7 @@ pub fn parse_pipeline(text: String, path: &Path) -> Result<LoadedPipeline, Confi
         text,
         config_hash,
         capture_http: false,
+        connections: None,
     };
     validate(&loaded)?;
     Ok(loaded)

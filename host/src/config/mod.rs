@@ -7,6 +7,7 @@ mod pipeline;
 mod run_log;
 mod step;
 
+pub(crate) use load::locate;
 pub use load::{ConfigError, LoadedPipeline, Location, load_pipeline, parse_pipeline};
 pub use pipeline::{ConnectorConfig, EntityConfig, FieldMapping, Pipeline};
 pub use run_log::RunLogConfig;

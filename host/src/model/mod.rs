@@ -17,6 +17,7 @@ mod retry;
 mod run_status;
 mod skip;
 mod stage;
+mod stop;
 
 pub use category::Category;
 pub use dlq::{DlqStatus, Resolution};
@@ -27,3 +28,4 @@ pub use retry::RetryRecord;
 pub use run_status::{RunStatus, Totals};
 pub use skip::SkipRecord;
 pub use stage::{Stage, StageCounts};
+pub use stop::{StopLevel, StopSignal};

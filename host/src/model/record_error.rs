@@ -13,6 +13,9 @@ pub mod codes {
     pub const NOT_AN_OBJECT: &str = "not-an-object";
     /// A source returned no progress for too long.
     pub const SOURCE_STALLED: &str = "source-stalled";
+    /// The run was stopped from outside (the daemon's second stop signal)
+    /// before this record was processed; it is held back, replayable.
+    pub const RUN_STOPPED: &str = "run-stopped";
 }
 
 /// The categories a normalizer or field transformer may report: what is

@@ -170,6 +170,7 @@ impl Sluice {
                     parent,
                     feed: Feed::Replay(outcome.entries.clone()),
                     locks,
+                    stop: None,
                 };
                 let summary = run_with(self, &loaded, request, Default::default())?;
                 let ids: Vec<i64> = outcome.entries.iter().map(|e| e.id).collect();

@@ -78,6 +78,7 @@ impl Sluice {
             parent: Some(run_id),
             feed: Feed::Source,
             locks: None,
+            stop: None,
         };
         Ok(run_with(self, &loaded, request, Default::default())?)
     }

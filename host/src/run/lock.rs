@@ -23,7 +23,6 @@ use sha2::{Digest, Sha256};
 use super::RunKind;
 use super::plan::{merge, toml_to_json};
 use crate::config::LoadedPipeline;
-use crate::connection::Connections;
 
 /// The directory under the data directory that holds the lock files.
 pub const LOCK_DIR: &str = "locks";
@@ -277,12 +276,10 @@ fn target_locks(loaded: &LoadedPipeline) -> Vec<Wanted> {
         .dir
         .as_ref()
         .map(|d| absolute(&loaded.base_dir.join(d.get_ref())));
-    let connection = target.connection.as_ref().map(|c| {
-        (
-            c.get_ref().clone(),
-            absolute(&Connections::path_for(&loaded.base_dir)),
-        )
-    });
+    let connection = target
+        .connection
+        .as_ref()
+        .map(|c| (c.get_ref().clone(), absolute(&loaded.connections_path())));
     loaded
         .pipeline
         .entities

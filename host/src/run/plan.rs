@@ -273,7 +273,7 @@ impl Builder<'_> {
     /// it names: no plugin may be granted them.
     fn connection_files(&self) -> ProtectedPaths {
         let mut files = ProtectedPaths::default();
-        let path = Connections::path_for(&self.loaded.base_dir);
+        let path = self.loaded.connections_path();
         files.add(&path, "the connections file");
         if let Ok(connections) = Connections::load(&path) {
             for profile in connections.profiles.values() {
@@ -301,7 +301,7 @@ impl Builder<'_> {
         if let Some(open) = self.opened.borrow().get(name.get_ref()) {
             return Ok(Some(open.clone()));
         }
-        let path = Connections::path_for(&self.loaded.base_dir);
+        let path = self.loaded.connections_path();
         let connections = Connections::load(&path).map_err(|e| match e {
             ConfigError::Read { .. } => self.loaded.error_at(
                 &name.span(),

@@ -10,7 +10,7 @@ use super::plan::Plan;
 use super::replay_feed;
 use crate::config::{ConfigError, LoadedPipeline};
 use crate::errors::{Category, RecordError};
-use crate::model::Progress;
+use crate::model::{Progress, StopSignal};
 use crate::runlog::{
     DlqEntry, InterruptedRun, MAX_MESSAGE_BYTES, RunContext, RunLog, RunLogError, Scrubber,
     spawn_writer,
@@ -19,6 +19,7 @@ use crate::stages::finalize::{RunStatus, Totals};
 use crate::stages::{
     Capture, Reporter, Stage, StageCounts, StageReport, execute, ingest, normalize, transform,
 };
+use crate::strategy::HaltCause;
 use crate::{Sluice, audit};
 
 /// Batches in flight between two stages; bounds memory and gives back-pressure.
@@ -117,6 +118,10 @@ pub struct RunRequest {
     /// The run's locks, when the caller took them already (a replay takes
     /// them before it selects its entries); otherwise the run takes them.
     pub locks: Option<RunLocks>,
+    /// Lets someone else stop the run: a drain stops reading and lets
+    /// what was read through, a halt stops at the next batch boundary. A
+    /// run stopped either way ends `interrupted`.
+    pub stop: Option<Arc<StopSignal>>,
 }
 
 impl RunRequest {
@@ -127,6 +132,7 @@ impl RunRequest {
             parent: None,
             feed: Feed::Source,
             locks: None,
+            stop: None,
         }
     }
 }
@@ -217,6 +223,9 @@ pub fn run_with(
         if let Some(cursor) = &source.start_cursor {
             tracing::info!(entity = %source.name, cursor = %cursor, "Resuming from the committed cursor.");
         }
+    }
+    if let Some(stop) = request.stop {
+        plan.control.set_stop(stop);
     }
     let mut summary = execute(
         sluice,
@@ -434,8 +443,17 @@ fn execute(
     if !reasons.is_empty() {
         status = RunStatus::Failed;
     } else if let Some(halt) = control.halt() {
-        status = RunStatus::Aborted;
+        status = if halt.cause == HaltCause::Stopped {
+            RunStatus::Interrupted
+        } else {
+            RunStatus::Aborted
+        };
         reasons.push(halt.reason);
+    } else if let Some(why) = control.stopped_early() {
+        status = RunStatus::Interrupted;
+        reasons.push(format!(
+            "stopped before the source was read to the end ({why}); every record read was loaded, failed or skipped, and the next run reads the rest (an incremental entity from its committed cursor)"
+        ));
     } else if stream_failures > 0 {
         reasons.push(format!(
             "{stream_failures} entity stream(s) failed as a whole; see `sluice errors {run_id}`"

@@ -11,6 +11,7 @@ mod dlq;
 mod error;
 mod groups;
 mod interrupted;
+mod job_schedule;
 mod queries;
 mod retention;
 mod review;
@@ -32,6 +33,7 @@ pub use error::RunLogError;
 pub use groups::fixture;
 pub use groups::{ErrorExample, ErrorGroup, ErrorGroups, RetryGroup, StreamFailure};
 pub use interrupted::{InterruptedRun, RunningRun};
+pub use job_schedule::{JobRunRow, JobScheduleRow};
 pub use queries::{ErrorFilter, ErrorRow, PluginUseRow, RunRow, StageRow};
 pub use retention::{Age, PruneReport};
 #[cfg(any(test, feature = "test-fixtures"))]

@@ -118,6 +118,11 @@ fn read_entity<S: RecordSource>(
         if reporter.is_halted() {
             return Ok(());
         }
+        if reporter.control().drain_requested() {
+            // Stopping: read no more; what was read goes through.
+            reporter.control().note_drained();
+            return Ok(());
+        }
         let Some(batch) = read_with_retry(
             &mut entity.source,
             &name,

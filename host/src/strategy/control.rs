@@ -1,13 +1,13 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
 use serde::Serialize;
 
 use super::{BreakerPolicy, ErrorPolicy, Strategy};
 use crate::errors::{Category, Disposition, RecordError};
-use crate::model::Stage;
+use crate::model::{Stage, StopLevel, StopSignal, codes};
 use crate::record::Record;
 
 /// Why a run stopped early.
@@ -20,6 +20,9 @@ pub enum HaltCause {
     FailFast,
     /// Every record of the breaker's window failed with an actionable error.
     Blocked,
+    /// Asked to stop from outside at the next batch boundary (the daemon's
+    /// second stop signal, or a job's `overlap = "cancel"`).
+    Stopped,
 }
 
 /// A decision to stop the run, and the error behind it.
@@ -46,6 +49,10 @@ pub struct RunControl {
     halted: AtomicBool,
     state: Mutex<State>,
     wake: Condvar,
+    /// A stop asked for from outside the run, if the run can be stopped.
+    stop: std::sync::OnceLock<Arc<StopSignal>>,
+    /// The source stopped reading early because a drain was asked for.
+    drained: AtomicBool,
 }
 
 #[derive(Debug, Default)]
@@ -65,6 +72,8 @@ impl RunControl {
             halted: AtomicBool::new(false),
             state: Mutex::new(State::default()),
             wake: Condvar::new(),
+            stop: std::sync::OnceLock::new(),
+            drained: AtomicBool::new(false),
         }
     }
 
@@ -86,7 +95,76 @@ impl RunControl {
 
     /// Whether the run has been stopped.
     pub fn is_halted(&self) -> bool {
-        self.halted.load(Ordering::Relaxed)
+        if self.halted.load(Ordering::Relaxed) {
+            return true;
+        }
+        match self.stop.get() {
+            Some(stop) if stop.level() == StopLevel::Halt => {
+                self.halt_for_stop(stop);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Let `stop` stop this run from outside.
+    pub fn set_stop(&self, stop: Arc<StopSignal>) {
+        let _ = self.stop.set(stop);
+    }
+
+    /// Whether the source should read no more (a drain or a halt was asked
+    /// for); records already read still go through.
+    pub fn drain_requested(&self) -> bool {
+        self.stop
+            .get()
+            .is_some_and(|s| s.level() >= StopLevel::Drain)
+    }
+
+    /// The source stopped reading because a drain was asked for.
+    pub fn note_drained(&self) {
+        self.drained.store(true, Ordering::Relaxed);
+    }
+
+    /// Why the run was stopped from outside before its source was read to
+    /// the end, if it was.
+    pub fn stopped_early(&self) -> Option<String> {
+        if !self.drained.load(Ordering::Relaxed)
+            && self.halt().is_none_or(|h| h.cause != HaltCause::Stopped)
+        {
+            return None;
+        }
+        Some(
+            self.stop
+                .get()
+                .map_or("asked to stop", |s| s.why())
+                .to_owned(),
+        )
+    }
+
+    /// Halt the run because `stop` asks for it: records not yet processed
+    /// are held back as `transient` `run-stopped` errors, replayable.
+    fn halt_for_stop(&self, stop: &StopSignal) {
+        let mut state = self.lock();
+        if state.halt.is_some() {
+            return;
+        }
+        let reason = format!("stopped at a batch boundary: {}", stop.why());
+        let mut error = RecordError::new(
+            Stage::Ingest,
+            "*",
+            Category::Transient,
+            codes::RUN_STOPPED,
+            reason.clone(),
+        );
+        error.retryable = true;
+        tracing::warn!(reason = %reason, "Run halted.");
+        state.halt = Some(Halt {
+            cause: HaltCause::Stopped,
+            error,
+            reason,
+        });
+        self.halted.store(true, Ordering::Relaxed);
+        self.wake.notify_all();
     }
 
     /// The decision that stopped the run, if one did.
@@ -97,6 +175,24 @@ impl RunControl {
     /// Wait `duration`, or less if the run is stopped meanwhile; true if the
     /// whole wait passed.
     pub fn sleep(&self, duration: Duration) -> bool {
+        if self.stop.get().is_some() {
+            // A stop from outside cannot wake the condition variable: wait
+            // in slices and look at it between them.
+            let end = std::time::Instant::now() + duration;
+            loop {
+                let left = end.saturating_duration_since(std::time::Instant::now());
+                if left.is_zero() {
+                    return !self.is_halted();
+                }
+                if self.is_halted() || !self.sleep_inner(left.min(Duration::from_millis(100))) {
+                    return false;
+                }
+            }
+        }
+        self.sleep_inner(duration)
+    }
+
+    fn sleep_inner(&self, duration: Duration) -> bool {
         let state = self.lock();
         if state.halt.is_some() {
             return false;
@@ -219,5 +315,61 @@ impl RunControl {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stop_from_outside_drains_then_halts() {
+        let control = RunControl::permissive();
+        let stop = Arc::new(StopSignal::new());
+        control.set_stop(stop.clone());
+        assert!(!control.drain_requested());
+        assert!(!control.is_halted());
+        stop.request(StopLevel::Drain, "the daemon is stopping (SIGTERM)");
+        assert!(control.drain_requested());
+        assert!(!control.is_halted(), "a drain lets what was read through");
+        assert_eq!(
+            control.stopped_early(),
+            None,
+            "the source has not stopped yet"
+        );
+        control.note_drained();
+        assert_eq!(
+            control.stopped_early().as_deref(),
+            Some("the daemon is stopping (SIGTERM)")
+        );
+        stop.request(StopLevel::Halt, "a second signal");
+        assert!(control.is_halted());
+        let halt = control.halt().unwrap();
+        assert_eq!(halt.cause, HaltCause::Stopped);
+        assert_eq!(halt.error.code, codes::RUN_STOPPED);
+        assert!(halt.error.retryable);
+        let started = std::time::Instant::now();
+        assert!(!control.sleep(Duration::from_secs(5)));
+        assert!(started.elapsed() < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_halt_asked_for_during_a_retry_wait_ends_it_early() {
+        let control = Arc::new(RunControl::permissive());
+        let stop = Arc::new(StopSignal::new());
+        control.set_stop(stop.clone());
+        let waiter = {
+            let control = control.clone();
+            std::thread::spawn(move || {
+                let started = std::time::Instant::now();
+                let slept = control.sleep(Duration::from_secs(10));
+                (slept, started.elapsed())
+            })
+        };
+        std::thread::sleep(Duration::from_millis(150));
+        stop.request(StopLevel::Halt, "stop");
+        let (slept, took) = waiter.join().unwrap();
+        assert!(!slept);
+        assert!(took < Duration::from_secs(2), "{took:?}");
     }
 }

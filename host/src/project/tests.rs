@@ -1,0 +1,262 @@
+//! Loading `sluice.toml`: schedules, policies, dependencies, and errors
+//! that name the file and line.
+
+use std::path::{Path, PathBuf};
+
+use super::*;
+use crate::schedule::Trigger;
+
+/// A project directory with one valid pipeline file, `p.toml`.
+fn project_dir() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("in")).unwrap();
+    std::fs::write(
+        dir.path().join("p.toml"),
+        r#"name = "p"
+[source]
+plugin = "jsonl-file"
+dir = "in"
+[target]
+plugin = "jsonl-file"
+dir = "out"
+[[entity]]
+name = "e"
+source_options = { path = "e.jsonl" }
+target_options = { path = "e.jsonl" }
+[[entity.field]]
+target = "id"
+"#,
+    )
+    .unwrap();
+    dir
+}
+
+fn load(dir: &Path, text: &str) -> Result<Project, ProjectError> {
+    let path: PathBuf = dir.join(PROJECT_FILE);
+    std::fs::write(&path, text).unwrap();
+    load_project(dir)
+}
+
+/// The error's text and its line.
+fn error(dir: &Path, text: &str) -> (String, usize) {
+    let e = load(dir, text).unwrap_err();
+    let line = match &e {
+        ProjectError::Invalid { location, .. } | ProjectError::Pipeline { location, .. } => {
+            location.line
+        }
+        ProjectError::Read { .. } => 0,
+    };
+    (e.to_string(), line)
+}
+
+#[test]
+fn a_full_project_loads_with_its_policies() {
+    let dir = project_dir();
+    std::fs::write(dir.path().join("conn.toml"), "").unwrap();
+    let p = load(
+        dir.path(),
+        r#"
+data_dir = "state"
+connections = "conn.toml"
+[daemon]
+listen = "127.0.0.1:9999"
+
+[[job]]
+name = "nightly"
+pipeline = "p.toml"
+schedule = "30 2 * * *"
+timezone = "Europe/Berlin"
+overlap = "queue"
+catchup = "all"
+concurrency = 2
+
+[[job]]
+name = "often"
+pipeline = "p.toml"
+every = "15m"
+overlap = "cancel"
+catchup = "none"
+
+[[job]]
+name = "report"
+pipeline = "p.toml"
+after = ["nightly", "often"]
+when = "partial"
+paused = true
+"#,
+    )
+    .unwrap();
+    assert_eq!(p.data_dir, dir.path().join("state"));
+    assert_eq!(
+        p.connections.as_deref(),
+        Some(dir.path().join("conn.toml").as_path())
+    );
+    assert_eq!(p.listen.as_deref(), Some("127.0.0.1:9999"));
+    assert_eq!(p.jobs.len(), 3);
+    let nightly = p.job("nightly").unwrap();
+    assert!(matches!(&nightly.trigger, Trigger::Cron(c) if c.zone_name() == "Europe/Berlin"));
+    assert_eq!(nightly.overlap, Overlap::Queue);
+    assert_eq!(nightly.catchup, Catchup::All);
+    assert_eq!(nightly.concurrency, 2);
+    assert_eq!(nightly.location.line, 7);
+    // The project's connections file is the one the pipeline uses.
+    assert_eq!(
+        nightly.pipeline.connections_path(),
+        dir.path().join("conn.toml")
+    );
+    let often = p.job("often").unwrap();
+    assert!(matches!(often.trigger, Trigger::Every(d) if d.as_secs() == 900));
+    assert_eq!(
+        (often.overlap, often.catchup),
+        (Overlap::Cancel, Catchup::None)
+    );
+    let report = p.job("report").unwrap();
+    assert!(matches!(report.trigger, Trigger::Manual));
+    assert_eq!(report.after, ["nightly", "often"]);
+    assert_eq!(report.when, When::Partial);
+    assert!(report.paused);
+    // Defaults.
+    assert_eq!(often.when, When::Success);
+    assert_eq!(often.concurrency, 1);
+    assert_eq!(Overlap::default(), Overlap::Skip);
+    assert_eq!(Catchup::default(), Catchup::Latest);
+}
+
+#[test]
+fn fingerprints_change_only_with_the_job() {
+    let dir = project_dir();
+    let base = "[[job]]\nname = \"a\"\npipeline = \"p.toml\"\nevery = \"1h\"\n[[job]]\nname = \"b\"\npipeline = \"p.toml\"\n";
+    let one = load(dir.path(), base).unwrap();
+    let comments = load(dir.path(), &format!("# a comment\n{base}")).unwrap();
+    assert_eq!(one.jobs[0].fingerprint, comments.jobs[0].fingerprint);
+    let changed = load(dir.path(), &base.replace("1h", "2h")).unwrap();
+    assert_ne!(one.jobs[0].fingerprint, changed.jobs[0].fingerprint);
+    assert_eq!(one.jobs[1].fingerprint, changed.jobs[1].fingerprint);
+    // Editing the pipeline file changes every job that runs it.
+    let text = std::fs::read_to_string(dir.path().join("p.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("p.toml"),
+        text.replace("\"id\"", "\"ident\""),
+    )
+    .unwrap();
+    let edited = load(dir.path(), base).unwrap();
+    assert_ne!(one.jobs[1].fingerprint, edited.jobs[1].fingerprint);
+}
+
+#[test]
+fn a_dependency_cycle_is_refused_with_file_and_line() {
+    let dir = project_dir();
+    let (msg, line) = error(
+        dir.path(),
+        r#"[[job]]
+name = "a"
+pipeline = "p.toml"
+after = ["c"]
+
+[[job]]
+name = "b"
+pipeline = "p.toml"
+after = ["a"]
+
+[[job]]
+name = "c"
+pipeline = "p.toml"
+after = ["b"]
+"#,
+    );
+    assert_eq!(line, 4, "{msg}");
+    assert!(msg.contains("sluice.toml:4:10"), "{msg}");
+    assert!(
+        msg.contains("cycle: `a` runs after `c` runs after `b` runs after `a`"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_job_after_itself_is_a_cycle() {
+    let dir = project_dir();
+    let (msg, line) = error(
+        dir.path(),
+        "[[job]]\nname = \"a\"\npipeline = \"p.toml\"\nafter = [\"a\"]\n",
+    );
+    assert_eq!(line, 4);
+    assert!(msg.contains("cycle"), "{msg}");
+}
+
+#[test]
+fn errors_name_the_line_of_the_offending_value() {
+    let dir = project_dir();
+    let job = "[[job]]\nname = \"a\"\npipeline = \"p.toml\"\n";
+    for (extra, line, needle) in [
+        (
+            "schedule = \"61 * * * *\"\n",
+            4,
+            "`61 * * * *` is not a cron expression",
+        ),
+        (
+            "schedule = \"0 0 * * *\"\ntimezone = \"Mars/Base\"\n",
+            5,
+            "Mars/Base",
+        ),
+        ("every = \"soon\"\n", 4, "`soon` is not an interval"),
+        (
+            "schedule = \"0 0 * * *\"\nevery = \"1h\"\n",
+            5,
+            "both `schedule` and `every`",
+        ),
+        ("timezone = \"UTC\"\n", 4, "`timezone` applies to a cron"),
+        ("overlap = \"sometimes\"\n", 4, "sometimes"),
+        ("catchup = \"most\"\n", 4, "most"),
+        ("when = \"always\"\n", 4, "always"),
+        ("concurrency = 0\n", 4, "concurrency must be between 1"),
+        ("after = [\"nope\"]\n", 4, "`nope`, which is not a job"),
+        ("colour = \"blue\"\n", 4, "colour"),
+    ] {
+        let (msg, got) = error(dir.path(), &format!("{job}{extra}"));
+        assert_eq!(got, line, "{extra:?}: {msg}");
+        assert!(msg.contains(needle), "{extra:?}: {msg}");
+        assert!(msg.contains("sluice.toml:"), "{extra:?}: {msg}");
+    }
+    let (msg, line) = error(dir.path(), &format!("{job}{job}"));
+    assert_eq!(line, 5);
+    assert!(msg.contains("job `a` is defined twice"), "{msg}");
+    let (msg, line) = error(
+        dir.path(),
+        "[[job]]\nname = \"a b\"\npipeline = \"p.toml\"\n",
+    );
+    assert_eq!(line, 2);
+    assert!(msg.contains("not a job name"), "{msg}");
+    let (msg, line) = error(dir.path(), "[daemon]\nlisten = \"localhost\"\n");
+    assert_eq!(line, 2);
+    assert!(msg.contains("not an address"), "{msg}");
+}
+
+#[test]
+fn a_broken_pipeline_names_both_files() {
+    let dir = project_dir();
+    std::fs::write(
+        dir.path().join("bad.toml"),
+        "name = \"bad\"\nbatch_size = 0\n",
+    )
+    .unwrap();
+    let (msg, line) = error(
+        dir.path(),
+        "[[job]]\nname = \"a\"\npipeline = \"bad.toml\"\n",
+    );
+    assert_eq!(line, 3);
+    assert!(msg.contains("sluice.toml:3:12: job `a`:"), "{msg}");
+    assert!(msg.contains("bad.toml:"), "{msg}");
+    let (msg, _) = error(
+        dir.path(),
+        "[[job]]\nname = \"a\"\npipeline = \"missing.toml\"\n",
+    );
+    assert!(msg.contains("missing.toml"), "{msg}");
+}
+
+#[test]
+fn a_directory_without_a_project_file_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let e = load_project(dir.path()).unwrap_err();
+    assert!(matches!(e, ProjectError::Read { .. }));
+    assert!(e.to_string().contains("sluice.toml"), "{e}");
+}
