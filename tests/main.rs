@@ -10,6 +10,7 @@ mod cases;
 mod cli_output;
 mod contract;
 mod crash;
+mod daemon;
 mod dlq;
 mod error_model;
 mod example_contacts;

@@ -7,6 +7,7 @@ mod output;
 mod audit_cmd;
 mod connection_cmd;
 mod cursor_cmd;
+mod daemon;
 mod dlq;
 mod errors_cmd;
 mod exit;
@@ -22,7 +23,7 @@ mod time;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 pub use exit::Exit;
 
@@ -87,6 +88,9 @@ enum Command {
     Cursor(cursor_cmd::CursorArgs),
     /// Connection profiles: `connection list`, `connection test NAME`.
     Connection(connection_cmd::ConnectionArgs),
+    /// Run a project's jobs on their schedules with an HTTP API;
+    /// `daemon reload` reloads the running daemon's project.
+    Daemon(daemon::DaemonArgs),
 }
 
 /// `--json` for read commands.
@@ -111,8 +115,14 @@ fn main() -> ExitCode {
             .collect();
         return sluice::plugin::compiler_main(&args);
     }
-    let cli = match Cli::try_parse() {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|mut m| Ok((Cli::from_arg_matches_mut(&mut m)?, m)));
+    let (cli, data_dir_explicit) = match parsed {
+        Ok((cli, m)) => (
+            cli,
+            m.value_source("data_dir") != Some(clap::parser::ValueSource::DefaultValue),
+        ),
         Err(e) => {
             let _ = e.print();
             return if e.use_stderr() {
@@ -123,7 +133,7 @@ fn main() -> ExitCode {
         }
     };
     init_tracing(cli.verbose);
-    match dispatch(cli) {
+    match dispatch(cli, data_dir_explicit) {
         Ok(exit) => exit.into(),
         Err(e) => {
             // Errors can quote plugins and remote systems: escaped.
@@ -142,7 +152,9 @@ fn main() -> ExitCode {
     }
 }
 
-fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
+/// `data_dir_explicit`: `--data-dir` or `SLUICE_DATA_DIR` was given (the
+/// daemon otherwise takes its project's `data_dir`).
+fn dispatch(cli: Cli, data_dir_explicit: bool) -> anyhow::Result<Exit> {
     let options = SluiceOptions {
         data_dir: cli.data_dir,
         cache_dir: cli.cache_dir,
@@ -164,6 +176,7 @@ fn dispatch(cli: Cli) -> anyhow::Result<Exit> {
         Command::Rerun(args) => run_cmd::rerun(&open()?, &args),
         Command::Cursor(args) => cursor_cmd::cursor(&open()?, &args),
         Command::Connection(args) => connection_cmd::connection(&open()?, &args),
+        Command::Daemon(args) => daemon::daemon(options, data_dir_explicit, &args),
     }
 }
 

@@ -1,0 +1,94 @@
+//! `sluice daemon reload`: ask the running daemon of a project to reload it.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use sluice::SluiceOptions;
+use sluice::project::load_project;
+
+use super::{DAEMON_FILE, ReloadArgs, data_dir, project_file, token};
+use crate::Exit;
+use crate::render::esc;
+
+/// Longest a reload may take (it loads every pipeline file).
+const RELOAD_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Ask the daemon to reload; print what changed or why it was refused.
+pub fn reload(options: &SluiceOptions, explicit: bool, args: &ReloadArgs) -> anyhow::Result<Exit> {
+    let file = project_file(&args.project);
+    // The project file may be the broken one being reloaded: only the
+    // data directory and token file are needed, so fall back to reading
+    // those leniently.
+    let (data, token_file) = match load_project(&file) {
+        Ok(p) => (data_dir(options, explicit, &p.data_dir), p.token_file),
+        Err(_) => (
+            data_dir(
+                options,
+                explicit,
+                &file
+                    .parent()
+                    .unwrap_or(std::path::Path::new("."))
+                    .join(".sluice"),
+            ),
+            None,
+        ),
+    };
+    let info_path = data.join(DAEMON_FILE);
+    let info: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&info_path).with_context(|| {
+            format!(
+                "no daemon is running for this project ({} is missing)",
+                info_path.display()
+            )
+        })?)
+        .with_context(|| format!("{} is not the daemon's JSON", info_path.display()))?;
+    let listen = info["listen"]
+        .as_str()
+        .context("the daemon file names no address")?;
+    let token = token::find(token_file.as_deref(), &data)?;
+    let client = reqwest::blocking::Client::builder()
+        .timeout(RELOAD_TIMEOUT)
+        .build()?;
+    let answer = client
+        .post(format!("http://{listen}/v1/reload"))
+        .bearer_auth(token)
+        .send()
+        .with_context(|| format!("cannot reach the daemon at {listen}"))?;
+    let status = answer.status();
+    let body: serde_json::Value =
+        serde_json::from_str(&answer.text()?).context("the daemon's answer is not JSON")?;
+    if args.json {
+        outln!("{}", serde_json::to_string_pretty(&body)?);
+    } else if body["ok"].as_bool() == Some(true) {
+        let o = &body["outcome"];
+        let list = |k: &str| -> Vec<String> {
+            o[k].as_array()
+                .map(|a| a.iter().filter_map(|v| v.as_str().map(esc)).collect())
+                .unwrap_or_default()
+        };
+        outln!("Reloaded {}.", file.display());
+        for (key, label) in [
+            ("added", "added"),
+            ("changed", "changed"),
+            ("removed", "removed"),
+        ] {
+            let names = list(key);
+            if !names.is_empty() {
+                outln!("  {label}: {}", names.join(", "));
+            }
+        }
+        outln!("  unchanged: {} job(s)", list("unchanged").len());
+    } else if let Some(e) = body["error"].as_str() {
+        outln!(
+            "Reload refused; the daemon keeps running the previous configuration.\n{}",
+            esc(e)
+        );
+    } else {
+        anyhow::bail!("the daemon answered {status}: {body}");
+    }
+    Ok(if body["ok"].as_bool() == Some(true) {
+        Exit::Success
+    } else {
+        Exit::Failure
+    })
+}

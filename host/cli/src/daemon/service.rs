@@ -1,0 +1,475 @@
+//! The daemon process: the scheduler loop, runs on blocking threads,
+//! reloads, and the graceful stop.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use anyhow::Context;
+use jiff::Timestamp;
+use serde::Serialize;
+use sluice::daemon::{Action, Fire, JobSpec, ReloadOutcome, Scheduler, Ticket};
+use sluice::model::{RunStatus, StopLevel, StopSignal};
+use sluice::project::{Project, load_project};
+use sluice::run::{Progress, RunError};
+use sluice::runlog::{JobRunRow, RunLog};
+use sluice::schedule::{Clock, SystemClock};
+use sluice::{Sluice, SluiceOptions};
+use tokio::sync::Notify;
+
+use super::signals::{self, Signal};
+use super::{DAEMON_FILE, api, token};
+use crate::Exit;
+
+/// Longest the scheduler loop sleeps without looking at the clock (a clock
+/// set forward is noticed within this).
+const MAX_SLEEP: Duration = Duration::from_secs(60);
+
+/// Events kept for the API.
+const MAX_EVENTS: usize = 200;
+
+/// Everything the API and the loop share.
+#[derive(Debug)]
+pub struct Shared {
+    /// The library: runtime, registry, data directory.
+    pub sluice: Arc<Sluice>,
+    /// The clock the scheduler reads.
+    pub clock: Arc<dyn Clock>,
+    /// The project file.
+    pub project_file: PathBuf,
+    /// The project's key in the run log: its file, absolute.
+    pub project_key: String,
+    /// The API token.
+    pub token: String,
+    /// Mutable state.
+    state: Mutex<State>,
+    /// Wakes the scheduler loop (a trigger, a resume, a reload).
+    pub wake: Notify,
+    /// Signalled whenever a run ends.
+    run_ended: Notify,
+    /// When the daemon started.
+    pub started_at: Timestamp,
+}
+
+#[derive(Debug)]
+pub struct State {
+    pub project: Project,
+    pub scheduler: Scheduler,
+    pub runs: HashMap<Ticket, ActiveRun>,
+    /// Set once a stop was asked for: no run starts any more.
+    pub stopping: Option<StopLevel>,
+    pub events: VecDeque<Event>,
+    pub last_reload: Option<ReloadReport>,
+    log: RunLog,
+}
+
+/// A run in progress.
+#[derive(Debug, Clone)]
+pub struct ActiveRun {
+    pub fire: Fire,
+    pub stop: Arc<StopSignal>,
+    pub progress: Arc<Progress>,
+    pub started_at: Timestamp,
+}
+
+/// Something the daemon did or declined to do, for the API.
+#[derive(Debug, Clone, Serialize)]
+pub struct Event {
+    pub at: Timestamp,
+    pub job: String,
+    pub what: String,
+}
+
+/// The result of a reload.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReloadReport {
+    pub at: Timestamp,
+    pub ok: bool,
+    /// What changed, when it worked.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<ReloadOutcome>,
+    /// Why the file was refused (`file:line:column: …`); the daemon keeps
+    /// the configuration it had.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Shared {
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl State {
+    fn event(&mut self, at: Timestamp, job: &str, what: String) {
+        if self.events.len() == MAX_EVENTS {
+            self.events.pop_front();
+        }
+        self.events.push_back(Event {
+            at,
+            job: job.to_owned(),
+            what,
+        });
+    }
+
+    /// Store the schedule state in the run log.
+    pub fn persist(&mut self, project_key: &str) {
+        let rows = self.scheduler.rows();
+        let names: Vec<String> = rows.iter().map(|r| r.job.clone()).collect();
+        if let Err(e) = self
+            .log
+            .save_job_schedules(project_key, &rows, Some(&names))
+        {
+            tracing::error!(error = %e, "Cannot store the schedule state.");
+        }
+    }
+
+    /// Open the run log connection this state reads with.
+    pub fn log(&self) -> &RunLog {
+        &self.log
+    }
+}
+
+fn specs(project: &Project) -> Vec<JobSpec> {
+    project.jobs.iter().map(JobSpec::from).collect()
+}
+
+/// Run the daemon until it is stopped.
+pub async fn serve(
+    options: SluiceOptions,
+    project_file: PathBuf,
+    project: Project,
+    listen: SocketAddr,
+) -> anyhow::Result<Exit> {
+    let data_dir = options.data_dir.clone();
+    let mut signals = signals::listen().context("cannot listen for signals")?;
+    let sluice = Sluice::open(options)?;
+    // One daemon per data directory: two would run every job twice.
+    let lock_path = data_dir.join("daemon.lock");
+    let daemon_lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .with_context(|| format!("cannot open {}", lock_path.display()))?;
+    if daemon_lock.try_lock().is_err() {
+        let running = std::fs::read_to_string(data_dir.join(DAEMON_FILE)).unwrap_or_default();
+        anyhow::bail!(
+            "another sluice daemon runs with the data directory {} ({})",
+            data_dir.display(),
+            running.trim()
+        );
+    }
+    // Runs of one pipeline exclude each other through the run lock: a run
+    // the daemon starts waits for one in progress instead of failing.
+    sluice.set_wait(true);
+    let (token, token_from) = token::load_or_create(project.token_file.as_deref(), &data_dir)?;
+    let project_key = std::path::absolute(&project_file)
+        .unwrap_or_else(|_| project_file.clone())
+        .display()
+        .to_string();
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let now = clock.now();
+    let log = sluice.run_log()?;
+    let stored = log.job_schedules(&project_key)?;
+    let (scheduler, initial) = Scheduler::new(specs(&project), &stored, now);
+    let shared = Arc::new(Shared {
+        sluice: Arc::new(sluice),
+        clock,
+        project_file,
+        project_key,
+        token,
+        state: Mutex::new(State {
+            project,
+            scheduler,
+            runs: HashMap::new(),
+            stopping: None,
+            events: VecDeque::new(),
+            last_reload: None,
+            log,
+        }),
+        wake: Notify::new(),
+        run_ended: Notify::new(),
+        started_at: now,
+    });
+    shared.lock().persist(&shared.project_key);
+
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr()?;
+    let daemon_file = data_dir.join(DAEMON_FILE);
+    std::fs::write(
+        &daemon_file,
+        serde_json::json!({
+            "pid": std::process::id(),
+            "listen": addr.to_string(),
+            "project": shared.project_key,
+        })
+        .to_string(),
+    )
+    .with_context(|| format!("cannot write {}", daemon_file.display()))?;
+    let jobs = shared.lock().project.jobs.len();
+    outln!(
+        "Sluice daemon listening on http://{addr} ({jobs} job(s) from {}; API token in {token_from}).",
+        shared.project_file.display()
+    );
+    tracing::info!(%addr, jobs, "Daemon started.");
+
+    let http_stop = Arc::new(Notify::new());
+    let server = {
+        let app = api::router(shared.clone());
+        let stop = http_stop.clone();
+        tokio::spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stop.notified().await })
+                .await
+        })
+    };
+    apply(&shared, initial);
+    let scheduler_loop = tokio::spawn(schedule_loop(shared.clone()));
+
+    // Wait for signals; after the first stop, also for the runs to end.
+    let mut stops = 0;
+    loop {
+        tokio::select! {
+            signal = signals.recv() => match signal {
+                None => break,
+                Some(Signal::Reload) => {
+                    let report = reload(&shared).await;
+                    match &report.error {
+                        None => tracing::info!(outcome = ?report.outcome, "Reloaded on SIGHUP."),
+                        Some(e) => tracing::error!(error = %e, "Reload on SIGHUP refused; the previous configuration keeps running."),
+                    }
+                }
+                Some(Signal::Stop) => {
+                    stops += 1;
+                    begin_stop(&shared, if stops == 1 { StopLevel::Drain } else { StopLevel::Halt });
+                }
+            },
+            _ = wait_for_runs(&shared), if stops > 0 => break,
+        }
+    }
+    scheduler_loop.abort();
+    wait_for_runs(&shared).await;
+    {
+        let mut state = shared.lock();
+        let key = shared.project_key.clone();
+        state.persist(&key);
+    }
+    http_stop.notify_one();
+    let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
+    let _ = std::fs::remove_file(&daemon_file);
+    drop(daemon_lock);
+    tracing::info!("Daemon stopped.");
+    outln!("Sluice daemon stopped.");
+    Ok(Exit::Success)
+}
+
+/// Ask every run to stop at `level`, and start no more.
+fn begin_stop(shared: &Shared, level: StopLevel) {
+    let mut state = shared.lock();
+    if state.stopping.is_some_and(|l| l >= level) {
+        return;
+    }
+    state.stopping = Some(level);
+    let why = match level {
+        StopLevel::Halt => "the daemon received a second stop signal",
+        _ => "the daemon is stopping (SIGTERM)",
+    };
+    for run in state.runs.values() {
+        run.stop.request(level, why);
+    }
+    tracing::warn!(runs = state.runs.len(), ?level, "Stopping: {why}.");
+    shared.wake.notify_one();
+}
+
+async fn wait_for_runs(shared: &Shared) {
+    loop {
+        let ended = shared.run_ended.notified();
+        if shared.lock().runs.is_empty() {
+            return;
+        }
+        ended.await;
+    }
+}
+
+/// Fire jobs when they are due, sleeping until the next fire.
+async fn schedule_loop(shared: Arc<Shared>) {
+    loop {
+        let woken = shared.wake.notified();
+        let now = shared.clock.now();
+        let (actions, next) = {
+            let mut state = shared.lock();
+            if state.stopping.is_some() {
+                return;
+            }
+            let actions = state.scheduler.tick(now);
+            if !actions.is_empty() {
+                state.persist(&shared.project_key);
+            }
+            (actions, state.scheduler.next_wakeup())
+        };
+        apply(&shared, actions);
+        let sleep = next
+            .map(|n| {
+                let d = n.duration_since(now);
+                Duration::try_from(d).unwrap_or(Duration::ZERO)
+            })
+            .unwrap_or(MAX_SLEEP)
+            .clamp(Duration::from_millis(5), MAX_SLEEP);
+        tokio::select! {
+            _ = tokio::time::sleep(sleep) => {}
+            _ = woken => {}
+        }
+    }
+}
+
+/// Carry out the scheduler's actions.
+pub fn apply(shared: &Arc<Shared>, actions: Vec<Action>) {
+    let mut pending: VecDeque<Action> = actions.into();
+    while let Some(action) = pending.pop_front() {
+        let now = shared.clock.now();
+        match action {
+            Action::Start { ticket, fire } => {
+                let mut state = shared.lock();
+                let pipeline = state.project.job(&fire.job).map(|j| j.pipeline.clone());
+                let (Some(pipeline), None) = (pipeline, state.stopping) else {
+                    // Stopping, or the job is gone: the fire is dropped.
+                    state.event(now, &fire.job, "not started: the daemon is stopping".into());
+                    pending.extend(state.scheduler.finished(ticket, None));
+                    continue;
+                };
+                let run = ActiveRun {
+                    fire: fire.clone(),
+                    stop: Arc::new(StopSignal::new()),
+                    progress: Arc::new(Progress::default()),
+                    started_at: now,
+                };
+                state.event(
+                    now,
+                    &fire.job,
+                    format!("started ({})", fire.reason.as_text()),
+                );
+                state.runs.insert(ticket, run.clone());
+                drop(state);
+                tracing::info!(job = %fire.job, ticket, reason = %fire.reason.as_text(), "Starting a run.");
+                let sluice = shared.sluice.clone();
+                let handle = tokio::task::spawn_blocking(move || {
+                    sluice.run_stoppable(&pipeline, run.progress.clone(), run.stop.clone())
+                });
+                let shared = shared.clone();
+                tokio::spawn(async move {
+                    let result = handle.await;
+                    finished(&shared, ticket, result);
+                });
+            }
+            Action::Cancel { ticket, job } => {
+                let state = shared.lock();
+                if let Some(run) = state.runs.get(&ticket) {
+                    run.stop.request(
+                        StopLevel::Halt,
+                        format!("cancelled by a newer fire of job `{job}` (overlap = \"cancel\")"),
+                    );
+                }
+            }
+            Action::Skip { fire, why } => {
+                tracing::info!(job = %fire.job, reason = %fire.reason.as_text(), "Fire skipped: {why}.");
+                shared
+                    .lock()
+                    .event(now, &fire.job, format!("skipped: {why}"));
+            }
+        }
+    }
+}
+
+/// A run ended: record it, tell the scheduler, start what follows.
+fn finished(
+    shared: &Arc<Shared>,
+    ticket: Ticket,
+    result: Result<Result<sluice::RunSummary, RunError>, tokio::task::JoinError>,
+) {
+    let now = shared.clock.now();
+    let mut state = shared.lock();
+    let Some(run) = state.runs.remove(&ticket) else {
+        return;
+    };
+    let (run_id, status, what) = match &result {
+        Ok(Ok(summary)) => (
+            Some(summary.run_id),
+            Some(summary.status),
+            format!("run {} ended {}", summary.run_id, summary.status),
+        ),
+        Ok(Err(RunError::Setup { run_id, source })) => (
+            Some(*run_id),
+            Some(RunStatus::Failed),
+            format!("run {run_id} failed before reading any record: {source}"),
+        ),
+        Ok(Err(e)) => (None, None, format!("could not run: {e}")),
+        Err(e) => (None, None, format!("the run's thread crashed: {e}")),
+    };
+    if let Some(run_id) = run_id {
+        let row = JobRunRow {
+            run_id,
+            job: run.fire.job.clone(),
+            reason: run.fire.reason.as_text(),
+            scheduled_for: run.fire.scheduled_for.map(|t| t.to_string()),
+        };
+        if let Err(e) = state.log.record_job_run(&shared.project_key, &row) {
+            tracing::error!(error = %e, run = run_id, "Cannot record which job started the run.");
+        }
+    }
+    tracing::info!(job = %run.fire.job, ticket, "{what}");
+    state.event(now, &run.fire.job, what);
+    // A run the daemon stopped triggers nothing after it.
+    let status = status.filter(|_| run.stop.level() == StopLevel::None);
+    let actions = state.scheduler.finished(ticket, status);
+    state.persist(&shared.project_key);
+    drop(state);
+    shared.run_ended.notify_waiters();
+    apply(shared, actions);
+}
+
+/// Load the project file again; on success only the jobs that changed
+/// change, on failure the old configuration keeps running.
+pub async fn reload(shared: &Arc<Shared>) -> ReloadReport {
+    let file = shared.project_file.clone();
+    let loaded = tokio::task::spawn_blocking(move || load_project(&file)).await;
+    let now = shared.clock.now();
+    let report = match loaded {
+        Ok(Ok(project)) => {
+            let mut state = shared.lock();
+            let outcome = state.scheduler.reload(specs(&project), now);
+            if project.data_dir != state.project.data_dir {
+                tracing::warn!(
+                    "`data_dir` changed in the project file; it takes effect when the daemon restarts."
+                );
+            }
+            state.project = project;
+            state.persist(&shared.project_key);
+            ReloadReport {
+                at: now,
+                ok: true,
+                outcome: Some(outcome),
+                error: None,
+            }
+        }
+        Ok(Err(e)) => ReloadReport {
+            at: now,
+            ok: false,
+            outcome: None,
+            error: Some(e.to_string()),
+        },
+        Err(e) => ReloadReport {
+            at: now,
+            ok: false,
+            outcome: None,
+            error: Some(format!("the reload crashed: {e}")),
+        },
+    };
+    shared.lock().last_reload = Some(report.clone());
+    shared.wake.notify_one();
+    report
+}

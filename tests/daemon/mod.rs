@@ -1,0 +1,238 @@
+//! `sluice daemon` as a process: jobs triggered and scheduled over its HTTP
+//! API on 127.0.0.1, pause and resume, reloads, and stop signals.
+
+mod pause_resume;
+mod reload_broken_file;
+mod second_signal;
+mod sigterm_mid_run;
+mod trigger_records_a_run;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::{TestEnv, test_plugin};
+
+/// The API token the tests give the daemon.
+pub const TOKEN: &str = "test-token-0123456789abcdef";
+
+/// A running `sluice daemon`.
+pub struct Daemon {
+    pub child: Child,
+    pub base: String,
+    client: reqwest::blocking::Client,
+    /// Its standard error (logs), shown if the test fails.
+    log: std::path::PathBuf,
+}
+
+impl Daemon {
+    /// Start `sluice daemon` for the project in `env`'s directory, on a
+    /// free port of 127.0.0.1, and wait until it listens.
+    pub fn start(env: &TestEnv) -> Daemon {
+        let log = env.path().join(format!("daemon-{}.log", fastrand::u32(..)));
+        let mut child = env
+            .command(&["daemon", "--project", ".", "--listen", "127.0.0.1:0"])
+            .env("SLUICE_API_TOKEN", TOKEN)
+            .env("RUST_LOG", "info,cranelift=warn,wasmtime=warn")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let Some(Ok(first)) = lines.next() else {
+            panic!(
+                "the daemon printed nothing; its log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            );
+        };
+        let base = first
+            .split("listening on ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("no address in {first:?}"))
+            .to_owned();
+        // Keep draining its standard output.
+        std::thread::spawn(move || for _ in lines {});
+        Daemon {
+            child,
+            base,
+            client: reqwest::blocking::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .unwrap(),
+            log,
+        }
+    }
+
+    pub fn get(&self, path: &str) -> (u16, Value) {
+        let r = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .unwrap();
+        (
+            r.status().as_u16(),
+            serde_json::from_str(&r.text().unwrap()).unwrap(),
+        )
+    }
+
+    /// POST with the daemon's token.
+    pub fn post(&self, path: &str) -> (u16, Value) {
+        self.post_with(path, Some(TOKEN))
+    }
+
+    pub fn post_with(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut req = self.client.post(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().unwrap();
+        (
+            r.status().as_u16(),
+            serde_json::from_str(&r.text().unwrap()).unwrap(),
+        )
+    }
+
+    /// Send a signal (`TERM`, `HUP`…) to the daemon.
+    pub fn signal(&self, name: &str) {
+        let ok = std::process::Command::new("kill")
+            .args([format!("-{name}"), self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill -{name} failed");
+    }
+
+    /// Wait for the daemon to exit; its exit code.
+    pub fn wait_exit(&mut self, within: Duration) -> Option<i32> {
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status.code();
+            }
+            assert!(
+                started.elapsed() < within,
+                "the daemon did not exit within {within:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The runs the daemon recorded for `job`, newest first.
+    pub fn runs(&self, job: &str) -> Vec<Value> {
+        let (status, body) = self.get(&format!("/v1/runs?job={job}"));
+        assert_eq!(status, 200, "{body}");
+        body["runs"].as_array().unwrap().clone()
+    }
+
+    /// Wait until `job` has `n` finished runs; them, newest first.
+    pub fn wait_runs(&self, job: &str, n: usize, within: Duration) -> Vec<Value> {
+        wait_for(within, &format!("{n} run(s) of `{job}`"), || {
+            let runs = self.runs(job);
+            (runs.len() >= n).then_some(runs)
+        })
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!(
+                "daemon log:\n{}",
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            );
+        }
+        if self.child.try_wait().ok().flatten().is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Poll `f` until it returns something.
+pub fn wait_for<T>(within: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let started = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(started.elapsed() < within, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(25));
+    }
+}
+
+/// `n` contacts with valid emails, as JSON Lines.
+pub fn contacts(n: usize) -> String {
+    (0..n)
+        .map(|i| {
+            format!(
+                "{}\n",
+                serde_json::json!({"id": format!("c{i:04}"), "email": format!(" c{i}@example.com ")})
+            )
+        })
+        .collect()
+}
+
+/// A pipeline `name` reading `in/<input>` and appending to `out/<output>`
+/// (idempotent by `id`); `slow_ms` per batch of 10 when set.
+pub fn pipeline(
+    name: &str,
+    input: &str,
+    output: &str,
+    slow_ms: Option<u32>,
+    incremental: bool,
+) -> String {
+    let slow = slow_ms
+        .map(|ms| {
+            format!(
+                "transform = [{{ plugin = {:?}, options = {{ behaviour = \"slow\", slow_ms = {ms} }} }}]",
+                test_plugin().display().to_string()
+            )
+        })
+        .unwrap_or_default();
+    format!(
+        r#"name = "{name}"
+batch_size = 10
+
+[source]
+plugin = "jsonl-file"
+dir = "in"
+
+[target]
+plugin = "jsonl-file"
+dir = "out"
+options = {{ mode = "append", key_field = "id" }}
+
+[[entity]]
+name = "contacts"
+key = "id"
+incremental = {incremental}
+source_options = {{ path = "{input}" }}
+target_options = {{ path = "{output}" }}
+
+[[entity.field]]
+target = "id"
+{slow}
+
+[[entity.field]]
+target = "email"
+transform = ["trim", "email"]
+"#
+    )
+}
+
+/// The ids in a JSON Lines target file (empty when it does not exist).
+pub fn ids(env: &TestEnv, rel: &str) -> Vec<String> {
+    std::fs::read_to_string(env.path().join(rel))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect()
+}
