@@ -1,11 +1,13 @@
 //! `sluice daemon` as a process: jobs triggered and scheduled over its HTTP
 //! API on 127.0.0.1, pause and resume, reloads, and stop signals.
 
+mod catch_up_after_restart;
 mod pause_resume;
 mod reload_broken_file;
 mod second_signal;
 mod sigterm_mid_run;
 mod trigger_records_a_run;
+mod watch_reloads_on_change;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};

@@ -7,7 +7,8 @@ use std::time::Duration;
 use super::{Daemon, TOKEN, contacts, pipeline};
 use crate::support::{TestEnv, stdout};
 
-const GOOD: &str = "[[job]]\nname = \"a\"\npipeline = \"p.toml\"\n";
+/// Watching is off: this test reloads by hand.
+const GOOD: &str = "[daemon]\nwatch = false\n\n[[job]]\nname = \"a\"\npipeline = \"p.toml\"\n";
 
 #[test]
 fn a_broken_file_is_refused_with_its_line_and_the_daemon_keeps_running() {

@@ -32,6 +32,16 @@ fn sigterm_mid_run_finishes_what_was_read_and_loses_nothing() {
             .unwrap_or(0);
         (loaded >= 50).then_some(())
     });
+    // A second fire while it runs is skipped (overlap = "skip").
+    let (status, body) = daemon.post("/v1/jobs/slow/trigger");
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap()
+            .contains("overlap = \"skip\""),
+        "{body}"
+    );
     daemon.signal("TERM");
     // Not ready any more while it drains.
     wait_for(Duration::from_secs(30), "readiness to turn 503", || {

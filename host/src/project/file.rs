@@ -56,4 +56,9 @@ pub struct DaemonConfig {
     /// the daemon writes to `<data_dir>/daemon.token` (mode 0600).
     #[serde(default)]
     pub token_file: Option<Spanned<String>>,
+    /// Reload when the project file, a job's pipeline file or the
+    /// connections file changes on disk (looked at every 2 seconds).
+    /// Default `true`.
+    #[serde(default)]
+    pub watch: Option<bool>,
 }

@@ -49,7 +49,7 @@ pub enum ProjectError {
         /// What is wrong with the pipeline file (itself naming its
         /// `file:line:column`).
         #[source]
-        source: ConfigError,
+        source: Box<ConfigError>,
     },
 }
 
@@ -68,6 +68,8 @@ pub struct Project {
     pub listen: Option<String>,
     /// `[daemon] token_file`, resolved, if set.
     pub token_file: Option<PathBuf>,
+    /// `[daemon] watch`: reload when a file of the project changes.
+    pub watch: bool,
     /// The jobs, in file order.
     pub jobs: Vec<Job>,
 }
@@ -105,6 +107,17 @@ impl Project {
     /// The job named `name`.
     pub fn job(&self, name: &str) -> Option<&Job> {
         self.jobs.iter().find(|j| j.name == name)
+    }
+
+    /// Every file the project is made of: the project file, each job's
+    /// pipeline file and the connections file.
+    pub fn files(&self) -> Vec<PathBuf> {
+        let mut files = vec![self.path.clone()];
+        files.extend(self.jobs.iter().map(|j| j.pipeline.path.clone()));
+        files.extend(self.connections.clone());
+        files.sort();
+        files.dedup();
+        files
     }
 }
 
@@ -204,7 +217,7 @@ pub fn parse_project(text: &str, path: &Path) -> Result<Project, ProjectError> {
                     ),
                 ));
             }
-            (Some(s), None) => Trigger::Cron(
+            (Some(s), None) => Trigger::Cron(Box::new(
                 CronSchedule::new(
                     s.get_ref(),
                     j.timezone.as_ref().map(|t| t.get_ref().as_str()),
@@ -216,7 +229,7 @@ pub fn parse_project(text: &str, path: &Path) -> Result<Project, ProjectError> {
                     };
                     at(&span, format!("job `{name}`: {e}"))
                 })?,
-            ),
+            )),
             (None, Some(e)) => Trigger::Every(
                 parse_interval(e.get_ref())
                     .map_err(|err| at(&e.span(), format!("job `{name}`: {err}")))?,
@@ -245,7 +258,7 @@ pub fn parse_project(text: &str, path: &Path) -> Result<Project, ProjectError> {
             ProjectError::Pipeline {
                 location: crate::config::locate(path, text, j.pipeline.span().start),
                 job: name.clone(),
-                source,
+                source: Box::new(source),
             }
         })?;
         pipeline.connections = connections.clone();
@@ -355,6 +368,7 @@ pub fn parse_project(text: &str, path: &Path) -> Result<Project, ProjectError> {
         connections,
         listen: parsed.daemon.listen.map(|l| l.into_inner()),
         token_file,
+        watch: parsed.daemon.watch.unwrap_or(true),
         jobs,
     })
 }

@@ -92,6 +92,11 @@ paused = true
         Some(dir.path().join("conn.toml").as_path())
     );
     assert_eq!(p.listen.as_deref(), Some("127.0.0.1:9999"));
+    assert!(p.watch, "watching is on by default");
+    let files = p.files();
+    assert_eq!(files.len(), 3, "{files:?}");
+    assert!(files.contains(&dir.path().join("p.toml")));
+    assert!(files.contains(&dir.path().join("conn.toml")));
     assert_eq!(p.jobs.len(), 3);
     let nightly = p.job("nightly").unwrap();
     assert!(matches!(&nightly.trigger, Trigger::Cron(c) if c.zone_name() == "Europe/Berlin"));
@@ -251,6 +256,14 @@ fn a_broken_pipeline_names_both_files() {
         "[[job]]\nname = \"a\"\npipeline = \"missing.toml\"\n",
     );
     assert!(msg.contains("missing.toml"), "{msg}");
+}
+
+#[test]
+fn watching_can_be_turned_off() {
+    let dir = project_dir();
+    let p = load(dir.path(), "[daemon]\nwatch = false\n").unwrap();
+    assert!(!p.watch);
+    assert!(p.jobs.is_empty());
 }
 
 #[test]

@@ -12,7 +12,7 @@ pub const MIN_INTERVAL: SignedDuration = SignedDuration::from_secs(1);
 #[derive(Debug, Clone)]
 pub enum Trigger {
     /// At the times a cron expression names, in a time zone.
-    Cron(CronSchedule),
+    Cron(Box<CronSchedule>),
     /// Every so often, counted from the previous fire (or from when the job
     /// was first scheduled).
     Every(SignedDuration),
@@ -141,7 +141,7 @@ mod tests {
         let now: Timestamp = "2026-12-06T08:00:00Z".parse().unwrap();
         let every = Trigger::Every(SignedDuration::from_secs(1));
         assert_eq!(every.last_due(first, now), now);
-        let hourly = Trigger::Cron(CronSchedule::new("15 * * * *", None).unwrap());
+        let hourly = Trigger::Cron(Box::new(CronSchedule::new("15 * * * *", None).unwrap()));
         assert_eq!(
             hourly.last_due(first, now),
             "2026-12-06T07:15:00Z".parse::<Timestamp>().unwrap()

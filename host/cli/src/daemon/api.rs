@@ -62,19 +62,19 @@ fn log_error(e: RunLogError) -> Response {
     }
 }
 
-/// Refuse a change without the right token.
-fn authorize(shared: &Shared, headers: &HeaderMap) -> Result<(), Response> {
+/// The refusal of a change without the right token, if it has not.
+fn refusal(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     match presented {
-        Some(t) if token::matches(&shared.token, t.trim()) => Ok(()),
-        Some(_) => Err(error(
+        Some(t) if token::matches(&shared.token, t.trim()) => None,
+        Some(_) => Some(error(
             StatusCode::UNAUTHORIZED,
             "the API token is not the daemon's",
         )),
-        None => Err(error(
+        None => Some(error(
             StatusCode::UNAUTHORIZED,
             "this request changes the daemon: send its API token as `Authorization: Bearer <token>`",
         )),
@@ -177,7 +177,7 @@ async fn trigger(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = authorize(&shared, &headers) {
+    if let Some(r) = refusal(&shared, &headers) {
         return r;
     }
     let actions = {
@@ -237,7 +237,7 @@ async fn pause(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = authorize(&shared, &headers) {
+    if let Some(r) = refusal(&shared, &headers) {
         return r;
     }
     let mut state = shared.lock();
@@ -254,7 +254,7 @@ async fn resume(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Err(r) = authorize(&shared, &headers) {
+    if let Some(r) = refusal(&shared, &headers) {
         return r;
     }
     let mut state = shared.lock();
@@ -309,15 +309,13 @@ async fn runs(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> Res
     )
 }
 
-fn run_id(id: &str) -> Result<i64, Response> {
-    id.parse()
-        .map_err(|_| error(StatusCode::BAD_REQUEST, format!("`{id}` is not a run id")))
+fn bad_run_id(id: &str) -> Response {
+    error(StatusCode::BAD_REQUEST, format!("`{id}` is not a run id"))
 }
 
 async fn run(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
-    let id = match run_id(&id) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let Ok(id) = id.parse::<i64>() else {
+        return bad_run_id(&id);
     };
     let state = shared.lock();
     let run = match state.log().run(id) {
@@ -332,9 +330,8 @@ async fn run(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Respo
 }
 
 async fn run_errors(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
-    let id = match run_id(&id) {
-        Ok(id) => id,
-        Err(r) => return r,
+    let Ok(id) = id.parse::<i64>() else {
+        return bad_run_id(&id);
     };
     let state = shared.lock();
     if let Err(e) = state.log().run(id) {
@@ -355,7 +352,7 @@ async fn events(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 async fn reload(State(shared): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    if let Err(r) = authorize(&shared, &headers) {
+    if let Some(r) = refusal(&shared, &headers) {
         return r;
     }
     let report = service::reload(&shared).await;

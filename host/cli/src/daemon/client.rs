@@ -16,22 +16,30 @@ const RELOAD_TIMEOUT: Duration = Duration::from_secs(120);
 /// Ask the daemon to reload; print what changed or why it was refused.
 pub fn reload(options: &SluiceOptions, explicit: bool, args: &ReloadArgs) -> anyhow::Result<Exit> {
     let file = project_file(&args.project);
-    // The project file may be the broken one being reloaded: only the
-    // data directory and token file are needed, so fall back to reading
-    // those leniently.
+    // The file may be the broken one being reloaded: the data directory
+    // and token file are read from it leniently.
     let (data, token_file) = match load_project(&file) {
         Ok(p) => (data_dir(options, explicit, &p.data_dir), p.token_file),
-        Err(_) => (
-            data_dir(
-                options,
-                explicit,
-                &file
-                    .parent()
-                    .unwrap_or(std::path::Path::new("."))
-                    .join(".sluice"),
-            ),
-            None,
-        ),
+        Err(_) => {
+            let dir = match file.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+                _ => std::path::PathBuf::from("."),
+            };
+            let table: toml::Table = std::fs::read_to_string(&file)
+                .ok()
+                .and_then(|t| toml::from_str(&t).ok())
+                .unwrap_or_default();
+            let named = table
+                .get("data_dir")
+                .and_then(|v| v.as_str())
+                .unwrap_or(".sluice");
+            let token_file = table
+                .get("daemon")
+                .and_then(|d| d.get("token_file"))
+                .and_then(|v| v.as_str())
+                .map(|t| dir.join(t));
+            (data_dir(options, explicit, &dir.join(named)), token_file)
+        }
     };
     let info_path = data.join(DAEMON_FILE);
     let info: serde_json::Value =

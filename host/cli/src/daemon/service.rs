@@ -196,6 +196,8 @@ pub async fn serve(
     });
     shared.lock().persist(&shared.project_key);
 
+    // What the files look like now, before anyone is told the daemon runs.
+    let seen = watched(&shared.lock().project);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -230,6 +232,7 @@ pub async fn serve(
     };
     apply(&shared, initial);
     let scheduler_loop = tokio::spawn(schedule_loop(shared.clone()));
+    let watcher = tokio::spawn(watch_loop(shared.clone(), seen));
 
     // Wait for signals; after the first stop, also for the runs to end.
     let mut stops = 0;
@@ -253,6 +256,7 @@ pub async fn serve(
         }
     }
     scheduler_loop.abort();
+    watcher.abort();
     wait_for_runs(&shared).await;
     {
         let mut state = shared.lock();
@@ -324,6 +328,66 @@ async fn schedule_loop(shared: Arc<Shared>) {
             _ = tokio::time::sleep(sleep) => {}
             _ = woken => {}
         }
+    }
+}
+
+/// How often the files of the project are looked at for changes.
+const WATCH_EVERY: Duration = Duration::from_secs(2);
+
+/// What a file looks like from outside: its modification time and size.
+type Stamp = Option<(std::time::SystemTime, u64)>;
+
+/// The stamps of `files`, and them.
+fn watched(project: &Project) -> (Vec<Stamp>, Vec<PathBuf>) {
+    let files = project.files();
+    (stamps(&files), files)
+}
+
+fn stamps(files: &[PathBuf]) -> Vec<Stamp> {
+    files
+        .iter()
+        .map(|f| {
+            std::fs::metadata(f)
+                .ok()
+                .map(|m| (m.modified().unwrap_or(std::time::UNIX_EPOCH), m.len()))
+        })
+        .collect()
+}
+
+/// Reload when a file of the project changes (`[daemon] watch`, on by
+/// default). A file that stays broken is reported once, not every time it
+/// is looked at.
+async fn watch_loop(shared: Arc<Shared>, mut seen: (Vec<Stamp>, Vec<PathBuf>)) {
+    loop {
+        tokio::time::sleep(WATCH_EVERY).await;
+        let (watch, files) = {
+            let state = shared.lock();
+            if state.stopping.is_some() {
+                return;
+            }
+            (state.project.watch, state.project.files())
+        };
+        if !watch {
+            continue;
+        }
+        // The project file may now name other files; compare the known ones.
+        let now = stamps(&files);
+        if files == seen.1 && now == seen.0 {
+            continue;
+        }
+        if files != seen.1 {
+            seen = (now, files);
+            continue;
+        }
+        tracing::info!("A file of the project changed; reloading.");
+        let report = reload(&shared).await;
+        match &report.error {
+            None => tracing::info!(outcome = ?report.outcome, "Reloaded after a file changed."),
+            Some(e) => {
+                tracing::error!(error = %e, "Reload after a file changed refused; the previous configuration keeps running.")
+            }
+        }
+        seen = watched(&shared.lock().project);
     }
 }
 

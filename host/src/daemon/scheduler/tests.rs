@@ -389,7 +389,11 @@ fn fires_through(s: &mut Scheduler, clock: &ManualClock, minutes: i64) -> Vec<Ti
 
 #[test]
 fn a_0230_berlin_job_fires_once_on_each_dst_transition_day() {
-    let cron = || Trigger::Cron(CronSchedule::new("30 2 * * *", Some("Europe/Berlin")).unwrap());
+    let cron = || {
+        Trigger::Cron(Box::new(
+            CronSchedule::new("30 2 * * *", Some("Europe/Berlin")).unwrap(),
+        ))
+    };
     // Spring forward (2026-03-29): 02:30 does not exist; fires at 03:00 CEST.
     let clock = ManualClock::new(t("2026-03-28T12:00:00Z"));
     let (mut s, _) = Scheduler::new(vec![spec("nightly", cron())], &[], clock.now());
@@ -410,7 +414,11 @@ fn a_0230_berlin_job_fires_once_on_each_dst_transition_day() {
 
 #[test]
 fn a_0230_new_york_job_fires_once_on_each_dst_transition_day() {
-    let cron = || Trigger::Cron(CronSchedule::new("30 2 * * *", Some("America/New_York")).unwrap());
+    let cron = || {
+        Trigger::Cron(Box::new(
+            CronSchedule::new("30 2 * * *", Some("America/New_York")).unwrap(),
+        ))
+    };
     let clock = ManualClock::new(t("2026-03-07T12:00:00Z"));
     let (mut s, _) = Scheduler::new(vec![spec("nightly", cron())], &[], clock.now());
     // 2026-03-08 03:00 EDT = 07:00Z, then 02:30 EDT = 06:30Z.
