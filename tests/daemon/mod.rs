@@ -2,6 +2,7 @@
 //! API on 127.0.0.1, pause and resume, reloads, and stop signals.
 
 mod catch_up_after_restart;
+mod overlap_cancel;
 mod pause_resume;
 mod reload_broken_file;
 mod second_signal;
