@@ -6,3 +6,4 @@
 mod cases;
 mod doctor;
 mod refusals;
+mod scaffold;
