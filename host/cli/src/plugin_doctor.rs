@@ -212,7 +212,7 @@ fn probe(probe: &Probe) -> Option<String> {
     match probe {
         Probe::Program { env, name, args } => {
             let program = env
-                .and_then(|e| std::env::var_os(e))
+                .and_then(std::env::var_os)
                 .map_or_else(|| PathBuf::from(name), PathBuf::from);
             let out = Command::new(&program)
                 .args(*args)
@@ -240,7 +240,7 @@ fn probe(probe: &Probe) -> Option<String> {
             dir.is_dir().then(|| dir.display().to_string())
         }
         Probe::Dir { env, paths } => env
-            .and_then(|e| std::env::var_os(e))
+            .and_then(std::env::var_os)
             .map(PathBuf::from)
             .into_iter()
             .chain(paths.iter().map(PathBuf::from))

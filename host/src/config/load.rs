@@ -43,8 +43,8 @@ pub enum ConfigError {
         /// `digest-mismatch`, `config-rejected`, or the code of the error
         /// the plugin's `configure` returned...).
         code: String,
-        /// The plugin refused.
-        plugin: Option<PluginId>,
+        /// The plugin refused (boxed: errors stay small).
+        plugin: Option<Box<PluginId>>,
         /// What is wrong.
         message: String,
     },
@@ -62,7 +62,7 @@ impl ConfigError {
     /// The plugin this error is about, if it is about one.
     pub fn plugin(&self) -> Option<&PluginId> {
         match self {
-            ConfigError::PluginRefused { plugin, .. } => plugin.as_ref(),
+            ConfigError::PluginRefused { plugin, .. } => plugin.as_deref(),
             _ => None,
         }
     }
@@ -122,7 +122,7 @@ impl LoadedPipeline {
         ConfigError::PluginRefused {
             location: self.locate(span),
             code: code.to_owned(),
-            plugin: Some(plugin.clone()),
+            plugin: Some(Box::new(plugin.clone())),
             message: message.into(),
         }
     }
