@@ -10,6 +10,7 @@ mod cursor_cmd;
 mod dlq;
 mod errors_cmd;
 mod exit;
+mod plugin_bench;
 mod plugin_cases;
 mod plugin_cmd;
 mod plugin_doctor;

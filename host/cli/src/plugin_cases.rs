@@ -30,7 +30,7 @@ use serde_json::Value as Json;
 use similar::TextDiff;
 
 use super::Exit;
-use super::plugin_cmd::{Bench, Failed, RecordResult};
+use super::plugin_bench::{Bench, Failed, RecordResult};
 use super::render::{esc, print_json};
 use sluice::model::Category;
 use sluice::plugin::PluginKind;

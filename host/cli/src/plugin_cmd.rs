@@ -7,19 +7,17 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use serde::Serialize;
 use serde_json::Value as Json;
 
 use super::render::{clip, esc, print_json, table};
 use super::{Exit, Format};
 use sluice::Sluice;
-use sluice::bindings::{Normalized, PluginError, Value};
-use sluice::model::{Category, PluginId, RecordError, Stage};
+use sluice::model::Category;
 use sluice::plugin::{
-    Artifact, CallReport, GrantVia, Grants, Limits, LimitsConfig, LoadError, NormalizerPlugin,
-    Origin, PluginFailure, PluginKind, Sandbox, TransformerPlugin, WorldBinding, describe_artifact,
+    Artifact, GrantVia, Grants, Limits, LimitsConfig, Origin, PluginKind, describe_artifact,
 };
-use sluice::record::{to_value, try_from_value};
+
+use super::plugin_bench::{BatchReport, Bench, RecordResult};
 
 /// `sluice plugin`.
 #[derive(Debug, Args)]
@@ -97,81 +95,6 @@ struct TestArgs {
     show: usize,
     #[command(flatten)]
     format: Format,
-}
-
-/// One call's outcome.
-#[derive(Debug, Serialize)]
-pub(crate) struct BatchReport {
-    batch: usize,
-    #[serde(flatten)]
-    usage: CallReport,
-    ok: usize,
-    errors: usize,
-    failure: Option<PluginFailure>,
-}
-
-/// One record's outcome.
-#[derive(Debug, Serialize)]
-pub(crate) struct RecordResult {
-    pub line: usize,
-    pub input: Json,
-    pub output: Option<Json>,
-    pub skipped: Option<String>,
-    /// `code: message`.
-    pub error: Option<String>,
-    /// The error's category, as a pipeline would record it.
-    pub category: Option<Category>,
-    /// The error's code.
-    pub code: Option<String>,
-}
-
-/// A record's error (or a setup failure): its category as a pipeline would
-/// record it, its code and its message.
-#[derive(Debug, Clone, Serialize)]
-pub(crate) struct Failed {
-    pub category: Category,
-    pub code: String,
-    pub message: String,
-}
-
-impl Failed {
-    /// The plugin could not be loaded: a `config` error, as a pipeline
-    /// records it.
-    fn load(e: LoadError) -> Failed {
-        Failed {
-            category: Category::Config,
-            code: e.code().to_owned(),
-            message: e.to_string(),
-        }
-    }
-
-    /// The plugin could not be started or configured.
-    fn setup(f: PluginFailure) -> Failed {
-        Failed {
-            category: Category::Config,
-            code: f.code().to_owned(),
-            message: f.message,
-        }
-    }
-
-    /// A plugin's error as data, categorized as the transform or normalize
-    /// stage records it (a remote category becomes `mapping`).
-    fn reported(stage: Stage, plugin: &PluginId, e: PluginError) -> Failed {
-        let recorded = RecordError::from_plugin_error(stage, "*", plugin, e);
-        Failed {
-            category: recorded.category,
-            code: recorded.code,
-            message: recorded.message,
-        }
-    }
-
-    fn contract(message: String) -> Failed {
-        Failed {
-            category: Category::Mapping,
-            code: "contract-violation".to_owned(),
-            message,
-        }
-    }
 }
 
 /// Dispatch `sluice plugin …`.
@@ -439,93 +362,6 @@ fn test(sluice: &Sluice, args: &TestArgs) -> anyhow::Result<Exit> {
     Ok(if failed { Exit::Failure } else { Exit::Success })
 }
 
-/// One plugin set up to be run over inputs, the same way every time.
-pub(crate) struct Bench<'a> {
-    pub sluice: &'a Sluice,
-    pub artifact: &'a Artifact,
-    pub kind: PluginKind,
-    pub limits: Limits,
-    pub grants: Grants,
-    pub batch_size: usize,
-}
-
-impl Bench<'_> {
-    /// Load the plugin, configure a fresh instance with `options` and run
-    /// it over `inputs` batch by batch. `Err`: it could not be set up (an
-    /// import refused, its options rejected...), as a `config` error.
-    pub(crate) fn run(
-        &self,
-        options: &Json,
-        inputs: &[(usize, Json)],
-    ) -> Result<(Vec<BatchReport>, Vec<RecordResult>), Failed> {
-        let plugin_id = self.artifact.id.clone();
-        let runtime = self.sluice.runtime();
-        let options = options.to_string();
-        let (limits, grants) = (self.limits, self.grants.clone());
-        match self.kind {
-            PluginKind::Normalizer => {
-                let mut p = NormalizerPlugin::new(runtime, self.artifact, limits, grants, options)
-                    .map_err(Failed::load)?;
-                p.start().map_err(Failed::setup)?;
-                Ok(run_batches(
-                    &mut p,
-                    inputs,
-                    self.batch_size,
-                    |p, chunk| {
-                        let texts: Vec<String> = chunk.iter().map(|(_, v)| v.to_string()).collect();
-                        p.normalize(&texts)
-                    },
-                    |r| match r {
-                        Ok(Normalized::Keep(t)) => (
-                            Some(serde_json::from_str(&t).unwrap_or(Json::String(t))),
-                            None,
-                            None,
-                        ),
-                        Ok(Normalized::Skip(reason)) => (None, Some(reason), None),
-                        Err(e) => (
-                            None,
-                            None,
-                            Some(Failed::reported(Stage::Normalize, &plugin_id, e)),
-                        ),
-                    },
-                ))
-            }
-            _ => {
-                let mut p = TransformerPlugin::new(runtime, self.artifact, limits, grants, options)
-                    .map_err(Failed::load)?;
-                p.start().map_err(Failed::setup)?;
-                Ok(run_batches(
-                    &mut p,
-                    inputs,
-                    self.batch_size,
-                    |p, chunk| {
-                        let values: Vec<Value> =
-                            chunk.iter().map(|(_, v)| to_value(Some(v))).collect();
-                        p.transform(&values)
-                    },
-                    |r| match r {
-                        Ok(v) => match try_from_value(v) {
-                            Ok(json) => (Some(json), None, None),
-                            Err(e) => (
-                                None,
-                                None,
-                                Some(Failed::contract(format!(
-                                    "the plugin returned a `json` value that is not JSON ({e})"
-                                ))),
-                            ),
-                        },
-                        Err(e) => (
-                            None,
-                            None,
-                            Some(Failed::reported(Stage::Transform, &plugin_id, e)),
-                        ),
-                    },
-                ))
-            }
-        }
-    }
-}
-
 fn find(sluice: &Sluice, plugin: &str) -> anyhow::Result<Artifact> {
     let path = Path::new(plugin);
     if path.is_file() {
@@ -562,64 +398,6 @@ fn read_input(path: &Path, field: Option<&str>) -> anyhow::Result<Vec<(usize, Js
         out.push((i + 1, v));
     }
     Ok(out)
-}
-
-/// What became of one record: output, skip reason, or error.
-type Outcome = (Option<Json>, Option<String>, Option<Failed>);
-
-/// Call `call` on each batch of `inputs` and record per batch what the call
-/// used and how it went, and per record what `outcome` makes of its answer.
-fn run_batches<W: WorldBinding, T>(
-    plugin: &mut Sandbox<W>,
-    inputs: &[(usize, Json)],
-    batch_size: usize,
-    mut call: impl FnMut(&mut Sandbox<W>, &[(usize, Json)]) -> Result<Vec<T>, PluginFailure>,
-    outcome: impl Fn(T) -> Outcome,
-) -> (Vec<BatchReport>, Vec<RecordResult>) {
-    let mut batches = Vec::new();
-    let mut results = Vec::new();
-    for (n, chunk) in inputs.chunks(batch_size).enumerate() {
-        let answer = call(plugin, chunk);
-        let mut report = BatchReport {
-            batch: n + 1,
-            usage: plugin.last_call().clone(),
-            ok: 0,
-            errors: 0,
-            failure: None,
-        };
-        let outcomes: Vec<Outcome> = match answer {
-            Ok(items) => items.into_iter().map(&outcome).collect(),
-            Err(f) => {
-                let error = Failed {
-                    category: Category::Mapping,
-                    code: f.code().to_owned(),
-                    message: format!("the whole batch failed: {}", f.message),
-                };
-                report.failure = Some(f);
-                chunk
-                    .iter()
-                    .map(|_| (None, None, Some(error.clone())))
-                    .collect()
-            }
-        };
-        if report.failure.is_none() {
-            report.errors = outcomes.iter().filter(|o| o.2.is_some()).count();
-            report.ok = outcomes.len() - report.errors;
-        }
-        for ((line, input), (output, skipped, error)) in chunk.iter().zip(outcomes) {
-            results.push(RecordResult {
-                line: *line,
-                input: input.clone(),
-                output,
-                skipped,
-                error: error.as_ref().map(|e| format!("{}: {}", e.code, e.message)),
-                category: error.as_ref().map(|e| e.category),
-                code: error.map(|e| e.code),
-            });
-        }
-        batches.push(report);
-    }
-    (batches, results)
 }
 
 fn print_human(
