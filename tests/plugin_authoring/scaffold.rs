@@ -1,13 +1,17 @@
 //! `sluice plugin new`: a scaffolded project builds with the language's real
 //! toolchain, passes its own `cases.toml` under `sluice plugin test
-//! --cases`, and imports nothing its kind is not granted.
+//! --cases`, runs in a pipeline (the transformers), and imports nothing its
+//! kind is not granted.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
 
-use crate::support::{TestEnv, stderr, stdout, workspace};
+use sluice::stages::finalize::RunStatus;
+
+use crate::hostile::write_pipeline;
+use crate::support::{TestEnv, jsonl, stderr, stdout, workspace};
 
 /// Create `name` with `plugin new` and build it with its `build.sh`;
 /// return the project folder.
@@ -65,6 +69,25 @@ fn passes_its_cases(env: &TestEnv, dir: &Path, wasm: &str, count: usize) {
     );
 }
 
+/// The scaffolded slug transformer (`separator = "_"`) runs in a pipeline,
+/// before `uppercase`, on ten records in batches of four.
+fn slugs_in_a_pipeline(env: &TestEnv, wasm: &Path) {
+    let step = format!(
+        "{{ plugin = {:?}, options = {{ separator = \"_\" }} }}",
+        wasm.display().to_string()
+    );
+    let path = write_pipeline(env, &step, 10, 4);
+    let summary = env.run(&path);
+    assert_eq!(summary.status, RunStatus::Succeeded, "{summary:?}");
+    let names: Vec<String> = jsonl(&env.read("out/records.jsonl"))
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(names[0], "NAME_1");
+    assert_eq!(names[6], "BOOM");
+    assert_eq!(names[9], "NAME_10");
+}
+
 /// The component's imports, as `sluice plugins` lists them.
 fn imports(env: &TestEnv, dir: &Path) -> Vec<String> {
     let out = env.cli(&[
@@ -106,6 +129,7 @@ fn a_rust_transformer_and_normalizer_build_outside_the_repository_and_pass_their
 
     let dir = scaffold(&env, "slug-rs", "rust", "transformer", &vars);
     passes_its_cases(&env, &dir, "slug_rs.wasm", 7);
+    slugs_in_a_pipeline(&env, &dir.join("slug_rs.wasm"));
     for import in imports(&env, &dir) {
         assert!(
             [
@@ -160,6 +184,7 @@ fn a_python_transformer_builds_imports_only_the_contract_and_passes_the_shared_c
         include_str!("../../host/cli/templates/common/transformer-cases.toml")
     );
     passes_its_cases(&env, &dir, "slug_py.wasm", 7);
+    slugs_in_a_pipeline(&env, &dir.join("slug_py.wasm"));
     let imports = imports(&env, &dir);
     assert!(
         imports.iter().all(|i| i.starts_with("sluice:plugin/")),
