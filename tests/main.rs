@@ -19,5 +19,6 @@ mod http_connectors;
 mod layering;
 mod oversized_records;
 mod pipeline_errors;
+mod plugin_authoring;
 mod plugin_tools;
 mod python_plugin;

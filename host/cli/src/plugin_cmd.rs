@@ -7,18 +7,17 @@ use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
-use serde::Serialize;
 use serde_json::Value as Json;
 
 use super::render::{clip, esc, print_json, table};
 use super::{Exit, Format};
 use sluice::Sluice;
-use sluice::bindings::{Normalized, Value};
+use sluice::model::Category;
 use sluice::plugin::{
-    Artifact, CallReport, Grants, LimitsConfig, NormalizerPlugin, Origin, PluginFailure,
-    PluginKind, Sandbox, TransformerPlugin, WorldBinding, describe_artifact,
+    Artifact, GrantVia, Grants, Limits, LimitsConfig, Origin, PluginKind, describe_artifact,
 };
-use sluice::record::{to_value, try_from_value};
+
+use super::plugin_bench::{BatchReport, Bench, RecordResult};
 
 /// `sluice plugin`.
 #[derive(Debug, Args)]
@@ -35,6 +34,12 @@ enum PluginCommand {
     /// Show what a plugin says about itself and its options (from the
     /// option schema its `describe` returns), as a table.
     Docs(DocsArgs),
+    /// Create a plugin project: source, build script, README and a
+    /// `cases.toml` for `plugin test --cases`.
+    New(super::plugin_new::NewArgs),
+    /// Say which pieces of a language's plugin toolchain are missing, and
+    /// how to get them.
+    Doctor(super::plugin_doctor::DoctorArgs),
 }
 
 #[derive(Debug, Args)]
@@ -51,8 +56,13 @@ struct TestArgs {
     plugin: String,
     /// JSON Lines input: one value per line for a field transformer (or one
     /// object per line with `--field`), one object per line for a normalizer.
+    #[arg(long, required_unless_present = "cases", conflicts_with = "cases")]
+    input: Option<PathBuf>,
+    /// A case file (TOML): inputs, options and the expected outputs or
+    /// errors; every case is checked, mismatches are shown as diffs, and the
+    /// command exits 1 if any case fails. See `sluice plugin new`.
     #[arg(long)]
-    input: PathBuf,
+    cases: Option<PathBuf>,
     /// Options for the plugin's `configure`, as a JSON object.
     #[arg(long, default_value = "{}")]
     options: String,
@@ -87,32 +97,13 @@ struct TestArgs {
     format: Format,
 }
 
-/// One call's outcome.
-#[derive(Debug, Serialize)]
-struct BatchReport {
-    batch: usize,
-    #[serde(flatten)]
-    usage: CallReport,
-    ok: usize,
-    errors: usize,
-    failure: Option<PluginFailure>,
-}
-
-/// One record's outcome.
-#[derive(Debug, Serialize)]
-struct RecordResult {
-    line: usize,
-    input: Json,
-    output: Option<Json>,
-    skipped: Option<String>,
-    error: Option<String>,
-}
-
 /// Dispatch `sluice plugin …`.
 pub fn plugin(sluice: &Sluice, args: &PluginArgs) -> anyhow::Result<Exit> {
     match &args.command {
         PluginCommand::Test(t) => test(sluice, t),
         PluginCommand::Docs(d) => docs(sluice, d),
+        PluginCommand::New(n) => super::plugin_new::new(n),
+        PluginCommand::Doctor(d) => super::plugin_doctor::doctor(d),
     }
 }
 
@@ -280,12 +271,9 @@ fn test(sluice: &Sluice, args: &TestArgs) -> anyhow::Result<Exit> {
         bail!("--batch-size must be at least 1");
     }
     let artifact = find(sluice, &args.plugin)?;
-    let info = sluice.runtime().describe(&artifact)?;
-    let options: Json =
-        serde_json::from_str(&args.options).context("--options is not valid JSON")?;
-    if !options.is_object() {
-        bail!("--options must be a JSON object, like '{{\"max_length\": 10}}'");
-    }
+    // The world comes from the bytes: refused imports are reported before
+    // anything compiles the plugin.
+    let info = sluice.runtime().describe_uncompiled(&artifact)?;
     let limits = LimitsConfig {
         fuel_per_call: args.fuel_per_call,
         fuel_per_record: args.fuel_per_record,
@@ -297,75 +285,56 @@ fn test(sluice: &Sluice, args: &TestArgs) -> anyhow::Result<Exit> {
     .resolve();
     let grants = Grants {
         allow: args.allow.clone(),
+        grant_via: GrantVia::CommandLine,
         ..Grants::default()
     };
-    let inputs = read_input(&args.input, args.field.as_deref())?;
-    let (batches, results) = match info.kind {
-        Some(PluginKind::FieldTransformer) => {
-            let mut p = TransformerPlugin::new(
-                sluice.runtime(),
-                &artifact,
-                limits,
-                grants,
-                options.to_string(),
-            )?;
-            p.start()?;
-            run_batches(
-                &mut p,
-                &inputs,
-                args.batch_size,
-                |p, chunk| {
-                    let values: Vec<Value> = chunk.iter().map(|(_, v)| to_value(Some(v))).collect();
-                    p.transform(&values)
-                },
-                |r| match r {
-                    Ok(v) => match try_from_value(v) {
-                        Ok(json) => (Some(json), None, None),
-                        Err(e) => (
-                            None,
-                            None,
-                            Some(format!(
-                                "contract-violation: the plugin returned a `json` value that is not JSON ({e})"
-                            )),
-                        ),
-                    },
-                    Err(e) => (None, None, Some(format!("{}: {}", e.code, e.message))),
-                },
-            )
-        }
-        Some(PluginKind::Normalizer) => {
-            let mut p = NormalizerPlugin::new(
-                sluice.runtime(),
-                &artifact,
-                limits,
-                grants,
-                options.to_string(),
-            )?;
-            p.start()?;
-            run_batches(
-                &mut p,
-                &inputs,
-                args.batch_size,
-                |p, chunk| {
-                    let texts: Vec<String> = chunk.iter().map(|(_, v)| v.to_string()).collect();
-                    p.normalize(&texts)
-                },
-                |r| match r {
-                    Ok(Normalized::Keep(t)) => (
-                        Some(serde_json::from_str(&t).unwrap_or(Json::String(t))),
-                        None,
-                        None,
-                    ),
-                    Ok(Normalized::Skip(reason)) => (None, Some(reason), None),
-                    Err(e) => (None, None, Some(format!("{}: {}", e.code, e.message))),
-                },
-            )
-        }
+    let kind = match info.kind {
+        Some(kind @ (PluginKind::FieldTransformer | PluginKind::Normalizer)) => kind,
         other => bail!(
             "plugin `{}` is a {}; `plugin test` runs field transformers and normalizers",
             args.plugin,
             other.map_or("component of no known world", PluginKind::world)
         ),
+    };
+    let bench = Bench {
+        sluice,
+        artifact: &artifact,
+        kind,
+        limits,
+        grants,
+        batch_size: args.batch_size,
+    };
+    if let Some(cases) = &args.cases {
+        return super::plugin_cases::run_cases(&bench, cases, args.format.json);
+    }
+    let input = args.input.as_deref().context(
+        "give `--input FILE` (sample values) or `--cases FILE` (cases with expected results)",
+    )?;
+    let options: Json =
+        serde_json::from_str(&args.options).context("--options is not valid JSON")?;
+    if !options.is_object() {
+        bail!("--options must be a JSON object, like '{{\"max_length\": 10}}'");
+    }
+    let inputs = read_input(input, args.field.as_deref())?;
+    let (batches, results) = match bench.run(&options, &inputs) {
+        Ok(ran) => ran,
+        Err(setup) => {
+            if args.format.json {
+                print_json(&serde_json::json!({
+                    "plugin": artifact.id, "kind": kind,
+                    "setup_error": setup,
+                }))?;
+            } else {
+                outln!(
+                    "Plugin {} could not be set up: [{}] {}: {}",
+                    esc(&artifact.id.name),
+                    setup.category,
+                    esc(&setup.code),
+                    esc(&setup.message)
+                );
+            }
+            return Ok(Exit::Failure);
+        }
     };
     let failed = batches.iter().any(|b| b.failure.is_some());
     if args.format.json {
@@ -376,12 +345,19 @@ fn test(sluice: &Sluice, args: &TestArgs) -> anyhow::Result<Exit> {
             .max()
             .unwrap_or(0);
         print_json(&serde_json::json!({
-            "plugin": artifact.id, "kind": info.kind, "limits": format!("{limits:?}"),
+            "plugin": artifact.id, "kind": kind, "limits": format!("{limits:?}"),
             "peak_memory_bytes": peak_memory_bytes, "memory_limit_bytes": limits.memory_bytes,
             "batches": batches, "records": results,
         }))?;
     } else {
-        print_human(&artifact, info.kind, &limits, &batches, &results, args.show);
+        print_human(
+            &artifact,
+            Some(kind),
+            &limits,
+            &batches,
+            &results,
+            args.show,
+        );
     }
     Ok(if failed { Exit::Failure } else { Exit::Success })
 }
@@ -424,62 +400,10 @@ fn read_input(path: &Path, field: Option<&str>) -> anyhow::Result<Vec<(usize, Js
     Ok(out)
 }
 
-/// What became of one record: output, skip reason, or error.
-type Outcome = (Option<Json>, Option<String>, Option<String>);
-
-/// Call `call` on each batch of `inputs` and record per batch what the call
-/// used and how it went, and per record what `outcome` makes of its answer.
-fn run_batches<W: WorldBinding, T>(
-    plugin: &mut Sandbox<W>,
-    inputs: &[(usize, Json)],
-    batch_size: usize,
-    mut call: impl FnMut(&mut Sandbox<W>, &[(usize, Json)]) -> Result<Vec<T>, PluginFailure>,
-    outcome: impl Fn(T) -> Outcome,
-) -> (Vec<BatchReport>, Vec<RecordResult>) {
-    let mut batches = Vec::new();
-    let mut results = Vec::new();
-    for (n, chunk) in inputs.chunks(batch_size).enumerate() {
-        let answer = call(plugin, chunk);
-        let mut report = BatchReport {
-            batch: n + 1,
-            usage: plugin.last_call().clone(),
-            ok: 0,
-            errors: 0,
-            failure: None,
-        };
-        let outcomes: Vec<Outcome> = match answer {
-            Ok(items) => items.into_iter().map(&outcome).collect(),
-            Err(f) => {
-                let error = format!("{}: the whole batch failed: {}", f.kind, f.message);
-                report.failure = Some(f);
-                chunk
-                    .iter()
-                    .map(|_| (None, None, Some(error.clone())))
-                    .collect()
-            }
-        };
-        if report.failure.is_none() {
-            report.errors = outcomes.iter().filter(|o| o.2.is_some()).count();
-            report.ok = outcomes.len() - report.errors;
-        }
-        for ((line, input), (output, skipped, error)) in chunk.iter().zip(outcomes) {
-            results.push(RecordResult {
-                line: *line,
-                input: input.clone(),
-                output,
-                skipped,
-                error,
-            });
-        }
-        batches.push(report);
-    }
-    (batches, results)
-}
-
 fn print_human(
     artifact: &Artifact,
     kind: Option<PluginKind>,
-    limits: &sluice::plugin::Limits,
+    limits: &Limits,
     batches: &[BatchReport],
     results: &[RecordResult],
     show: usize,
@@ -556,7 +480,7 @@ fn print_human(
         let result = match (&r.output, &r.skipped, &r.error) {
             (Some(o), _, _) => o.to_string(),
             (_, Some(s), _) => format!("skipped: {s}"),
-            (_, _, Some(e)) => format!("error {e}"),
+            (_, _, Some(e)) => format!("error [{}] {e}", r.category.map_or("-", Category::as_str)),
             _ => "-".to_owned(),
         };
         t.add_row(vec![

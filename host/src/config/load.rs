@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 
 use super::pipeline::Pipeline;
 use super::step::ALLOWABLE_INTERFACES;
+use crate::model::PluginId;
 
 /// Largest batch a pipeline may ask for.
 const MAX_BATCH_SIZE: u32 = 100_000;
@@ -39,8 +40,11 @@ pub enum ConfigError {
         /// `file:line:column` of the plugin reference.
         location: Location,
         /// Why, as a stable code (`capability-denied`, `contract-violation`,
-        /// `digest-mismatch`, `config-rejected`...).
-        code: &'static str,
+        /// `digest-mismatch`, `config-rejected`, or the code of the error
+        /// the plugin's `configure` returned...).
+        code: String,
+        /// The plugin refused (boxed: errors stay small).
+        plugin: Option<Box<PluginId>>,
         /// What is wrong.
         message: String,
     },
@@ -48,10 +52,18 @@ pub enum ConfigError {
 
 impl ConfigError {
     /// The stable code recorded in the run log for this error.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &str {
         match self {
             ConfigError::PluginRefused { code, .. } => code,
             _ => "invalid-pipeline",
+        }
+    }
+
+    /// The plugin this error is about, if it is about one.
+    pub fn plugin(&self) -> Option<&PluginId> {
+        match self {
+            ConfigError::PluginRefused { plugin, .. } => plugin.as_deref(),
+            _ => None,
         }
     }
 }
@@ -102,16 +114,18 @@ impl LoadedPipeline {
         locate(&self.path, &self.text, span.start)
     }
 
-    /// A plugin refused at `span` with `code`.
+    /// `plugin`, referenced at `span`, refused with `code`.
     pub fn refused_at(
         &self,
         span: &Range<usize>,
-        code: &'static str,
+        plugin: &PluginId,
+        code: &str,
         message: impl Into<String>,
     ) -> ConfigError {
         ConfigError::PluginRefused {
             location: self.locate(span),
-            code,
+            code: code.to_owned(),
+            plugin: Some(Box::new(plugin.clone())),
             message: message.into(),
         }
     }

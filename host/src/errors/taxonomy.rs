@@ -246,53 +246,64 @@ impl Guidance {
                     None => format!("Check the options of {plugin}, or fix the plugin."),
                 },
             ),
-            Category::Config => (
-                format!("Configuration error ({})", f.code),
-                "Fix the pipeline file; `sluice validate` checks it without reading records.".to_owned(),
-            ),
+            Category::Config => match f.plugin {
+                Some(p) if f.code != "digest-mismatch" => (
+                    format!("Plugin `{p}` could not be set up ({})", f.code),
+                    format!(
+                        "Fix the options of `{p}` in the pipeline file (`sluice plugin docs {p}` lists them); `sluice validate` checks them without reading records."
+                    ),
+                ),
+                _ => (
+                    format!("Configuration error ({})", f.code),
+                    "Fix the pipeline file; `sluice validate` checks it without reading records.".to_owned(),
+                ),
+            },
         };
         Guidance { summary, hint }
     }
 }
 
 /// Guidance for the host's own plugin failure codes (limits, traps...).
+/// Errors about a plugin carry its name; the few recorded without one
+/// (older run logs) say "the plugin" rather than quote a made-up name.
 fn plugin_failure(f: ErrorFacts<'_>) -> Option<Guidance> {
-    let plugin = f.plugin.unwrap_or("the plugin");
+    let named = f.plugin.map(|p| format!("`{p}`"));
+    let plugin = named.as_deref().unwrap_or("the plugin");
     let (what, hint) = match f.code {
         "fuel-exhausted" => (
             "ran out of fuel",
             format!(
-                "Raise `limits.fuel_per_record` for `{plugin}` if the work is legitimate, or fix the plugin's loop."
+                "Raise `limits.fuel_per_record` for {plugin} if the work is legitimate, or fix the plugin's loop."
             ),
         ),
         "timeout" => (
             "ran past its time limit",
-            format!("Raise `limits.timeout_ms` for `{plugin}`, or fix the plugin."),
+            format!("Raise `limits.timeout_ms` for {plugin}, or fix the plugin."),
         ),
         "memory-limit" => (
             "hit its memory limit",
-            format!("Raise `limits.memory_mb` for `{plugin}`, or fix the plugin's memory use."),
+            format!("Raise `limits.memory_mb` for {plugin}, or fix the plugin's memory use."),
         ),
         "output-too-large" => (
             "returned too much output",
-            format!("Raise `limits.output_bytes_per_record` for `{plugin}`, or fix the plugin."),
+            format!("Raise `limits.output_bytes_per_record` for {plugin}, or fix the plugin."),
         ),
         "trap" => (
             "crashed (trap)",
             format!(
-                "A bug in `{plugin}`: report it to its author with the records listed by --rows; `sluice plugin test` reproduces it."
+                "A bug in {plugin}: report it to its author with the records listed by --rows; `sluice plugin test` reproduces it."
             ),
         ),
         "capability-denied" => (
             "needs a capability that is not granted",
             format!(
-                "Grant what `{plugin}` needs (`dir`, `allow`) only if you trust it, or use another plugin."
+                "Grant what {plugin} needs (`allow` on its step; `dir` on a connector) only if you trust it, rebuild it without the import, or use another plugin."
             ),
         ),
         "contract-violation" => (
             "broke the plugin contract",
             format!(
-                "A bug in `{plugin}`: rebuild it against the current contract or report it to its author."
+                "A bug in {plugin}: rebuild it against the current contract or report it to its author."
             ),
         ),
         "instance-pool-full" => (
@@ -302,22 +313,31 @@ fn plugin_failure(f: ErrorFacts<'_>) -> Option<Guidance> {
         "write-quota-exceeded" => (
             "wrote more to its directory than its write quota",
             format!(
-                "Raise `write_quota_mb` on [target] if the output is legitimately this large, or find out why `{plugin}` writes so much."
+                "Raise `write_quota_mb` on [target] if the output is legitimately this large, or find out why {plugin} writes so much."
             ),
         ),
         "plugin-quarantined" => (
             "was quarantined after failing too often",
             format!(
-                "Fix the failures of `{plugin}` listed before this group, then replay these records."
+                "Fix the failures of {plugin} listed before this group, then replay these records."
             ),
         ),
         _ => return None,
     };
     let summary = match f.field {
-        Some(field) => format!("Plugin `{plugin}` {what} on field `{field}`"),
-        None => format!("Plugin `{plugin}` {what}"),
+        Some(field) => format!("{} {what} on field `{field}`", capitalized(plugin)),
+        None => format!("{} {what}", capitalized(plugin)),
     };
     Some(Guidance { summary, hint })
+}
+
+/// "Plugin `x`" for "`x`", "The plugin" for "the plugin".
+fn capitalized(plugin: &str) -> String {
+    if plugin.starts_with('`') {
+        format!("Plugin {plugin}")
+    } else {
+        "The plugin".to_owned()
+    }
 }
 
 fn connector_side(stage: &str) -> &'static str {
@@ -383,5 +403,32 @@ mod tests {
             "Plugin `slugify` ran out of fuel on field `name`"
         );
         assert!(g.hint.contains("limits.fuel_per_record"));
+    }
+
+    #[test]
+    fn setup_failures_name_their_plugin() {
+        let g = Guidance::for_error(ErrorFacts {
+            plugin: Some("slug"),
+            ..facts(Category::Config, "capability-denied")
+        });
+        assert_eq!(
+            g.summary,
+            "Plugin `slug` needs a capability that is not granted"
+        );
+        assert!(!g.hint.contains("the plugin"), "{g:?}");
+        let g = Guidance::for_error(ErrorFacts {
+            plugin: Some("slug"),
+            ..facts(Category::Config, "invalid-options")
+        });
+        assert_eq!(
+            g.summary,
+            "Plugin `slug` could not be set up (invalid-options)"
+        );
+        assert!(g.hint.contains("sluice plugin docs slug"), "{g:?}");
+        let g = Guidance::for_error(facts(Category::Config, "capability-denied"));
+        assert_eq!(
+            g.summary,
+            "The plugin needs a capability that is not granted"
+        );
     }
 }

@@ -25,6 +25,28 @@ pub struct ImportPolicy {
     pub has_data_dir: bool,
     /// Interfaces explicitly allowed by the pipeline (`wasi:filesystem`, `wasi:sockets`).
     pub allow: Vec<String>,
+    /// Where its grants come from, so a refusal says how to grant.
+    pub grant_via: GrantVia,
+}
+
+/// Where a plugin's grants are written, for advice in refusals.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum GrantVia {
+    /// A pipeline file: `dir` on a connector, `allow = [...]` on a step.
+    #[default]
+    Pipeline,
+    /// The command line of `sluice plugin test`: `--allow INTERFACE`.
+    CommandLine,
+}
+
+impl GrantVia {
+    /// How to allow linking `interface` with nothing granted through it.
+    fn allow(self, interface: &str) -> String {
+        match self {
+            GrantVia::Pipeline => format!("add `allow = [\"{interface}\"]` to its step"),
+            GrantVia::CommandLine => format!("pass `--allow {interface}`"),
+        }
+    }
 }
 
 /// Why a component's imports or exports are not acceptable.
@@ -118,7 +140,7 @@ fn check_import(
             "types" | "log" => Ok(()),
             "http" if matches!(kind, PluginKind::Source | PluginKind::Target) => Ok(()),
             "http" => denied(format!(
-                "only connectors may make HTTP requests; a {kind} may not"
+                "only connectors (sources and targets) may make HTTP requests; a {kind} may not"
             )),
             other => denied(format!("`{other}` is not a host interface of {version}")),
         };
@@ -126,27 +148,53 @@ fn check_import(
     if INERT_WASI.iter().any(|p| name.starts_with(p)) {
         return Ok(());
     }
+    let connector = matches!(kind, PluginKind::Source | PluginKind::Target);
+    let via = policy.grant_via;
     if name.starts_with("wasi:filesystem/") {
         return if policy.has_data_dir || allowed("wasi:filesystem") {
             Ok(())
+        } else if connector {
+            denied(format!(
+                "it reads or writes files, and no directory is granted to it; give the {kind} a `dir`{}, or {} to link the interface with no directory visible",
+                match via {
+                    GrantVia::Pipeline => " in the pipeline",
+                    GrantVia::CommandLine => "",
+                },
+                via.allow("wasi:filesystem")
+            ))
         } else {
-            denied(
-                "it reads or writes files, and no directory is granted to it; give its connector a `dir`, or add \
-                 `allow = [\"wasi:filesystem\"]` to link the interface with no directory visible"
-                    .to_owned(),
-            )
+            denied(format!(
+                "it reads or writes files, and no directory is granted to it: a {kind} is never given one, so file access could only fail; build it without \
+                 file access (Python: componentize-py `--stub-wasi`; C and Rust: no stdio or files, log through the contract's `log`), or {} to link \
+                 the interface with no directory visible",
+                via.allow("wasi:filesystem")
+            ))
         };
     }
     if name.starts_with("wasi:sockets/") {
         return if allowed("wasi:sockets") {
             Ok(())
         } else {
-            denied(
-                "it opens network sockets, which Sluice never grants (connectors use the host's `http`); add \
-                 `allow = [\"wasi:sockets\"]` to link the interface with no address reachable"
-                    .to_owned(),
-            )
+            let why = if connector {
+                "connectors use the host's `http`".to_owned()
+            } else {
+                format!("a {kind} has no network at all")
+            };
+            denied(format!(
+                "it opens network sockets, which Sluice never grants ({why}); build it without them (Python: componentize-py `--stub-wasi`), or {} to link the interface with no address reachable",
+                via.allow("wasi:sockets")
+            ))
         };
+    }
+    if name.starts_with("wasi:http/") {
+        return denied(format!(
+            "the host does not provide this interface{}; build without it (componentize-js: `-d http -d fetch-event`)",
+            if connector {
+                " (connectors make requests through the contract's `http`)"
+            } else {
+                ""
+            }
+        ));
     }
     denied("the host does not provide this interface".to_owned())
 }

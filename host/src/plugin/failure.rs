@@ -88,7 +88,14 @@ pub struct PluginFailure {
     pub kind: FailureKind,
     /// What happened, naming the plugin and the limit involved.
     pub message: String,
+    /// The plugin's own code for the failure, when it gave one (the code of
+    /// the error its `configure` returned: `invalid-options`...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plugin_code: Option<String>,
 }
+
+/// Longest code a plugin's own failure code may have to be kept.
+const MAX_PLUGIN_CODE: usize = 64;
 
 impl PluginFailure {
     /// A failure of `kind` with `message`.
@@ -96,11 +103,54 @@ impl PluginFailure {
         PluginFailure {
             kind,
             message: message.into(),
+            plugin_code: None,
         }
+    }
+
+    /// This failure, carrying the plugin's own `code` when it is a plain
+    /// code (lowercase ASCII letters, digits, `-`, `_` and `.`, at most 64
+    /// characters); anything else a plugin calls a code is dropped and the
+    /// kind's code stands.
+    pub fn with_plugin_code(mut self, code: &str) -> Self {
+        let plain = !code.is_empty()
+            && code.len() <= MAX_PLUGIN_CODE
+            && code.bytes().all(|b| {
+                b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.')
+            });
+        self.plugin_code = plain.then(|| code.to_owned());
+        self
+    }
+
+    /// The stable code recorded for this failure: the plugin's own code if
+    /// it gave a plain one, else the kind's.
+    pub fn code(&self) -> &str {
+        self.plugin_code.as_deref().unwrap_or(self.kind.code())
     }
 
     /// A contract violation.
     pub fn contract(message: impl Into<String>) -> Self {
         PluginFailure::new(FailureKind::ContractViolation, message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_plugin_code_is_kept_only_when_plain() {
+        let f = PluginFailure::new(FailureKind::ConfigRejected, "x");
+        assert_eq!(f.code(), "config-rejected");
+        assert_eq!(
+            f.clone().with_plugin_code("invalid-options").code(),
+            "invalid-options"
+        );
+        for bad in ["", "Bad Code", "x\u{1b}[31m", &"a".repeat(65)] {
+            assert_eq!(
+                f.clone().with_plugin_code(bad).code(),
+                "config-rejected",
+                "{bad:?}"
+            );
+        }
     }
 }

@@ -31,6 +31,8 @@ pub struct Grants {
     pub connection: Option<Arc<Connection>>,
     /// The watch over a target's directory: write quota, no links out.
     pub dir_guard: Option<Arc<super::DirGuard>>,
+    /// Where these grants are written, so a refusal says how to grant more.
+    pub grant_via: super::capabilities::GrantVia,
 }
 
 /// The per-instance state inside a wasmtime `Store`.

@@ -27,7 +27,7 @@ mod sandbox;
 pub mod worlds;
 
 pub use crate::model::{PluginId, short_digest};
-pub use capabilities::{ImportPolicy, ImportRefusal, contract_version};
+pub use capabilities::{GrantVia, ImportPolicy, ImportRefusal, contract_version};
 pub use compile::{COMPILE_SUBCOMMAND, CompileBounds, Compiler, child_main as compiler_main};
 pub use deadline::DeadlineReached;
 pub use describe::{

@@ -29,15 +29,15 @@ pub enum LoadError {
         /// What the compiler said.
         reason: String,
     },
-    /// The component imports something the host does not provide or grant.
-    #[error("plugin `{plugin}` imports `{import}`, which is not granted: {reason}")]
+    /// The component imports things the host does not provide or grant;
+    /// every such import is named, grouped by the reason it is refused.
+    #[error("plugin `{plugin}` {}", denied_text(refused))]
     CapabilityDenied {
         /// The plugin's name.
         plugin: String,
-        /// The import.
-        import: String,
-        /// Why it was refused, and how to grant it if it can be.
-        reason: String,
+        /// The refused imports, grouped: imports refused for the same
+        /// reason, and why (with how to grant them, if they can be).
+        refused: Vec<(Vec<String>, String)>,
     },
     /// The component was built for another version of the contract.
     #[error(
@@ -64,6 +64,27 @@ pub enum LoadError {
         /// What is missing or mismatched.
         reason: String,
     },
+}
+
+/// "imports `a` and `b`, which are not granted: why; it also imports `c`,
+/// which is not granted: why".
+fn denied_text(refused: &[(Vec<String>, String)]) -> String {
+    let mut text = String::new();
+    for (n, (imports, reason)) in refused.iter().enumerate() {
+        let names: Vec<String> = imports.iter().map(|i| format!("`{i}`")).collect();
+        let (names, verb) = match names.as_slice() {
+            [one] => (one.clone(), "is"),
+            [rest @ .., last] => (format!("{} and {last}", rest.join(", ")), "are"),
+            [] => ("nothing".to_owned(), "is"),
+        };
+        if n > 0 {
+            text.push_str("; it also ");
+        }
+        text.push_str(&format!(
+            "imports {names}, which {verb} not granted: {reason}"
+        ));
+    }
+    text
 }
 
 impl LoadError {
@@ -273,6 +294,15 @@ impl Runtime {
         Ok(self.describe_component(&self.component(artifact)?))
     }
 
+    /// Describe `artifact`'s interface from its bytes, without compiling
+    /// it: what a command needs to pick the world before the import check,
+    /// which then refuses a plugin in milliseconds instead of after a
+    /// compile of up to a minute (interpreted guests).
+    pub fn describe_uncompiled(&self, artifact: &Artifact) -> Result<ComponentInfo, LoadError> {
+        let found = self.inspect(artifact)?;
+        Ok(ComponentInfo::from_names(found.imports, found.exports))
+    }
+
     /// Describe a compiled component's interface.
     pub fn describe_component(&self, component: &Component) -> ComponentInfo {
         let ty = component.component_type();
@@ -284,6 +314,13 @@ impl Runtime {
             .exports(&self.engine)
             .map(|(n, _)| n.to_owned())
             .collect();
+        ComponentInfo::from_names(imports, exports)
+    }
+}
+
+impl ComponentInfo {
+    /// The info of a component with these top-level import and export names.
+    fn from_names(imports: Vec<String>, exports: Vec<String>) -> ComponentInfo {
         let contract = exports
             .iter()
             .find_map(|e| split_contract_name(e).map(|(_, v)| v.to_owned()));

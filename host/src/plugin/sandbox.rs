@@ -167,6 +167,7 @@ impl<W: WorldBinding> Sandbox<W> {
         let policy = ImportPolicy {
             has_data_dir: grants.data_dir.is_some(),
             allow: grants.allow.clone(),
+            grant_via: grants.grant_via,
         };
         let refusals =
             capabilities::check_all(W::KIND, version, &policy, &found.imports, &found.exports);
@@ -180,8 +181,7 @@ impl<W: WorldBinding> Sandbox<W> {
             .instantiate_pre(&component)
             .map_err(|e| LoadError::CapabilityDenied {
                 plugin: plugin.clone(),
-                import: "(unresolved)".to_owned(),
-                reason: format!("{e:#}"),
+                refused: vec![(vec!["(unresolved)".to_owned()], format!("{e:#}"))],
             })?;
         let pre = W::pre(instance_pre, version).map_err(|e| LoadError::WrongWorld {
             plugin: artifact.id.name.to_string(),
@@ -343,7 +343,8 @@ impl<W: WorldBinding> Sandbox<W> {
                     "plugin `{}` rejected its options: {}",
                     self.id.name, e.message
                 ),
-            )),
+            )
+            .with_plugin_code(&e.code)),
             Err(e) => Err(classify(&self.id, &self.limits, 0, &store, e, "configure")),
         }
     }
@@ -479,9 +480,10 @@ impl<W: WorldBinding> Sandbox<W> {
 }
 
 /// The load error for a component's refused imports and exports: a refusal
-/// by another contract version wins; otherwise every refused import is named.
+/// by another contract version wins; otherwise every refused import is
+/// named, those refused for the same reason together.
 fn refusal_error(plugin: &str, refusals: Vec<ImportRefusal>) -> Option<LoadError> {
-    let mut denied = Vec::new();
+    let mut refused: Vec<(Vec<String>, String)> = Vec::new();
     for refusal in refusals {
         match refusal {
             ImportRefusal::OtherContract { item, version } => {
@@ -491,20 +493,17 @@ fn refusal_error(plugin: &str, refusals: Vec<ImportRefusal>) -> Option<LoadError
                     version,
                 });
             }
-            ImportRefusal::Denied { import, reason } => denied.push((import, reason)),
+            ImportRefusal::Denied { import, reason } => {
+                match refused.iter_mut().find(|(_, why)| *why == reason) {
+                    Some((imports, _)) => imports.push(import),
+                    None => refused.push((vec![import], reason)),
+                }
+            }
         }
     }
-    let mut denied = denied.into_iter();
-    let (import, mut reason) = denied.next()?;
-    for (other, why) in denied {
-        reason.push_str(&format!(
-            "; it also imports `{other}`, which is not granted: {why}"
-        ));
-    }
-    Some(LoadError::CapabilityDenied {
+    (!refused.is_empty()).then(|| LoadError::CapabilityDenied {
         plugin: plugin.to_owned(),
-        import,
-        reason,
+        refused,
     })
 }
 

@@ -339,6 +339,7 @@ impl Builder<'_> {
         {
             return Err(self.loaded.refused_at(
                 span,
+                &artifact.id,
                 "digest-mismatch",
                 format!(
                     "plugin `{reference}` is {} ({}), not the pinned {pin}; update the pin only if you trust the new build",
@@ -355,10 +356,13 @@ impl Builder<'_> {
             ..grants
         };
         let mut sandbox = Sandbox::<W>::new(self.runtime, &artifact, limits, grants, options)
-            .map_err(|e| self.loaded.refused_at(span, e.code(), e.to_string()))?;
+            .map_err(|e| {
+                self.loaded
+                    .refused_at(span, &artifact.id, e.code(), e.to_string())
+            })?;
         sandbox.start().map_err(|f| {
             self.loaded
-                .refused_at(span, f.kind.code(), format!("{role}: {f}"))
+                .refused_at(span, &artifact.id, f.code(), format!("{role}: {f}"))
         })?;
         tracing::debug!(role, plugin = %artifact.id, "Plugin ready.");
         Ok(sandbox)

@@ -189,6 +189,7 @@ pub fn run_with(
                 source.code(),
                 source.to_string(),
             );
+            error.plugin = source.plugin().cloned();
             // A refusal can quote what a plugin said while starting.
             Scrubber::default().error(&mut error);
             let message = error.message.clone();
@@ -203,7 +204,9 @@ pub fn run_with(
                 &[],
                 &[],
             )?;
-            tracing::error!(error = %message, "Run failed during setup.");
+            // The caller reports the returned error; logging it at a level
+            // shown by default would print it twice.
+            tracing::info!(error = %message, "Run failed during setup.");
             return Err(RunError::Setup { run_id, source });
         }
     };

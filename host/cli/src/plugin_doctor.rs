@@ -1,0 +1,250 @@
+//! `sluice plugin doctor --lang LANG`: which pieces of a language's plugin
+//! toolchain are missing, and how to get them.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use clap::Args;
+use serde::Serialize;
+
+use super::Exit;
+use super::Format;
+use super::plugin_new::Lang;
+use super::render::{clip, print_json, table};
+
+/// `sluice plugin doctor`.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The language whose toolchain to check.
+    #[arg(long, value_enum)]
+    lang: Lang,
+    #[command(flatten)]
+    format: Format,
+}
+
+/// One piece of a toolchain.
+struct Piece {
+    /// What it is, for people.
+    what: &'static str,
+    /// How to tell it is there.
+    probe: Probe,
+    /// How to get it.
+    get: &'static str,
+}
+
+enum Probe {
+    /// A program on PATH (or named by an environment variable) that answers
+    /// these arguments successfully.
+    Program {
+        env: Option<&'static str>,
+        name: &'static str,
+        args: &'static [&'static str],
+    },
+    /// The Rust standard library for a target, in rustc's sysroot.
+    RustTarget(&'static str),
+    /// One of these directories exists (or the one an environment variable names).
+    Dir {
+        env: Option<&'static str>,
+        paths: &'static [&'static str],
+    },
+}
+
+/// What was found of one piece.
+#[derive(Debug, Serialize)]
+struct Found {
+    piece: &'static str,
+    present: bool,
+    /// Its version line, or where it is.
+    detail: Option<String>,
+    how_to_get: &'static str,
+}
+
+fn pieces(lang: Lang) -> Vec<Piece> {
+    let program = |name, args| Probe::Program {
+        env: None,
+        name,
+        args,
+    };
+    match lang {
+        Lang::Rust => vec![
+            Piece {
+                what: "cargo",
+                probe: program("cargo", &["--version"]),
+                get: "install Rust with rustup: https://rustup.rs",
+            },
+            Piece {
+                what: "rustc",
+                probe: program("rustc", &["--version"]),
+                get: "install Rust with rustup: https://rustup.rs",
+            },
+            Piece {
+                what: "the wasm32-wasip2 target",
+                probe: Probe::RustTarget("wasm32-wasip2"),
+                get: "rustup target add wasm32-wasip2 (a project made by `sluice plugin new` asks rustup for it on first use)",
+            },
+        ],
+        Lang::Python => vec![
+            Piece {
+                what: "python3",
+                probe: program("python3", &["--version"]),
+                get: "install Python 3.10 or later (apt install python3)",
+            },
+            Piece {
+                what: "componentize-py",
+                probe: Probe::Program {
+                    env: Some("COMPONENTIZE_PY"),
+                    name: "componentize-py",
+                    args: &["--version"],
+                },
+                get: "pip install componentize-py==0.25.1 (or set COMPONENTIZE_PY to the program)",
+            },
+        ],
+        Lang::Js | Lang::Ts => vec![
+            Piece {
+                what: "node",
+                probe: program("node", &["--version"]),
+                get: "install Node.js 20 or later",
+            },
+            Piece {
+                what: "npm",
+                probe: program("npm", &["--version"]),
+                get: "comes with Node.js",
+            },
+            Piece {
+                what: "componentize-js",
+                probe: program("componentize-js", &["--version"]),
+                get: "npm install -g @bytecodealliance/componentize-js@0.23 (build with `-d http -d fetch-event`)",
+            },
+        ],
+        Lang::C => vec![
+            Piece {
+                what: "clang",
+                probe: program("clang", &["--version"]),
+                get: "apt install clang lld libclang-rt-14-dev-wasm32, or wasi-sdk",
+            },
+            Piece {
+                what: "wasm-ld",
+                probe: program("wasm-ld", &["--version"]),
+                get: "apt install lld, or wasi-sdk",
+            },
+            Piece {
+                what: "wasi-libc",
+                probe: Probe::Dir {
+                    env: Some("WASI_SYSROOT"),
+                    paths: &[
+                        "/usr/share/wasi-sysroot",
+                        "/opt/wasi-sdk/share/wasi-sysroot",
+                    ],
+                },
+                get: "apt install wasi-libc, or wasi-sdk (set WASI_SYSROOT to its sysroot)",
+            },
+            Piece {
+                what: "wit-bindgen",
+                probe: program("wit-bindgen", &["--version"]),
+                get: "cargo install wit-bindgen-cli (about 15 minutes)",
+            },
+        ],
+        Lang::Zig => vec![Piece {
+            what: "zig",
+            probe: program("zig", &["version"]),
+            get: "pip install ziglang, or https://ziglang.org/download",
+        }],
+        Lang::Go => vec![Piece {
+            what: "tinygo (0.34 or later)",
+            probe: program("tinygo", &["version"]),
+            get: "https://tinygo.org/getting-started/install (Go plugins are not supported by `sluice plugin new` yet)",
+        }],
+    }
+}
+
+/// Check every piece of `--lang`'s toolchain; exit 1 when one is missing.
+pub fn doctor(args: &DoctorArgs) -> anyhow::Result<Exit> {
+    let found: Vec<Found> = pieces(args.lang)
+        .into_iter()
+        .map(|p| {
+            let detail = probe(&p.probe);
+            Found {
+                piece: p.what,
+                present: detail.is_some(),
+                detail,
+                how_to_get: p.get,
+            }
+        })
+        .collect();
+    let missing = found.iter().filter(|f| !f.present).count();
+    if args.format.json {
+        print_json(&serde_json::json!({
+            "lang": format!("{:?}", args.lang).to_lowercase(),
+            "missing": missing,
+            "pieces": found,
+        }))?;
+    } else {
+        let mut t = table(&["PIECE", "STATUS", "HOW TO GET IT"], &[]);
+        for f in &found {
+            t.add_row(vec![
+                f.piece.to_owned(),
+                match &f.detail {
+                    Some(d) => format!("ok: {}", clip(d, 50)),
+                    None => "MISSING".to_owned(),
+                },
+                if f.present { "-" } else { f.how_to_get }.to_owned(),
+            ]);
+        }
+        outln!("{t}");
+        outln!(
+            "{}",
+            if missing == 0 {
+                "Everything needed is installed.".to_owned()
+            } else {
+                format!("{missing} missing.")
+            }
+        );
+    }
+    Ok(if missing == 0 {
+        Exit::Success
+    } else {
+        Exit::Failure
+    })
+}
+
+/// What the probe found: a version line or a path; `None`: missing.
+fn probe(probe: &Probe) -> Option<String> {
+    match probe {
+        Probe::Program { env, name, args } => {
+            let program = env
+                .and_then(std::env::var_os)
+                .map_or_else(|| PathBuf::from(name), PathBuf::from);
+            let out = Command::new(&program)
+                .args(*args)
+                .stdin(Stdio::null())
+                .output()
+                .ok()?;
+            out.status.success().then(|| {
+                let text = String::from_utf8_lossy(&out.stdout);
+                let line = text.lines().next().unwrap_or("").trim();
+                if line.is_empty() {
+                    program.display().to_string()
+                } else {
+                    line.to_owned()
+                }
+            })
+        }
+        Probe::RustTarget(target) => {
+            let out = Command::new("rustc")
+                .args(["--print", "sysroot"])
+                .stdin(Stdio::null())
+                .output()
+                .ok()?;
+            let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+            let dir = PathBuf::from(sysroot).join("lib/rustlib").join(target);
+            dir.is_dir().then(|| dir.display().to_string())
+        }
+        Probe::Dir { env, paths } => env
+            .and_then(std::env::var_os)
+            .map(PathBuf::from)
+            .into_iter()
+            .chain(paths.iter().map(PathBuf::from))
+            .find(|p| p.is_dir())
+            .map(|p| p.display().to_string()),
+    }
+}

@@ -1,0 +1,9 @@
+//! What a plugin author meets: refusals that name every import at once and
+//! say how to fix them for the plugin's kind and the command, setup errors
+//! that keep the plugin's own code and name the plugin, and `sluice plugin
+//! test --cases`, `sluice plugin new` and `sluice plugin doctor`.
+
+mod cases;
+mod doctor;
+mod refusals;
+mod scaffold;
