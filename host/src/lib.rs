@@ -15,6 +15,7 @@ pub mod daemon;
 pub mod errors;
 pub mod model;
 pub mod plugin;
+pub mod private_file;
 pub mod project;
 pub mod record;
 pub mod replay;

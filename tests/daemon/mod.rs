@@ -81,6 +81,17 @@ impl Daemon {
         )
     }
 
+    /// GET naming the daemon as `host` in the `Host` header.
+    pub fn get_as_host(&self, path: &str, host: &str) -> u16 {
+        self.client
+            .get(format!("{}{path}", self.base))
+            .header(reqwest::header::HOST, host)
+            .send()
+            .unwrap()
+            .status()
+            .as_u16()
+    }
+
     /// POST with the daemon's token.
     pub fn post(&self, path: &str) -> (u16, Value) {
         self.post_with(path, Some(TOKEN))

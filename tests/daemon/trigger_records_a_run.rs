@@ -1,5 +1,6 @@
 //! A job triggered over the API runs its pipeline, the run is recorded and
-//! its dependent job runs after it; changes need the token.
+//! its dependent job runs after it; changes need the token; requests made
+//! through a domain name are refused.
 
 use std::time::Duration;
 
@@ -46,6 +47,10 @@ when = "success"
         .collect();
     assert_eq!(names, ["contacts", "copy"]);
     assert_eq!(jobs["jobs"][0]["job"]["trigger"], "manual");
+    // A request made through a domain name (DNS rebinding from a web page)
+    // is refused; addresses and localhost are answered.
+    assert_eq!(daemon.get_as_host("/v1/jobs", "evil.example:7420"), 403);
+    assert_eq!(daemon.get_as_host("/v1/jobs", "localhost"), 200);
 
     // Without the token, or with another, nothing runs.
     assert_eq!(daemon.post_with("/v1/jobs/contacts/trigger", None).0, 401);

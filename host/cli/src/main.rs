@@ -165,7 +165,7 @@ fn dispatch(cli: Cli, data_dir_explicit: bool) -> anyhow::Result<Exit> {
         plugin_path: cli.plugin_path,
         actor: cli.actor,
     };
-    let open = || Sluice::open(options.clone());
+    let open = || Sluice::open(options.clone()).map_err(anyhow::Error::from);
     match cli.command {
         Command::Run(args) => run_cmd::run(&open()?, &args),
         Command::Validate(args) => run_cmd::validate(&open()?, &args),
@@ -174,7 +174,7 @@ fn dispatch(cli: Cli, data_dir_explicit: bool) -> anyhow::Result<Exit> {
         Command::Stats(args) => stats_cmd::stats(&open()?, &args),
         Command::Audit(args) => audit_cmd::audit(&open()?, &args),
         Command::Plugins(args) => plugins_cmd::plugins(&open()?, &args),
-        Command::Plugin(args) => plugin_cmd::plugin(&open()?, &args),
+        Command::Plugin(args) => plugin_cmd::plugin(open, &args),
         Command::Dlq(args) => dlq::dlq(&open()?, &args),
         Command::Review(args) => review_cmd::review(&open()?, &args),
         Command::Rerun(args) => run_cmd::rerun(&open()?, &args),

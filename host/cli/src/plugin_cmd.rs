@@ -97,11 +97,16 @@ struct TestArgs {
     format: Format,
 }
 
-/// Dispatch `sluice plugin …`.
-pub fn plugin(sluice: &Sluice, args: &PluginArgs) -> anyhow::Result<Exit> {
+/// Dispatch `sluice plugin …`; `open` gives the library, which `new` and
+/// `doctor` do not need (they neither create a data directory nor start
+/// the engine).
+pub fn plugin(
+    open: impl FnOnce() -> anyhow::Result<Sluice>,
+    args: &PluginArgs,
+) -> anyhow::Result<Exit> {
     match &args.command {
-        PluginCommand::Test(t) => test(sluice, t),
-        PluginCommand::Docs(d) => docs(sluice, d),
+        PluginCommand::Test(t) => test(&open()?, t),
+        PluginCommand::Docs(d) => docs(&open()?, d),
         PluginCommand::New(n) => super::plugin_new::new(n),
         PluginCommand::Doctor(d) => super::plugin_doctor::doctor(d),
     }

@@ -424,7 +424,12 @@ impl Scheduler {
         for spec in jobs {
             let name = spec.name.clone();
             let state = match old.remove(&name) {
-                Some(state) if state.spec.fingerprint == spec.fingerprint => {
+                // `paused` is not in the fingerprint (pausing does not
+                // restart a job), but a changed `paused` in the file applies.
+                Some(state)
+                    if state.spec.fingerprint == spec.fingerprint
+                        && state.spec.paused == spec.paused =>
+                {
                     outcome.unchanged.push(name.clone());
                     state
                 }
@@ -472,19 +477,6 @@ impl Scheduler {
     /// One job.
     pub fn job(&self, name: &str) -> Option<JobView> {
         self.jobs.get(name).map(|s| self.view(s))
-    }
-
-    /// The job a run belongs to.
-    pub fn job_of(&self, ticket: Ticket) -> Option<&str> {
-        self.tickets.get(&ticket).map(String::as_str)
-    }
-
-    /// The runs in progress of `job`.
-    pub fn running(&self, job: &str) -> Vec<Ticket> {
-        self.jobs
-            .get(job)
-            .map(|s| s.running.clone())
-            .unwrap_or_default()
     }
 
     /// The state to store in the run log.

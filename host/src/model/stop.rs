@@ -22,8 +22,9 @@ pub enum StopLevel {
 #[derive(Debug, Default)]
 pub struct StopSignal {
     level: AtomicU8,
-    /// Why, for the run's status reason.
-    why: std::sync::OnceLock<String>,
+    /// Why, for the run's status reason: the reason of the highest level
+    /// asked for (the first one given at that level).
+    why: std::sync::Mutex<Option<String>>,
 }
 
 impl StopSignal {
@@ -33,10 +34,14 @@ impl StopSignal {
     }
 
     /// Ask the run to stop at `level` (never lowers an earlier request);
-    /// `why` goes into the run's status reason (the first one given wins).
+    /// `why` goes into the run's status reason when it raises the level
+    /// (or is the first one given).
     pub fn request(&self, level: StopLevel, why: impl Into<String>) {
-        let _ = self.why.set(why.into());
-        self.level.fetch_max(level as u8, Ordering::SeqCst);
+        let mut reason = self.why.lock().unwrap_or_else(|e| e.into_inner());
+        let before = self.level.fetch_max(level as u8, Ordering::SeqCst);
+        if reason.is_none() || (level as u8) > before {
+            *reason = Some(why.into());
+        }
     }
 
     /// How far the run is asked to stop.
@@ -49,8 +54,9 @@ impl StopSignal {
     }
 
     /// Why the stop was asked for.
-    pub fn why(&self) -> &str {
-        self.why.get().map_or("asked to stop", String::as_str)
+    pub fn why(&self) -> String {
+        let reason = self.why.lock().unwrap_or_else(|e| e.into_inner());
+        reason.clone().unwrap_or_else(|| "asked to stop".to_owned())
     }
 }
 
@@ -62,9 +68,13 @@ mod tests {
     fn a_stop_only_escalates() {
         let s = StopSignal::new();
         assert_eq!(s.level(), StopLevel::None);
+        s.request(StopLevel::Drain, "first signal");
+        assert_eq!(s.why(), "first signal");
         s.request(StopLevel::Halt, "second signal");
         s.request(StopLevel::Drain, "later");
+        s.request(StopLevel::Halt, "third signal");
         assert_eq!(s.level(), StopLevel::Halt);
+        // The reason is the one that raised the level to where it is.
         assert_eq!(s.why(), "second signal");
     }
 }

@@ -1,6 +1,6 @@
 use std::fs;
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use hmac::{Hmac, Mac};
@@ -119,15 +119,9 @@ impl CompileCache {
     }
 
     fn try_store(&self, digest: &str, serialized: &[u8]) -> std::io::Result<()> {
-        create_private_dir(&self.dir)?;
-        let path = self.path_for(digest);
-        let tmp = path.with_extension(format!("tmp{}", std::process::id()));
+        crate::private_file::create_dir(&self.dir)?;
         let tag = self.tag(digest, serialized).finalize().into_bytes();
-        let mut file = private_file(&tmp)?;
-        file.write_all(&tag)?;
-        file.write_all(serialized)?;
-        file.sync_all()?;
-        fs::rename(&tmp, &path)
+        crate::private_file::write_atomically(&self.path_for(digest), &[&tag, serialized])
     }
 }
 
@@ -147,7 +141,7 @@ fn read_bounded(path: &Path) -> std::io::Result<Option<Vec<u8>>> {
 }
 
 fn load_or_create_key(dir: &Path) -> std::io::Result<[u8; KEY_BYTES]> {
-    create_private_dir(dir)?;
+    crate::private_file::create_dir(dir)?;
     let path = dir.join(KEY_FILE);
     match fs::read(&path) {
         Ok(bytes) if bytes.len() == KEY_BYTES => {
@@ -163,45 +157,15 @@ fn load_or_create_key(dir: &Path) -> std::io::Result<[u8; KEY_BYTES]> {
     }
     let mut key = [0; KEY_BYTES];
     getrandom::fill(&mut key).map_err(|e| std::io::Error::other(e.to_string()))?;
-    // Write beside, then rename: two processes racing here each end up with
-    // a complete key, and the loser's entries merely fail verification.
-    let tmp = dir.join(format!("{KEY_FILE}.tmp{}", std::process::id()));
-    let mut file = private_file(&tmp)?;
-    file.write_all(&key)?;
-    file.sync_all()?;
-    fs::rename(&tmp, &path)?;
+    // Two processes racing here each write a complete key; the loser's
+    // entries merely fail verification.
+    crate::private_file::write_atomically(&path, &[&key])?;
     // Another process may have renamed its key over ours meanwhile.
     match fs::read(&path) {
         Ok(bytes) if bytes.len() == KEY_BYTES => key.copy_from_slice(&bytes),
         _ => {}
     }
     Ok(key)
-}
-
-#[cfg(unix)]
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-}
-
-#[cfg(not(unix))]
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    fs::create_dir_all(dir)
-}
-
-/// A new file only its owner may read or write.
-fn private_file(path: &Path) -> std::io::Result<fs::File> {
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    options.open(path)
 }
 
 #[allow(unsafe_code)]

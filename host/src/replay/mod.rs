@@ -127,7 +127,13 @@ impl Sluice {
                 (None, entries)
             } else {
                 let locks =
-                    RunLocks::acquire(self.data_dir(), &loaded, RunKind::Replay, self.waits())
+                    RunLocks::acquire(
+                    self.data_dir(),
+                    &loaded,
+                    RunKind::Replay,
+                    self.waits(),
+                    None,
+                )
                         .map_err(RunError::from)?;
                 let mut of_pipeline = filter.clone();
                 of_pipeline.pipeline = Some(pipeline.clone());

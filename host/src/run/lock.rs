@@ -23,6 +23,7 @@ use sha2::{Digest, Sha256};
 use super::RunKind;
 use super::plan::{merge, toml_to_json};
 use crate::config::LoadedPipeline;
+use crate::model::{StopLevel, StopSignal};
 
 /// The directory under the data directory that holds the lock files.
 pub const LOCK_DIR: &str = "locks";
@@ -31,6 +32,10 @@ pub const LOCK_DIR: &str = "locks";
 /// (without `wait`): commands that only check whether a run is alive hold
 /// a lock for an instant.
 const GRACE: Duration = Duration::from_millis(500);
+
+/// How often a run that can be stopped checks its lock and its stop signal
+/// while it waits.
+const STOP_POLL: Duration = Duration::from_millis(100);
 
 /// Who holds a lock: written into the lock file by its holder.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -92,6 +97,14 @@ pub enum LockError {
     /// Another run holds one of them.
     #[error("{0}")]
     Busy(Box<Busy>),
+    /// The run was asked to stop while it waited for a lock.
+    #[error("asked to stop while waiting for {what} ({why})")]
+    Stopped {
+        /// What the run was waiting for.
+        what: String,
+        /// Why it was asked to stop.
+        why: String,
+    },
     /// A lock file could not be created or locked.
     #[error("cannot lock {}: {source}", path.display())]
     Io {
@@ -122,12 +135,14 @@ impl RunLocks {
     /// per distinct target of its entities, in a fixed order (so runs that
     /// wait cannot deadlock). A lock held by another run makes this fail
     /// with [`LockError::Busy`], unless `wait`, in which case it blocks
-    /// until the lock is free.
+    /// until the lock is free, or until `stop` is pulled
+    /// ([`LockError::Stopped`]).
     pub fn acquire(
         data_dir: &Path,
         loaded: &LoadedPipeline,
         kind: RunKind,
         wait: bool,
+        stop: Option<&StopSignal>,
     ) -> Result<RunLocks, LockError> {
         let dir = data_dir.join(LOCK_DIR);
         std::fs::create_dir_all(&dir).map_err(|source| LockError::Io {
@@ -150,7 +165,7 @@ impl RunLocks {
         };
         let mut held = Vec::with_capacity(wanted.len());
         for w in wanted {
-            held.push(take(&dir.join(&w.file), &w.what, wait)?);
+            held.push(take(&dir.join(&w.file), &w.what, wait, stop)?);
         }
         let locks = RunLocks { held, holder };
         locks.write_holder();
@@ -181,7 +196,12 @@ impl RunLocks {
 }
 
 /// Open and lock `path`.
-fn take(path: &Path, what: &str, wait: bool) -> Result<File, LockError> {
+fn take(
+    path: &Path,
+    what: &str,
+    wait: bool,
+    stop: Option<&StopSignal>,
+) -> Result<File, LockError> {
     let io = |source| LockError::Io {
         path: path.to_owned(),
         source,
@@ -206,8 +226,25 @@ fn take(path: &Path, what: &str, wait: bool) -> Result<File, LockError> {
                         .as_ref()
                         .map_or_else(|| "another sluice process".to_owned(), LockHolder::describe)
                 );
-                file.lock().map_err(io)?;
-                return Ok(file);
+                let Some(stop) = stop else {
+                    file.lock().map_err(io)?;
+                    return Ok(file);
+                };
+                // A run someone may stop polls instead of blocking, so a stop
+                // asked for while it waits ends the wait.
+                loop {
+                    if stop.level() != StopLevel::None {
+                        return Err(LockError::Stopped {
+                            what: what.to_owned(),
+                            why: stop.why(),
+                        });
+                    }
+                    match file.try_lock() {
+                        Ok(()) => return Ok(file),
+                        Err(TryLockError::Error(e)) => return Err(io(e)),
+                        Err(TryLockError::WouldBlock) => std::thread::sleep(STOP_POLL),
+                    }
+                }
             }
             Err(TryLockError::WouldBlock) if started.elapsed() < GRACE => {
                 std::thread::sleep(Duration::from_millis(10));
@@ -396,12 +433,12 @@ target = "id"
         let same_target = pipeline(dir.path(), "b", "c.jsonl");
         let other_target = pipeline(dir.path(), "c", "other.jsonl");
 
-        let mut first = RunLocks::acquire(&data, &a, RunKind::Run, false).unwrap();
+        let mut first = RunLocks::acquire(&data, &a, RunKind::Run, false, None).unwrap();
         first.set_run_id(12);
         assert!(pipeline_in_use(&data, "a").unwrap());
         assert!(!pipeline_in_use(&data, "b").unwrap());
 
-        let Err(LockError::Busy(busy)) = RunLocks::acquire(&data, &a, RunKind::Replay, false)
+        let Err(LockError::Busy(busy)) = RunLocks::acquire(&data, &a, RunKind::Replay, false, None)
         else {
             panic!("a second run of the pipeline got its lock");
         };
@@ -418,7 +455,7 @@ target = "id"
         );
 
         let Err(LockError::Busy(busy)) =
-            RunLocks::acquire(&data, &same_target, RunKind::Run, false)
+            RunLocks::acquire(&data, &same_target, RunKind::Run, false, None)
         else {
             panic!("another pipeline writing the same target got its lock");
         };
@@ -429,13 +466,13 @@ target = "id"
             busy.what
         );
         // A pipeline writing another file runs alongside.
-        let other = RunLocks::acquire(&data, &other_target, RunKind::Run, false).unwrap();
+        let other = RunLocks::acquire(&data, &other_target, RunKind::Run, false, None).unwrap();
         drop(other);
 
         // Once the first run ends, the next one gets the locks.
         drop(first);
         assert!(!pipeline_in_use(&data, "a").unwrap());
-        RunLocks::acquire(&data, &same_target, RunKind::Run, false).unwrap();
+        RunLocks::acquire(&data, &same_target, RunKind::Run, false, None).unwrap();
     }
 
     #[test]
@@ -443,12 +480,12 @@ target = "id"
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join(".sluice");
         let a = pipeline(dir.path(), "a", "c.jsonl");
-        let first = RunLocks::acquire(&data, &a, RunKind::Run, false).unwrap();
+        let first = RunLocks::acquire(&data, &a, RunKind::Run, false, None).unwrap();
         let waiter = std::thread::spawn({
             let (data, a) = (data.clone(), a.clone());
             move || {
                 let started = Instant::now();
-                RunLocks::acquire(&data, &a, RunKind::Run, true).unwrap();
+                RunLocks::acquire(&data, &a, RunKind::Run, true, None).unwrap();
                 started.elapsed()
             }
         });

@@ -159,7 +159,13 @@ pub fn run_with(
     // finished (the end of this function), or until the process dies.
     let mut locks = match request.locks {
         Some(locks) => locks,
-        None => RunLocks::acquire(sluice.data_dir(), loaded, request.kind, sluice.waits())?,
+        None => RunLocks::acquire(
+            sluice.data_dir(),
+            loaded,
+            request.kind,
+            sluice.waits(),
+            request.stop.as_deref(),
+        )?,
     };
     let mut log = RunLog::open(&sluice.run_log_path())?;
     let pipeline = &loaded.pipeline;
@@ -275,7 +281,8 @@ pub fn run_plan(
     progress: Arc<Progress>,
 ) -> Result<RunSummary, RunError> {
     let started = Instant::now();
-    let mut locks = RunLocks::acquire(sluice.data_dir(), loaded, RunKind::Run, sluice.waits())?;
+    let mut locks =
+        RunLocks::acquire(sluice.data_dir(), loaded, RunKind::Run, sluice.waits(), None)?;
     let mut log = RunLog::open(&sluice.run_log_path())?;
     let run_id = log.start_run(
         &loaded.pipeline.name,

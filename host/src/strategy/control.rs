@@ -136,8 +136,7 @@ impl RunControl {
         Some(
             self.stop
                 .get()
-                .map_or("asked to stop", |s| s.why())
-                .to_owned(),
+                .map_or_else(|| "asked to stop".to_owned(), |s| s.why()),
         )
     }
 

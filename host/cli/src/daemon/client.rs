@@ -63,6 +63,11 @@ pub fn reload(options: &SluiceOptions, explicit: bool, args: &ReloadArgs) -> any
         .send()
         .with_context(|| format!("cannot reach the daemon at {listen}"))?;
     let status = answer.status();
+    if status == reqwest::StatusCode::UNAUTHORIZED || status == reqwest::StatusCode::FORBIDDEN {
+        anyhow::bail!(
+            "the daemon at {listen} refused the token ({status}): pass the token the daemon uses (`token_file` in the project, or SLUICE_API_TOKEN)"
+        );
+    }
     let body: serde_json::Value =
         serde_json::from_str(&answer.text()?).context("the daemon's answer is not JSON")?;
     if args.json {

@@ -100,6 +100,12 @@ pub fn daemon(
         (None, Some(l)) => l.parse().context("[daemon] listen")?,
         (None, None) => DEFAULT_LISTEN.parse().expect("a valid default address"),
     };
+    if !listen.ip().is_loopback() {
+        tracing::warn!(
+            %listen,
+            "The API listens beyond this machine: reads need no token, so anyone who can reach {listen} sees run history and record keys. Put it behind a proxy that authenticates, or listen on 127.0.0.1."
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

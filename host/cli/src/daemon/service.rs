@@ -39,7 +39,8 @@ pub struct Shared {
     pub clock: Arc<dyn Clock>,
     /// The project file.
     pub project_file: PathBuf,
-    /// The project's key in the run log: its file, absolute.
+    /// The project's key in the run log: its file, canonical (one key
+    /// however the path was spelled).
     pub project_key: String,
     /// The API token.
     pub token: String,
@@ -49,6 +50,9 @@ pub struct Shared {
     pub wake: Notify,
     /// Signalled whenever a run ends.
     run_ended: Notify,
+    /// Held for a whole reload, so reloads (SIGHUP, the API, the file
+    /// watch) apply one at a time and in the order they read the files.
+    reloading: tokio::sync::Mutex<()>,
     /// When the daemon started.
     pub started_at: Timestamp,
 }
@@ -166,7 +170,8 @@ pub async fn serve(
     // the daemon starts waits for one in progress instead of failing.
     sluice.set_wait(true);
     let (token, token_from) = token::load_or_create(project.token_file.as_deref(), &data_dir)?;
-    let project_key = std::path::absolute(&project_file)
+    let project_key = std::fs::canonicalize(&project_file)
+        .or_else(|_| std::path::absolute(&project_file))
         .unwrap_or_else(|_| project_file.clone())
         .display()
         .to_string();
@@ -192,6 +197,7 @@ pub async fn serve(
         }),
         wake: Notify::new(),
         run_ended: Notify::new(),
+        reloading: tokio::sync::Mutex::new(()),
         started_at: now,
     });
     shared.lock().persist(&shared.project_key);
@@ -247,9 +253,9 @@ pub async fn serve(
                         Some(e) => tracing::error!(error = %e, "Reload on SIGHUP refused; the previous configuration keeps running."),
                     }
                 }
-                Some(Signal::Stop) => {
+                Some(Signal::Stop(name)) => {
                     stops += 1;
-                    begin_stop(&shared, if stops == 1 { StopLevel::Drain } else { StopLevel::Halt });
+                    begin_stop(&shared, if stops == 1 { StopLevel::Drain } else { StopLevel::Halt }, name);
                 }
             },
             _ = wait_for_runs(&shared), if stops > 0 => break,
@@ -272,19 +278,20 @@ pub async fn serve(
     Ok(Exit::Success)
 }
 
-/// Ask every run to stop at `level`, and start no more.
-fn begin_stop(shared: &Shared, level: StopLevel) {
+/// Ask every run to stop at `level` because of `signal`, and start no
+/// more.
+fn begin_stop(shared: &Shared, level: StopLevel, signal: &str) {
     let mut state = shared.lock();
     if state.stopping.is_some_and(|l| l >= level) {
         return;
     }
     state.stopping = Some(level);
     let why = match level {
-        StopLevel::Halt => "the daemon received a second stop signal",
-        _ => "the daemon is stopping (SIGTERM)",
+        StopLevel::Halt => format!("the daemon received a second stop signal ({signal})"),
+        _ => format!("the daemon is stopping ({signal})"),
     };
     for run in state.runs.values() {
-        run.stop.request(level, why);
+        run.stop.request(level, why.clone());
     }
     tracing::warn!(runs = state.runs.len(), ?level, "Stopping: {why}.");
     shared.wake.notify_one();
@@ -499,6 +506,7 @@ fn finished(
 /// Load the project file again; on success only the jobs that changed
 /// change, on failure the old configuration keeps running.
 pub async fn reload(shared: &Arc<Shared>) -> ReloadReport {
+    let _one_at_a_time = shared.reloading.lock().await;
     let file = shared.project_file.clone();
     let loaded = tokio::task::spawn_blocking(move || load_project(&file)).await;
     let now = shared.clock.now();

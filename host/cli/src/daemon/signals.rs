@@ -6,8 +6,8 @@ use tokio::sync::mpsc;
 /// What a signal asks the daemon to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signal {
-    /// SIGTERM or SIGINT: stop (a second one: stop sooner).
-    Stop,
+    /// SIGTERM or SIGINT (named): stop (a second one: stop sooner).
+    Stop(&'static str),
     /// SIGHUP: reload the project.
     Reload,
 }
@@ -20,10 +20,10 @@ pub fn listen() -> anyhow::Result<mpsc::UnboundedReceiver<Signal>> {
         .name("sluice-signals".into())
         .spawn(move || {
             for sig in signals.forever() {
-                let s = if sig == SIGHUP {
-                    Signal::Reload
-                } else {
-                    Signal::Stop
+                let s = match sig {
+                    SIGHUP => Signal::Reload,
+                    SIGINT => Signal::Stop("SIGINT"),
+                    _ => Signal::Stop("SIGTERM"),
                 };
                 if tx.send(s).is_err() {
                     break;

@@ -1,6 +1,5 @@
 //! The API token: required on every request that changes anything.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -69,15 +68,8 @@ fn check(token: &str, from: &str) -> anyhow::Result<String> {
 }
 
 fn write_private(path: &Path, token: &str) -> anyhow::Result<()> {
-    let mut open = std::fs::OpenOptions::new();
-    open.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut open, 0o600);
-    let mut f = open
-        .open(path)
-        .with_context(|| format!("cannot create the API token file {}", path.display()))?;
-    f.write_all(token.as_bytes())?;
-    Ok(())
+    sluice::private_file::write_atomically(path, &[token.as_bytes()])
+        .with_context(|| format!("cannot create the API token file {}", path.display()))
 }
 
 /// Whether `presented` is `expected`, in time that does not depend on

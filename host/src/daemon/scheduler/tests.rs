@@ -340,6 +340,20 @@ fn a_paused_job_does_not_fire_until_resumed() {
 }
 
 #[test]
+fn pausing_a_job_in_the_file_applies_on_reload() {
+    let clock = ManualClock::new(t("2026-12-06T08:00:00Z"));
+    let (mut s, _) = Scheduler::new(vec![every("job", 30)], &[], clock.now());
+    let mut paused = every("job", 30);
+    paused.paused = true;
+    let outcome = s.reload(vec![paused], clock.now());
+    assert_eq!(outcome.changed, ["job"]);
+    assert!(s.job("job").unwrap().paused);
+    let outcome = s.reload(vec![every("job", 30)], clock.now());
+    assert_eq!(outcome.changed, ["job"]);
+    assert!(!s.job("job").unwrap().paused);
+}
+
+#[test]
 fn reload_changes_only_the_jobs_that_changed() {
     let clock = ManualClock::new(t("2026-12-06T08:00:00Z"));
     let (mut s, _) = Scheduler::new(
