@@ -569,8 +569,8 @@ fn write_pipelines(root: &Path) {
     let source = |dir: &str| format!("[source]\nplugin = \"jsonl-file\"\ndir = \"{dir}\"\n");
     let identity_fields: String = FIELDS
         .iter()
-    .map(|f| format!("\n[[entity.field]]\ntarget = \"{f}\"\n"))
-    .collect();
+        .map(|f| format!("\n[[entity.field]]\ntarget = \"{f}\"\n"))
+        .collect();
     std::fs::write(
         root.join("identity.toml"),
         format!(
