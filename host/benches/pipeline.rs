@@ -165,7 +165,7 @@ fn main() {
     }
     // A small input to compile every plugin once before anything is timed.
     generate(&root.join("warm/contacts.jsonl"), 1_000, 0);
-    write_pipelines(root);
+    write_pipelines(root, clean);
     let sluice = Sluice::open(SluiceOptions {
         data_dir: root.join(".sluice"),
         cache_dir: Some(root.join("cache")),
@@ -554,10 +554,12 @@ fn generate(path: &Path, count: usize, failing_percent: u64) -> u64 {
     size
 }
 
+/// The target and entity; `{quota}` is the target's write quota.
 const HEADER: &str = r#"
 [target]
 plugin = "jsonl-file"
 dir = "out"
+write_quota_mb = {quota}
 
 [[entity]]
 name = "contacts"
@@ -565,7 +567,13 @@ source_options = { path = "contacts.jsonl" }
 target_options = { path = "contacts.jsonl" }
 "#;
 
-fn write_pipelines(root: &Path) {
+/// The pipeline files. The target's write quota (a sandbox limit, 1 GiB
+/// by default) is sized to the input: at 10 million records the output
+/// is about 1.7 GB.
+fn write_pipelines(root: &Path, input_bytes: u64) {
+    let quota = (input_bytes >> 20).max(1024) * 2;
+    let header = HEADER.replace("{quota}", &quota.to_string());
+    let header = header.as_str();
     let source = |dir: &str| format!("[source]\nplugin = \"jsonl-file\"\ndir = \"{dir}\"\n");
     let identity_fields: String = FIELDS
         .iter()
@@ -574,7 +582,7 @@ fn write_pipelines(root: &Path) {
     std::fs::write(
         root.join("identity.toml"),
         format!(
-            "name = \"identity\"\n{}{HEADER}{identity_fields}",
+            "name = \"identity\"\n{}{header}{identity_fields}",
             source("in")
         ),
     )
@@ -636,7 +644,7 @@ transform = ["trim", "uppercase"]
     ] {
         std::fs::write(
             root.join(format!("{name}.toml")),
-            format!("name = \"{name}\"\n{}{HEADER}{reference_body}", source(dir)),
+            format!("name = \"{name}\"\n{}{header}{reference_body}", source(dir)),
         )
         .unwrap();
     }
