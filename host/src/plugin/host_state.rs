@@ -64,6 +64,13 @@ impl HostState {
         let stderr = MemoryOutputPipe::new(STDERR_CAPTURE_BYTES);
         let mut builder = WasiCtx::builder();
         builder.stderr(stderr.clone());
+        // File reads and writes run on the calling thread instead of being
+        // handed to tokio's blocking pool and waited for: the stage thread
+        // waits for them either way (the bindings are synchronous, and a
+        // file operation is not cut at the deadline in either case), so
+        // the hop only cost two thread switches per read or write. Must be
+        // set before the directory is preopened, which copies it.
+        builder.allow_blocking_current_thread(true);
         if let Some((dir, writable)) = &grants.data_dir {
             let perms = if *writable {
                 FsPerms::ReadWrite

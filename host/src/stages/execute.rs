@@ -361,8 +361,21 @@ fn write_batch<T: RecordTarget>(
             .collect();
     }
     loop {
-        let outgoing: Vec<Outgoing> = pending.iter().map(|p| p.sent.clone()).collect();
+        // Lent to the call and given back, instead of copied for it.
+        let outgoing: Vec<Outgoing> = pending
+            .iter_mut()
+            .map(|p| {
+                let empty = Outgoing {
+                    key: String::new(),
+                    body: String::new(),
+                };
+                std::mem::replace(&mut p.sent, empty)
+            })
+            .collect();
         let answer = target.write(entity, &outgoing);
+        for (p, sent) in pending.iter_mut().zip(outgoing) {
+            p.sent = sent;
+        }
         let asked = asked_wait(&answer);
         let outcomes: Vec<Result<WriteOutcome, Box<RecordError>>> = match answer {
             Ok(Ok(outcomes)) => outcomes

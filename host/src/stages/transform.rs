@@ -107,18 +107,113 @@ fn not_json(entity: &str, plugin: &PluginId, value: &Value) -> RecordError {
     }
 }
 
+/// Where one field's value for one record comes from, once every field
+/// has been processed and the record is known to pass.
+enum Slot {
+    /// The source value itself: the field has no transformers, so it is
+    /// moved (or, when another field reads it too, copied) out of the
+    /// record's body only for a record that passes.
+    FromBody,
+    /// A transformer chain's result, or the field's default.
+    Value(Json),
+    /// The record failed on this field.
+    Failed,
+}
+
+/// Null (or missing), or text that is empty once trimmed: what
+/// [`is_blank`] says of the value the field would have.
+fn json_is_blank(value: Option<&Json>) -> bool {
+    match value {
+        None | Some(Json::Null) => true,
+        Some(Json::String(s)) => s.trim().is_empty(),
+        Some(_) => false,
+    }
+}
+
+/// For each field, whether its value can be moved out of a passing
+/// record's body instead of copied: it has no transformers, its source is
+/// a top-level key, and no other field without transformers reads that key
+/// or anything under it (fields with transformers have read theirs by
+/// then).
+fn movable<T>(fields: &[FieldPlan<T>]) -> Vec<bool> {
+    let direct: Vec<&str> = fields
+        .iter()
+        .filter(|f| f.steps.is_empty())
+        .map(|f| f.source.as_str())
+        .collect();
+    fields
+        .iter()
+        .map(|f| {
+            let source = f.source.as_str();
+            f.steps.is_empty()
+                && !source.contains('.')
+                && direct
+                    .iter()
+                    .filter(|other| {
+                        **other == source
+                            || other
+                                .strip_prefix(source)
+                                .is_some_and(|rest| rest.starts_with('.'))
+                    })
+                    .count()
+                    == 1
+        })
+        .collect()
+}
+
 /// Map one batch. Every field is processed for every record, so a record
-/// with several bad fields reports all of them; it fails once.
+/// with several bad fields reports all of them; it fails once. A field
+/// without transformers takes its value straight from the record's body
+/// (no conversion to the contract's `value` and back), and only for the
+/// records that pass; a failed record keeps its body whole for the error.
 pub fn map_batch<T: ValueTransformer>(
     fields: &mut [FieldPlan<T>],
     entity: &str,
     records: Vec<Record>,
 ) -> (Vec<Record>, Vec<RecordError>, u64) {
     let n = records.len();
-    let mut outputs: Vec<Object> = vec![Object::new(); n];
     let mut failed = vec![false; n];
     let mut errors: Vec<(usize, RecordError)> = Vec::new();
+    let mut slots: Vec<Vec<Slot>> = Vec::with_capacity(fields.len());
+    let required_missing = |field: &FieldPlan<T>| {
+        let message = format!(
+            "required field `{}` is empty (source field `{}`); fix the source data or give the mapping a default",
+            field.target, field.source
+        );
+        RecordError::new(
+            Stage::Transform,
+            entity,
+            Category::Validation,
+            codes::REQUIRED_FIELD_MISSING,
+            message,
+        )
+        .on_field(&field.target)
+    };
     for field in fields.iter_mut() {
+        if field.steps.is_empty() {
+            let column = records
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let value = get_path(&r.body, &field.source);
+                    let (slot, blank) = match &field.default {
+                        Some(default) if json_is_blank(value) => {
+                            (Slot::Value(default.clone()), json_is_blank(Some(default)))
+                        }
+                        _ => (Slot::FromBody, json_is_blank(value)),
+                    };
+                    if field.required && blank {
+                        failed[i] = true;
+                        errors.push((i, required_missing(field)));
+                        return Slot::Failed;
+                    }
+                    slot
+                })
+                .collect();
+            slots.push(column);
+            continue;
+        }
+        let mut column: Vec<Slot> = (0..n).map(|_| Slot::Failed).collect();
         let mut values: Vec<Value> = records
             .iter()
             .map(|r| to_value(get_path(&r.body, &field.source)))
@@ -167,22 +262,12 @@ pub fn map_batch<T: ValueTransformer>(
             let value = std::mem::replace(&mut values[i], Value::Null);
             if field.required && is_blank(&value) {
                 failed[i] = true;
-                let message = format!(
-                    "required field `{}` is empty (source field `{}`); fix the source data or give the mapping a default",
-                    field.target, field.source
-                );
-                let error = RecordError::new(
-                    Stage::Transform,
-                    entity,
-                    Category::Validation,
-                    codes::REQUIRED_FIELD_MISSING,
-                    message,
-                );
-                errors.push((i, error.on_field(&field.target)));
+                errors.push((i, required_missing(field)));
             } else {
-                set_path(&mut outputs[i], &field.target, from_value(value));
+                column[i] = Slot::Value(from_value(value));
             }
         }
+        slots.push(column);
     }
     let errors = errors
         .into_iter()
@@ -195,15 +280,35 @@ pub fn map_batch<T: ValueTransformer>(
         })
         .collect();
     let failed_count = failed.iter().filter(|f| **f).count() as u64;
-    let passed = records
-        .into_iter()
-        .zip(outputs)
-        .zip(failed)
-        .filter(|(_, f)| !f)
-        .map(|((mut record, body), _)| {
-            record.body = body;
-            record
-        })
-        .collect();
+    let movable = movable(fields);
+    let mut columns: Vec<std::vec::IntoIter<Slot>> =
+        slots.into_iter().map(Vec::into_iter).collect();
+    let mut passed = Vec::with_capacity(n - failed_count as usize);
+    for (mut record, failed) in records.into_iter().zip(failed) {
+        // Every column yields one slot per record, in order.
+        let row: Vec<Slot> = columns
+            .iter_mut()
+            .map(|c| c.next().expect("a slot per record"))
+            .collect();
+        if failed {
+            continue;
+        }
+        let mut body = Object::new();
+        for ((field, slot), movable) in fields.iter().zip(row).zip(&movable) {
+            let value = match slot {
+                Slot::Value(v) => v,
+                Slot::FromBody if *movable => {
+                    record.body.remove(&field.source).unwrap_or(Json::Null)
+                }
+                Slot::FromBody => get_path(&record.body, &field.source)
+                    .cloned()
+                    .unwrap_or(Json::Null),
+                Slot::Failed => unreachable!("a record that passed failed no field"),
+            };
+            set_path(&mut body, &field.target, value);
+        }
+        record.body = body;
+        passed.push(record);
+    }
     (passed, errors, failed_count)
 }

@@ -200,6 +200,18 @@ impl JsonlFileSource {
                 ));
             }
         };
+        // Checked without building it: a line that starts with `{` and is
+        // one JSON value is an object. Anything else is parsed to word the
+        // error.
+        let trimmed = text.trim_matches([' ', '\t', '\n', '\r']);
+        if trimmed.starts_with('{')
+            && serde_json::from_str::<serde::de::IgnoredAny>(trimmed).is_ok()
+        {
+            return Ok(Extracted {
+                key,
+                body: trimmed.to_owned(),
+            });
+        }
         match serde_json::from_str::<Json>(text) {
             Ok(Json::Object(_)) => Ok(Extracted {
                 key,

@@ -4,7 +4,12 @@
 //! `begin` opens the file, creating it and its parent directories. `write`
 //! appends each record as one compact JSON line and reports it `created`
 //! (without an id); a record whose body is not a JSON object gets a
-//! `validation` error (code `not-an-object`) and is not written. `commit`
+//! `validation` error (code `not-an-object`) and is not written. The line
+//! is the body as sent with the whitespace between its tokens removed: the
+//! body is checked to be one JSON object without being built, and keys,
+//! their order, escapes and numbers are written as they came (the host
+//! sends each body as serde_json writes an object: compact, keys sorted,
+//! each once, so its bodies are written unchanged). `commit`
 //! flushes the file and syncs it to storage. The `entity` arguments are
 //! not used: the file is the entity.
 //!
@@ -23,6 +28,7 @@
 //!   written again. Use it with `"append"` for incremental runs and replays,
 //!   which may hand the target a record a second time after a crash.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
@@ -31,6 +37,9 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use sluice_sdk::files::{data_path, io_error};
 use sluice_sdk::{Options, Outgoing, PluginError, Target, WriteOutcome};
+
+/// Bytes buffered before they are written to the file.
+const WRITE_BUFFER: usize = 64 * 1024;
 
 /// The `jsonl-file-target` plugin.
 #[derive(Debug)]
@@ -106,7 +115,8 @@ impl Target for JsonlFileTarget {
             .open(&self.full_path)
             .map_err(|e| io_error(&self.path, "opening", &e))?;
         self.opened = true;
-        self.writer = Some(BufWriter::new(file));
+        // Larger than the default 8 KiB: each flush is a host call.
+        self.writer = Some(BufWriter::with_capacity(WRITE_BUFFER, file));
         Ok(())
     }
 
@@ -119,6 +129,20 @@ impl Target for JsonlFileTarget {
         let writer = self.writer.as_mut().ok_or_else(not_begun)?;
         let mut outcomes = Vec::with_capacity(records.len());
         for record in &records {
+            if self.key_field.is_none() {
+                // No key to look at: the body is checked, not built.
+                match compact_object(&record.body) {
+                    Ok(line) => {
+                        writer
+                            .write_all(line.as_bytes())
+                            .and_then(|()| writer.write_all(b"\n"))
+                            .map_err(|e| io_error(path, "writing", &e))?;
+                        outcomes.push(Ok(WriteOutcome::Created(None)));
+                    }
+                    Err(error) => outcomes.push(Err(error)),
+                }
+                continue;
+            }
             let object = match record.record() {
                 Ok(object) => object,
                 Err(error) => {
@@ -217,6 +241,55 @@ impl JsonlFileTarget {
     }
 }
 
+/// `body` as one compact JSON line, if it is one JSON object: the text
+/// itself when it has no whitespace between tokens (what the host sends),
+/// otherwise a copy without it. Checked with serde_json without building
+/// the object; anything else is the SDK's `not-an-object` error.
+fn compact_object(body: &str) -> Result<Cow<'_, str>, PluginError> {
+    // JSON's whitespace, no other.
+    let text = body.trim_matches([' ', '\t', '\n', '\r']);
+    let valid =
+        text.starts_with('{') && serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok();
+    if !valid {
+        // Rare: let the SDK's parser word the error.
+        return Err(sluice_sdk::parse_record(body).err().unwrap_or_else(|| {
+            PluginError::validation("not-an-object", "a record must be a JSON object")
+        }));
+    }
+    // Valid JSON: outside strings, whitespace only separates tokens; inside
+    // them it is kept (raw control characters cannot occur there).
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut compact: Option<Vec<u8>> = None;
+    for (i, b) in text.bytes().enumerate() {
+        let drop = if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+            }
+            false
+        } else if b == b'"' {
+            in_string = true;
+            false
+        } else {
+            matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+        };
+        match (&mut compact, drop) {
+            (None, true) => compact = Some(text.as_bytes()[..i].to_vec()),
+            (Some(out), false) => out.push(b),
+            _ => {}
+        }
+    }
+    Ok(match compact {
+        // Only ASCII whitespace was left out: still UTF-8.
+        Some(out) => Cow::Owned(String::from_utf8(out).expect("UTF-8 stays UTF-8")),
+        None => Cow::Borrowed(text),
+    })
+}
+
 /// A key field's value as text.
 fn key_text(v: &serde_json::Value) -> String {
     match v {
@@ -273,6 +346,24 @@ mod tests {
         );
         let written = std::fs::read_to_string(dir.path().join("out/c.jsonl")).unwrap();
         assert_eq!(written, "{\"a\":1}\n{\"b\":[true,null]}\n");
+    }
+
+    #[test]
+    fn whitespace_is_removed_only_between_tokens() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut target = JsonlFileTarget::under(dir.path(), r#"{"path": "c.jsonl"}"#).unwrap();
+        let body = "\n { \"a b\" : \"x \\\" y\\\\\" ,\r\n\t\"é ü\": [1, { \"c\" : \" \\t \" } ] } ";
+        let compact = r#"{"z":1,"a":{"b":[true,null]}}"#;
+        let outcomes = run(&mut target, &[body, compact]);
+        assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+        let written = std::fs::read_to_string(dir.path().join("c.jsonl")).unwrap();
+        assert_eq!(
+            written,
+            format!(
+                "{}\n{compact}\n",
+                r#"{"a b":"x \" y\\","é ü":[1,{"c":" \t "}]}"#
+            )
+        );
     }
 
     #[test]
