@@ -34,6 +34,7 @@ use super::plugin_bench::{Bench, Failed, RecordResult};
 use super::render::{esc, print_json};
 use sluice::model::Category;
 use sluice::plugin::PluginKind;
+use sluice::run::toml_to_json;
 
 /// Most cases a case file may hold.
 const MAX_CASES: usize = 10_000;
@@ -327,21 +328,4 @@ fn table_to_json(table: Option<&toml::Table>) -> Json {
         || Json::Object(Default::default()),
         |t| toml_to_json(&toml::Value::Table(t.clone())),
     )
-}
-
-/// TOML as JSON; dates become their TOML text.
-fn toml_to_json(v: &toml::Value) -> Json {
-    match v {
-        toml::Value::String(s) => Json::String(s.clone()),
-        toml::Value::Integer(i) => Json::from(*i),
-        toml::Value::Float(f) => serde_json::Number::from_f64(*f).map_or(Json::Null, Json::Number),
-        toml::Value::Boolean(b) => Json::Bool(*b),
-        toml::Value::Datetime(d) => Json::String(d.to_string()),
-        toml::Value::Array(a) => Json::Array(a.iter().map(toml_to_json).collect()),
-        toml::Value::Table(t) => Json::Object(
-            t.iter()
-                .map(|(k, v)| (k.clone(), toml_to_json(v)))
-                .collect(),
-        ),
-    }
 }

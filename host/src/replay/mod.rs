@@ -126,15 +126,14 @@ impl Sluice {
             let (locks, entries) = if dry_run {
                 (None, entries)
             } else {
-                let locks =
-                    RunLocks::acquire(
+                let locks = RunLocks::acquire(
                     self.data_dir(),
                     &loaded,
                     RunKind::Replay,
                     self.waits(),
                     None,
                 )
-                        .map_err(RunError::from)?;
+                .map_err(RunError::from)?;
                 let mut of_pipeline = filter.clone();
                 of_pipeline.pipeline = Some(pipeline.clone());
                 (Some(locks), log.dlq_entries(&of_pipeline)?)

@@ -196,12 +196,7 @@ impl RunLocks {
 }
 
 /// Open and lock `path`.
-fn take(
-    path: &Path,
-    what: &str,
-    wait: bool,
-    stop: Option<&StopSignal>,
-) -> Result<File, LockError> {
+fn take(path: &Path, what: &str, wait: bool, stop: Option<&StopSignal>) -> Result<File, LockError> {
     let io = |source| LockError::Io {
         path: path.to_owned(),
         source,
@@ -492,6 +487,29 @@ target = "id"
         std::thread::sleep(Duration::from_millis(700));
         drop(first);
         assert!(waiter.join().unwrap() >= Duration::from_millis(600));
+    }
+
+    #[test]
+    fn a_stop_ends_the_wait_for_a_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join(".sluice");
+        let a = pipeline(dir.path(), "a", "c.jsonl");
+        let _held = RunLocks::acquire(&data, &a, RunKind::Run, false, None).unwrap();
+        let stop = std::sync::Arc::new(StopSignal::new());
+        let waiter = std::thread::spawn({
+            let (data, a, stop) = (data.clone(), a.clone(), stop.clone());
+            move || RunLocks::acquire(&data, &a, RunKind::Run, true, Some(&stop))
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        stop.request(StopLevel::Drain, "the daemon is stopping (SIGTERM)");
+        // The lock is still held: only the stop can end the wait.
+        match waiter.join().unwrap() {
+            Err(LockError::Stopped { what, why }) => {
+                assert!(what.contains("pipeline `a`"), "{what}");
+                assert!(why.contains("SIGTERM"), "{why}");
+            }
+            other => panic!("expected a stopped wait, got {other:?}"),
+        }
     }
 
     #[test]

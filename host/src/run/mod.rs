@@ -9,7 +9,7 @@ mod replay_feed;
 mod runner;
 
 pub use crate::model::Progress;
-pub use plan::Plan;
+pub use plan::{Plan, toml_to_json};
 pub use runner::{
     Feed, RunError, RunKind, RunRequest, RunSummary, run_pipeline, run_plan, run_with,
 };

@@ -410,8 +410,9 @@ pub(crate) fn merge(base: &toml::Table, over: &toml::Table) -> toml::Table {
     merged
 }
 
-/// TOML as JSON; dates become their TOML text.
-pub(crate) fn toml_to_json(v: &toml::Value) -> Json {
+/// TOML as JSON (plugin options are written in TOML and handed to plugins
+/// as JSON); dates become their TOML text.
+pub fn toml_to_json(v: &toml::Value) -> Json {
     match v {
         toml::Value::String(s) => Json::String(s.clone()),
         toml::Value::Integer(i) => Json::from(*i),

@@ -281,8 +281,13 @@ pub fn run_plan(
     progress: Arc<Progress>,
 ) -> Result<RunSummary, RunError> {
     let started = Instant::now();
-    let mut locks =
-        RunLocks::acquire(sluice.data_dir(), loaded, RunKind::Run, sluice.waits(), None)?;
+    let mut locks = RunLocks::acquire(
+        sluice.data_dir(),
+        loaded,
+        RunKind::Run,
+        sluice.waits(),
+        None,
+    )?;
     let mut log = RunLog::open(&sluice.run_log_path())?;
     let run_id = log.start_run(
         &loaded.pipeline.name,
