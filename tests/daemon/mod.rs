@@ -189,6 +189,45 @@ pub fn contacts(n: usize) -> String {
         .collect()
 }
 
+/// One job, `slow`, copying `records` contacts through
+/// [`pipeline`]`("slow", …)` at `slow_ms` per batch, with `job_extra` added
+/// to its `[[job]]` table: the daemon started, the job triggered, and at
+/// least `loaded` records loaded.
+pub fn start_slow_job(
+    env: &TestEnv,
+    records: usize,
+    slow_ms: u32,
+    incremental: bool,
+    job_extra: &str,
+    loaded: u64,
+) -> Daemon {
+    env.write("in/contacts.jsonl", &contacts(records));
+    env.write(
+        "p.toml",
+        &pipeline(
+            "slow",
+            "contacts.jsonl",
+            "out.jsonl",
+            Some(slow_ms),
+            incremental,
+        ),
+    );
+    env.write(
+        "sluice.toml",
+        &format!("[[job]]\nname = \"slow\"\npipeline = \"p.toml\"\n{job_extra}"),
+    );
+    let daemon = Daemon::start(env);
+    assert_eq!(daemon.post("/v1/jobs/slow/trigger").0, 202);
+    wait_for(Duration::from_secs(120), "records loaded", || {
+        let (_, runs) = daemon.get("/v1/runs?job=slow");
+        let so_far = runs["active"][0]["progress"]["loaded"]
+            .as_u64()
+            .unwrap_or(0);
+        (so_far >= loaded).then_some(())
+    });
+    daemon
+}
+
 /// A pipeline `name` reading `in/<input>` and appending to `out/<output>`
 /// (idempotent by `id`); `slow_ms` per batch of 10 when set.
 pub fn pipeline(

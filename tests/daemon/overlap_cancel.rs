@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sluice::runlog::DlqFilter;
 
-use super::{Daemon, contacts, ids, pipeline, wait_for};
+use super::{ids, start_slow_job};
 use crate::support::TestEnv;
 
 const RECORDS: usize = 400;
@@ -15,24 +15,7 @@ const RECORDS: usize = 400;
 #[test]
 fn a_newer_fire_cancels_the_running_run_and_loses_nothing() {
     let env = TestEnv::new();
-    env.write("in/contacts.jsonl", &contacts(RECORDS));
-    env.write(
-        "p.toml",
-        &pipeline("slow", "contacts.jsonl", "out.jsonl", Some(40), false),
-    );
-    env.write(
-        "sluice.toml",
-        "[[job]]\nname = \"slow\"\npipeline = \"p.toml\"\noverlap = \"cancel\"\n",
-    );
-    let mut daemon = Daemon::start(&env);
-    assert_eq!(daemon.post("/v1/jobs/slow/trigger").0, 202);
-    wait_for(Duration::from_secs(120), "records loaded", || {
-        let (_, runs) = daemon.get("/v1/runs?job=slow");
-        let loaded = runs["active"][0]["progress"]["loaded"]
-            .as_u64()
-            .unwrap_or(0);
-        (loaded >= 20).then_some(())
-    });
+    let mut daemon = start_slow_job(&env, RECORDS, 40, false, "overlap = \"cancel\"\n", 20);
     let (status, body) = daemon.post("/v1/jobs/slow/trigger");
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["cancelling"], 1, "{body}");

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use sluice::runlog::DlqFilter;
 
-use super::{Daemon, contacts, ids, pipeline, wait_for};
+use super::{ids, start_slow_job};
 use crate::support::TestEnv;
 
 const RECORDS: usize = 600;
@@ -15,24 +15,7 @@ const RECORDS: usize = 600;
 #[test]
 fn a_second_signal_holds_back_what_is_in_flight_and_loses_nothing() {
     let env = TestEnv::new();
-    env.write("in/contacts.jsonl", &contacts(RECORDS));
-    env.write(
-        "p.toml",
-        &pipeline("slow", "contacts.jsonl", "out.jsonl", Some(80), false),
-    );
-    env.write(
-        "sluice.toml",
-        "[[job]]\nname = \"slow\"\npipeline = \"p.toml\"\n",
-    );
-    let mut daemon = Daemon::start(&env);
-    assert_eq!(daemon.post("/v1/jobs/slow/trigger").0, 202);
-    wait_for(Duration::from_secs(120), "records loaded", || {
-        let (_, runs) = daemon.get("/v1/runs?job=slow");
-        let loaded = runs["active"][0]["progress"]["loaded"]
-            .as_u64()
-            .unwrap_or(0);
-        (loaded >= 20).then_some(())
-    });
+    let mut daemon = start_slow_job(&env, RECORDS, 80, false, "", 20);
     daemon.signal("TERM");
     std::thread::sleep(Duration::from_millis(100));
     daemon.signal("TERM");

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use super::{Daemon, contacts, ids, pipeline, wait_for};
+use super::{Daemon, ids, start_slow_job, wait_for};
 use crate::support::TestEnv;
 
 const RECORDS: usize = 600;
@@ -13,25 +13,8 @@ const RECORDS: usize = 600;
 #[test]
 fn sigterm_mid_run_finishes_what_was_read_and_loses_nothing() {
     let env = TestEnv::new();
-    env.write("in/contacts.jsonl", &contacts(RECORDS));
     // 60 batches of 10 at 50 ms each: about 3 s.
-    env.write(
-        "p.toml",
-        &pipeline("slow", "contacts.jsonl", "out.jsonl", Some(50), true),
-    );
-    env.write(
-        "sluice.toml",
-        "[[job]]\nname = \"slow\"\npipeline = \"p.toml\"\n",
-    );
-    let mut daemon = Daemon::start(&env);
-    assert_eq!(daemon.post("/v1/jobs/slow/trigger").0, 202);
-    wait_for(Duration::from_secs(120), "records loaded", || {
-        let (_, runs) = daemon.get("/v1/runs?job=slow");
-        let loaded = runs["active"][0]["progress"]["loaded"]
-            .as_u64()
-            .unwrap_or(0);
-        (loaded >= 50).then_some(())
-    });
+    let mut daemon = start_slow_job(&env, RECORDS, 50, true, "", 50);
     // A second fire while it runs is skipped (overlap = "skip").
     let (status, body) = daemon.post("/v1/jobs/slow/trigger");
     assert_eq!(status, 409, "{body}");
