@@ -275,16 +275,7 @@ async fn pause(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(r) = refusal(&shared, &headers) {
-        return r;
-    }
-    let mut state = shared.lock();
-    if let Err(e) = state.scheduler.pause(&name) {
-        return error(StatusCode::NOT_FOUND, e.to_string());
-    }
-    state.persist(&shared.project_key);
-    tracing::info!(job = %name, "Job paused.");
-    json(StatusCode::OK, json!({ "job": state.scheduler.job(&name) }))
+    set_paused(&shared, &name, &headers, true)
 }
 
 async fn resume(
@@ -292,18 +283,31 @@ async fn resume(
     Path(name): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    if let Some(r) = refusal(&shared, &headers) {
+    set_paused(&shared, &name, &headers, false)
+}
+
+/// Pause or resume `name`, store it, and answer with the job.
+fn set_paused(shared: &Shared, name: &str, headers: &HeaderMap, paused: bool) -> Response {
+    if let Some(r) = refusal(shared, headers) {
         return r;
     }
     let mut state = shared.lock();
-    let now = shared.clock.now();
-    if let Err(e) = state.scheduler.resume(&name, now) {
+    let changed = if paused {
+        state.scheduler.pause(name)
+    } else {
+        state.scheduler.resume(name, shared.clock.now())
+    };
+    if let Err(e) = changed {
         return error(StatusCode::NOT_FOUND, e.to_string());
     }
     state.persist(&shared.project_key);
-    shared.wake.notify_one();
-    tracing::info!(job = %name, "Job resumed.");
-    json(StatusCode::OK, json!({ "job": state.scheduler.job(&name) }))
+    if paused {
+        tracing::info!(job = %name, "Job paused.");
+    } else {
+        shared.wake.notify_one();
+        tracing::info!(job = %name, "Job resumed.");
+    }
+    json(StatusCode::OK, json!({ "job": state.scheduler.job(name) }))
 }
 
 async fn runs(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> Response {
