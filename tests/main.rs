@@ -11,6 +11,7 @@ mod cli_output;
 mod contract;
 mod crash;
 mod daemon;
+mod dashboard;
 mod dlq;
 mod error_model;
 mod example_contacts;

@@ -55,6 +55,7 @@ impl ErrorsArgs {
             field: self.field.clone(),
             entity: self.entity.clone(),
             limit: Some(self.limit),
+            ..ErrorFilter::default()
         }
     }
 }

@@ -23,6 +23,7 @@ mod run_cmd;
 mod runs_cmd;
 mod stats_cmd;
 mod time;
+mod ui;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -95,6 +96,9 @@ enum Command {
     /// Run a project's jobs on their schedules with an HTTP API;
     /// `daemon reload` reloads the running daemon's project.
     Daemon(daemon::DaemonArgs),
+    /// The operator dashboard in the browser: runs, errors, the DLQ, the
+    /// review queue and the audit log of the data directory.
+    Ui(ui::UiArgs),
 }
 
 /// `--json` for read commands.
@@ -181,6 +185,7 @@ fn dispatch(cli: Cli, data_dir_explicit: bool) -> anyhow::Result<Exit> {
         Command::Cursor(args) => cursor_cmd::cursor(&open()?, &args),
         Command::Connection(args) => connection_cmd::connection(&open()?, &args),
         Command::Daemon(args) => daemon::daemon(options, data_dir_explicit, &args),
+        Command::Ui(args) => ui::ui(open()?, &args),
     }
 }
 

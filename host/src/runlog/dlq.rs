@@ -31,6 +31,14 @@ pub struct DlqFilter {
     pub field: Option<String>,
     /// Only entries updated at or after this UTC time (ISO 8601).
     pub since: Option<String>,
+    /// Only entries that entered the queue before this UTC time (ISO 8601):
+    /// entries at least this old.
+    pub created_before: Option<String>,
+    /// Only entries whose record key contains this text (exact bytes, case
+    /// sensitive).
+    pub key_contains: Option<String>,
+    /// Only entries whose last failure names this plugin.
+    pub plugin: Option<String>,
     /// Which statuses: open entries by default.
     pub status: StatusFilter,
     /// Only this disposition. When unset, entries parked for review are
@@ -238,6 +246,9 @@ impl RunLog {
             (" AND code = ?", &filter.code),
             (" AND field = ?", &filter.field),
             (" AND updated_at >= ?", &filter.since),
+            (" AND created_at < ?", &filter.created_before),
+            (" AND instr(record_key, ?) > 0", &filter.key_contains),
+            (" AND plugin = ?", &filter.plugin),
         ] {
             if let Some(v) = value {
                 push(&mut sql, clause, Sql::Text(v.clone()));

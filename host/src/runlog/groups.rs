@@ -285,6 +285,8 @@ fn filter_sql(filter: &ErrorFilter, with_stage: bool, args: &mut Vec<Sql>, sql: 
         ("code", &filter.code),
         ("field", &filter.field),
         ("entity", &filter.entity),
+        ("record_key", &filter.record_key),
+        ("plugin", &filter.plugin),
     ] {
         if let Some(v) = value {
             args.push(Sql::Text(v.clone()));

@@ -140,8 +140,27 @@ pub struct ErrorFilter {
     pub field: Option<String>,
     /// Only this entity.
     pub entity: Option<String>,
+    /// Only errors of this record.
+    pub record_key: Option<String>,
+    /// Only errors naming this plugin.
+    pub plugin: Option<String>,
     /// At most this many (none: all).
     pub limit: Option<u64>,
+}
+
+/// Which runs to list.
+#[derive(Debug, Clone, Default)]
+pub struct RunFilter {
+    /// Only this pipeline.
+    pub pipeline: Option<String>,
+    /// Only runs with this status (`running`, `succeeded`, `partial`...).
+    pub status: Option<String>,
+    /// Only runs started at or after this UTC time (ISO 8601, or a date).
+    pub since: Option<String>,
+    /// Only runs started before this UTC time (ISO 8601, or a date).
+    pub until: Option<String>,
+    /// At most this many, newest first.
+    pub limit: u64,
 }
 
 const RUN_COLUMNS: &str =
@@ -175,6 +194,36 @@ impl RunLog {
             "SELECT {RUN_COLUMNS} FROM runs WHERE ?1 IS NULL OR pipeline = ?1 ORDER BY id DESC LIMIT ?2"
         ))?;
         let rows = stmt.query_map(params![pipeline, limit as i64], run_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Runs matching `filter`, newest first.
+    pub fn runs_matching(&self, filter: &RunFilter) -> Result<Vec<RunRow>, RunLogError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {RUN_COLUMNS} FROM runs
+             WHERE (?1 IS NULL OR pipeline = ?1) AND (?2 IS NULL OR status = ?2)
+               AND (?3 IS NULL OR started_at >= ?3) AND (?4 IS NULL OR started_at < ?4)
+             ORDER BY id DESC LIMIT ?5"
+        ))?;
+        let rows = stmt.query_map(
+            params![
+                filter.pipeline,
+                filter.status,
+                filter.since,
+                filter.until,
+                filter.limit as i64
+            ],
+            run_row,
+        )?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Names of the pipelines that have runs, sorted.
+    pub fn pipeline_names(&self) -> Result<Vec<String>, RunLogError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT pipeline FROM runs ORDER BY pipeline")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -236,6 +285,8 @@ impl RunLog {
             ("code", &filter.code),
             ("field", &filter.field),
             ("entity", &filter.entity),
+            ("record_key", &filter.record_key),
+            ("plugin", &filter.plugin),
         ] {
             if let Some(v) = value {
                 args.push(Sql::Text(v.clone()));
@@ -306,5 +357,60 @@ impl RunLog {
         )?;
         let rows = stmt.query_map([run_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runlog::review::fixture::dlq_log;
+
+    fn ids(log: &RunLog, filter: &RunFilter) -> Vec<i64> {
+        let runs = log.runs_matching(filter).unwrap();
+        runs.iter().map(|r| r.id).collect()
+    }
+
+    #[test]
+    fn runs_are_filtered_by_pipeline_status_and_start() {
+        let (_dir, log) = dlq_log();
+        let all = RunFilter {
+            limit: 10,
+            ..RunFilter::default()
+        };
+        assert_eq!(ids(&log, &all), vec![3, 2, 1], "newest first");
+        let f = |f: RunFilter| ids(&log, &RunFilter { limit: 10, ..f });
+        assert_eq!(
+            f(RunFilter {
+                pipeline: Some("crm".into()),
+                ..RunFilter::default()
+            }),
+            vec![2, 1]
+        );
+        assert_eq!(
+            f(RunFilter {
+                status: Some("failed".into()),
+                ..RunFilter::default()
+            }),
+            Vec::<i64>::new()
+        );
+        assert_eq!(
+            f(RunFilter {
+                since: Some("2026-11-02".into()),
+                until: Some("2026-11-02T10:00:00Z".into()),
+                ..RunFilter::default()
+            }),
+            vec![2]
+        );
+        assert_eq!(
+            ids(
+                &log,
+                &RunFilter {
+                    limit: 1,
+                    ..RunFilter::default()
+                }
+            ),
+            vec![3]
+        );
+        assert_eq!(log.pipeline_names().unwrap(), vec!["crm", "erp"]);
     }
 }

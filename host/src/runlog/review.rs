@@ -843,6 +843,44 @@ mod tests {
         );
         assert_eq!(
             f(DlqFilter {
+                created_before: Some("2026-11-02T09:31:13.000Z".into()),
+                ..DlqFilter::default()
+            }),
+            vec![1, 2],
+            "entries at least this old"
+        );
+        assert_eq!(
+            f(DlqFilter {
+                key_contains: Some("0002".into()),
+                ..DlqFilter::default()
+            }),
+            vec![2]
+        );
+        assert_eq!(
+            f(DlqFilter {
+                key_contains: Some("%".into()),
+                ..DlqFilter::default()
+            }),
+            Vec::<i64>::new(),
+            "a key search is literal text, not a pattern"
+        );
+        assert_eq!(
+            f(DlqFilter {
+                plugin: Some("email-check".into()),
+                pipeline: Some("crm".into()),
+                ..DlqFilter::default()
+            }),
+            vec![1, 2, 3]
+        );
+        assert_eq!(
+            f(DlqFilter {
+                plugin: Some("phone".into()),
+                ..DlqFilter::default()
+            }),
+            Vec::<i64>::new()
+        );
+        assert_eq!(
+            f(DlqFilter {
                 ids: vec![1, 4, 7],
                 ..DlqFilter::default()
             }),

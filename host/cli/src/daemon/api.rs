@@ -46,7 +46,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
 /// Refuse requests whose `Host` is a domain name (other than `localhost`):
 /// a browser sends the page's own domain, which DNS rebinding can point at
 /// 127.0.0.1.
-async fn host_guard(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+pub(crate) async fn host_guard(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
     let host = request
         .headers()
         .get(header::HOST)

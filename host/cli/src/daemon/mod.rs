@@ -12,7 +12,9 @@ mod api;
 mod client;
 mod service;
 mod signals;
-mod token;
+pub(crate) mod token;
+
+pub(crate) use api::host_guard;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -228,7 +228,8 @@ pub async fn serve(
 
     let http_stop = Arc::new(Notify::new());
     let server = {
-        let app = api::router(shared.clone());
+        let dashboard = crate::ui::UiState::new(shared.sluice.clone(), &shared.token, true);
+        let app = api::router(shared.clone()).merge(crate::ui::routes(Arc::new(dashboard)));
         let stop = http_stop.clone();
         tokio::spawn(async move {
             axum::serve(listener, app)
