@@ -18,4 +18,13 @@ if [ ! -x "$venv/bin/componentize-py" ] || ! "$venv/bin/componentize-py" --versi
 fi
 export SLUICE_COMPONENTIZE_PY="$PWD/$venv/bin/componentize-py"
 
+# playwright-core drives Chromium in the dashboard's browser test
+# (tests/dashboard/browser.rs); without npm or Chromium that test says it
+# is skipped, unless SLUICE_REQUIRE_BROWSER is set (CI).
+browser_tools=target/browser-tools
+if [ ! -f "$browser_tools/node_modules/playwright-core/package.json" ] && command -v npm >/dev/null; then
+    npm install --silent --no-audit --no-fund --prefix "$browser_tools" playwright-core@1.65.2 \
+        || echo "tests/run.sh: could not install playwright-core; the browser test will be skipped" >&2
+fi
+
 cargo test --workspace "$@"

@@ -5,56 +5,8 @@
 
 use serde_json::Value;
 
-use super::Dashboard;
+use super::{Dashboard, HOSTILE_KEY, PIPELINE, partial_run};
 use crate::support::TestEnv;
-
-const PIPELINE: &str = r#"name = "crm-phones"
-
-[source]
-plugin = "jsonl-file"
-dir = "in"
-
-[target]
-plugin = "jsonl-file"
-dir = "out"
-options = { mode = "append", key_field = "id" }
-
-[[entity]]
-name = "contacts"
-key = "id"
-source_options = { path = "contacts.jsonl" }
-target_options = { path = "contacts.jsonl" }
-
-[[entity.field]]
-target = "id"
-
-[[entity.field]]
-target = "phone"
-transform = ["trim", { plugin = "phone-e164", options = { default_region = "US" } }]
-"#;
-
-/// A key a browser would run if the pages did not escape it.
-const HOSTILE_KEY: &str = "<script>alert(1)</script>";
-
-fn contacts() -> String {
-    let mut out = String::new();
-    for i in 0..20 {
-        let phone = if i % 2 == 0 {
-            format!("(415) 555-{:04}", 3000 + i)
-        } else {
-            format!("+1 415 555 {:04}", 3000 + i)
-        };
-        out.push_str(&format!(
-            "{}\n",
-            serde_json::json!({"id": format!("c{i:03}"), "phone": phone})
-        ));
-    }
-    out.push_str(&format!(
-        "{}\n",
-        serde_json::json!({"id": HOSTILE_KEY, "phone": "(415) 555-9999"})
-    ));
-    out
-}
 
 fn entry_ids(v: &Value) -> Vec<i64> {
     v["entries"]
@@ -68,14 +20,7 @@ fn entry_ids(v: &Value) -> Vec<i64> {
 #[test]
 fn find_a_partial_run_replay_after_a_dry_run_and_discard_with_a_reason() {
     let env = TestEnv::new();
-    env.write("in/contacts.jsonl", &contacts());
-    // Without a default region, national numbers cannot be made E.164.
-    env.write(
-        "pipeline.toml",
-        &PIPELINE.replace(", options = { default_region = \"US\" }", ""),
-    );
-    let out = env.cli(&["run", "pipeline.toml"]);
-    assert_eq!(out.status.code(), Some(3), "a partial run");
+    partial_run(&env);
 
     let mut ui = Dashboard::start(&env);
 

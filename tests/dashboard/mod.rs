@@ -2,6 +2,7 @@
 //! their JSON answers, escaping of what plugins and sources hand the host,
 //! and the checks on actions (session, form token, origin).
 
+mod browser;
 mod dlq_workflow;
 
 use std::io::{BufRead, BufReader};
@@ -12,6 +13,67 @@ use reqwest::blocking::{Client, Response};
 use reqwest::header;
 
 use crate::support::TestEnv;
+
+pub const PIPELINE: &str = r#"name = "crm-phones"
+
+[source]
+plugin = "jsonl-file"
+dir = "in"
+
+[target]
+plugin = "jsonl-file"
+dir = "out"
+options = { mode = "append", key_field = "id" }
+
+[[entity]]
+name = "contacts"
+key = "id"
+source_options = { path = "contacts.jsonl" }
+target_options = { path = "contacts.jsonl" }
+
+[[entity.field]]
+target = "id"
+
+[[entity.field]]
+target = "phone"
+transform = ["trim", { plugin = "phone-e164", options = { default_region = "US" } }]
+"#;
+
+/// A key a browser would run if the pages did not escape it.
+pub const HOSTILE_KEY: &str = "<script>alert(1)</script>";
+
+fn contacts() -> String {
+    let mut out = String::new();
+    for i in 0..20 {
+        let phone = if i % 2 == 0 {
+            format!("(415) 555-{:04}", 3000 + i)
+        } else {
+            format!("+1 415 555 {:04}", 3000 + i)
+        };
+        out.push_str(&format!(
+            "{}\n",
+            serde_json::json!({"id": format!("c{i:03}"), "phone": phone})
+        ));
+    }
+    out.push_str(&format!(
+        "{}\n",
+        serde_json::json!({"id": HOSTILE_KEY, "phone": "(415) 555-9999"})
+    ));
+    out
+}
+
+/// A partial run of [`PIPELINE`] without its default region: 11 records
+/// (10 national numbers and the hostile key) fail at transform.
+pub fn partial_run(env: &TestEnv) {
+    env.write("in/contacts.jsonl", &contacts());
+    // Without a default region, national numbers cannot be made E.164.
+    env.write(
+        "pipeline.toml",
+        &PIPELINE.replace(", options = { default_region = \"US\" }", ""),
+    );
+    let out = env.cli(&["run", "pipeline.toml"]);
+    assert_eq!(out.status.code(), Some(3), "a partial run");
+}
 
 /// The API token the tests give the dashboard.
 pub const TOKEN: &str = "dashboard-test-token-0123456789";
