@@ -4,6 +4,7 @@
 
 mod browser;
 mod dlq_workflow;
+mod export_import;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
@@ -42,7 +43,7 @@ transform = ["trim", { plugin = "phone-e164", options = { default_region = "US" 
 /// A key a browser would run if the pages did not escape it.
 pub const HOSTILE_KEY: &str = "<script>alert(1)</script>";
 
-fn contacts() -> String {
+pub fn contacts() -> String {
     let mut out = String::new();
     for i in 0..20 {
         let phone = if i % 2 == 0 {

@@ -21,6 +21,7 @@ mod render;
 mod review_cmd;
 mod run_cmd;
 mod runs_cmd;
+mod runs_export_cmd;
 mod stats_cmd;
 mod time;
 mod ui;
@@ -173,7 +174,10 @@ fn dispatch(cli: Cli, data_dir_explicit: bool) -> anyhow::Result<Exit> {
     match cli.command {
         Command::Run(args) => run_cmd::run(&open()?, &args),
         Command::Validate(args) => run_cmd::validate(&open()?, &args),
-        Command::Runs(args) => runs_cmd::runs(&open()?, &args),
+        Command::Runs(args) => match runs_cmd::import_args(&args) {
+            Some(import) => runs_export_cmd::import(import),
+            None => runs_cmd::runs(&open()?, &args),
+        },
         Command::Errors(args) => errors_cmd::errors(&open()?, &args),
         Command::Stats(args) => stats_cmd::stats(&open()?, &args),
         Command::Audit(args) => audit_cmd::audit(&open()?, &args),

@@ -41,6 +41,13 @@ enum RunsCommand {
     /// Delete old runs and what was recorded under them (errors, skips,
     /// retries, captures), keeping the runs open dead-letter entries need.
     Prune(PruneArgs),
+    /// Write one run to a file for support: counts, errors, captures,
+    /// configuration, plugin digests and the Sluice version, with secrets
+    /// redacted.
+    Export(super::runs_export_cmd::ExportArgs),
+    /// Open an exported run in a new data directory, to browse it with
+    /// `sluice ui` or `sluice runs`.
+    Import(super::runs_export_cmd::ImportArgs),
 }
 
 #[derive(Debug, Args)]
@@ -82,6 +89,14 @@ struct ShowArgs {
     format: Format,
 }
 
+/// `sluice runs import` works without the data directory: it makes one.
+pub fn import_args(args: &RunsArgs) -> Option<&super::runs_export_cmd::ImportArgs> {
+    match &args.show {
+        Some(RunsCommand::Import(a)) => Some(a),
+        _ => None,
+    }
+}
+
 /// List runs, or show one.
 pub fn runs(sluice: &Sluice, args: &RunsArgs) -> anyhow::Result<Exit> {
     // Runs whose process is gone are marked `interrupted` before they are shown.
@@ -90,6 +105,12 @@ pub fn runs(sluice: &Sluice, args: &RunsArgs) -> anyhow::Result<Exit> {
     match &args.show {
         Some(RunsCommand::Show(show_args)) => return show(&log, show_args),
         Some(RunsCommand::Prune(prune_args)) => return prune(&mut log, prune_args),
+        Some(RunsCommand::Export(export_args)) => {
+            return super::runs_export_cmd::export(sluice, export_args);
+        }
+        Some(RunsCommand::Import(import_args)) => {
+            return super::runs_export_cmd::import(import_args);
+        }
         None => {}
     }
     let runs = log.runs(args.pipeline.as_deref(), args.limit)?;

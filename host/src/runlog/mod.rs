@@ -9,6 +9,7 @@ mod context;
 mod cursors;
 mod dlq;
 mod error;
+mod export;
 mod groups;
 mod interrupted;
 mod job_schedule;
@@ -29,6 +30,7 @@ pub use context::RunContext;
 pub use cursors::{CursorReset, CursorRow};
 pub use dlq::{DlqEntry, DlqFilter, OpenKeys, StatusFilter};
 pub use error::RunLogError;
+pub use export::{ExportError, ExportManifest, import_run, read_manifest};
 #[cfg(any(test, feature = "test-fixtures"))]
 pub use groups::fixture;
 pub use groups::{ErrorExample, ErrorGroup, ErrorGroups, RetryGroup, StreamFailure};
