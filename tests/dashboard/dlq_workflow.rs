@@ -171,4 +171,30 @@ fn find_a_partial_run_replay_after_a_dry_run_and_discard_with_a_reason() {
         audit.to_string().contains("test record, never real"),
         "{audit}"
     );
+
+    // The pipeline's timeline: both runs and the configuration change
+    // between them, newest first.
+    let timeline = ui.json("/pipelines/crm-phones/timeline");
+    let kinds: Vec<&str> = timeline["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "run").count(),
+        2,
+        "{timeline}"
+    );
+    assert!(
+        timeline["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["entry"]["action"] == "config-changed"),
+        "{timeline}"
+    );
+    let (code, html) = ui.page("/pipelines/crm-phones/timeline");
+    assert_eq!(code, 200);
+    assert!(html.contains("config-changed"));
 }

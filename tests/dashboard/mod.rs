@@ -5,6 +5,7 @@
 mod browser;
 mod dlq_workflow;
 mod export_import;
+mod jobs_in_daemon;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
@@ -81,7 +82,10 @@ pub const TOKEN: &str = "dashboard-test-token-0123456789";
 
 /// A running `sluice ui`.
 pub struct Dashboard {
-    child: Child,
+    /// `sluice ui`, when the test started one (not for a daemon's pages).
+    child: Option<Child>,
+    /// The token to sign in with.
+    token: String,
     pub base: String,
     client: Client,
     /// The session cookie, once signed in.
@@ -107,8 +111,18 @@ impl Dashboard {
             .trim_end_matches('/')
             .to_owned();
         std::thread::spawn(move || for _ in lines {});
+        Dashboard::new(Some(child), base, TOKEN)
+    }
+
+    /// The pages a running daemon serves at `base`, signed in with `token`.
+    pub fn at(base: &str, token: &str) -> Dashboard {
+        Dashboard::new(None, base.trim_end_matches('/').to_owned(), token)
+    }
+
+    fn new(child: Option<Child>, base: String, token: &str) -> Dashboard {
         Dashboard {
             child,
+            token: token.to_owned(),
             base,
             client: Client::builder()
                 .timeout(Duration::from_secs(120))
@@ -171,7 +185,10 @@ impl Dashboard {
     pub fn sign_in(&mut self) {
         let r = self
             .client
-            .get(format!("{}/login?token={TOKEN}&next=/dlq", self.base))
+            .get(format!(
+                "{}/login?token={}&next=/dlq",
+                self.base, self.token
+            ))
             .send()
             .unwrap();
         assert_eq!(r.status().as_u16(), 303, "sign-in redirects");
@@ -197,7 +214,9 @@ impl Dashboard {
 
 impl Drop for Dashboard {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }

@@ -97,6 +97,15 @@ impl RunLog {
         Ok(())
     }
 
+    /// Projects with stored schedule state, sorted.
+    pub fn job_projects(&self) -> Result<Vec<String>, RunLogError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT DISTINCT project FROM job_schedule ORDER BY project")?;
+        let rows = stmt.query_map([], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Record that `job` of `project` started run `run_id`.
     pub fn record_job_run(&self, project: &str, row: &JobRunRow) -> Result<(), RunLogError> {
         self.conn.execute(
@@ -135,6 +144,25 @@ impl RunLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn projects_with_jobs_are_listed() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = RunLog::open(&dir.path().join("runs.db")).unwrap();
+        assert!(log.job_projects().unwrap().is_empty());
+        let row = JobScheduleRow {
+            job: "sync".into(),
+            ..JobScheduleRow::default()
+        };
+        log.save_job_schedules("/b/sluice.toml", std::slice::from_ref(&row), None)
+            .unwrap();
+        log.save_job_schedules("/a/sluice.toml", &[row], None)
+            .unwrap();
+        assert_eq!(
+            log.job_projects().unwrap(),
+            vec!["/a/sluice.toml", "/b/sluice.toml"]
+        );
+    }
 
     #[test]
     fn schedule_state_survives_reopening_and_forgets_removed_jobs() {

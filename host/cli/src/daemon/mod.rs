@@ -10,6 +10,7 @@
 
 mod api;
 mod client;
+mod dashboard_control;
 mod service;
 mod signals;
 pub(crate) mod token;

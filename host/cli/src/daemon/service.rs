@@ -228,7 +228,10 @@ pub async fn serve(
 
     let http_stop = Arc::new(Notify::new());
     let server = {
-        let dashboard = crate::ui::UiState::new(shared.sluice.clone(), &shared.token, true);
+        let control: Arc<dyn crate::ui::DaemonControl> =
+            Arc::new(super::dashboard_control::DashboardControl(shared.clone()));
+        let dashboard =
+            crate::ui::UiState::new(shared.sluice.clone(), &shared.token, Some(control));
         let app = api::router(shared.clone()).merge(crate::ui::routes(Arc::new(dashboard)));
         let stop = http_stop.clone();
         tokio::spawn(async move {

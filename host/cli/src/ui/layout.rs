@@ -54,11 +54,12 @@ pub fn page_with(
                         a href="/runs" { "Runs" }
                         a href="/dlq" { "Dead-letter queue" }
                         a href="/review" { "Review" }
+                        a href="/jobs" { "Jobs" }
                         a href="/audit" { "Audit" }
                     }
                     span.muted title="data directory" {
                         (state.sluice.data_dir().display())
-                        @if state.in_daemon { " · " a href="/v1/jobs" { "jobs (API)" } }
+                        @if state.daemon.is_some() { " · daemon" }
                     }
                     span.session {
                         @if session {

@@ -22,7 +22,7 @@ use axum::routing::{get, post};
 use clap::Args;
 use sluice::Sluice;
 
-pub use state::UiState;
+pub use state::{DaemonControl, JobAction, UiState};
 
 use crate::Exit;
 use crate::daemon::token;
@@ -61,6 +61,9 @@ pub fn routes(state: Arc<UiState>) -> Router {
         .route("/review/{id}/approve", post(pages::review::approve))
         .route("/review/{id}/discard", post(pages::review::discard))
         .route("/audit", get(pages::audit::list))
+        .route("/jobs", get(pages::jobs::list))
+        .route("/jobs/{name}/{action}", post(pages::jobs::act))
+        .route("/pipelines/{name}/timeline", get(pages::timeline::show))
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/static/style.css", get(layout::stylesheet))
@@ -77,7 +80,7 @@ pub fn ui(sluice: Sluice, args: &UiArgs) -> anyhow::Result<Exit> {
         );
     }
     let (token, from) = token::load_or_create(None, sluice.data_dir())?;
-    let state = Arc::new(UiState::new(Arc::new(sluice), &token, false));
+    let state = Arc::new(UiState::new(Arc::new(sluice), &token, None));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

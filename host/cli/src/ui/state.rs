@@ -18,19 +18,41 @@ pub struct UiState {
     pub session: String,
     /// The value every form that changes something carries.
     pub csrf: String,
-    /// Served by `sluice daemon` (pages for jobs link to its API).
-    pub in_daemon: bool,
+    /// The daemon serving the pages, if one does: jobs can then be
+    /// triggered, paused and resumed.
+    pub daemon: Option<Arc<dyn DaemonControl>>,
+}
+
+/// What the dashboard may ask of the daemon that serves it.
+pub trait DaemonControl: Send + Sync {
+    /// The daemon's project key in the run log.
+    fn project(&self) -> String;
+    /// Its jobs as the scheduler sees them.
+    fn jobs(&self) -> Vec<sluice::daemon::JobView>;
+    /// Trigger, pause or resume `job`: what happened, or why not.
+    fn act(&self, job: &str, action: JobAction) -> Result<String, String>;
+}
+
+/// An operator's action on a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobAction {
+    /// Run it now.
+    Trigger,
+    /// Stop firing it on schedule.
+    Pause,
+    /// Fire it on schedule again.
+    Resume,
 }
 
 impl UiState {
     /// State for the data directory of `sluice`, with the API `token`.
-    pub fn new(sluice: Arc<Sluice>, token: &str, in_daemon: bool) -> Self {
+    pub fn new(sluice: Arc<Sluice>, token: &str, daemon: Option<Arc<dyn DaemonControl>>) -> Self {
         UiState {
             sluice,
             token: token.to_owned(),
             session: derive(token, "sluice dashboard session"),
             csrf: derive(token, "sluice dashboard form"),
-            in_daemon,
+            daemon,
         }
     }
 

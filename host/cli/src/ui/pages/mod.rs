@@ -2,9 +2,11 @@
 
 pub mod audit;
 pub mod dlq;
+pub mod jobs;
 pub mod review;
 pub mod run;
 pub mod runs;
+pub mod timeline;
 
 use axum::http::HeaderMap;
 use axum::response::Response;

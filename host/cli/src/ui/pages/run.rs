@@ -148,7 +148,7 @@ pub async fn show(
                 dt { "Extracted / loaded / failed / skipped" }
                 dd { (count(r.extracted)) " / " (count(r.loaded)) " / " (count(r.failed)) " / " (count(r.skipped)) }
                 dt { "Error strategy" } dd { (r.strategy) }
-                dt { "Pipeline file" } dd { code { (r.pipeline_path) } }
+                dt { "Pipeline file" } dd { code { (r.pipeline_path) } " · " a href={ "/pipelines/" (url_encode(&r.pipeline)) "/timeline" } { "timeline" } }
                 dt { "Configuration" } dd { (digest(&r.config_hash)) }
             }
             h2 { "Stages" }
