@@ -6,6 +6,7 @@ mod browser;
 mod dlq_workflow;
 mod export_import;
 mod jobs_in_daemon;
+mod live_progress;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};

@@ -153,7 +153,7 @@ async fn ready(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 /// Runs in progress of `job` (all when `None`).
-fn active(state: &service::State, job: Option<&str>) -> Vec<serde_json::Value> {
+pub(super) fn active(state: &service::State, job: Option<&str>) -> Vec<serde_json::Value> {
     let mut runs: Vec<_> = state
         .runs
         .iter()

@@ -20,6 +20,10 @@ impl DaemonControl for DashboardControl {
         self.0.lock().scheduler.jobs()
     }
 
+    fn active_runs(&self) -> Vec<serde_json::Value> {
+        super::api::active(&self.0.lock(), None)
+    }
+
     fn act(&self, job: &str, action: JobAction) -> Result<String, String> {
         let shared = &self.0;
         let now = shared.clock.now();

@@ -11,6 +11,22 @@ use super::state::UiState;
 /// no inline style).
 const STYLE: &str = include_str!("style.css");
 
+/// The script of the runs page's live progress (served from
+/// `/static/live.js`; the CSP allows scripts from the dashboard only).
+const LIVE: &str = include_str!("live.js");
+
+/// `GET /static/live.js`.
+pub async fn live_script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=300"),
+        ],
+        LIVE,
+    )
+        .into_response()
+}
+
 /// `GET /static/style.css`.
 pub async fn stylesheet() -> Response {
     (
@@ -43,7 +59,8 @@ pub fn page_with(
             head {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
-                @if let Some(s) = refresh { meta http-equiv="refresh" content=(s); }
+                // Without scripts, pages with runs in progress reload.
+                @if let Some(s) = refresh { noscript { meta http-equiv="refresh" content=(s); } }
                 title { (title) " — Sluice" }
                 link rel="stylesheet" href="/static/style.css";
             }

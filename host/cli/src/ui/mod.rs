@@ -49,6 +49,7 @@ pub fn routes(state: Arc<UiState>) -> Router {
     Router::new()
         .route("/", get(pages::runs::index))
         .route("/runs", get(pages::runs::list))
+        .route("/runs/live", get(pages::live::stream))
         .route("/runs/{id}", get(pages::run::show))
         .route("/runs/{id}/captures/{phase}", get(pages::run::captures))
         .route("/runs/{id}/record", get(pages::run::record))
@@ -67,6 +68,7 @@ pub fn routes(state: Arc<UiState>) -> Router {
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/static/style.css", get(layout::stylesheet))
+        .route("/static/live.js", get(layout::live_script))
         .layer(axum::middleware::from_fn(crate::daemon::host_guard))
         .with_state(state)
 }

@@ -29,6 +29,9 @@ pub trait DaemonControl: Send + Sync {
     fn project(&self) -> String;
     /// Its jobs as the scheduler sees them.
     fn jobs(&self) -> Vec<sluice::daemon::JobView>;
+    /// Its runs in progress with their counts so far (as `GET /v1/runs`
+    /// lists them under `active`).
+    fn active_runs(&self) -> Vec<serde_json::Value>;
     /// Trigger, pause or resume `job`: what happened, or why not.
     fn act(&self, job: &str, action: JobAction) -> Result<String, String>;
 }

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod dlq;
 pub mod jobs;
+pub mod live;
 pub mod review;
 pub mod run;
 pub mod runs;

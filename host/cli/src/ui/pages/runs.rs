@@ -95,6 +95,8 @@ pub async fn list(
     respond(&headers, &data, || {
         let body = html! {
             h1 { "Runs" }
+            section #live data-src="/runs/live" {}
+            script src="/static/live.js" defer {}
             form.filters method="get" action="/runs" {
                 label { "Pipeline" select name="pipeline" {
                     option value="" { "any" }
@@ -137,7 +139,7 @@ pub async fn list(
                         }
                     }
                 }
-                @if running { p.muted { "Runs in progress: this page refreshes every 5 seconds." } }
+
             }
         };
         page_with(&state, &headers, "Runs", body, running.then_some(5))
