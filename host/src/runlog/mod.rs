@@ -7,6 +7,7 @@ mod audit_queries;
 mod captures;
 mod context;
 mod cursors;
+mod deliveries;
 mod dlq;
 mod error;
 mod groups;
@@ -27,6 +28,7 @@ pub use audit_queries::{AuditFilter, AuditRow, AuditTx, KnownDigest, PriorRun};
 pub use captures::CaptureRow;
 pub use context::RunContext;
 pub use cursors::{CursorReset, CursorRow};
+pub use deliveries::{AttemptRow, DeliveryFilter, DeliveryRow, DeliveryState, NewDelivery};
 pub use dlq::{DlqEntry, DlqFilter, OpenKeys, StatusFilter};
 pub use error::RunLogError;
 #[cfg(any(test, feature = "test-fixtures"))]
