@@ -7,8 +7,12 @@ mod pause_resume;
 mod reload_broken_file;
 mod second_signal;
 mod sigterm_mid_run;
+mod test_clock_schedules;
 mod trigger_records_a_run;
 mod watch_reloads_on_change;
+mod webhook_resumes_after_restart;
+mod webhook_retries_exhausted;
+mod webhook_run_events;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
@@ -34,9 +38,16 @@ impl Daemon {
     /// Start `sluice daemon` for the project in `env`'s directory, on a
     /// free port of 127.0.0.1, and wait until it listens.
     pub fn start(env: &TestEnv) -> Daemon {
+        Daemon::start_with(env, &[])
+    }
+
+    /// [`Daemon::start`] with more environment variables (a webhook's
+    /// secret, the test clock's file).
+    pub fn start_with(env: &TestEnv, vars: &[(&str, &str)]) -> Daemon {
         let log = env.path().join(format!("daemon-{}.log", fastrand::u32(..)));
-        let mut child = env
-            .command(&["daemon", "--project", ".", "--listen", "127.0.0.1:0"])
+        let mut command = env.command(&["daemon", "--project", ".", "--listen", "127.0.0.1:0"]);
+        command.envs(vars.iter().copied());
+        let mut child = command
             .env("SLUICE_API_TOKEN", TOKEN)
             .env("RUST_LOG", "info,cranelift=warn,wasmtime=warn")
             .stdout(Stdio::piped())

@@ -23,6 +23,7 @@ mod run_cmd;
 mod runs_cmd;
 mod stats_cmd;
 mod time;
+mod webhooks_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -95,6 +96,8 @@ enum Command {
     /// Run a project's jobs on their schedules with an HTTP API;
     /// `daemon reload` reloads the running daemon's project.
     Daemon(daemon::DaemonArgs),
+    /// What the daemon sent to its webhooks: `webhooks deliveries`.
+    Webhooks(webhooks_cmd::WebhooksArgs),
 }
 
 /// `--json` for read commands.
@@ -181,6 +184,7 @@ fn dispatch(cli: Cli, data_dir_explicit: bool) -> anyhow::Result<Exit> {
         Command::Cursor(args) => cursor_cmd::cursor(&open()?, &args),
         Command::Connection(args) => connection_cmd::connection(&open()?, &args),
         Command::Daemon(args) => daemon::daemon(options, data_dir_explicit, &args),
+        Command::Webhooks(args) => webhooks_cmd::webhooks(&open()?, &args),
     }
 }
 

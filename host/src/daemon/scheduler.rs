@@ -287,7 +287,22 @@ impl Scheduler {
         for (job, due) in missed {
             let catchup = s.jobs[&job].spec.catchup;
             let fires: Vec<Timestamp> = match catchup {
-                Catchup::None => Vec::new(),
+                Catchup::None => {
+                    // Not run, but said: the last fire missed.
+                    let last = *due.last().expect("at least one missed fire");
+                    actions.push(Action::Skip {
+                        fire: Fire {
+                            job: job.clone(),
+                            reason: FireReason::CatchUp,
+                            scheduled_for: Some(last),
+                        },
+                        why: format!(
+                            "{} fire(s) missed while the daemon was not running, not caught up (catchup = \"none\")",
+                            due.len()
+                        ),
+                    });
+                    Vec::new()
+                }
                 Catchup::Latest => vec![s.jobs[&job].spec.trigger.last_due(due[0], now)],
                 Catchup::All => due,
             };

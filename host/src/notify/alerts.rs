@@ -127,7 +127,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut log = RunLog::open(&dir.path().join("runs.db")).unwrap();
         let mut ids = Vec::new();
-        for status in [RunStatus::Partial, RunStatus::Succeeded, RunStatus::Succeeded] {
+        for status in [
+            RunStatus::Partial,
+            RunStatus::Succeeded,
+            RunStatus::Succeeded,
+        ] {
             let id = log.start_run("p", "/p.toml", "sha256:0").unwrap();
             log.finish_run(
                 id,
@@ -156,18 +160,45 @@ mod tests {
             dlq_growth: None,
             ..Alerts::default()
         };
-        let e = run_events(&log, "/s.toml", facts(ids[0], RunStatus::Partial, 3), &alerts).unwrap();
+        let e = run_events(
+            &log,
+            "/s.toml",
+            facts(ids[0], RunStatus::Partial, 3),
+            &alerts,
+        )
+        .unwrap();
         assert_eq!(kinds(&e), ["run.partial", "run.error_rate"]);
-        let e = run_events(&log, "/s.toml", facts(ids[0], RunStatus::Partial, 1), &alerts).unwrap();
+        let e = run_events(
+            &log,
+            "/s.toml",
+            facts(ids[0], RunStatus::Partial, 1),
+            &alerts,
+        )
+        .unwrap();
         assert_eq!(kinds(&e), ["run.partial"]);
-        let e = run_events(&log, "/s.toml", facts(ids[1], RunStatus::Succeeded, 0), &alerts).unwrap();
+        let e = run_events(
+            &log,
+            "/s.toml",
+            facts(ids[1], RunStatus::Succeeded, 0),
+            &alerts,
+        )
+        .unwrap();
         assert_eq!(kinds(&e), ["run.recovered"]);
-        let Event::RunRecovered { previous_run_id, .. } = &e[0] else {
+        let Event::RunRecovered {
+            previous_run_id, ..
+        } = &e[0]
+        else {
             unreachable!()
         };
         assert_eq!(*previous_run_id, ids[0]);
         // A second success in a row is no recovery.
-        let e = run_events(&log, "/s.toml", facts(ids[2], RunStatus::Succeeded, 0), &alerts).unwrap();
+        let e = run_events(
+            &log,
+            "/s.toml",
+            facts(ids[2], RunStatus::Succeeded, 0),
+            &alerts,
+        )
+        .unwrap();
         assert!(e.is_empty(), "{e:?}");
     }
 
@@ -175,8 +206,12 @@ mod tests {
     fn a_fire_is_late_only_beyond_the_grace() {
         let alerts = Alerts::default();
         let at: Timestamp = "2026-12-06T10:00:00Z".parse().unwrap();
-        let in_time = at.checked_add(jiff::SignedDuration::from_secs(299)).unwrap();
-        let late = at.checked_add(jiff::SignedDuration::from_secs(301)).unwrap();
+        let in_time = at
+            .checked_add(jiff::SignedDuration::from_secs(299))
+            .unwrap();
+        let late = at
+            .checked_add(jiff::SignedDuration::from_secs(301))
+            .unwrap();
         assert!(late_start("j", at, in_time, &alerts).is_none());
         assert!(matches!(
             late_start("j", at, late, &alerts),

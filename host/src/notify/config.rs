@@ -268,9 +268,9 @@ impl WebhookConfig {
             None => DEFAULT_MAX_ATTEMPTS,
         };
         let duration = |v: &Option<Spanned<String>>,
-                         key: &str,
-                         default: SignedDuration,
-                         max: SignedDuration|
+                        key: &str,
+                        default: SignedDuration,
+                        max: SignedDuration|
          -> Result<SignedDuration, Invalid> {
             match v {
                 None => Ok(default),
@@ -318,8 +318,7 @@ impl AlertsConfig {
             Some(r) if !(*r.get_ref() > 0.0 && *r.get_ref() <= 1.0) => {
                 return invalid(
                     r.span(),
-                    "`error_rate` is a fraction of the records read: more than 0, at most 1"
-                        .into(),
+                    "`error_rate` is a fraction of the records read: more than 0, at most 1".into(),
                 );
             }
             r => r.as_ref().map(|r| *r.get_ref()),

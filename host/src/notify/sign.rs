@@ -61,7 +61,10 @@ pub fn verify(
     now: i64,
     window: i64,
 ) -> Result<(), VerifyError> {
-    let hex_sig = header.trim().strip_prefix("v1=").ok_or(VerifyError::Malformed)?;
+    let hex_sig = header
+        .trim()
+        .strip_prefix("v1=")
+        .ok_or(VerifyError::Malformed)?;
     let given = hex::decode(hex_sig).map_err(|_| VerifyError::Malformed)?;
     let skew = now.saturating_sub(timestamp);
     if skew.abs() > window {
@@ -97,7 +100,14 @@ mod tests {
             Err(VerifyError::Mismatch)
         );
         assert_eq!(
-            verify("another-secret-0123", &sig, 1_700_000_000, body, 1_700_000_010, 300),
+            verify(
+                "another-secret-0123",
+                &sig,
+                1_700_000_000,
+                body,
+                1_700_000_010,
+                300
+            ),
             Err(VerifyError::Mismatch)
         );
         assert_eq!(
@@ -113,10 +123,7 @@ mod tests {
     #[test]
     fn the_signature_matches_a_known_value() {
         // openssl: printf '1700000000.{}' | openssl dgst -sha256 -hmac 0123456789abcdef0123
-        assert_eq!(
-            sign(SECRET, 1_700_000_000, b"{}"),
-            format!("v1={}", KNOWN)
-        );
+        assert_eq!(sign(SECRET, 1_700_000_000, b"{}"), format!("v1={}", KNOWN));
     }
 
     const KNOWN: &str = "19ecdc0e607efbadb3c4a4ac61543ed0f9b88019950c2e31536f94e89ad1b7df";

@@ -263,9 +263,8 @@ impl Worker {
         let mut next = Duration::from_secs(3600);
         for (at, id) in due {
             if at > now {
-                next = next.min(
-                    Duration::try_from(at.duration_since(now)).unwrap_or(Duration::ZERO),
-                );
+                next =
+                    next.min(Duration::try_from(at.duration_since(now)).unwrap_or(Duration::ZERO));
                 break;
             }
             if self.in_flight.len() >= MAX_IN_FLIGHT {
@@ -284,9 +283,8 @@ impl Worker {
                 p.key.clone(),
                 p.event.clone(),
             );
-            self.in_flight.spawn(async move {
-                (id, attempt(&client, &hook, &payload, &key, &event).await)
-            });
+            self.in_flight
+                .spawn(async move { (id, attempt(&client, &hook, &payload, &key, &event).await) });
         }
         next
     }
@@ -330,9 +328,7 @@ impl Worker {
             error: outcome.error.clone(),
             response: outcome.response.clone(),
             duration_ms: outcome.duration.as_millis().min(u64::MAX as u128) as u64,
-            retry_after_s: outcome
-                .retry_after
-                .map(|d| d.as_secs().max(0) as u64),
+            retry_after_s: outcome.retry_after.map(|d| d.as_secs().max(0) as u64),
         };
         match &state {
             DeliveryState::Delivered => {

@@ -10,8 +10,8 @@ use super::PROJECT_FILE;
 use super::file::ProjectFile;
 use super::graph::find_cycle;
 use super::job::{Catchup, Overlap, When};
-use crate::notify::{Alerts, Webhook};
 use crate::config::{ConfigError, LoadedPipeline, Location, load_pipeline};
+use crate::notify::{Alerts, Webhook};
 use crate::schedule::{CronSchedule, Trigger, parse_interval};
 
 /// Most runs of one job at once.

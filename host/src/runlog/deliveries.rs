@@ -379,7 +379,9 @@ mod tests {
             })
             .unwrap();
         assert_eq!(
-            of_a.iter().map(|d| d.delivery_key.as_str()).collect::<Vec<_>>(),
+            of_a.iter()
+                .map(|d| d.delivery_key.as_str())
+                .collect::<Vec<_>>(),
             ["k3", "k1"]
         );
     }

@@ -21,7 +21,7 @@ use super::service::{self, Shared};
 use super::token;
 
 /// Most runs one list returns.
-const MAX_LIMIT: u32 = 1000;
+pub(super) const MAX_LIMIT: u32 = 1000;
 
 /// The API's routes.
 pub fn router(shared: Arc<Shared>) -> Router {
@@ -38,6 +38,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/runs/{id}/errors", get(run_errors))
         .route("/v1/events", get(events))
         .route("/v1/reload", post(reload))
+        .merge(super::api_webhooks::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(host_guard))
         .with_state(shared)
@@ -78,7 +79,7 @@ fn host_is_an_address(host: &str) -> bool {
     name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::Ipv4Addr>().is_ok()
 }
 
-fn json(status: StatusCode, value: impl Serialize) -> Response {
+pub(super) fn json(status: StatusCode, value: impl Serialize) -> Response {
     match serde_json::to_vec(&value) {
         Ok(body) => (status, [(header::CONTENT_TYPE, "application/json")], body).into_response(),
         Err(e) => error(
@@ -88,12 +89,12 @@ fn json(status: StatusCode, value: impl Serialize) -> Response {
     }
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
+pub(super) fn error(status: StatusCode, message: impl Into<String>) -> Response {
     let body = json!({ "error": message.into() }).to_string();
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-fn log_error(e: RunLogError) -> Response {
+pub(super) fn log_error(e: RunLogError) -> Response {
     match e {
         RunLogError::NoSuchRun(_) => error(StatusCode::NOT_FOUND, e.to_string()),
         e => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
@@ -101,7 +102,7 @@ fn log_error(e: RunLogError) -> Response {
 }
 
 /// The refusal of a change without the right token, if it has not.
-fn refusal(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
+pub(super) fn refusal(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -119,7 +120,7 @@ fn refusal(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
     }
 }
 
-fn query(raw: Option<String>) -> HashMap<String, String> {
+pub(super) fn query(raw: Option<String>) -> HashMap<String, String> {
     raw.map(|q| {
         url::form_urlencoded::parse(q.as_bytes())
             .into_owned()

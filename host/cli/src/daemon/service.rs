@@ -12,10 +12,11 @@ use jiff::Timestamp;
 use serde::Serialize;
 use sluice::daemon::{Action, Fire, JobSpec, ReloadOutcome, Scheduler, Ticket};
 use sluice::model::{RunStatus, StopLevel, StopSignal};
+use sluice::notify::{self, Event as Notification, Notifier, RunFacts};
 use sluice::project::{Project, load_project};
 use sluice::run::{Progress, RunError};
 use sluice::runlog::{JobRunRow, RunLog};
-use sluice::schedule::{Clock, SystemClock};
+use sluice::schedule::{Clock, SystemClock, test_clock_from_env};
 use sluice::{Sluice, SluiceOptions};
 use tokio::sync::Notify;
 
@@ -37,6 +38,10 @@ pub struct Shared {
     pub sluice: Arc<Sluice>,
     /// The clock the scheduler reads.
     pub clock: Arc<dyn Clock>,
+    /// Longest the scheduler loop sleeps without looking at the clock.
+    max_sleep: Duration,
+    /// Sends events to the webhooks.
+    pub notifier: Notifier,
     /// The project file.
     pub project_file: PathBuf,
     /// The project's key in the run log: its file, canonical (one key
@@ -175,14 +180,29 @@ pub async fn serve(
         .unwrap_or_else(|_| project_file.clone())
         .display()
         .to_string();
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    // A test hook: a clock the end-to-end tests set by writing a file (only
+    // in test builds), looked at every 50 ms.
+    let (clock, max_sleep): (Arc<dyn Clock>, Duration) = match test_clock_from_env() {
+        Some(c) => {
+            tracing::warn!(file = %c.path().display(), "TEST HOOK: the scheduler reads its time from a file.");
+            (Arc::new(c), Duration::from_millis(50))
+        }
+        None => (Arc::new(SystemClock), MAX_SLEEP),
+    };
     let now = clock.now();
     let log = sluice.run_log()?;
+    let notifier = notify::spawn(
+        sluice.run_log()?,
+        project_key.clone(),
+        project.webhooks.clone(),
+    );
     let stored = log.job_schedules(&project_key)?;
     let (scheduler, initial) = Scheduler::new(specs(&project), &stored, now);
     let shared = Arc::new(Shared {
         sluice: Arc::new(sluice),
         clock,
+        max_sleep,
+        notifier,
         project_file,
         project_key,
         token,
@@ -269,6 +289,9 @@ pub async fn serve(
         let key = shared.project_key.clone();
         state.persist(&key);
     }
+    // Attempts in flight get a few seconds; pending deliveries stay in the
+    // run log for the next start.
+    shared.notifier.shutdown(Duration::from_secs(5)).await;
     http_stop.notify_one();
     let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
     let _ = std::fs::remove_file(&daemon_file);
@@ -329,8 +352,8 @@ async fn schedule_loop(shared: Arc<Shared>) {
                 let d = n.duration_since(now);
                 Duration::try_from(d).unwrap_or(Duration::ZERO)
             })
-            .unwrap_or(MAX_SLEEP)
-            .clamp(Duration::from_millis(5), MAX_SLEEP);
+            .unwrap_or(shared.max_sleep)
+            .clamp(Duration::from_millis(5), shared.max_sleep);
         tokio::select! {
             _ = tokio::time::sleep(sleep) => {}
             _ = woken => {}
@@ -424,6 +447,12 @@ pub fn apply(shared: &Arc<Shared>, actions: Vec<Action>) {
                     &fire.job,
                     format!("started ({})", fire.reason.as_text()),
                 );
+                if let (Some(at), Some(job)) = (fire.scheduled_for, state.project.job(&fire.job))
+                    && let Some(late) = notify::alerts::late_start(&fire.job, at, now, &job.alerts)
+                {
+                    tracing::warn!(job = %fire.job, scheduled_for = %at, "A scheduled fire starts late.");
+                    shared.notifier.send(late);
+                }
                 state.runs.insert(ticket, run.clone());
                 drop(state);
                 tracing::info!(job = %fire.job, ticket, reason = %fire.reason.as_text(), "Starting a run.");
@@ -448,6 +477,13 @@ pub fn apply(shared: &Arc<Shared>, actions: Vec<Action>) {
             }
             Action::Skip { fire, why } => {
                 tracing::info!(job = %fire.job, reason = %fire.reason.as_text(), "Fire skipped: {why}.");
+                if fire.scheduled_for.is_some() {
+                    shared.notifier.send(Notification::JobMissed {
+                        job: fire.job.clone(),
+                        scheduled_for: fire.scheduled_for,
+                        why: why.clone(),
+                    });
+                }
                 shared
                     .lock()
                     .event(now, &fire.job, format!("skipped: {why}"));
@@ -491,6 +527,19 @@ fn finished(
         if let Err(e) = state.log.record_job_run(&shared.project_key, &row) {
             tracing::error!(error = %e, run = run_id, "Cannot record which job started the run.");
         }
+        if let Some(facts) = run_facts(&run.fire.job, &result) {
+            let alerts = state
+                .project
+                .job(&run.fire.job)
+                .map(|j| j.alerts.clone())
+                .unwrap_or_default();
+            match notify::alerts::run_events(state.log(), &shared.project_key, facts, &alerts) {
+                Ok(events) => events.into_iter().for_each(|e| shared.notifier.send(e)),
+                Err(e) => {
+                    tracing::error!(error = %e, run = run_id, "Cannot tell which webhooks the run is worth.")
+                }
+            }
+        }
     }
     tracing::info!(job = %run.fire.job, ticket, "{what}");
     state.event(now, &run.fire.job, what);
@@ -501,6 +550,30 @@ fn finished(
     drop(state);
     shared.run_ended.notify_waiters();
     apply(shared, actions);
+}
+
+/// What the webhooks are told about a run that ended.
+fn run_facts(
+    job: &str,
+    result: &Result<Result<sluice::RunSummary, RunError>, tokio::task::JoinError>,
+) -> Option<RunFacts> {
+    match result {
+        Ok(Ok(summary)) => Some(RunFacts {
+            job: job.to_owned(),
+            run_id: summary.run_id,
+            status: summary.status,
+            reason: summary.status_reason.clone(),
+            counts: summary.totals,
+        }),
+        Ok(Err(RunError::Setup { run_id, source })) => Some(RunFacts {
+            job: job.to_owned(),
+            run_id: *run_id,
+            status: RunStatus::Failed,
+            reason: Some(source.to_string()),
+            counts: Default::default(),
+        }),
+        _ => None,
+    }
 }
 
 /// Load the project file again; on success only the jobs that changed
@@ -519,6 +592,7 @@ pub async fn reload(shared: &Arc<Shared>) -> ReloadReport {
                     "`data_dir` changed in the project file; it takes effect when the daemon restarts."
                 );
             }
+            shared.notifier.configure(project.webhooks.clone());
             state.project = project;
             state.persist(&shared.project_key);
             ReloadReport {
