@@ -2,6 +2,7 @@
 //! API on 127.0.0.1, pause and resume, reloads, and stop signals.
 
 mod catch_up_after_restart;
+mod dlq_replay_api;
 mod overlap_cancel;
 mod pause_resume;
 mod reload_broken_file;
@@ -110,6 +111,23 @@ impl Daemon {
 
     pub fn post_with(&self, path: &str, token: Option<&str>) -> (u16, Value) {
         let mut req = self.client.post(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().unwrap();
+        (
+            r.status().as_u16(),
+            serde_json::from_str(&r.text().unwrap()).unwrap(),
+        )
+    }
+
+    /// POST `body` as JSON, with `token` when given.
+    pub fn post_json(&self, path: &str, body: &Value, token: Option<&str>) -> (u16, Value) {
+        let mut req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_string());
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }

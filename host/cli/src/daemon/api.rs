@@ -39,6 +39,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/events", get(events))
         .route("/v1/reload", post(reload))
         .merge(super::api_webhooks::routes())
+        .merge(super::api_dlq::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(host_guard))
         .with_state(shared)

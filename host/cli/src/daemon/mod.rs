@@ -9,6 +9,7 @@
 //! (`client.rs`).
 
 mod api;
+mod api_dlq;
 mod api_webhooks;
 mod client;
 mod service;
