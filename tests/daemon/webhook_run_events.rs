@@ -73,7 +73,7 @@ fn failed_partial_and_recovered_runs_are_signed_retried_and_recorded() {
     let receiver = WebhookReceiver::start(vec![(500, Vec::new(), "try later".into())]);
     project(
         &env,
-        "alerts = { error_rate = 0.3 }",
+        "alerts = { error_rate = 0.3, dlq_growth = 3 }",
         &format!(
             "[[webhook]]\nname = \"ops\"\nurl = \"{}?token=abc\"\nsecret_env = \"HOOK_SECRET\"\nbackoff = \"200ms\"\n",
             receiver.url()
@@ -110,6 +110,11 @@ fn failed_partial_and_recovered_runs_are_signed_retried_and_recorded() {
     let rate = hits(&receiver, "run.error_rate", 1)[0].json();
     assert_eq!(rate["error_rate"], 1.0);
     assert_eq!(rate["threshold"], 0.3);
+    // Four new dead-letter entries: at least the 3 of `dlq_growth`.
+    let growth = hits(&receiver, "dlq.growth", 1)[0].json();
+    assert_eq!(growth["dlq_added"], 4);
+    assert_eq!(growth["threshold"], 3);
+    assert_eq!(growth["run_id"], run_id);
 
     let list = deliveries(&daemon, "?job=contacts");
     let d = list
@@ -140,6 +145,10 @@ fn failed_partial_and_recovered_runs_are_signed_retried_and_recorded() {
         hits(&receiver, "run.error_rate", 2)[1].json()["error_rate"],
         0.5
     );
+    // No new dead-letter entry this time (x0 and x1 failed again, their
+    // entries were open already): no dlq.growth.
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(receiver.hits_for("dlq.growth").len(), 1);
 
     // Recovered: the first success after them.
     env.write("in/contacts.jsonl", &input(4, 0));
@@ -154,6 +163,15 @@ fn failed_partial_and_recovered_runs_are_signed_retried_and_recorded() {
     run(&daemon, 4);
     std::thread::sleep(Duration::from_millis(500));
     assert_eq!(receiver.hits_for("run.recovered").len(), 1);
+
+    // Runs by status.
+    let (_, partials) = daemon.get("/v1/runs?job=contacts&status=partial");
+    let partials = partials["runs"].as_array().unwrap().clone();
+    assert_eq!(partials.len(), 1);
+    assert_eq!(partials[0]["run"]["id"], partial["id"]);
+    let (_, ok_runs) = daemon.get("/v1/runs?job=contacts&status=succeeded&limit=1");
+    assert_eq!(ok_runs["runs"].as_array().unwrap().len(), 1);
+    assert_eq!(daemon.get("/v1/runs?status=fine").0, 400);
 
     // The CLI lists the same deliveries, from the run log.
     let out = env.cli(&["webhooks", "deliveries", "--job", "contacts", "--json"]);

@@ -451,13 +451,18 @@ async fn attempt(
             let mut body = Vec::new();
             while body.len() < READ_RESPONSE_BYTES {
                 match response.chunk().await {
-                    Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                    Ok(Some(chunk)) => {
+                        let room = READ_RESPONSE_BYTES - body.len();
+                        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+                    }
                     _ => break,
                 }
             }
             outcome.response = Some(excerpt(&body, hook.secret.expose()));
         }
         Err(e) => {
+            // Without the URL, whose path or query may hold a token.
+            let e = e.without_url();
             outcome.error = Some(redact(&error_chain(&e), hook.secret.expose()));
         }
     }

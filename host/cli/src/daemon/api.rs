@@ -325,6 +325,17 @@ async fn runs(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> Res
         }
     };
     let job = q.get("job").map(String::as_str);
+    let status = q.get("status").map(String::as_str);
+    if let Some(st) = status
+        && st.parse::<sluice::model::RunStatus>().is_err()
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "`{st}` is not a run status (running, succeeded, partial, failed, aborted, interrupted)"
+            ),
+        );
+    }
     let state = shared.lock();
     if let Some(j) = job
         && state.scheduler.job(j).is_none()
@@ -334,19 +345,23 @@ async fn runs(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> Res
             format!("no job `{j}` in the project"),
         );
     }
-    let started = match state.log().job_runs(&shared.project_key, job, limit) {
+    // With a status, look further back and keep the newest `limit` that match.
+    let scan = if status.is_some() { MAX_LIMIT } else { limit };
+    let started = match state.log().job_runs(&shared.project_key, job, scan) {
         Ok(r) => r,
         Err(e) => return log_error(e),
     };
     let mut runs = Vec::new();
     for s in started {
         match state.log().run(s.run_id) {
+            Ok(run) if status.is_some_and(|st| run.status != st) => {}
             Ok(run) => runs.push(json!({ "job": s.job, "reason": s.reason, "scheduled_for": s.scheduled_for, "run": run })),
             // Pruned meanwhile.
             Err(RunLogError::NoSuchRun(_)) => {}
             Err(e) => return log_error(e),
         }
     }
+    runs.truncate(limit as usize);
     json(
         StatusCode::OK,
         json!({ "active": active(&state, job), "runs": runs }),
