@@ -138,15 +138,20 @@ impl Selector {
     }
 
     /// The filter, with the job resolved to its pipeline and the run and
-    /// `since` resolved in `log`; a 400 or 404 when a value is wrong.
-    fn filter(&self, shared: &Shared, log: &RunLog) -> Result<DlqFilter, Response> {
-        let bad = |m: String| error(StatusCode::BAD_REQUEST, m);
+    /// `since` resolved in `log`; a 400 or 404 (and why) when a value is
+    /// wrong.
+    fn filter(&self, shared: &Shared, log: &RunLog) -> Result<DlqFilter, Refusal> {
+        let bad = |m: String| (StatusCode::BAD_REQUEST, m);
+        let log_refusal = |e: RunLogError| match e {
+            RunLogError::NoSuchRun(_) => (StatusCode::NOT_FOUND, e.to_string()),
+            e => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        };
         let pipeline = match (&self.job, &self.pipeline) {
             (Some(_), Some(_)) => return Err(bad("give `job` or `pipeline`, not both".into())),
             (Some(j), None) => match shared.lock().project.job(j) {
                 Some(job) => Some(job.pipeline.pipeline.name.clone()),
                 None => {
-                    return Err(error(
+                    return Err((
                         StatusCode::NOT_FOUND,
                         format!("no job `{j}` in the project"),
                     ));
@@ -155,13 +160,13 @@ impl Selector {
             (None, p) => p.clone(),
         };
         let run_id = match &self.run {
-            Some(r) => Some(log.resolve_run(r).map_err(log_error)?),
+            Some(r) => Some(log.resolve_run(r).map_err(log_refusal)?),
             None => None,
         };
         let since = match &self.since {
             Some(s) => {
                 let parsed = s.parse::<Since>().map_err(|e| bad(e.to_string()))?;
-                Some(log.resolve_since(&parsed).map_err(log_error)?)
+                Some(log.resolve_since(&parsed).map_err(log_refusal)?)
             }
             None => None,
         };
@@ -205,6 +210,9 @@ impl Selector {
         })
     }
 }
+
+/// An answer refusing a request: its status and why.
+type Refusal = (StatusCode, String);
 
 /// An entry without its payloads (which `GET /v1/dlq/{id}` shows).
 fn summary(e: &DlqEntry) -> Value {
@@ -258,7 +266,7 @@ async fn list(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> Res
     };
     let mut filter = match selector.filter(&shared, &log) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err((code, why)) => return error(code, why),
     };
     filter.status = status;
     filter.include_review = true;
@@ -343,7 +351,7 @@ async fn replay(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
     };
     let mut filter = match selector.filter(&shared, &log) {
         Ok(f) => f,
-        Err(r) => return r,
+        Err((code, why)) => return error(code, why),
     };
     filter.ids = request.ids.clone();
     // Named entries that cannot be replayed are refused, each with why.
