@@ -14,6 +14,7 @@ mod watch_reloads_on_change;
 mod webhook_resumes_after_restart;
 mod webhook_retries_exhausted;
 mod webhook_run_events;
+mod webhooks_test_command;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};

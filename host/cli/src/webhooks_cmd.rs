@@ -21,6 +21,22 @@ enum WebhooksCommand {
     /// Webhook deliveries, newest first: event, status, attempts, last
     /// answer; with --json, every attempt of each.
     Deliveries(DeliveriesArgs),
+    /// Send one signed `webhook.test` event to URL, as the daemon would
+    /// (same headers and signature), and print the answer. Nothing is
+    /// recorded and nothing is retried.
+    Test(TestArgs),
+}
+
+#[derive(Debug, Args)]
+struct TestArgs {
+    /// The receiver's URL (http or https).
+    url: String,
+    /// The environment variable holding the signing secret.
+    #[arg(long)]
+    secret_env: String,
+    /// How long to wait for the answer: `10s`, `500ms`.
+    #[arg(long, default_value = "10s")]
+    timeout: String,
 }
 
 #[derive(Debug, Args)]
@@ -52,7 +68,73 @@ pub struct DeliveryView {
 pub fn webhooks(sluice: &Sluice, args: &WebhooksArgs) -> anyhow::Result<Exit> {
     match &args.command {
         WebhooksCommand::Deliveries(a) => deliveries(sluice, a),
+        WebhooksCommand::Test(a) => test(a),
     }
+}
+
+fn test(args: &TestArgs) -> anyhow::Result<Exit> {
+    use sluice::notify::sign::{
+        DELIVERY_HEADER, EVENT_HEADER, SIGNATURE_HEADER, TIMESTAMP_HEADER, sign,
+    };
+    let url = url::Url::parse(&args.url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https"))
+        .ok_or_else(|| anyhow::anyhow!("`{}` is not an http:// or https:// URL", args.url))?;
+    let secret = std::env::var(&args.secret_env)
+        .map_err(|_| anyhow::anyhow!("the environment variable ${} is not set", args.secret_env))?;
+    let timeout = sluice::notify::parse_duration(&args.timeout)
+        .and_then(|d| std::time::Duration::try_from(d).ok())
+        .ok_or_else(|| anyhow::anyhow!("`{}` is not a duration such as `10s`", args.timeout))?;
+    let mut key = [0u8; 16];
+    getrandom::fill(&mut key).map_err(|e| anyhow::anyhow!("no random key: {e}"))?;
+    let key = hex::encode(key);
+    let now = jiff::Timestamp::now();
+    let body = serde_json::json!({
+        "id": key,
+        "event": "webhook.test",
+        "occurred_at": now,
+    })
+    .to_string();
+    let client = reqwest::blocking::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("sluice/", env!("CARGO_PKG_VERSION")))
+        .timeout(timeout)
+        .build()?;
+    let ts = now.as_second();
+    let sent = client
+        .post(url)
+        .header(reqwest::header::CONTENT_TYPE, "application/json")
+        .header(EVENT_HEADER, "webhook.test")
+        .header(DELIVERY_HEADER, &key)
+        .header(TIMESTAMP_HEADER, ts.to_string())
+        .header(SIGNATURE_HEADER, sign(&secret, ts, body.as_bytes()))
+        .body(body)
+        .send();
+    let response = match sent {
+        Ok(r) => r,
+        Err(e) => {
+            outln!("Not delivered: {}", esc(&e.without_url().to_string()));
+            return Ok(Exit::Failure);
+        }
+    };
+    let code = response.status();
+    // At most 4 KiB of the answer is read.
+    let mut bytes = Vec::new();
+    let _ = std::io::Read::read_to_end(&mut std::io::Read::take(response, 4096), &mut bytes);
+    let text = sluice::notify::excerpt(&bytes, &secret);
+    if code.is_success() {
+        outln!("Delivered: HTTP {code} (Sluice-Delivery {key}).");
+    } else {
+        outln!("Refused: HTTP {code} (Sluice-Delivery {key}).");
+    }
+    if !text.is_empty() {
+        outln!("  answer: {text}");
+    }
+    Ok(if code.is_success() {
+        Exit::Success
+    } else {
+        Exit::Failure
+    })
 }
 
 /// Deliveries matching `filter`, each with its attempts.

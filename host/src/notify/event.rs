@@ -6,6 +6,23 @@ use serde_json::{Value, json};
 
 use crate::model::{RunStatus, Totals};
 
+/// Most bytes of a run's `reason` in a body (it may quote a plugin or a
+/// remote server).
+pub const MAX_REASON_BYTES: usize = 2048;
+
+/// `text` cut to at most `max` bytes at a character boundary, with `…`
+/// when cut.
+fn bounded(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_owned();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}…", &text[..end])
+}
+
 /// The kinds of event, as named in `events` and the `event` field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EventKind {
@@ -241,7 +258,10 @@ impl Event {
             obj.insert("job".into(), json!(run.job));
             obj.insert("run_id".into(), json!(run.run_id));
             obj.insert("status".into(), json!(run.status));
-            obj.insert("reason".into(), json!(run.reason));
+            obj.insert(
+                "reason".into(),
+                json!(run.reason.as_deref().map(|r| bounded(r, MAX_REASON_BYTES))),
+            );
             obj.insert("counts".into(), json!(run.counts));
             obj.insert(
                 "links".into(),
@@ -300,6 +320,17 @@ mod tests {
         assert_eq!(body["counts"]["failed"], 2);
         assert_eq!(body["error_rate"], 0.2);
         assert_eq!(body["links"]["errors"], "/v1/runs/7/errors");
+        assert!(body["reason"].is_null());
+        let long = Event::RunFailed(RunFacts {
+            job: "j".into(),
+            run_id: 1,
+            status: RunStatus::Failed,
+            reason: Some("é".repeat(MAX_REASON_BYTES)),
+            counts: Totals::default(),
+        })
+        .payload("k", "/p", at);
+        let reason = long["reason"].as_str().unwrap();
+        assert!(reason.len() <= MAX_REASON_BYTES + 3 && reason.ends_with('…'));
         let rollback = Event::PluginRolledBack {
             name: "uppercase".into(),
             from: "sha256:b".into(),

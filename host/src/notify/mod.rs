@@ -20,5 +20,5 @@ pub use config::{
     Alerts, AlertsConfig, DEFAULT_BACKOFF, DEFAULT_LATE_AFTER, DEFAULT_MAX_ATTEMPTS, Invalid,
     MAX_ATTEMPTS, MAX_BACKOFF, MIN_SECRET_BYTES, Secret, Webhook, WebhookConfig, parse_duration,
 };
-pub use event::{Event, EventKind, RunFacts};
+pub use event::{Event, EventKind, MAX_REASON_BYTES, RunFacts};
 pub use worker::{MAX_RESPONSE_BYTES, Notifier, excerpt, spawn};
