@@ -191,6 +191,22 @@ mod tests {
             unreachable!()
         };
         assert_eq!(*previous_run_id, ids[0]);
+        let none = Alerts::default();
+        for (status, kind) in [
+            (RunStatus::Failed, "run.failed"),
+            (RunStatus::Aborted, "run.aborted"),
+        ] {
+            let e = run_events(&log, "/s.toml", facts(ids[0], status, 10), &none).unwrap();
+            assert_eq!(kinds(&e), [kind]);
+        }
+        let e = run_events(
+            &log,
+            "/s.toml",
+            facts(ids[0], RunStatus::Interrupted, 10),
+            &none,
+        )
+        .unwrap();
+        assert!(e.is_empty(), "a run the daemon stopped says nothing: {e:?}");
         // A second success in a row is no recovery.
         let e = run_events(
             &log,

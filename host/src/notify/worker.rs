@@ -510,6 +510,90 @@ fn redact(text: &str, secret: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::notify::config::Secret;
+
+    fn hook(url: &str) -> Webhook {
+        Webhook {
+            name: "a".into(),
+            url: url.parse().unwrap(),
+            secret_env: "X".into(),
+            secret: Secret::new("0123456789abcdef0"),
+            events: Vec::new(),
+            jobs: Vec::new(),
+            max_attempts: 5,
+            backoff: SignedDuration::from_hours(1),
+            timeout: SignedDuration::from_secs(1),
+        }
+    }
+
+    /// Poll the run log until `f` holds for the delivery of `/p`.
+    async fn until(db: &std::path::Path, f: impl Fn(&crate::runlog::DeliveryRow) -> bool) {
+        for _ in 0..400 {
+            let log = RunLog::open(db).unwrap();
+            let rows = log.deliveries(&Default::default()).unwrap();
+            if rows.first().is_some_and(&f) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("the delivery never got there");
+    }
+
+    #[test]
+    fn a_pending_delivery_is_resumed_then_abandoned_when_its_webhook_goes() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("runs.db");
+        let closed = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let url = format!("http://{closed}/hook?token=t0k3n");
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let n = spawn(RunLog::open(&db).unwrap(), "/p".into(), vec![hook(&url)]);
+            n.send(Event::JobMissed {
+                job: "j".into(),
+                scheduled_for: None,
+                why: "test".into(),
+            });
+            // Refused connection: one attempt, the next an hour away.
+            until(&db, |d| d.attempts == 1 && d.status == "pending").await;
+            n.shutdown(Duration::from_secs(1)).await;
+        });
+        let row = &RunLog::open(&db)
+            .unwrap()
+            .deliveries(&Default::default())
+            .unwrap()[0];
+        assert!(row.next_attempt_at.is_some());
+        assert_eq!(row.target, format!("http://{closed}/…"));
+        let attempt = &RunLog::open(&db)
+            .unwrap()
+            .delivery_attempts(row.id)
+            .unwrap()[0];
+        assert!(attempt.code.is_none() && !attempt.error.as_deref().unwrap().contains("t0k3n"));
+        // A new worker picks it up; removing the webhook abandons it.
+        rt.block_on(async {
+            let n = spawn(RunLog::open(&db).unwrap(), "/p".into(), vec![hook(&url)]);
+            n.configure(Vec::new());
+            until(&db, |d| d.status == "abandoned").await;
+            n.shutdown(Duration::from_secs(1)).await;
+        });
+        let row = &RunLog::open(&db)
+            .unwrap()
+            .deliveries(&Default::default())
+            .unwrap()[0];
+        assert_eq!(row.attempts, 1, "no further attempt was made");
+        assert!(
+            row.last_error
+                .as_deref()
+                .unwrap()
+                .contains("no longer in the project file")
+        );
+    }
 
     #[test]
     fn a_response_excerpt_is_cut_escaped_and_redacted() {
