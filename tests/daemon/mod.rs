@@ -11,6 +11,7 @@ mod sigterm_mid_run;
 mod test_clock_schedules;
 mod trigger_records_a_run;
 mod watch_reloads_on_change;
+mod webhook_late_while_queued;
 mod webhook_missed_on_overlap;
 mod webhook_resumes_after_restart;
 mod webhook_retries_exhausted;

@@ -481,6 +481,14 @@ impl Scheduler {
             .min()
     }
 
+    /// The fires waiting for a run of their job to end, in project order.
+    pub fn waiting(&self) -> Vec<Fire> {
+        self.order
+            .iter()
+            .flat_map(|n| self.jobs[n].waiting.iter().cloned())
+            .collect()
+    }
+
     /// Every job, in project order.
     pub fn jobs(&self) -> Vec<JobView> {
         self.order

@@ -89,10 +89,32 @@ pub fn late_start(
     now: Timestamp,
     alerts: &Alerts,
 ) -> Option<Event> {
+    late(job, scheduled_for, now, true, alerts)
+}
+
+/// `job.late` when a fire for `scheduled_for` still waits at `now` (for a
+/// run of its job to end), later than the job's `late_after`.
+pub fn late_waiting(
+    job: &str,
+    scheduled_for: Timestamp,
+    now: Timestamp,
+    alerts: &Alerts,
+) -> Option<Event> {
+    late(job, scheduled_for, now, false, alerts)
+}
+
+fn late(
+    job: &str,
+    scheduled_for: Timestamp,
+    now: Timestamp,
+    started: bool,
+    alerts: &Alerts,
+) -> Option<Event> {
     (now.duration_since(scheduled_for) > alerts.late_after).then(|| Event::JobLate {
         job: job.to_owned(),
         scheduled_for,
-        started_at: now,
+        at: now,
+        started,
         late_after_s: alerts.late_after.as_secs_f64(),
     })
 }
@@ -231,7 +253,10 @@ mod tests {
         assert!(late_start("j", at, in_time, &alerts).is_none());
         assert!(matches!(
             late_start("j", at, late, &alerts),
-            Some(Event::JobLate { .. })
+            Some(Event::JobLate { started: true, .. })
         ));
+        let waiting = late_waiting("j", at, late, &alerts).unwrap();
+        assert_eq!(waiting.payload("k", "/p", late)["waiting"], true);
+        assert!(waiting.payload("k", "/p", late)["started_at"].is_null());
     }
 }

@@ -134,14 +134,17 @@ pub enum Event {
         /// The job's `alerts.dlq_growth`.
         threshold: u64,
     },
-    /// A scheduled fire started late.
+    /// A scheduled fire started late, or is still waiting (for a run of
+    /// its job to end) past the job's `late_after`.
     JobLate {
         /// The job.
         job: String,
         /// When it should have started.
         scheduled_for: Timestamp,
-        /// When it started.
-        started_at: Timestamp,
+        /// When it started, or when it was seen still waiting.
+        at: Timestamp,
+        /// Whether it has started (false: still waiting).
+        started: bool,
         /// The job's `alerts.late_after`, in seconds.
         late_after_s: f64,
     },
@@ -232,13 +235,15 @@ impl Event {
             Event::JobLate {
                 job,
                 scheduled_for,
-                started_at,
+                at,
+                started,
                 late_after_s,
             } => json!({
                 "job": job,
                 "scheduled_for": scheduled_for,
-                "started_at": started_at,
-                "late_by_s": started_at.duration_since(*scheduled_for).as_secs_f64(),
+                "started_at": started.then_some(at),
+                "waiting": !started,
+                "late_by_s": at.duration_since(*scheduled_for).as_secs_f64(),
                 "late_after_s": late_after_s,
             }),
             Event::JobMissed {

@@ -1,7 +1,7 @@
 //! The daemon process: the scheduler loop, runs on blocking threads,
 //! reloads, and the graceful stop.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -71,6 +71,9 @@ pub struct State {
     pub stopping: Option<StopLevel>,
     pub events: VecDeque<Event>,
     pub last_reload: Option<ReloadReport>,
+    /// Waiting fires already reported late (job, scheduled time), so
+    /// neither another look nor their start reports them again.
+    late_reported: HashSet<(String, Timestamp)>,
     log: RunLog,
 }
 
@@ -213,6 +216,7 @@ pub async fn serve(
             stopping: None,
             events: VecDeque::new(),
             last_reload: None,
+            late_reported: HashSet::new(),
             log,
         }),
         wake: Notify::new(),
@@ -344,6 +348,7 @@ async fn schedule_loop(shared: Arc<Shared>) {
             if !actions.is_empty() {
                 state.persist(&shared.project_key);
             }
+            late_waiting(&shared, &mut state, now);
             (actions, state.scheduler.next_wakeup())
         };
         apply(&shared, actions);
@@ -357,6 +362,31 @@ async fn schedule_loop(shared: Arc<Shared>) {
         tokio::select! {
             _ = tokio::time::sleep(sleep) => {}
             _ = woken => {}
+        }
+    }
+}
+
+/// Most waiting fires remembered as reported late.
+const MAX_LATE_REPORTED: usize = 1024;
+
+/// Report fires still waiting (for a run of their job to end) past their
+/// job's `late_after`, once each.
+fn late_waiting(shared: &Shared, state: &mut State, now: Timestamp) {
+    for fire in state.scheduler.waiting() {
+        let (Some(at), Some(job)) = (fire.scheduled_for, state.project.job(&fire.job)) else {
+            continue;
+        };
+        let key = (fire.job.clone(), at);
+        if state.late_reported.contains(&key) {
+            continue;
+        }
+        if let Some(late) = notify::alerts::late_waiting(&fire.job, at, now, &job.alerts) {
+            tracing::warn!(job = %fire.job, scheduled_for = %at, "A scheduled fire is still waiting past its job's late_after.");
+            if state.late_reported.len() >= MAX_LATE_REPORTED {
+                state.late_reported.clear();
+            }
+            state.late_reported.insert(key);
+            shared.notifier.send(late);
         }
     }
 }
@@ -447,7 +477,11 @@ pub fn apply(shared: &Arc<Shared>, actions: Vec<Action>) {
                     &fire.job,
                     format!("started ({})", fire.reason.as_text()),
                 );
-                if let (Some(at), Some(job)) = (fire.scheduled_for, state.project.job(&fire.job))
+                let reported = fire
+                    .scheduled_for
+                    .is_some_and(|at| state.late_reported.remove(&(fire.job.clone(), at)));
+                if let (Some(at), Some(job), false) =
+                    (fire.scheduled_for, state.project.job(&fire.job), reported)
                     && let Some(late) = notify::alerts::late_start(&fire.job, at, now, &job.alerts)
                 {
                     tracing::warn!(job = %fire.job, scheduled_for = %at, "A scheduled fire starts late.");
