@@ -14,6 +14,7 @@ pub mod connection;
 pub mod daemon;
 pub mod errors;
 pub mod model;
+pub mod notify;
 pub mod plugin;
 pub mod private_file;
 pub mod project;

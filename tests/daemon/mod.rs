@@ -2,13 +2,21 @@
 //! API on 127.0.0.1, pause and resume, reloads, and stop signals.
 
 mod catch_up_after_restart;
+mod dlq_replay_api;
 mod overlap_cancel;
 mod pause_resume;
 mod reload_broken_file;
 mod second_signal;
 mod sigterm_mid_run;
+mod test_clock_schedules;
 mod trigger_records_a_run;
 mod watch_reloads_on_change;
+mod webhook_late_while_queued;
+mod webhook_missed_on_overlap;
+mod webhook_resumes_after_restart;
+mod webhook_retries_exhausted;
+mod webhook_run_events;
+mod webhooks_test_command;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
@@ -34,9 +42,16 @@ impl Daemon {
     /// Start `sluice daemon` for the project in `env`'s directory, on a
     /// free port of 127.0.0.1, and wait until it listens.
     pub fn start(env: &TestEnv) -> Daemon {
+        Daemon::start_with(env, &[])
+    }
+
+    /// [`Daemon::start`] with more environment variables (a webhook's
+    /// secret, the test clock's file).
+    pub fn start_with(env: &TestEnv, vars: &[(&str, &str)]) -> Daemon {
         let log = env.path().join(format!("daemon-{}.log", fastrand::u32(..)));
-        let mut child = env
-            .command(&["daemon", "--project", ".", "--listen", "127.0.0.1:0"])
+        let mut command = env.command(&["daemon", "--project", ".", "--listen", "127.0.0.1:0"]);
+        command.envs(vars.iter().copied());
+        let mut child = command
             .env("SLUICE_API_TOKEN", TOKEN)
             .env("RUST_LOG", "info,cranelift=warn,wasmtime=warn")
             .stdout(Stdio::piped())
@@ -99,6 +114,23 @@ impl Daemon {
 
     pub fn post_with(&self, path: &str, token: Option<&str>) -> (u16, Value) {
         let mut req = self.client.post(format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let r = req.send().unwrap();
+        (
+            r.status().as_u16(),
+            serde_json::from_str(&r.text().unwrap()).unwrap(),
+        )
+    }
+
+    /// POST `body` as JSON, with `token` when given.
+    pub fn post_json(&self, path: &str, body: &Value, token: Option<&str>) -> (u16, Value) {
+        let mut req = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_string());
         if let Some(t) = token {
             req = req.bearer_auth(t);
         }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub mod echo_server;
+pub mod webhook_receiver;
 
 use sluice::runlog::RunLog;
 use sluice::{RunSummary, Sluice, SluiceOptions, load_pipeline};

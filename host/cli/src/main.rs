@@ -25,6 +25,7 @@ mod runs_export_cmd;
 mod stats_cmd;
 mod time;
 mod ui;
+mod webhooks_cmd;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -100,6 +101,8 @@ enum Command {
     /// The operator dashboard in the browser: runs, errors, the DLQ, the
     /// review queue and the audit log of the data directory.
     Ui(ui::UiArgs),
+    /// What the daemon sent to its webhooks: `webhooks deliveries`.
+    Webhooks(webhooks_cmd::WebhooksArgs),
 }
 
 /// `--json` for read commands.
@@ -190,6 +193,7 @@ fn dispatch(cli: Cli, data_dir_explicit: bool) -> anyhow::Result<Exit> {
         Command::Connection(args) => connection_cmd::connection(&open()?, &args),
         Command::Daemon(args) => daemon::daemon(options, data_dir_explicit, &args),
         Command::Ui(args) => ui::ui(open()?, &args),
+        Command::Webhooks(args) => webhooks_cmd::webhooks(&open()?, &args),
     }
 }
 

@@ -287,7 +287,22 @@ impl Scheduler {
         for (job, due) in missed {
             let catchup = s.jobs[&job].spec.catchup;
             let fires: Vec<Timestamp> = match catchup {
-                Catchup::None => Vec::new(),
+                Catchup::None => {
+                    // Not run, but said: the last fire missed.
+                    let last = *due.last().expect("at least one missed fire");
+                    actions.push(Action::Skip {
+                        fire: Fire {
+                            job: job.clone(),
+                            reason: FireReason::CatchUp,
+                            scheduled_for: Some(last),
+                        },
+                        why: format!(
+                            "{} fire(s) missed while the daemon was not running, not caught up (catchup = \"none\")",
+                            due.len()
+                        ),
+                    });
+                    Vec::new()
+                }
                 Catchup::Latest => vec![s.jobs[&job].spec.trigger.last_due(due[0], now)],
                 Catchup::All => due,
             };
@@ -464,6 +479,14 @@ impl Scheduler {
             .filter(|s| !s.paused)
             .filter_map(|s| s.next_fire)
             .min()
+    }
+
+    /// The fires waiting for a run of their job to end, in project order.
+    pub fn waiting(&self) -> Vec<Fire> {
+        self.order
+            .iter()
+            .flat_map(|n| self.jobs[n].waiting.iter().cloned())
+            .collect()
     }
 
     /// Every job, in project order.

@@ -4,6 +4,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::job::JobConfig;
+use crate::notify::WebhookConfig;
 
 /// A project file: `sluice.toml` in a project directory.
 ///
@@ -39,6 +40,9 @@ pub struct ProjectFile {
     /// The jobs, each a pipeline and when it runs.
     #[serde(default, rename = "job")]
     pub jobs: Vec<Spanned<JobConfig>>,
+    /// Webhooks the daemon sends events to.
+    #[serde(default, rename = "webhook")]
+    pub webhooks: Vec<Spanned<WebhookConfig>>,
 }
 
 /// `[daemon]`: the HTTP API.

@@ -53,6 +53,10 @@ pub struct JobConfig {
     /// is resumed over the API. Default `false`.
     #[serde(default)]
     pub paused: bool,
+    /// When this job's runs and fires are worth a webhook beyond their
+    /// status: `{ error_rate = 0.05, dlq_growth = 100, late_after = "10m" }`.
+    #[serde(default)]
+    pub alerts: Option<crate::notify::AlertsConfig>,
 }
 
 /// What a fire does while the job is running.

@@ -11,6 +11,7 @@ use super::file::ProjectFile;
 use super::graph::find_cycle;
 use super::job::{Catchup, Overlap, When};
 use crate::config::{ConfigError, LoadedPipeline, Location, load_pipeline};
+use crate::notify::{Alerts, Webhook};
 use crate::schedule::{CronSchedule, Trigger, parse_interval};
 
 /// Most runs of one job at once.
@@ -72,6 +73,8 @@ pub struct Project {
     pub watch: bool,
     /// The jobs, in file order.
     pub jobs: Vec<Job>,
+    /// The webhooks (`[[webhook]]`), in file order.
+    pub webhooks: Vec<Webhook>,
 }
 
 /// One job, checked: its pipeline loaded and its trigger parsed.
@@ -97,6 +100,8 @@ pub struct Job {
     pub concurrency: u32,
     /// Whether it starts paused.
     pub paused: bool,
+    /// When its runs and fires are worth a webhook.
+    pub alerts: Alerts,
     /// `sha256:` over everything that defines the job (its settings and its
     /// pipeline's configuration hash): a reload changes only jobs whose
     /// fingerprint changed.
@@ -119,6 +124,15 @@ impl Project {
         files.dedup();
         files
     }
+}
+
+/// Whether `name` is acceptable as a job's or a webhook's name.
+fn valid_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= MAX_JOB_NAME
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// Read and check the project in `path`: a `sluice.toml` file, or a
@@ -191,12 +205,7 @@ pub fn parse_project(text: &str, path: &Path) -> Result<Project, ProjectError> {
     for spanned in &parsed.jobs {
         let j = spanned.get_ref();
         let name = j.name.get_ref().clone();
-        if name.is_empty()
-            || name.len() > MAX_JOB_NAME
-            || !name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        {
+        if !valid_name(&name) {
             return Err(at(
                 &j.name.span(),
                 format!(
@@ -285,6 +294,12 @@ pub fn parse_project(text: &str, path: &Path) -> Result<Project, ProjectError> {
             }
             format!("sha256:{}", hex::encode(h.finalize()))
         };
+        let alerts = match &j.alerts {
+            Some(a) => a
+                .check()
+                .map_err(|e| at(&e.span, format!("job `{name}`: {}", e.message)))?,
+            None => Alerts::default(),
+        };
         jobs.push(Job {
             name,
             location: crate::config::locate(path, text, spanned.span().start),
@@ -296,6 +311,7 @@ pub fn parse_project(text: &str, path: &Path) -> Result<Project, ProjectError> {
             when: j.when,
             concurrency,
             paused: j.paused,
+            alerts,
             fingerprint,
         });
     }
@@ -361,6 +377,41 @@ pub fn parse_project(text: &str, path: &Path) -> Result<Project, ProjectError> {
             ),
         ));
     }
+    let mut webhooks: Vec<Webhook> = Vec::new();
+    for spanned in &parsed.webhooks {
+        let w = spanned.get_ref();
+        let hook = w
+            .check(|var| std::env::var(var).ok())
+            .map_err(|e| at(&e.span, e.message))?;
+        if !valid_name(&hook.name) {
+            return Err(at(
+                &w.name.span(),
+                format!(
+                    "`{}` is not a webhook name: use 1 to {MAX_JOB_NAME} letters, digits, `-`, `_` or `.`",
+                    hook.name
+                ),
+            ));
+        }
+        if webhooks.iter().any(|h| h.name == hook.name) {
+            return Err(at(
+                &w.name.span(),
+                format!("webhook `{}` is defined twice", hook.name),
+            ));
+        }
+        for j in w.jobs.iter().flatten() {
+            if !names.contains_key(j.get_ref()) {
+                return Err(at(
+                    &j.span(),
+                    format!(
+                        "webhook `{}` names job `{}`, which is not a job of this project",
+                        hook.name,
+                        j.get_ref()
+                    ),
+                ));
+            }
+        }
+        webhooks.push(hook);
+    }
     Ok(Project {
         path: path.to_owned(),
         dir,
@@ -370,5 +421,6 @@ pub fn parse_project(text: &str, path: &Path) -> Result<Project, ProjectError> {
         token_file,
         watch: parsed.daemon.watch.unwrap_or(true),
         jobs,
+        webhooks,
     })
 }

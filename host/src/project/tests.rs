@@ -273,3 +273,82 @@ fn a_directory_without_a_project_file_says_so() {
     assert!(matches!(e, ProjectError::Read { .. }));
     assert!(e.to_string().contains("sluice.toml"), "{e}");
 }
+
+#[test]
+fn webhooks_and_alerts_load_and_their_errors_name_the_line() {
+    let dir = project_dir();
+    // `cargo test` sets CARGO_MANIFEST_DIR, a path longer than 16 bytes.
+    let p = load(
+        dir.path(),
+        r#"
+[[job]]
+name = "a"
+pipeline = "p.toml"
+every = "1h"
+alerts = { error_rate = 0.1, dlq_growth = 5, late_after = "90s" }
+
+[[webhook]]
+name = "ops"
+url = "https://hooks.example.com/services/T0/B0/token"
+secret_env = "CARGO_MANIFEST_DIR"
+events = ["run.failed", "job.late"]
+jobs = ["a"]
+backoff = "500ms"
+"#,
+    )
+    .unwrap();
+    let hook = &p.webhooks[0];
+    assert_eq!(hook.name, "ops");
+    assert_eq!(hook.max_attempts, crate::notify::DEFAULT_MAX_ATTEMPTS);
+    assert_eq!(hook.backoff, jiff::SignedDuration::from_millis(500));
+    // The token in the path never reaches the run log.
+    assert_eq!(hook.target(), "https://hooks.example.com/…");
+    assert!(!format!("{hook:?}").contains(&std::env::var("CARGO_MANIFEST_DIR").unwrap()));
+    assert!(hook.wants(crate::notify::EventKind::JobLate, Some("a")));
+    assert!(!hook.wants(crate::notify::EventKind::RunPartial, Some("a")));
+    assert!(!hook.wants(crate::notify::EventKind::RunFailed, Some("b")));
+    let alerts = &p.jobs[0].alerts;
+    assert_eq!(alerts.error_rate, Some(0.1));
+    assert_eq!(alerts.dlq_growth, Some(5));
+    assert_eq!(alerts.late_after, jiff::SignedDuration::from_secs(90));
+
+    let job = "[[job]]\nname = \"a\"\npipeline = \"p.toml\"\n";
+    for (extra, line, needle) in [
+        (
+            "[[webhook]]\nname = \"w\"\nurl = \"ftp://x\"\nsecret_env = \"CARGO_MANIFEST_DIR\"\n",
+            6,
+            "http:// or https://",
+        ),
+        (
+            "[[webhook]]\nname = \"w\"\nurl = \"https://u:p@x/\"\nsecret_env = \"CARGO_MANIFEST_DIR\"\n",
+            6,
+            "user name or password",
+        ),
+        (
+            "[[webhook]]\nname = \"w\"\nurl = \"https://x/\"\nsecret_env = \"SLUICE_TEST_NO_SUCH_VARIABLE\"\n",
+            7,
+            "is not set",
+        ),
+        (
+            "[[webhook]]\nname = \"w\"\nurl = \"https://x/\"\nsecret_env = \"CARGO_MANIFEST_DIR\"\nevents = [\"run.exploded\"]\n",
+            8,
+            "not an event",
+        ),
+        (
+            "[[webhook]]\nname = \"w\"\nurl = \"https://x/\"\nsecret_env = \"CARGO_MANIFEST_DIR\"\njobs = [\"zz\"]\n",
+            8,
+            "not a job of this project",
+        ),
+        (
+            "[[webhook]]\nname = \"w\"\nurl = \"https://x/\"\nsecret_env = \"CARGO_MANIFEST_DIR\"\nmax_attempts = 0\n",
+            8,
+            "max_attempts",
+        ),
+        ("alerts = { error_rate = 1.5 }\n", 4, "error_rate"),
+        ("alerts = { late_after = \"soon\" }\n", 4, "late_after"),
+    ] {
+        let (text, at) = error(dir.path(), &format!("{job}{extra}"));
+        assert!(text.contains(needle), "{extra}: {text}");
+        assert_eq!(at, line, "{extra}: {text}");
+    }
+}

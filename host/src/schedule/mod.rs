@@ -9,6 +9,6 @@ mod clock;
 mod cron;
 mod trigger;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, FileClock, ManualClock, SystemClock, TEST_CLOCK_ENV, test_clock_from_env};
 pub use cron::{CronSchedule, InvalidCron};
 pub use trigger::{InvalidInterval, Trigger, parse_interval};

@@ -21,7 +21,7 @@ use super::service::{self, Shared};
 use super::token;
 
 /// Most runs one list returns.
-const MAX_LIMIT: u32 = 1000;
+pub(super) const MAX_LIMIT: u32 = 1000;
 
 /// The API's routes.
 pub fn router(shared: Arc<Shared>) -> Router {
@@ -38,6 +38,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/runs/{id}/errors", get(run_errors))
         .route("/v1/events", get(events))
         .route("/v1/reload", post(reload))
+        .merge(super::api_webhooks::routes())
+        .merge(super::api_dlq::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(host_guard))
         .with_state(shared)
@@ -81,7 +83,7 @@ fn host_is_an_address(host: &str) -> bool {
     name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::Ipv4Addr>().is_ok()
 }
 
-fn json(status: StatusCode, value: impl Serialize) -> Response {
+pub(super) fn json(status: StatusCode, value: impl Serialize) -> Response {
     match serde_json::to_vec(&value) {
         Ok(body) => (status, [(header::CONTENT_TYPE, "application/json")], body).into_response(),
         Err(e) => error(
@@ -91,12 +93,12 @@ fn json(status: StatusCode, value: impl Serialize) -> Response {
     }
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
+pub(super) fn error(status: StatusCode, message: impl Into<String>) -> Response {
     let body = json!({ "error": message.into() }).to_string();
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
-fn log_error(e: RunLogError) -> Response {
+pub(super) fn log_error(e: RunLogError) -> Response {
     match e {
         RunLogError::NoSuchRun(_) => error(StatusCode::NOT_FOUND, e.to_string()),
         e => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
@@ -104,7 +106,7 @@ fn log_error(e: RunLogError) -> Response {
 }
 
 /// The refusal of a change without the right token, if it has not.
-fn refusal(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
+pub(super) fn refusal(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
     let presented = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -122,7 +124,7 @@ fn refusal(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
     }
 }
 
-fn query(raw: Option<String>) -> HashMap<String, String> {
+pub(super) fn query(raw: Option<String>) -> HashMap<String, String> {
     raw.map(|q| {
         url::form_urlencoded::parse(q.as_bytes())
             .into_owned()
@@ -326,6 +328,17 @@ async fn runs(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> Res
         }
     };
     let job = q.get("job").map(String::as_str);
+    let status = q.get("status").map(String::as_str);
+    if let Some(st) = status
+        && st.parse::<sluice::model::RunStatus>().is_err()
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "`{st}` is not a run status (running, succeeded, partial, failed, aborted, interrupted)"
+            ),
+        );
+    }
     let state = shared.lock();
     if let Some(j) = job
         && state.scheduler.job(j).is_none()
@@ -335,19 +348,23 @@ async fn runs(State(shared): State<Arc<Shared>>, RawQuery(raw): RawQuery) -> Res
             format!("no job `{j}` in the project"),
         );
     }
-    let started = match state.log().job_runs(&shared.project_key, job, limit) {
+    // With a status, look further back and keep the newest `limit` that match.
+    let scan = if status.is_some() { MAX_LIMIT } else { limit };
+    let started = match state.log().job_runs(&shared.project_key, job, scan) {
         Ok(r) => r,
         Err(e) => return log_error(e),
     };
     let mut runs = Vec::new();
     for s in started {
         match state.log().run(s.run_id) {
+            Ok(run) if status.is_some_and(|st| run.status != st) => {}
             Ok(run) => runs.push(json!({ "job": s.job, "reason": s.reason, "scheduled_for": s.scheduled_for, "run": run })),
             // Pruned meanwhile.
             Err(RunLogError::NoSuchRun(_)) => {}
             Err(e) => return log_error(e),
         }
     }
+    runs.truncate(limit as usize);
     json(
         StatusCode::OK,
         json!({ "active": active(&state, job), "runs": runs }),

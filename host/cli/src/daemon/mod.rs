@@ -9,6 +9,8 @@
 //! (`client.rs`).
 
 mod api;
+mod api_dlq;
+mod api_webhooks;
 mod client;
 mod dashboard_control;
 mod service;

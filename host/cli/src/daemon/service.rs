@@ -1,7 +1,7 @@
 //! The daemon process: the scheduler loop, runs on blocking threads,
 //! reloads, and the graceful stop.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -12,10 +12,11 @@ use jiff::Timestamp;
 use serde::Serialize;
 use sluice::daemon::{Action, Fire, JobSpec, ReloadOutcome, Scheduler, Ticket};
 use sluice::model::{RunStatus, StopLevel, StopSignal};
+use sluice::notify::{self, Event as Notification, Notifier, RunFacts};
 use sluice::project::{Project, load_project};
 use sluice::run::{Progress, RunError};
 use sluice::runlog::{JobRunRow, RunLog};
-use sluice::schedule::{Clock, SystemClock};
+use sluice::schedule::{Clock, SystemClock, test_clock_from_env};
 use sluice::{Sluice, SluiceOptions};
 use tokio::sync::Notify;
 
@@ -37,6 +38,10 @@ pub struct Shared {
     pub sluice: Arc<Sluice>,
     /// The clock the scheduler reads.
     pub clock: Arc<dyn Clock>,
+    /// Longest the scheduler loop sleeps without looking at the clock.
+    max_sleep: Duration,
+    /// Sends events to the webhooks.
+    pub notifier: Notifier,
     /// The project file.
     pub project_file: PathBuf,
     /// The project's key in the run log: its file, canonical (one key
@@ -66,6 +71,9 @@ pub struct State {
     pub stopping: Option<StopLevel>,
     pub events: VecDeque<Event>,
     pub last_reload: Option<ReloadReport>,
+    /// Waiting fires already reported late (job, scheduled time), so
+    /// neither another look nor their start reports them again.
+    late_reported: HashSet<(String, Timestamp)>,
     log: RunLog,
 }
 
@@ -175,14 +183,29 @@ pub async fn serve(
         .unwrap_or_else(|_| project_file.clone())
         .display()
         .to_string();
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    // A test hook: a clock the end-to-end tests set by writing a file (only
+    // in test builds), looked at every 50 ms.
+    let (clock, max_sleep): (Arc<dyn Clock>, Duration) = match test_clock_from_env() {
+        Some(c) => {
+            tracing::warn!(file = %c.path().display(), "TEST HOOK: the scheduler reads its time from a file.");
+            (Arc::new(c), Duration::from_millis(50))
+        }
+        None => (Arc::new(SystemClock), MAX_SLEEP),
+    };
     let now = clock.now();
     let log = sluice.run_log()?;
+    let notifier = notify::spawn(
+        sluice.run_log()?,
+        project_key.clone(),
+        project.webhooks.clone(),
+    );
     let stored = log.job_schedules(&project_key)?;
     let (scheduler, initial) = Scheduler::new(specs(&project), &stored, now);
     let shared = Arc::new(Shared {
         sluice: Arc::new(sluice),
         clock,
+        max_sleep,
+        notifier,
         project_file,
         project_key,
         token,
@@ -193,6 +216,7 @@ pub async fn serve(
             stopping: None,
             events: VecDeque::new(),
             last_reload: None,
+            late_reported: HashSet::new(),
             log,
         }),
         wake: Notify::new(),
@@ -273,6 +297,9 @@ pub async fn serve(
         let key = shared.project_key.clone();
         state.persist(&key);
     }
+    // Attempts in flight get a few seconds; pending deliveries stay in the
+    // run log for the next start.
+    shared.notifier.shutdown(Duration::from_secs(5)).await;
     http_stop.notify_one();
     let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
     let _ = std::fs::remove_file(&daemon_file);
@@ -325,6 +352,7 @@ async fn schedule_loop(shared: Arc<Shared>) {
             if !actions.is_empty() {
                 state.persist(&shared.project_key);
             }
+            late_waiting(&shared, &mut state, now);
             (actions, state.scheduler.next_wakeup())
         };
         apply(&shared, actions);
@@ -333,11 +361,36 @@ async fn schedule_loop(shared: Arc<Shared>) {
                 let d = n.duration_since(now);
                 Duration::try_from(d).unwrap_or(Duration::ZERO)
             })
-            .unwrap_or(MAX_SLEEP)
-            .clamp(Duration::from_millis(5), MAX_SLEEP);
+            .unwrap_or(shared.max_sleep)
+            .clamp(Duration::from_millis(5), shared.max_sleep);
         tokio::select! {
             _ = tokio::time::sleep(sleep) => {}
             _ = woken => {}
+        }
+    }
+}
+
+/// Most waiting fires remembered as reported late.
+const MAX_LATE_REPORTED: usize = 1024;
+
+/// Report fires still waiting (for a run of their job to end) past their
+/// job's `late_after`, once each.
+fn late_waiting(shared: &Shared, state: &mut State, now: Timestamp) {
+    for fire in state.scheduler.waiting() {
+        let (Some(at), Some(job)) = (fire.scheduled_for, state.project.job(&fire.job)) else {
+            continue;
+        };
+        let key = (fire.job.clone(), at);
+        if state.late_reported.contains(&key) {
+            continue;
+        }
+        if let Some(late) = notify::alerts::late_waiting(&fire.job, at, now, &job.alerts) {
+            tracing::warn!(job = %fire.job, scheduled_for = %at, "A scheduled fire is still waiting past its job's late_after.");
+            if state.late_reported.len() >= MAX_LATE_REPORTED {
+                state.late_reported.clear();
+            }
+            state.late_reported.insert(key);
+            shared.notifier.send(late);
         }
     }
 }
@@ -428,6 +481,16 @@ pub fn apply(shared: &Arc<Shared>, actions: Vec<Action>) {
                     &fire.job,
                     format!("started ({})", fire.reason.as_text()),
                 );
+                let reported = fire
+                    .scheduled_for
+                    .is_some_and(|at| state.late_reported.remove(&(fire.job.clone(), at)));
+                if let (Some(at), Some(job), false) =
+                    (fire.scheduled_for, state.project.job(&fire.job), reported)
+                    && let Some(late) = notify::alerts::late_start(&fire.job, at, now, &job.alerts)
+                {
+                    tracing::warn!(job = %fire.job, scheduled_for = %at, "A scheduled fire starts late.");
+                    shared.notifier.send(late);
+                }
                 state.runs.insert(ticket, run.clone());
                 drop(state);
                 tracing::info!(job = %fire.job, ticket, reason = %fire.reason.as_text(), "Starting a run.");
@@ -452,6 +515,13 @@ pub fn apply(shared: &Arc<Shared>, actions: Vec<Action>) {
             }
             Action::Skip { fire, why } => {
                 tracing::info!(job = %fire.job, reason = %fire.reason.as_text(), "Fire skipped: {why}.");
+                if fire.scheduled_for.is_some() {
+                    shared.notifier.send(Notification::JobMissed {
+                        job: fire.job.clone(),
+                        scheduled_for: fire.scheduled_for,
+                        why: why.clone(),
+                    });
+                }
                 shared
                     .lock()
                     .event(now, &fire.job, format!("skipped: {why}"));
@@ -495,6 +565,19 @@ fn finished(
         if let Err(e) = state.log.record_job_run(&shared.project_key, &row) {
             tracing::error!(error = %e, run = run_id, "Cannot record which job started the run.");
         }
+        if let Some(facts) = run_facts(&run.fire.job, &result) {
+            let alerts = state
+                .project
+                .job(&run.fire.job)
+                .map(|j| j.alerts.clone())
+                .unwrap_or_default();
+            match notify::alerts::run_events(state.log(), &shared.project_key, facts, &alerts) {
+                Ok(events) => events.into_iter().for_each(|e| shared.notifier.send(e)),
+                Err(e) => {
+                    tracing::error!(error = %e, run = run_id, "Cannot tell which webhooks the run is worth.")
+                }
+            }
+        }
     }
     tracing::info!(job = %run.fire.job, ticket, "{what}");
     state.event(now, &run.fire.job, what);
@@ -505,6 +588,30 @@ fn finished(
     drop(state);
     shared.run_ended.notify_waiters();
     apply(shared, actions);
+}
+
+/// What the webhooks are told about a run that ended.
+fn run_facts(
+    job: &str,
+    result: &Result<Result<sluice::RunSummary, RunError>, tokio::task::JoinError>,
+) -> Option<RunFacts> {
+    match result {
+        Ok(Ok(summary)) => Some(RunFacts {
+            job: job.to_owned(),
+            run_id: summary.run_id,
+            status: summary.status,
+            reason: summary.status_reason.clone(),
+            counts: summary.totals,
+        }),
+        Ok(Err(RunError::Setup { run_id, source })) => Some(RunFacts {
+            job: job.to_owned(),
+            run_id: *run_id,
+            status: RunStatus::Failed,
+            reason: Some(source.to_string()),
+            counts: Default::default(),
+        }),
+        _ => None,
+    }
 }
 
 /// Load the project file again; on success only the jobs that changed
@@ -523,6 +630,7 @@ pub async fn reload(shared: &Arc<Shared>) -> ReloadReport {
                     "`data_dir` changed in the project file; it takes effect when the daemon restarts."
                 );
             }
+            shared.notifier.configure(project.webhooks.clone());
             state.project = project;
             state.persist(&shared.project_key);
             ReloadReport {
