@@ -35,7 +35,7 @@ fn a_fire_skipped_while_the_job_runs_is_reported_missed() {
         ],
     );
     assert_eq!(daemon.post("/v1/jobs/slow/trigger").0, 202);
-    wait_for(Duration::from_secs(60), "the run in progress", || {
+    wait_for(Duration::from_secs(180), "the run in progress", || {
         let (_, runs) = daemon.get("/v1/runs?job=slow");
         (runs["active"].as_array().unwrap().len() == 1).then_some(())
     });

@@ -45,7 +45,7 @@ fn retries_end_after_max_attempts_and_every_attempt_is_recorded() {
     let daemon = Daemon::start_with(&env, &[("HOOK_SECRET", SECRET)]);
     assert_eq!(run(&daemon, 1)["status"], "failed");
 
-    let all = wait_for(Duration::from_secs(60), "every delivery to end", || {
+    let all = wait_for(Duration::from_secs(180), "every delivery to end", || {
         let list = deliveries(&daemon, "");
         (list.len() == 3 && list.iter().all(|d| d["status"] != "pending")).then_some(list)
     });

@@ -51,7 +51,7 @@ pub fn run(daemon: &Daemon, n: usize) -> Value {
 /// Wait until `receiver` got `n` requests for `event`; them.
 pub fn hits(receiver: &WebhookReceiver, event: &str, n: usize) -> Vec<Hit> {
     wait_for(
-        Duration::from_secs(60),
+        Duration::from_secs(180),
         &format!("{n} `{event}` request(s)"),
         || {
             let hits = receiver.hits_for(event);
