@@ -34,25 +34,23 @@ pub fn signed_in(state: &UiState, headers: &HeaderMap) -> bool {
         .any(|(name, value)| name == COOKIE && token::matches(&state.session, value))
 }
 
-/// `Ok` when the request may change something; else the refusal.
-pub fn authorize(state: &UiState, headers: &HeaderMap, form: &Form) -> Result<(), Response> {
+/// `None` when the request may change something; else the refusal.
+pub fn refusal(state: &UiState, headers: &HeaderMap, form: &Form) -> Option<Response> {
     let bearer = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "));
     if let Some(t) = bearer {
-        return if token::matches(&state.token, t.trim()) {
-            Ok(())
-        } else {
-            Err(error_page(
+        return (!token::matches(&state.token, t.trim())).then(|| {
+            error_page(
                 headers,
                 StatusCode::UNAUTHORIZED,
                 "The token is not this data directory's API token.",
-            ))
-        };
+            )
+        });
     }
     if !signed_in(state, headers) {
-        return Err(error_page(
+        return Some(error_page(
             headers,
             StatusCode::UNAUTHORIZED,
             "Sign in first (/login, with the API token): reading needs nothing, changing needs a session.",
@@ -62,13 +60,13 @@ pub fn authorize(state: &UiState, headers: &HeaderMap, form: &Form) -> Result<()
         .get("csrf")
         .is_some_and(|v| token::matches(&state.csrf, v));
     if !csrf_ok || !same_origin(headers) {
-        return Err(error_page(
+        return Some(error_page(
             headers,
             StatusCode::FORBIDDEN,
             "This form did not come from a dashboard page (missing or wrong form token, or another origin). Reload the page and try again.",
         ));
     }
-    Ok(())
+    None
 }
 
 /// Whether the `Origin` header, when a browser sends one, names this host.
@@ -137,8 +135,8 @@ pub async fn logout(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(refusal) = authorize(&state, &headers, &Form::parse(&body)) {
-        return refusal;
+    if let Some(denied) = refusal(&state, &headers, &Form::parse(&body)) {
+        return denied;
     }
     let cookie = format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
     ([(header::SET_COOKIE, cookie)], Redirect::to("/runs")).into_response()

@@ -52,7 +52,7 @@ pub async fn list(
     .await;
     let data = match data {
         Ok(d) => d,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     respond(&headers, &data, || {
         let body = html! {

@@ -15,7 +15,7 @@ use sluice::runlog::{DlqEntry, DlqFilter, StatusFilter, pretty_payload, unified_
 
 use super::blocking;
 use super::run::diff;
-use crate::ui::auth::{authorize, signed_in};
+use crate::ui::auth::{refusal, signed_in};
 use crate::ui::layout::{csrf_field, digest, page, status, time};
 use crate::ui::respond::{Form, error_page, param, query, respond, url_encode};
 use crate::ui::state::UiState;
@@ -109,7 +109,7 @@ pub async fn list(
     .await;
     let data = match data {
         Ok(d) => d,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let session = signed_in(&state, &headers);
     respond(&headers, &data, || {
@@ -198,8 +198,8 @@ pub async fn replay(
     body: Bytes,
 ) -> Response {
     let form = Form::parse(&body);
-    if let Err(refusal) = authorize(&state, &headers, &form) {
-        return refusal;
+    if let Some(denied) = refusal(&state, &headers, &form) {
+        return denied;
     }
     let ids = match selected(&form) {
         Ok(ids) => ids,
@@ -220,7 +220,7 @@ pub async fn replay(
     .await;
     let outcomes = match outcomes {
         Ok(o) => o,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let data = ReplayPage { dry_run, outcomes };
     let title = if dry_run {
@@ -311,8 +311,8 @@ pub async fn discard(
     body: Bytes,
 ) -> Response {
     let form = Form::parse(&body);
-    if let Err(refusal) = authorize(&state, &headers, &form) {
-        return refusal;
+    if let Some(denied) = refusal(&state, &headers, &form) {
+        return denied;
     }
     let ids = match selected(&form) {
         Ok(ids) => ids,
@@ -337,7 +337,7 @@ pub async fn discard(
     .await;
     let data = match discarded {
         Ok(d) => DiscardPage { discarded: d },
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     respond(&headers, &data, || {
         let body = html! {

@@ -13,7 +13,7 @@ use serde::Serialize;
 use sluice::runlog::{JobRunRow, JobScheduleRow, RunLogError};
 
 use super::blocking;
-use crate::ui::auth::{authorize, signed_in};
+use crate::ui::auth::{refusal, signed_in};
 use crate::ui::layout::{csrf_field, page, status, time};
 use crate::ui::respond::{Form, error_page, respond, url_encode};
 use crate::ui::state::{JobAction, UiState};
@@ -122,7 +122,7 @@ pub async fn list(State(state): State<Arc<UiState>>, headers: HeaderMap) -> Resp
     .await;
     let data = match data {
         Ok(d) => d,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let session = signed_in(&state, &headers);
     respond(&headers, &data, || {
@@ -173,8 +173,8 @@ pub async fn act(
     Path((name, action)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
-    if let Err(refusal) = authorize(&state, &headers, &Form::parse(&body)) {
-        return refusal;
+    if let Some(denied) = refusal(&state, &headers, &Form::parse(&body)) {
+        return denied;
     }
     let action = match action.as_str() {
         "trigger" => JobAction::Trigger,

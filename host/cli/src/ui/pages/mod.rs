@@ -19,15 +19,15 @@ use super::respond::internal;
 pub async fn blocking<T, E>(
     headers: &HeaderMap,
     work: impl FnOnce() -> Result<T, E> + Send + 'static,
-) -> Result<T, Response>
+) -> Result<T, Box<Response>>
 where
     T: Send + 'static,
     E: std::fmt::Display + Send + 'static,
 {
     match tokio::task::spawn_blocking(work).await {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(internal(headers, e)),
-        Err(e) => Err(internal(headers, e)),
+        Ok(Err(e)) => Err(Box::new(internal(headers, e))),
+        Err(e) => Err(Box::new(internal(headers, e))),
     }
 }
 

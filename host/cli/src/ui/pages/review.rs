@@ -18,7 +18,7 @@ use sluice::runlog::{
 
 use super::blocking;
 use super::run::diff;
-use crate::ui::auth::{authorize, signed_in};
+use crate::ui::auth::{refusal, signed_in};
 use crate::ui::layout::{csrf_field, page, status, time};
 use crate::ui::respond::{Form, error_page, respond};
 use crate::ui::state::UiState;
@@ -47,7 +47,7 @@ pub async fn list(State(state): State<Arc<UiState>>, headers: HeaderMap) -> Resp
     .await;
     let data = match data {
         Ok(d) => d,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     respond(&headers, &data, || {
         let body = html! {
@@ -108,7 +108,7 @@ pub async fn show(
                 &format!("No DLQ entry {id}."),
             );
         }
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let session = signed_in(&state, &headers);
     respond(&headers, &data, || {
@@ -221,8 +221,8 @@ pub async fn edit(
     body: Bytes,
 ) -> Response {
     let form = Form::parse(&body);
-    if let Err(refusal) = authorize(&state, &headers, &form) {
-        return refusal;
+    if let Some(denied) = refusal(&state, &headers, &form) {
+        return denied;
     }
     let note = form
         .get("note")
@@ -264,7 +264,7 @@ pub async fn edit(
     match outcome {
         Ok(Ok(())) => Redirect::to(&format!("/review/{id}")).into_response(),
         Ok(Err((code, problem))) => error_page(&headers, code, &problem),
-        Err(r) => r,
+        Err(r) => *r,
     }
 }
 
@@ -275,8 +275,8 @@ pub async fn approve(
     Path(id): Path<i64>,
     body: Bytes,
 ) -> Response {
-    if let Err(refusal) = authorize(&state, &headers, &Form::parse(&body)) {
-        return refusal;
+    if let Some(denied) = refusal(&state, &headers, &Form::parse(&body)) {
+        return denied;
     }
     let st = state.clone();
     let outcome = blocking(
@@ -314,7 +314,7 @@ pub async fn approve(
         Ok(Ok(Some(run))) => Redirect::to(&format!("/runs/{run}")).into_response(),
         Ok(Ok(None)) => Redirect::to(&format!("/review/{id}")).into_response(),
         Ok(Err(problem)) => error_page(&headers, StatusCode::CONFLICT, &problem),
-        Err(r) => r,
+        Err(r) => *r,
     }
 }
 
@@ -326,8 +326,8 @@ pub async fn discard(
     body: Bytes,
 ) -> Response {
     let form = Form::parse(&body);
-    if let Err(refusal) = authorize(&state, &headers, &form) {
-        return refusal;
+    if let Some(denied) = refusal(&state, &headers, &form) {
+        return denied;
     }
     let Some(reason) = form
         .get("reason")
@@ -359,7 +359,7 @@ pub async fn discard(
     match outcome {
         Ok(Ok(())) => Redirect::to("/review").into_response(),
         Ok(Err(problem)) => error_page(&headers, StatusCode::CONFLICT, &problem),
-        Err(r) => r,
+        Err(r) => *r,
     }
 }
 

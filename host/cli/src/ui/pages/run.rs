@@ -134,7 +134,7 @@ pub async fn show(
                 &format!("No run #{id} in this run log."),
             );
         }
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let title = format!("Run #{} of {}", data.run.id, data.run.pipeline);
     respond(&headers, &data, || {
@@ -297,7 +297,7 @@ pub async fn captures(
     let rows: Vec<CaptureRow> = match blocking(&headers, move || st.log()?.captures(id, &ph)).await
     {
         Ok(r) => r,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     respond(&headers, &rows, || {
         let body = html! {
@@ -364,7 +364,7 @@ pub async fn record(
     .await;
     let data = match data {
         Ok(d) => d,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     respond(&headers, &data, || {
         let texts: Vec<String> = data

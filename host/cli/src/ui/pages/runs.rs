@@ -89,7 +89,7 @@ pub async fn list(
     .await
     {
         Ok(d) => d,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     let running = data.runs.iter().any(|r| r.status == "running");
     respond(&headers, &data, || {

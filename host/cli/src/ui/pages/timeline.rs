@@ -92,7 +92,7 @@ pub async fn show(
     .await;
     let data = match data {
         Ok(d) => d,
-        Err(r) => return r,
+        Err(r) => return *r,
     };
     respond(&headers, &data, || {
         let body = html! {
