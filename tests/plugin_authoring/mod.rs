@@ -7,3 +7,4 @@ mod cases;
 mod doctor;
 mod refusals;
 mod scaffold;
+mod scaffold_js;
