@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 
 use super::scaffold::{imports, passes_its_cases, scaffold, slugs_in_a_pipeline};
-use crate::support::TestEnv;
+use crate::support::{TestEnv, stdout};
 
 /// The program `var` names, or `name` on PATH, if it answers `--version`.
 fn tool(var: &str, name: &str) -> Option<String> {
@@ -67,6 +67,44 @@ fn a_javascript_transformer_imports_only_the_contract_and_passes_the_shared_case
     passes_its_cases(&env, &dir, "slug_js.wasm", 7);
     slugs_in_a_pipeline(&env, &dir.join("slug_js.wasm"));
     only_the_contract(&env, &dir);
+
+    // Built with only `-d http fetch-event`, it imports `wasi:filesystem`:
+    // refused before compiling, with the componentize-js flags that fix it.
+    let wide = dir.join("wide.wasm");
+    let built = Command::new(&tools.0)
+        .current_dir(&dir)
+        .args([
+            "app.js",
+            "--wit",
+            "wit",
+            "--world-name",
+            "field-transformer",
+        ])
+        .args(["-d", "http", "fetch-event", "-o"])
+        .arg(&wide)
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let cases = dir.join("cases.toml").display().to_string();
+    let out = env.cli(&[
+        "plugin",
+        "test",
+        &wide.display().to_string(),
+        "--cases",
+        &cases,
+    ]);
+    let said = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("wasi:filesystem/preopens")
+            && said.contains("componentize-js `-d stdio random clocks http fetch-event`")
+            && said.contains("--allow wasi:filesystem"),
+        "{said}"
+    );
 }
 
 #[test]
