@@ -8,3 +8,4 @@ mod doctor;
 mod refusals;
 mod scaffold;
 mod scaffold_js;
+mod sdk_package;
