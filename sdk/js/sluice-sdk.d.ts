@@ -101,8 +101,8 @@ export declare function isJson(value: unknown): value is Json[] | { [key: string
 
 /** Options as the pipeline gives them (a JSON object). */
 export type Options = { [key: string]: Json };
-/** A record, as a normalizer receives and returns it. */
-export type Record = { [key: string]: Json };
+/** A record, as a normalizer receives and returns it (a JSON object). */
+export type JsonObject = { [key: string]: Json };
 
 /** What every plugin says about itself (answers `describe`). */
 export interface About<O> {
@@ -133,7 +133,7 @@ export interface FieldTransformerPlugin<O = Options> extends About<O> {
 
 /** A normalizer: `create` returns the function that maps one record. */
 export interface NormalizerPlugin<O = Options> extends About<O> {
-  create(options: O): (record: Record) => Record | Skip;
+  create(options: O): (record: JsonObject) => JsonObject | Skip;
 }
 
 /** The exported interface object; componentize-js calls it, you don't. */
