@@ -40,7 +40,7 @@ fn js_tools(test: &str) -> Option<(String, String)> {
     }
 }
 
-fn build_env<'a>(tools: &'a (String, String)) -> [(&'static str, &'a str); 2] {
+fn build_env(tools: &(String, String)) -> [(&'static str, &str); 2] {
     [("COMPONENTIZE_JS", &tools.0), ("TSC", &tools.1)]
 }
 
