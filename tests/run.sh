@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace on a fresh machine: installs the
-# WebAssembly target and componentize-py (for the Python plugin) first.
+# WebAssembly target, componentize-py (for the Python plugin) and the
+# plugin authoring toolchains (tests/plugin_authoring) first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +26,25 @@ browser_tools=target/browser-tools
 if [ ! -f "$browser_tools/node_modules/playwright-core/package.json" ] && command -v npm >/dev/null; then
     npm install --silent --no-audit --no-fund --prefix "$browser_tools" playwright-core@1.65.2 \
         || echo "tests/run.sh: could not install playwright-core; the browser test will be skipped" >&2
+fi
+
+# componentize-js and TypeScript build the JavaScript and TypeScript plugins
+# that tests/plugin_authoring scaffolds; one npm install shared by them all.
+js=target/js-tools
+if [ ! -x "$js/node_modules/.bin/componentize-js" ] || [ ! -x "$js/node_modules/.bin/tsc" ] \
+    || ! "$js/node_modules/.bin/componentize-js" --version | grep -q '^0.23.0$'; then
+    if command -v npm >/dev/null; then
+        mkdir -p "$js"
+        npm install --prefix "$js" --no-audit --no-fund --no-save --loglevel=error \
+            @bytecodealliance/componentize-js@0.23.0 typescript@5.9.3
+    else
+        echo "tests/run.sh: npm not found; the JavaScript and TypeScript plugin tests will be skipped" >&2
+        echo "  (Debian/Ubuntu: apt-get install nodejs npm)" >&2
+    fi
+fi
+if [ -x "$js/node_modules/.bin/componentize-js" ]; then
+    export SLUICE_COMPONENTIZE_JS="$PWD/$js/node_modules/.bin/componentize-js"
+    export SLUICE_TSC="$PWD/$js/node_modules/.bin/tsc"
 fi
 
 cargo test --workspace "$@"

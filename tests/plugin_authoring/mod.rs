@@ -7,3 +7,5 @@ mod cases;
 mod doctor;
 mod refusals;
 mod scaffold;
+mod scaffold_js;
+mod sdk_package;

@@ -15,7 +15,7 @@ use crate::support::{TestEnv, jsonl, stderr, stdout, workspace};
 
 /// Create `name` with `plugin new` and build it with its `build.sh`;
 /// return the project folder.
-fn scaffold(
+pub(super) fn scaffold(
     env: &TestEnv,
     name: &str,
     lang: &str,
@@ -57,7 +57,7 @@ fn scaffold(
 }
 
 /// Run the project's own cases; they must all pass.
-fn passes_its_cases(env: &TestEnv, dir: &Path, wasm: &str, count: usize) {
+pub(super) fn passes_its_cases(env: &TestEnv, dir: &Path, wasm: &str, count: usize) {
     let wasm = dir.join(wasm).display().to_string();
     let cases = dir.join("cases.toml").display().to_string();
     let out = env.cli(&["plugin", "test", &wasm, "--cases", &cases]);
@@ -71,7 +71,7 @@ fn passes_its_cases(env: &TestEnv, dir: &Path, wasm: &str, count: usize) {
 
 /// The scaffolded slug transformer (`separator = "_"`) runs in a pipeline,
 /// before `uppercase`, on ten records in batches of four.
-fn slugs_in_a_pipeline(env: &TestEnv, wasm: &Path) {
+pub(super) fn slugs_in_a_pipeline(env: &TestEnv, wasm: &Path) {
     let step = format!(
         "{{ plugin = {:?}, options = {{ separator = \"_\" }} }}",
         wasm.display().to_string()
@@ -89,7 +89,7 @@ fn slugs_in_a_pipeline(env: &TestEnv, wasm: &Path) {
 }
 
 /// The component's imports, as `sluice plugins` lists them.
-fn imports(env: &TestEnv, dir: &Path) -> Vec<String> {
+pub(super) fn imports(env: &TestEnv, dir: &Path) -> Vec<String> {
     let out = env.cli(&[
         "--plugin-path",
         &dir.display().to_string(),
@@ -210,6 +210,8 @@ fn a_python_normalizer_builds_and_passes_its_cases() {
 fn languages_without_a_template_say_so() {
     let env = TestEnv::new();
     let err = stderr(&env.cli(&["plugin", "new", "x", "--lang", "go"]));
+    assert!(err.contains("TinyGo 0.34"), "{err}");
+    let err = stderr(&env.cli(&["plugin", "new", "x", "--lang", "go", "--kind", "source"]));
     assert!(err.contains("TinyGo 0.34"), "{err}");
     let err = stderr(&env.cli(&["plugin", "new", "x", "--lang", "zig"]));
     assert!(err.contains("no Zig template yet"), "{err}");

@@ -33,8 +33,9 @@ struct Piece {
 }
 
 enum Probe {
-    /// A program on PATH (or named by an environment variable) that answers
-    /// these arguments successfully.
+    /// A program named by an environment variable, on PATH, or installed by
+    /// npm in the current folder (`node_modules/.bin`), that answers these
+    /// arguments successfully.
     Program {
         env: Option<&'static str>,
         name: &'static str,
@@ -99,23 +100,41 @@ fn pieces(lang: Lang) -> Vec<Piece> {
                 get: "pip install componentize-py==0.25.1 (or set COMPONENTIZE_PY to the program)",
             },
         ],
-        Lang::Js | Lang::Ts => vec![
-            Piece {
-                what: "node",
-                probe: program("node", &["--version"]),
-                get: "install Node.js 20 or later",
-            },
-            Piece {
-                what: "npm",
-                probe: program("npm", &["--version"]),
-                get: "comes with Node.js",
-            },
-            Piece {
-                what: "componentize-js",
-                probe: program("componentize-js", &["--version"]),
-                get: "npm install -g @bytecodealliance/componentize-js@0.23 (build with `-d http -d fetch-event`)",
-            },
-        ],
+        Lang::Js | Lang::Ts => {
+            let mut pieces = vec![
+                Piece {
+                    what: "node",
+                    probe: program("node", &["--version"]),
+                    get: "install Node.js 20 or later (apt install nodejs npm)",
+                },
+                Piece {
+                    what: "npm",
+                    probe: program("npm", &["--version"]),
+                    get: "comes with Node.js (apt install npm)",
+                },
+                Piece {
+                    what: "componentize-js",
+                    probe: Probe::Program {
+                        env: Some("COMPONENTIZE_JS"),
+                        name: "componentize-js",
+                        args: &["--version"],
+                    },
+                    get: "`npm install` in the project (its package.json pins @bytecodealliance/componentize-js 0.23.0; build.sh runs it), or set COMPONENTIZE_JS to the program",
+                },
+            ];
+            if lang == Lang::Ts {
+                pieces.push(Piece {
+                    what: "tsc (TypeScript)",
+                    probe: Probe::Program {
+                        env: Some("TSC"),
+                        name: "tsc",
+                        args: &["--version"],
+                    },
+                    get: "`npm install` in the project (its package.json pins typescript 5.9.3; build.sh runs it), or set TSC to the program",
+                });
+            }
+            pieces
+        }
         Lang::C => vec![
             Piece {
                 what: "clang",
@@ -211,23 +230,16 @@ pub fn doctor(args: &DoctorArgs) -> anyhow::Result<Exit> {
 fn probe(probe: &Probe) -> Option<String> {
     match probe {
         Probe::Program { env, name, args } => {
-            let program = env
-                .and_then(std::env::var_os)
-                .map_or_else(|| PathBuf::from(name), PathBuf::from);
-            let out = Command::new(&program)
-                .args(*args)
-                .stdin(Stdio::null())
-                .output()
-                .ok()?;
-            out.status.success().then(|| {
-                let text = String::from_utf8_lossy(&out.stdout);
-                let line = text.lines().next().unwrap_or("").trim();
-                if line.is_empty() {
-                    program.display().to_string()
-                } else {
-                    line.to_owned()
-                }
-            })
+            let candidates: Vec<PathBuf> = match env.and_then(std::env::var_os) {
+                Some(program) => vec![PathBuf::from(program)],
+                None => vec![
+                    PathBuf::from(name),
+                    PathBuf::from("node_modules/.bin").join(name),
+                ],
+            };
+            candidates
+                .iter()
+                .find_map(|program| run_version(program, args))
         }
         Probe::RustTarget(target) => {
             let out = Command::new("rustc")
@@ -247,4 +259,23 @@ fn probe(probe: &Probe) -> Option<String> {
             .find(|p| p.is_dir())
             .map(|p| p.display().to_string()),
     }
+}
+
+/// The first line `program args` prints, or its path; `None` when it does
+/// not run or fails.
+fn run_version(program: &PathBuf, args: &[&str]) -> Option<String> {
+    let out = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .ok()?;
+    out.status.success().then(|| {
+        let text = String::from_utf8_lossy(&out.stdout);
+        let line = text.lines().next().unwrap_or("").trim();
+        if line.is_empty() {
+            program.display().to_string()
+        } else {
+            line.to_owned()
+        }
+    })
 }

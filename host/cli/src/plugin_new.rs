@@ -29,6 +29,21 @@ pub enum Lang {
     Go,
 }
 
+impl Lang {
+    /// The language's name for people.
+    pub fn title(self) -> &'static str {
+        match self {
+            Lang::Rust => "Rust",
+            Lang::Python => "Python",
+            Lang::Js => "JavaScript",
+            Lang::Ts => "TypeScript",
+            Lang::C => "C",
+            Lang::Zig => "Zig",
+            Lang::Go => "Go",
+        }
+    }
+}
+
 /// A plugin's kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Kind {
@@ -93,6 +108,10 @@ const WIT: [(&str, &str); 2] = [
     ),
 ];
 
+/// The JavaScript SDK and its TypeScript types, copied into every JS or TS project.
+const JS_SDK: &str = include_str!("../../../sdk/js/sluice-sdk.js");
+const JS_SDK_TYPES: &str = include_str!("../../../sdk/js/sluice-sdk.d.ts");
+
 /// Where this binary's own source checkout keeps the Rust SDK, when it was
 /// built from one.
 const BUILT_FROM_SDK: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../sdk/rust");
@@ -124,10 +143,13 @@ pub fn new(args: &NewArgs) -> anyhow::Result<Exit> {
         _ => (String::new(), String::new()),
     };
     let crate_name = args.name.replace('-', "_");
-    let description = args
-        .description
-        .clone()
-        .unwrap_or_else(|| format!("A Sluice {} written in {:?}.", args.kind.world(), args.lang));
+    let description = args.description.clone().unwrap_or_else(|| {
+        format!(
+            "A Sluice {} written in {}.",
+            args.kind.world(),
+            args.lang.title()
+        )
+    });
     let fill = |text: &str| {
         text.replace("{{name}}", &args.name)
             .replace("{{crate}}", &crate_name)
@@ -141,7 +163,7 @@ pub fn new(args: &NewArgs) -> anyhow::Result<Exit> {
     }
     outln!(
         "Created a {} {} in {}.",
-        format!("{:?}", args.lang).to_lowercase(),
+        args.lang.title(),
         args.kind.world(),
         dir.display()
     );
@@ -156,37 +178,9 @@ pub fn new(args: &NewArgs) -> anyhow::Result<Exit> {
 fn templates(lang: Lang, kind: Kind) -> anyhow::Result<Vec<File>> {
     let cases_transformer = include_str!("../templates/common/transformer-cases.toml");
     let cases_normalizer = include_str!("../templates/common/normalizer-cases.toml");
-    let (source, cases) = match (lang, kind) {
-        (Lang::Rust, Kind::Transformer) => (
-            include_str!("../templates/rust/transformer.rs.tmpl"),
-            cases_transformer,
-        ),
-        (Lang::Rust, Kind::Normalizer) => (
-            include_str!("../templates/rust/normalizer.rs.tmpl"),
-            cases_normalizer,
-        ),
-        (Lang::Python, Kind::Transformer) => (
-            include_str!("../templates/python/transformer.py.tmpl"),
-            cases_transformer,
-        ),
-        (Lang::Python, Kind::Normalizer) => (
-            include_str!("../templates/python/normalizer.py.tmpl"),
-            cases_normalizer,
-        ),
-        (Lang::Go, _) => bail!(
-            "Go plugins are not supported yet: they need TinyGo 0.34 or later (for wasm32-wasip2 components), \
-             which is not available to test them here. Write the plugin in Rust or Python for now."
-        ),
-        (Lang::Js | Lang::Ts | Lang::C | Lang::Zig, _) => bail!(
-            "there is no {lang:?} template yet (Rust and Python have one); `sluice plugin doctor --lang {}` lists the toolchain it would need",
-            format!("{lang:?}").to_lowercase()
-        ),
-        (Lang::Rust | Lang::Python, Kind::Source | Kind::Target) => bail!(
-            "there is no {} template yet: start from a built-in connector's source (plugins/jsonl-file-source, plugins/jsonl-file-target, plugins/rest-source in the Sluice repository) with the Rust SDK",
-            kind.world()
-        ),
-    };
-    Ok(match lang {
+    let transformer = kind == Kind::Transformer;
+    let pick = |t: &'static str, n: &'static str| if transformer { t } else { n };
+    let mut files: Vec<File> = match lang {
         Lang::Rust => vec![
             (
                 "Cargo.toml",
@@ -196,37 +190,105 @@ fn templates(lang: Lang, kind: Kind) -> anyhow::Result<Vec<File>> {
                 "rust-toolchain.toml",
                 include_str!("../templates/rust/rust-toolchain.toml"),
             ),
-            ("src/lib.rs", source),
+            (
+                "src/lib.rs",
+                pick(
+                    include_str!("../templates/rust/transformer.rs.tmpl"),
+                    include_str!("../templates/rust/normalizer.rs.tmpl"),
+                ),
+            ),
             ("build.sh", include_str!("../templates/rust/build.sh.tmpl")),
             (
                 "README.md",
                 include_str!("../templates/rust/README.md.tmpl"),
             ),
-            ("cases.toml", cases),
             (".gitignore", include_str!("../templates/rust/gitignore")),
         ],
-        _ => {
-            let mut files = vec![
-                ("app.py", source),
-                (
-                    "sluice_sdk.py",
-                    include_str!("../../../sdk/python/sluice_sdk.py"),
+        Lang::Python => vec![
+            (
+                "app.py",
+                pick(
+                    include_str!("../templates/python/transformer.py.tmpl"),
+                    include_str!("../templates/python/normalizer.py.tmpl"),
                 ),
-                (
-                    "build.sh",
-                    include_str!("../templates/python/build.sh.tmpl"),
+            ),
+            (
+                "sluice_sdk.py",
+                include_str!("../../../sdk/python/sluice_sdk.py"),
+            ),
+            (
+                "build.sh",
+                include_str!("../templates/python/build.sh.tmpl"),
+            ),
+            (
+                "README.md",
+                include_str!("../templates/python/README.md.tmpl"),
+            ),
+            (".gitignore", include_str!("../templates/python/gitignore")),
+        ],
+        Lang::Js => vec![
+            (
+                "app.js",
+                pick(
+                    include_str!("../templates/js/transformer.js.tmpl"),
+                    include_str!("../templates/js/normalizer.js.tmpl"),
                 ),
-                (
-                    "README.md",
-                    include_str!("../templates/python/README.md.tmpl"),
+            ),
+            ("sluice-sdk.js", JS_SDK),
+            ("sluice-sdk.d.ts", JS_SDK_TYPES),
+            (
+                "package.json",
+                include_str!("../templates/js/package.json.tmpl"),
+            ),
+            ("build.sh", include_str!("../templates/js/build.sh.tmpl")),
+            ("README.md", include_str!("../templates/js/README.md.tmpl")),
+            (".gitignore", include_str!("../templates/js/gitignore")),
+        ],
+        Lang::Ts => vec![
+            (
+                "src/app.ts",
+                pick(
+                    include_str!("../templates/ts/transformer.ts.tmpl"),
+                    include_str!("../templates/ts/normalizer.ts.tmpl"),
                 ),
-                ("cases.toml", cases),
-                (".gitignore", include_str!("../templates/python/gitignore")),
-            ];
-            files.extend(WIT);
-            files
-        }
-    })
+            ),
+            ("src/sluice-sdk.js", JS_SDK),
+            ("src/sluice-sdk.d.ts", JS_SDK_TYPES),
+            (
+                "package.json",
+                include_str!("../templates/ts/package.json.tmpl"),
+            ),
+            (
+                "tsconfig.json",
+                include_str!("../templates/ts/tsconfig.json"),
+            ),
+            ("build.sh", include_str!("../templates/ts/build.sh.tmpl")),
+            ("README.md", include_str!("../templates/ts/README.md.tmpl")),
+            (".gitignore", include_str!("../templates/ts/gitignore")),
+        ],
+        Lang::Go => bail!(
+            "Go plugins are not supported yet: they need TinyGo 0.34 or later (for wasm32-wasip2 components), \
+             which is not available to test them here. Write the plugin in Rust, Python, JavaScript or TypeScript for now."
+        ),
+        Lang::C | Lang::Zig => bail!(
+            "there is no {} template yet (Rust, Python, JavaScript and TypeScript have one); `sluice plugin doctor --lang {}` lists the toolchain it would need",
+            lang.title(),
+            format!("{lang:?}").to_lowercase()
+        ),
+    };
+    let cases = match kind {
+        Kind::Transformer => cases_transformer,
+        Kind::Normalizer => cases_normalizer,
+        Kind::Source | Kind::Target => bail!(
+            "there is no {} template yet: start from a built-in connector's source (plugins/jsonl-file-source, plugins/jsonl-file-target, plugins/rest-source in the Sluice repository) with the Rust SDK",
+            kind.world()
+        ),
+    };
+    files.push(("cases.toml", cases));
+    if lang != Lang::Rust {
+        files.extend(WIT);
+    }
+    Ok(files)
 }
 
 /// The `sluice-sdk` dependency line and a note on where it comes from.

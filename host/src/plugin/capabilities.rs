@@ -165,7 +165,7 @@ fn check_import(
         } else {
             denied(format!(
                 "it reads or writes files, and no directory is granted to it: a {kind} is never given one, so file access could only fail; build it without \
-                 file access (Python: componentize-py `--stub-wasi`; C and Rust: no stdio or files, log through the contract's `log`), or {} to link \
+                 file access (Python: componentize-py `--stub-wasi`; JavaScript: componentize-js `-d stdio random clocks http fetch-event`; C and Rust: no stdio or files, log through the contract's `log`), or {} to link \
                  the interface with no directory visible",
                 via.allow("wasi:filesystem")
             ))
