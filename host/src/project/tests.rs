@@ -277,10 +277,10 @@ fn a_directory_without_a_project_file_says_so() {
 #[test]
 fn webhooks_and_alerts_load_and_their_errors_name_the_line() {
     let dir = project_dir();
-    // `cargo test` sets CARGO_MANIFEST_DIR, a path longer than 16 bytes.
+    let secret = long_env_var();
     let p = load(
         dir.path(),
-        r#"
+        &r#"
 [[job]]
 name = "a"
 pipeline = "p.toml"
@@ -294,7 +294,8 @@ secret_env = "CARGO_MANIFEST_DIR"
 events = ["run.failed", "job.late"]
 jobs = ["a"]
 backoff = "500ms"
-"#,
+"#
+            .replace("CARGO_MANIFEST_DIR", &secret),
     )
     .unwrap();
     let hook = &p.webhooks[0];
@@ -303,7 +304,7 @@ backoff = "500ms"
     assert_eq!(hook.backoff, jiff::SignedDuration::from_millis(500));
     // The token in the path never reaches the run log.
     assert_eq!(hook.target(), "https://hooks.example.com/…");
-    assert!(!format!("{hook:?}").contains(&std::env::var("CARGO_MANIFEST_DIR").unwrap()));
+    assert!(!format!("{hook:?}").contains(&std::env::var(&secret).unwrap()));
     assert!(hook.wants(crate::notify::EventKind::JobLate, Some("a")));
     assert!(!hook.wants(crate::notify::EventKind::RunPartial, Some("a")));
     assert!(!hook.wants(crate::notify::EventKind::RunFailed, Some("b")));
@@ -315,12 +316,12 @@ backoff = "500ms"
     let job = "[[job]]\nname = \"a\"\npipeline = \"p.toml\"\n";
     for (extra, line, needle) in [
         (
-            "[[webhook]]\nname = \"w\"\nurl = \"ftp://x\"\nsecret_env = \"CARGO_MANIFEST_DIR\"\n",
+            "[[webhook]]\nname = \"w\"\nurl = \"ftp://x\"\nsecret_env = \"{secret}\"\n",
             6,
             "http:// or https://",
         ),
         (
-            "[[webhook]]\nname = \"w\"\nurl = \"https://u:p@x/\"\nsecret_env = \"CARGO_MANIFEST_DIR\"\n",
+            "[[webhook]]\nname = \"w\"\nurl = \"https://u:p@x/\"\nsecret_env = \"{secret}\"\n",
             6,
             "user name or password",
         ),
@@ -330,25 +331,42 @@ backoff = "500ms"
             "is not set",
         ),
         (
-            "[[webhook]]\nname = \"w\"\nurl = \"https://x/\"\nsecret_env = \"CARGO_MANIFEST_DIR\"\nevents = [\"run.exploded\"]\n",
+            "[[webhook]]\nname = \"w\"\nurl = \"https://x/\"\nsecret_env = \"{secret}\"\nevents = [\"run.exploded\"]\n",
             8,
             "not an event",
         ),
         (
-            "[[webhook]]\nname = \"w\"\nurl = \"https://x/\"\nsecret_env = \"CARGO_MANIFEST_DIR\"\njobs = [\"zz\"]\n",
+            "[[webhook]]\nname = \"w\"\nurl = \"https://x/\"\nsecret_env = \"{secret}\"\njobs = [\"zz\"]\n",
             8,
             "not a job of this project",
         ),
         (
-            "[[webhook]]\nname = \"w\"\nurl = \"https://x/\"\nsecret_env = \"CARGO_MANIFEST_DIR\"\nmax_attempts = 0\n",
+            "[[webhook]]\nname = \"w\"\nurl = \"https://x/\"\nsecret_env = \"{secret}\"\nmax_attempts = 0\n",
             8,
             "max_attempts",
         ),
         ("alerts = { error_rate = 1.5 }\n", 4, "error_rate"),
         ("alerts = { late_after = \"soon\" }\n", 4, "late_after"),
     ] {
+        let extra = extra.replace("{secret}", &secret);
         let (text, at) = error(dir.path(), &format!("{job}{extra}"));
         assert!(text.contains(needle), "{extra}: {text}");
         assert_eq!(at, line, "{extra}: {text}");
     }
+}
+
+/// The name of an environment variable whose value is long enough to be a
+/// webhook secret (16 bytes or more): the tests read one that exists
+/// rather than set one (setting variables races with other tests).
+fn long_env_var() -> String {
+    let mut vars: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, v)| {
+            v.len() >= 16 && k.chars().all(|c| c.is_ascii_uppercase() || c == '_')
+        })
+        .collect();
+    vars.sort();
+    vars.into_iter()
+        .map(|(k, _)| k)
+        .next()
+        .expect("an environment variable with a value of 16 bytes or more")
 }
