@@ -38,7 +38,9 @@ pub use groups::fixture;
 pub use groups::{ErrorExample, ErrorGroup, ErrorGroups, RetryGroup, StreamFailure};
 pub use interrupted::{InterruptedRun, RunningRun};
 pub use job_schedule::{JobRunRow, JobScheduleRow};
-pub use queries::{ErrorFilter, ErrorRow, PluginUseRow, RunFilter, RunRow, StageRow};
+pub use queries::{
+    ErrorFilter, ErrorRow, PluginRunRow, PluginUseRow, RunFilter, RunRow, StageRow,
+};
 pub use retention::{Age, PruneReport};
 #[cfg(any(test, feature = "test-fixtures"))]
 pub use review::fixture as review_fixture;

@@ -127,6 +127,21 @@ pub struct PluginUseRow {
     pub quarantined: Option<String>,
 }
 
+/// A run that used a plugin, and where.
+#[derive(Debug, Clone, Serialize)]
+pub struct PluginRunRow {
+    /// The run.
+    pub run_id: i64,
+    /// Its pipeline.
+    pub pipeline: String,
+    /// Where the plugin ran (`transform:contacts.email#1`…).
+    pub role: String,
+    /// The digest that ran.
+    pub digest: String,
+    /// When the run started.
+    pub started_at: String,
+}
+
 /// Which errors to list.
 #[derive(Debug, Clone, Default)]
 pub struct ErrorFilter {
@@ -345,6 +360,25 @@ impl RunLog {
                     .unwrap_or_default(),
                 log_lines_dropped: r.get(13)?,
                 quarantined: r.get(14)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// The most recent runs that used plugin `name`, newest first.
+    pub fn plugin_runs(&self, name: &str, limit: u64) -> Result<Vec<PluginRunRow>, RunLogError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT p.run_id, r.pipeline, p.role, p.digest, r.started_at
+             FROM run_plugins p JOIN runs r ON r.id = p.run_id
+             WHERE p.plugin = ?1 ORDER BY p.run_id DESC, p.rowid LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![name, limit as i64], |r| {
+            Ok(PluginRunRow {
+                run_id: r.get(0)?,
+                pipeline: r.get(1)?,
+                role: r.get(2)?,
+                digest: r.get(3)?,
+                started_at: r.get(4)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
