@@ -12,6 +12,7 @@ mod error;
 mod groups;
 mod interrupted;
 mod job_schedule;
+mod plugin_store;
 mod queries;
 mod retention;
 mod review;
@@ -34,6 +35,9 @@ pub use groups::fixture;
 pub use groups::{ErrorExample, ErrorGroup, ErrorGroups, RetryGroup, StreamFailure};
 pub use interrupted::{InterruptedRun, RunningRun};
 pub use job_schedule::{JobRunRow, JobScheduleRow};
+pub use plugin_store::{
+    CurrentChange, NewStoreVersion, StepVersionRow, StoreHistoryRow, StoreNameRow, StoreVersionRow,
+};
 pub use queries::{ErrorFilter, ErrorRow, PluginUseRow, RunRow, StageRow};
 pub use retention::{Age, PruneReport};
 #[cfg(any(test, feature = "test-fixtures"))]
