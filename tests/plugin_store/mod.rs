@@ -2,6 +2,7 @@
 //! swap of a step during a run (`live_swap.rs`), and automatic rollback of
 //! a version that fails too often (`auto_rollback.rs`).
 
+mod api;
 mod auto_rollback;
 mod cli;
 mod live_swap;

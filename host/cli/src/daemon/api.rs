@@ -38,6 +38,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/runs/{id}/errors", get(run_errors))
         .route("/v1/events", get(events))
         .route("/v1/reload", post(reload))
+        .merge(super::api_plugins::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(host_guard))
         .with_state(shared)

@@ -9,6 +9,7 @@
 //! (`client.rs`).
 
 mod api;
+mod api_plugins;
 mod client;
 mod service;
 mod signals;
