@@ -263,6 +263,18 @@ impl RunLog {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
+    /// The action of the latest change of `name`'s current version
+    /// (`promote`, `rollback`, `auto-rollback`).
+    pub fn store_last_action(&self, name: &str) -> Result<Option<String>, RunLogError> {
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT action FROM store_history WHERE name = ?1 ORDER BY id DESC LIMIT 1",
+            )?
+            .query_row([name], |r| r.get(0))
+            .optional()?)
+    }
+
     /// Make a version current, with its history row and audit entry, in one
     /// transaction; refused with [`RunLogError::Conflict`] if the current
     /// version is no longer `change.expected`. Returns the new generation.

@@ -124,6 +124,11 @@ impl PluginStore {
         }
     }
 
+    /// Whether the data directory has a run log (and so maybe a store).
+    pub fn has_run_log(&self) -> bool {
+        self.run_log.is_file()
+    }
+
     /// Open the run log the store keeps its records in.
     pub fn run_log(&self) -> Result<RunLog, StoreError> {
         Ok(RunLog::open(&self.run_log)?)

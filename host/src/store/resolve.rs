@@ -11,8 +11,12 @@ impl NamedPlugins for PluginStore {
         pin: Option<&str>,
         kind: PluginKind,
     ) -> Option<Result<Artifact, ResolveError>> {
-        // A store that cannot be read knows no names: the registry then
-        // goes on to the search path and reports what it found there.
+        // A store that cannot be read (or a data directory without a run
+        // log yet) knows no names: the registry then goes on to the search
+        // path and reports what it found there.
+        if !self.has_run_log() {
+            return None;
+        }
         let log = self.run_log().ok()?;
         let row = log.store_name(name).ok()??;
         Some(
@@ -22,6 +26,9 @@ impl NamedPlugins for PluginStore {
     }
 
     fn names(&self) -> Vec<String> {
+        if !self.has_run_log() {
+            return Vec::new();
+        }
         self.run_log()
             .and_then(|log| Ok(log.store_names()?))
             .map(|rows| rows.into_iter().map(|r| r.name).collect())

@@ -41,8 +41,9 @@ pub struct SwapSlot<W: WorldBinding> {
     limits: Limits,
     grants: Grants,
     options: String,
-    /// A started sandbox of the version to switch to.
-    pending: Mutex<Option<Sandbox<W>>>,
+    /// A started sandbox of the version to switch to, and whether it goes
+    /// on probation (a promotion; not a rollback).
+    pending: Mutex<Option<(Sandbox<W>, bool)>>,
     /// `pending` holds a sandbox: the one atomic the step reads per batch.
     ready: AtomicBool,
     /// The version the step runs or is about to run.
@@ -80,8 +81,13 @@ pub trait Prepare: Send + Sync + std::fmt::Debug {
     /// The version the step runs or is about to run.
     fn wanted(&self) -> String;
     /// Build and start `artifact` for the step and leave it for the step's
-    /// next batch boundary.
-    fn prepare(&self, runtime: &Runtime, artifact: &Artifact) -> Result<(), String>;
+    /// next batch boundary; `probation`: watch its failures once it runs.
+    fn prepare(
+        &self,
+        runtime: &Runtime,
+        artifact: &Artifact,
+        probation: bool,
+    ) -> Result<(), String>;
     /// Tell the slot which run it serves.
     fn set_run(&self, run_id: i64);
     /// The version on probation with its records and failures so far, if
@@ -133,7 +139,12 @@ impl<W: WorldBinding> Prepare for SwapSlot<W> {
             .clone()
     }
 
-    fn prepare(&self, runtime: &Runtime, artifact: &Artifact) -> Result<(), String> {
+    fn prepare(
+        &self,
+        runtime: &Runtime,
+        artifact: &Artifact,
+        probation: bool,
+    ) -> Result<(), String> {
         let mut sandbox = Sandbox::<W>::new(
             runtime,
             artifact,
@@ -144,7 +155,7 @@ impl<W: WorldBinding> Prepare for SwapSlot<W> {
         .map_err(|e| e.to_string())?;
         sandbox.start().map_err(|f| f.to_string())?;
         *self.wanted.lock().unwrap_or_else(|p| p.into_inner()) = artifact.id.digest.to_string();
-        *self.pending.lock().unwrap_or_else(|p| p.into_inner()) = Some(sandbox);
+        *self.pending.lock().unwrap_or_else(|p| p.into_inner()) = Some((sandbox, probation));
         self.ready.store(true, Ordering::Release);
         Ok(())
     }
@@ -226,7 +237,7 @@ impl<W: WorldBinding> LiveStep<W> {
     /// slot, then count the batch on the version that will process it.
     pub fn begin_batch(&mut self, records: usize) {
         if self.slot.ready.swap(false, Ordering::AcqRel)
-            && let Some(next) = self
+            && let Some((next, probation)) = self
                 .slot
                 .pending
                 .lock()
@@ -237,11 +248,13 @@ impl<W: WorldBinding> LiveStep<W> {
             let to = next.id().digest.to_string();
             self.sandbox = next;
             tracing::info!(role = %self.slot.role, %from, %to, batch = self.batch, "Switched plugin version at a batch boundary.");
+            // A version a rollback returned to is not watched: rolling it
+            // back in turn would walk the history back on its own.
             *self
                 .slot
                 .probation
                 .lock()
-                .unwrap_or_else(|p| p.into_inner()) = Some(Probation {
+                .unwrap_or_else(|p| p.into_inner()) = probation.then(|| Probation {
                 digest: to.clone(),
                 records: 0,
                 failed: 0,
@@ -363,7 +376,13 @@ pub fn watch(
                     }
                     seen.insert(name.clone(), generation);
                     let Some(current) = current else { continue };
-                    follow(runtime, store, slots, &name, &current);
+                    // Only a promotion puts the version on probation.
+                    let promoted = log
+                        .store_last_action(&name)
+                        .ok()
+                        .flatten()
+                        .is_some_and(|a| a == "promote");
+                    follow(runtime, store, slots, &name, &current, promoted);
                 }
             }
             Err(e) => tracing::warn!(error = %e, "Cannot read the plugin store."),
@@ -407,6 +426,7 @@ fn follow(
     slots: &[Arc<dyn Prepare>],
     name: &str,
     current: &str,
+    probation: bool,
 ) {
     let mut artifact = None;
     for slot in slots
@@ -423,7 +443,7 @@ fn follow(
             }
         }
         let a = artifact.as_ref().expect("loaded above");
-        if let Err(why) = slot.prepare(runtime, a) {
+        if let Err(why) = slot.prepare(runtime, a, probation) {
             tracing::warn!(role = slot.role(), version = current, error = %why, "The promoted version cannot run in this step; it keeps its version.");
         }
     }
