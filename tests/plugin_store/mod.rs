@@ -6,6 +6,7 @@ mod api;
 mod auto_rollback;
 mod cli;
 mod live_swap;
+mod shadow;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -75,6 +75,12 @@ pub struct PromoteArgs {
     /// Promote a quarantined version (and lift its quarantine).
     #[arg(long)]
     force: bool,
+    /// Do not promote: run the version and the current one side by side
+    /// on the last N records the current one was given (dead-letter
+    /// entries and captured source records in the run log) and show the
+    /// answers that differ.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=100_000))]
+    shadow: Option<u32>,
     /// Interfaces the plugin may import beyond the default, as at install.
     #[arg(long)]
     allow: Vec<String>,
@@ -279,6 +285,16 @@ fn promote(sluice: &Sluice, store: &PluginStore, a: &PromoteArgs) -> anyhow::Res
             "name the version: `sluice plugin promote {name}@sha256:<hex>` (`sluice plugin versions {name}` lists them)"
         );
     };
+    if let Some(n) = a.shadow {
+        return shadow(
+            sluice,
+            store,
+            name,
+            &format!("sha256:{hex}"),
+            n as usize,
+            a.format.json,
+        );
+    }
     let promoted = store.promote(
         sluice.runtime(),
         name,
@@ -302,6 +318,69 @@ fn promote(sluice: &Sluice, store: &PluginStore, a: &PromoteArgs) -> anyhow::Res
                 .unwrap_or_else(|| "none".into())
         );
     }
+    Ok(Exit::Success)
+}
+
+fn shadow(
+    sluice: &Sluice,
+    store: &PluginStore,
+    name: &str,
+    digest: &str,
+    n: usize,
+    json: bool,
+) -> anyhow::Result<Exit> {
+    let report = store.shadow(sluice.runtime(), name, digest, n)?;
+    if json {
+        print_json(&report)?;
+        return Ok(Exit::Success);
+    }
+    outln!(
+        "{} sample(s) run on the current version {} and on {}: {} differ.",
+        report.samples,
+        reference::short(&report.current),
+        reference::short(&report.candidate),
+        report.differ
+    );
+    let answer = |v: &serde_json::Value| -> String {
+        match (v.get("value"), v.get("error")) {
+            (Some(value), _) => value.to_string(),
+            (None, Some(code)) => format!("error {}", code.as_str().unwrap_or_default()),
+            _ => v.to_string(),
+        }
+    };
+    if report.differ > 0 {
+        let mut t = table(
+            &[
+                "SAMPLE",
+                "ENTITY",
+                "FIELD",
+                "KEY",
+                "INPUT",
+                "CURRENT",
+                "CANDIDATE",
+            ],
+            &[],
+        );
+        for r in report.rows.iter().filter(|r| r.differs) {
+            t.add_row(vec![
+                r.sample.clone(),
+                esc(&r.entity),
+                esc(&r.field),
+                esc(&r.key),
+                super::render::clip(&r.input.to_string(), 60),
+                super::render::clip(&answer(&r.current), 60),
+                super::render::clip(&answer(&r.candidate), 60),
+            ]);
+        }
+        outln!("{t}");
+    }
+    for why in &report.skipped {
+        outln!("Not shadowed: {}", esc(why));
+    }
+    outln!(
+        "Nothing was promoted; promote with `sluice plugin promote {name}@{}`.",
+        reference::short(&report.candidate)
+    );
     Ok(Exit::Success)
 }
 

@@ -20,6 +20,7 @@ mod history;
 pub mod reference;
 mod resolve;
 mod settings;
+mod shadow;
 pub mod swap;
 
 use std::path::{Path, PathBuf};
@@ -32,6 +33,7 @@ pub use check::{Checked, check_artifact};
 pub use error::StoreError;
 pub use event::{StoreEvent, emit, on_event};
 pub use settings::RollbackSettings;
+pub use shadow::{ShadowReport, ShadowRow};
 
 use crate::plugin::{Artifact, Origin, PluginKind, Registry, Runtime};
 use crate::runlog::{
