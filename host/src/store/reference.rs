@@ -140,7 +140,8 @@ mod tests {
         let typo = parse_digest(&format!("sha256:abababababab{}", "ce")).unwrap();
         let err = find("x", &versions, &typo).unwrap_err().to_string();
         assert!(err.contains("did you mean sha256:abababababab"), "{err}");
-        let (name, hex) = parse(&a.replace("sha256:", "x@sha256:")).unwrap();
+        let reference = a.replace("sha256:", "x@sha256:");
+        let (name, hex) = parse(&reference).unwrap();
         assert_eq!((name, hex.unwrap()), ("x", "ab".repeat(32)));
     }
 }

@@ -114,3 +114,42 @@ impl PluginStore {
         Ok(s)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rollback_needs_the_sample_and_the_rate() {
+        let s = RollbackSettings {
+            failure_rate: 0.5,
+            window: 100,
+            min_sample: 20,
+        };
+        assert!(!s.breached(19, 19), "below the minimum sample");
+        assert!(s.breached(20, 10));
+        assert!(!s.breached(20, 9));
+        let off = RollbackSettings {
+            failure_rate: 0.0,
+            ..s
+        };
+        assert!(!off.breached(1_000, 1_000));
+    }
+
+    #[test]
+    fn settings_are_checked() {
+        let mut s = RollbackSettings::default();
+        s.set("rollback.failure_rate", "0.25").unwrap();
+        s.set("rollback.window", "500").unwrap();
+        assert_eq!((s.failure_rate, s.window), (0.25, 500));
+        for (k, v) in [
+            ("rollback.failure_rate", "1.5"),
+            ("rollback.failure_rate", "x"),
+            ("rollback.window", "0"),
+            ("rollback.min_sample", "-3"),
+            ("rollback.speed", "1"),
+        ] {
+            assert!(s.set(k, v).is_err(), "{k}={v} accepted");
+        }
+    }
+}
