@@ -166,11 +166,22 @@ impl PluginStore {
                 .to_owned(),
         };
         check_name(&name)?;
-        let bytes = std::fs::read(file).map_err(|source| StoreError::Io {
+        let io = |source| StoreError::Io {
             what: "cannot read",
             path: file.to_owned(),
             source,
-        })?;
+        };
+        // Refused before it is read whole: the host never loads a larger
+        // component anyway.
+        let size = std::fs::metadata(file).map_err(io)?.len();
+        let max = crate::plugin::StaticBounds::default().max_bytes as u64;
+        if size > max {
+            return Err(StoreError::Invalid {
+                file: file.display().to_string(),
+                why: format!("it has {size} bytes; a component may have at most {max}"),
+            });
+        }
+        let bytes = std::fs::read(file).map_err(io)?;
         let cases = match cases {
             Some(path) => Some(read_cases(path)?),
             None => None,
