@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use super::{builtin_file, install, pipeline, run_and_act};
 use crate::support::{TestEnv, jsonl, stderr, stdout};
-use sluice::runlog::{AuditFilter, ErrorFilter};
+use sluice::runlog::{AuditFilter, DlqFilter, ErrorFilter};
 use sluice::store::StoreEvent;
 
 const RECORDS: usize = 3_000;
@@ -70,6 +70,12 @@ fn a_failing_promotion_is_rolled_back_and_quarantined() {
     assert!(
         errors
             .iter()
+            .all(|e| e.plugin_digest.as_deref() == Some(bad.as_str()))
+    );
+    let dlq = env.run_log().dlq_entries(&DlqFilter::default()).unwrap();
+    assert_eq!(dlq.len() as u64, t.failed);
+    assert!(
+        dlq.iter()
             .all(|e| e.plugin_digest.as_deref() == Some(bad.as_str()))
     );
 

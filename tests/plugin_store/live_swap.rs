@@ -108,3 +108,49 @@ fn a_pinned_step_does_not_follow_promotions() {
             .is_empty()
     );
 }
+
+/// A copy of `file` with a custom section appended: the same component,
+/// other bytes, so another digest.
+fn variant(env: &TestEnv, file: &std::path::Path, tag: &str) -> std::path::PathBuf {
+    let mut bytes = std::fs::read(file).unwrap();
+    let name = b"sluice-test";
+    let payload = tag.as_bytes();
+    let size = 1 + name.len() + payload.len();
+    bytes.push(0); // custom section
+    bytes.push(size as u8); // LEB128, < 128
+    bytes.push(name.len() as u8);
+    bytes.extend_from_slice(name);
+    bytes.extend_from_slice(payload);
+    let path = env.path().join(format!("wasm/{tag}.wasm"));
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+#[test]
+fn a_normalizer_step_swaps_at_a_batch_boundary_too() {
+    let env = TestEnv::new();
+    let reshape = builtin_file(&env, "reshape");
+    let first = install(&env, &variant(&env, &reshape, "one"), "keys");
+    let second = install(&env, &variant(&env, &reshape, "two"), "keys");
+    assert_ne!(first, second);
+    let pipeline = pipeline(&env, "uppercase", 1_000, BATCH, 3);
+    let text = std::fs::read_to_string(&pipeline).unwrap().replace(
+        "source_options =",
+        "normalize = [{ plugin = \"keys\", options = { lowercase_keys = true } }]\nsource_options =",
+    );
+    std::fs::write(&pipeline, text).unwrap();
+    let summary = run_and_act(&env, &pipeline, 200, || {
+        let out = env.cli(&["plugin", "promote", &format!("keys@{second}")]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    });
+    assert_eq!(summary.totals.loaded, 1_000);
+    let rows = jsonl(&env.read("out/people.jsonl"));
+    let ids: BTreeSet<i64> = rows.iter().map(|r| r["id"].as_i64().unwrap()).collect();
+    assert_eq!(ids.len(), 1_000);
+    let steps = env.run_log().step_versions(summary.run_id).unwrap();
+    let digests: Vec<&str> = steps.iter().map(|s| s.digest.as_str()).collect();
+    assert_eq!(digests, [first.as_str(), second.as_str()], "{steps:?}");
+    assert!(steps.iter().all(|s| s.role == "normalize:people#1"));
+    assert_eq!(steps[0].records % BATCH as u64, 0);
+    assert_eq!(steps[0].records + steps[1].records, 1_000);
+}

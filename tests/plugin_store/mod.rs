@@ -1,6 +1,7 @@
 //! The plugin store: install, versions, promote, rollback (`cli.rs`), live
 //! swap of a step during a run (`live_swap.rs`), and automatic rollback of
-//! a version that fails too often (`auto_rollback.rs`).
+//! a version that fails too often (`auto_rollback.rs`), `promote --shadow`
+//! (`shadow.rs`) and the API routes (`api.rs`).
 
 mod api;
 mod auto_rollback;
