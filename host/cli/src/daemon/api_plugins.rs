@@ -99,10 +99,14 @@ fn refusal(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
     }
 }
 
-/// A JSON body (empty: the type's default, when it has one).
-fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes, empty: Option<T>) -> Result<T, Response> {
+/// A JSON body (empty: the type's default, when it has one); the
+/// refusal's status and message.
+fn body<T: serde::de::DeserializeOwned>(
+    bytes: &Bytes,
+    empty: Option<T>,
+) -> Result<T, (StatusCode, String)> {
     if bytes.len() > MAX_BODY {
-        return Err(error(
+        return Err((
             StatusCode::PAYLOAD_TOO_LARGE,
             format!("the body may have at most {MAX_BODY} bytes"),
         ));
@@ -113,7 +117,7 @@ fn body<T: serde::de::DeserializeOwned>(bytes: &Bytes, empty: Option<T>) -> Resu
         return Ok(default);
     }
     serde_json::from_slice(bytes)
-        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("bad JSON body: {e}")))
+        .map_err(|e| (StatusCode::BAD_REQUEST, format!("bad JSON body: {e}")))
 }
 
 /// Run store work (it reads the run log, compiles, runs cases) off the
@@ -155,7 +159,7 @@ async fn promote(
     }
     let b: PromoteBody = match body(&bytes, None) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err((status, message)) => return error(status, message),
     };
     let sluice = shared.sluice.clone();
     let done = blocking(move || {
@@ -189,7 +193,7 @@ async fn rollback(
     }
     let b: RollbackBody = match body(&bytes, Some(RollbackBody::default())) {
         Ok(b) => b,
-        Err(r) => return r,
+        Err((status, message)) => return error(status, message),
     };
     let data_dir = shared.sluice.data_dir().to_owned();
     let done = blocking(move || {
