@@ -83,6 +83,20 @@ fn a_promotion_mid_run_switches_at_a_batch_boundary() {
         .find(|u| u.role == "transform:people.name#2")
         .unwrap();
     assert_eq!(casing.digest, lower);
+    // `sluice runs show` lists the stretches.
+    let out = env.cli(&["runs", "show", &summary.run_id.to_string()]);
+    let text = crate::support::stdout(&out);
+    assert!(
+        text.contains("Plugin versions (swapped during the run)"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&upper[7..19]) && text.contains(&lower[7..19]),
+        "{text}"
+    );
+    let out = env.cli(&["runs", "show", &summary.run_id.to_string(), "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&crate::support::stdout(&out)).unwrap();
+    assert_eq!(v["step_versions"].as_array().unwrap().len(), 2);
 }
 
 #[test]
