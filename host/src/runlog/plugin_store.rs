@@ -466,3 +466,83 @@ impl RunLog {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version<'a>(digest: &'a str) -> NewStoreVersion<'a> {
+        NewStoreVersion {
+            name: "casing",
+            digest,
+            kind: "field-transformer",
+            version: Some("1.0.0"),
+            contract: "0.2.0",
+            size: 10,
+            installed_by: "ada",
+            cases: None,
+        }
+    }
+
+    fn change<'a>(digest: &'a str, expected: Option<&'a str>) -> CurrentChange<'a> {
+        CurrentChange {
+            name: "casing",
+            action: "promote",
+            digest,
+            expected,
+            actor: "ada",
+            reason: None,
+            quarantine_previous: false,
+        }
+    }
+
+    #[test]
+    fn a_change_based_on_a_stale_current_version_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = RunLog::open(&dir.path().join("runs.db")).unwrap();
+        let audit = AuditEntry::default();
+        assert!(log.store_add_version(&version("sha256:a"), &audit).unwrap());
+        assert!(!log.store_add_version(&version("sha256:a"), &audit).unwrap());
+        assert!(log.store_add_version(&version("sha256:b"), &audit).unwrap());
+        assert_eq!(
+            log.store_set_current(&change("sha256:a", None), &audit)
+                .unwrap(),
+            1
+        );
+        // Another process promoted meanwhile: this one still expects none.
+        let err = log
+            .store_set_current(&change("sha256:b", None), &audit)
+            .unwrap_err();
+        assert!(matches!(err, RunLogError::Conflict(_)), "{err}");
+        assert_eq!(
+            log.store_set_current(&change("sha256:b", Some("sha256:a")), &audit)
+                .unwrap(),
+            2
+        );
+        let rows = log
+            .store_generations(&["casing".into(), "other".into()])
+            .unwrap();
+        assert_eq!(
+            rows,
+            [("casing".to_owned(), Some("sha256:b".to_owned()), 2)]
+        );
+        // An automatic rollback quarantines the version it leaves.
+        let mut back = change("sha256:a", Some("sha256:b"));
+        back.action = "auto-rollback";
+        back.reason = Some("too many failures");
+        back.quarantine_previous = true;
+        log.store_set_current(&back, &audit).unwrap();
+        let b = log
+            .store_versions("casing")
+            .unwrap()
+            .into_iter()
+            .find(|v| v.digest == "sha256:b")
+            .unwrap();
+        assert_eq!(b.quarantine_reason.as_deref(), Some("too many failures"));
+        assert_eq!(
+            log.store_last_action("casing").unwrap().as_deref(),
+            Some("auto-rollback")
+        );
+        assert_eq!(log.store_history("casing").unwrap().len(), 3);
+    }
+}

@@ -57,6 +57,8 @@ pub struct SwapSlot<W: WorldBinding> {
 #[derive(Debug, Clone)]
 struct Probation {
     digest: String,
+    /// The version the step ran before it.
+    previous: String,
     records: u64,
     failed: u64,
     /// The outcome is settled (rolled back, or the window passed).
@@ -70,6 +72,19 @@ impl<W: WorldBinding> std::fmt::Debug for SwapSlot<W> {
             .field("role", &self.role)
             .finish_non_exhaustive()
     }
+}
+
+/// A version on probation in a step, as the watcher sees it.
+#[derive(Debug, Clone)]
+pub struct Watched {
+    /// The version.
+    pub digest: String,
+    /// The version the step ran before it.
+    pub previous: String,
+    /// Records it was given so far.
+    pub records: u64,
+    /// Records that failed in the step on it.
+    pub failed: u64,
 }
 
 /// What the watcher needs of a slot, whatever its world.
@@ -92,7 +107,7 @@ pub trait Prepare: Send + Sync + std::fmt::Debug {
     fn set_run(&self, run_id: i64);
     /// The version on probation with its records and failures so far, if
     /// one is and its outcome is not settled.
-    fn probation(&self) -> Option<(String, u64, u64)>;
+    fn probation(&self) -> Option<Watched>;
     /// Settle the probation of `digest`.
     fn settle(&self, digest: &str);
 }
@@ -164,11 +179,14 @@ impl<W: WorldBinding> Prepare for SwapSlot<W> {
         self.run_id.store(run_id, Ordering::Relaxed);
     }
 
-    fn probation(&self) -> Option<(String, u64, u64)> {
+    fn probation(&self) -> Option<Watched> {
         let p = self.probation.lock().unwrap_or_else(|p| p.into_inner());
-        p.as_ref()
-            .filter(|p| !p.settled)
-            .map(|p| (p.digest.clone(), p.records, p.failed))
+        p.as_ref().filter(|p| !p.settled).map(|p| Watched {
+            digest: p.digest.clone(),
+            previous: p.previous.clone(),
+            records: p.records,
+            failed: p.failed,
+        })
     }
 
     fn settle(&self, digest: &str) {
@@ -256,6 +274,7 @@ impl<W: WorldBinding> LiveStep<W> {
                 .lock()
                 .unwrap_or_else(|p| p.into_inner()) = probation.then(|| Probation {
                 digest: to.clone(),
+                previous: from.clone(),
                 records: 0,
                 failed: 0,
                 settled: false,
@@ -388,7 +407,13 @@ pub fn watch(
             Err(e) => tracing::warn!(error = %e, "Cannot read the plugin store."),
         }
         for slot in slots {
-            let Some((digest, records, failed)) = slot.probation() else {
+            let Some(Watched {
+                digest,
+                previous,
+                records,
+                failed,
+            }) = slot.probation()
+            else {
                 continue;
             };
             if settings.breached(records, failed) {
@@ -398,6 +423,14 @@ pub fn watch(
                     slot.role(),
                     settings.failure_rate
                 );
+                // This run goes back at once, before the store records it
+                // (which can wait for the run log's write lock): the steps
+                // on the failing version take the one they ran before at
+                // their next batch. Other runs follow the store's record.
+                back_off(runtime, store, slots, slot.name(), &digest, &previous);
+                // Look at the name's current version again afterwards,
+                // whoever changed it.
+                seen.remove(slot.name());
                 match store.rollback(
                     slot.name(),
                     "sluice",
@@ -408,7 +441,7 @@ pub fn watch(
                         tracing::warn!(name = slot.name(), from = %digest, to = %p.digest, %reason, "Rolled back a newly promoted plugin version and quarantined it.")
                     }
                     Err(e) => {
-                        tracing::warn!(name = slot.name(), error = %e, "Automatic rollback not done.")
+                        tracing::warn!(name = slot.name(), error = %e, "Automatic rollback not recorded.")
                     }
                 }
             } else if records >= settings.window {
@@ -416,6 +449,34 @@ pub fn watch(
             }
         }
         std::thread::sleep(POLL);
+    }
+}
+
+/// Put the steps following `name` that run or await `failing` back on
+/// `previous`, without probation.
+fn back_off(
+    runtime: &Runtime,
+    store: &PluginStore,
+    slots: &[Arc<dyn Prepare>],
+    name: &str,
+    failing: &str,
+    previous: &str,
+) {
+    let artifact = match store.artifact(name, previous) {
+        Ok(a) => a,
+        Err(e) => {
+            tracing::warn!(name, error = %e, "Cannot load the version to go back to.");
+            return;
+        }
+    };
+    for slot in slots
+        .iter()
+        .filter(|s| s.name() == name && s.wanted() == failing)
+    {
+        slot.settle(failing);
+        if let Err(why) = slot.prepare(runtime, &artifact, false) {
+            tracing::warn!(role = slot.role(), error = %why, "Cannot go back to the previous version.");
+        }
     }
 }
 

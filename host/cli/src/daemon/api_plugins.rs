@@ -13,6 +13,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use sluice::runlog::RunLogError;
 use sluice::store::{PluginStore, StoreError};
 
 use super::service::Shared;
@@ -74,7 +75,9 @@ fn store_error(e: StoreError) -> Response {
         StoreError::AmbiguousDigest { .. }
         | StoreError::BadReference(_)
         | StoreError::BadName(_) => StatusCode::BAD_REQUEST,
-        StoreError::Refused(_) | StoreError::Invalid { .. } => StatusCode::CONFLICT,
+        StoreError::Refused(_)
+        | StoreError::Invalid { .. }
+        | StoreError::RunLog(RunLogError::Conflict(_)) => StatusCode::CONFLICT,
         StoreError::Io { .. } | StoreError::RunLog(_) => StatusCode::INTERNAL_SERVER_ERROR,
     };
     error(status, e.to_string())
