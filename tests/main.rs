@@ -21,5 +21,6 @@ mod layering;
 mod oversized_records;
 mod pipeline_errors;
 mod plugin_authoring;
+mod plugin_store;
 mod plugin_tools;
 mod python_plugin;

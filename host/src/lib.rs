@@ -24,6 +24,7 @@ pub mod run;
 pub mod runlog;
 pub mod schedule;
 pub mod stages;
+pub mod store;
 pub mod strategy;
 pub mod text;
 
@@ -107,11 +108,12 @@ impl Sluice {
         let mut search = options.plugin_path;
         search.push(options.data_dir.join("plugins"));
         let actor = options.actor.unwrap_or_else(os_user);
+        let registry = store::registry_with_store(search, &options.data_dir);
         Ok(Sluice {
             actor,
             data_dir: options.data_dir,
             runtime,
-            registry: Registry::new(search),
+            registry,
             wait: Default::default(),
         })
     }

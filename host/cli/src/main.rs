@@ -16,6 +16,7 @@ mod plugin_cases;
 mod plugin_cmd;
 mod plugin_doctor;
 mod plugin_new;
+mod plugin_store_cmd;
 mod plugins_cmd;
 mod render;
 mod review_cmd;

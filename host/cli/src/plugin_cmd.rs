@@ -40,6 +40,8 @@ enum PluginCommand {
     /// Say which pieces of a language's plugin toolchain are missing, and
     /// how to get them.
     Doctor(super::plugin_doctor::DoctorArgs),
+    #[command(flatten)]
+    Store(super::plugin_store_cmd::StoreCommand),
 }
 
 #[derive(Debug, Args)]
@@ -109,6 +111,7 @@ pub fn plugin(
         PluginCommand::Docs(d) => docs(&open()?, d),
         PluginCommand::New(n) => super::plugin_new::new(n),
         PluginCommand::Doctor(d) => super::plugin_doctor::doctor(d),
+        PluginCommand::Store(c) => super::plugin_store_cmd::store(&open()?, c),
     }
 }
 

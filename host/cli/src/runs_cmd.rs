@@ -183,6 +183,10 @@ struct RunDetail {
     retried: Vec<RetryGroup>,
     skips: Vec<SkipCount>,
     plugins: Vec<PluginUseRow>,
+    /// Which version of each step following a plugin store name
+    /// processed which batches (live swap).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    step_versions: Vec<sluice::runlog::StepVersionRow>,
 }
 
 fn prune(log: &mut RunLog, args: &PruneArgs) -> anyhow::Result<Exit> {
@@ -254,6 +258,7 @@ fn detail(log: &RunLog, id: i64) -> anyhow::Result<RunDetail> {
             })
             .collect(),
         plugins: log.plugin_uses(id)?,
+        step_versions: log.step_versions(id)?,
     })
 }
 
@@ -448,6 +453,32 @@ fn render_show(d: &RunDetail, show_plugins: bool, width: usize) -> String {
                 esc(p.quarantined.as_deref().unwrap_or_default())
             );
         }
+    }
+    if d.step_versions.iter().any(|v| v.seq > 0) {
+        let _ = writeln!(out, "\nPlugin versions (swapped during the run)");
+        let mut t = table_in(
+            &[
+                "ROLE",
+                "VERSION",
+                "BATCHES",
+                "FIRST BATCH",
+                "RECORDS",
+                "FAILED",
+            ],
+            &["BATCHES", "FIRST BATCH", "RECORDS", "FAILED"],
+            width,
+        );
+        for v in &d.step_versions {
+            t.add_row(vec![
+                v.role.clone(),
+                short_digest(&v.digest).to_owned(),
+                v.batches.to_string(),
+                v.first_batch.to_string(),
+                v.records.to_string(),
+                v.failed.to_string(),
+            ]);
+        }
+        let _ = writeln!(out, "{t}");
     }
     out
 }

@@ -40,7 +40,7 @@ pub use host_state::{Grants, HostState};
 pub use inspect::{Inspection, StaticBounds};
 pub use limits::{Limits, LimitsConfig};
 pub use protected::{ProtectedPaths, resolve as resolve_path};
-pub use registry::{Artifact, Origin, PluginKind, Registry, ResolveError};
+pub use registry::{Artifact, NamedPlugins, Origin, PluginKind, Registry, ResolveError};
 pub use runtime::{ComponentInfo, LoadError, Runtime};
 pub use sandbox::{CallReport, CallStats, Sandbox, WorldBinding};
 pub use worlds::{NormalizerPlugin, SourcePlugin, TargetPlugin, TransformerPlugin};

@@ -72,6 +72,9 @@ pub enum Origin {
     Builtin,
     /// A `.wasm` file.
     File(PathBuf),
+    /// A version in the plugin store (`sluice plugin install`): its bytes'
+    /// file in the store.
+    Store(PathBuf),
 }
 
 impl fmt::Display for Origin {
@@ -79,6 +82,7 @@ impl fmt::Display for Origin {
         match self {
             Origin::Builtin => f.write_str("built-in"),
             Origin::File(p) => write!(f, "{}", p.display()),
+            Origin::Store(p) => write!(f, "store {}", p.display()),
         }
     }
 }
@@ -124,6 +128,11 @@ pub enum ResolveError {
         /// Names that would have worked.
         available: String,
     },
+    /// The plugin store knows the name but could not hand over the
+    /// version asked for (an unknown or ambiguous digest, another world,
+    /// nothing promoted, a damaged file).
+    #[error("{0}")]
+    Store(String),
     /// A plugin file could not be read.
     #[error("cannot read plugin file {}: {source}", path.display())]
     Read {
@@ -150,17 +159,44 @@ mod generated {
     include!(concat!(env!("OUT_DIR"), "/builtin_plugins.rs"));
 }
 
+/// Plugins known by name to something above the registry: the plugin
+/// store (`crate::store`), which keeps versions in the run log. The
+/// registry asks it after the built-ins and before the search path.
+pub trait NamedPlugins: Send + Sync + fmt::Debug {
+    /// `name`'s version pinned to `pin` (a digest), or its current version
+    /// if `pin` is `None`, for use as `kind`. `None`: the name is unknown.
+    fn resolve_named(
+        &self,
+        name: &str,
+        pin: Option<&str>,
+        kind: PluginKind,
+    ) -> Option<Result<Artifact, ResolveError>>;
+    /// Every name it knows.
+    fn names(&self) -> Vec<String>;
+}
+
 /// Finds plugins by reference: built-in names, `.wasm` paths relative to
-/// the pipeline file, or `<name>.wasm` in the plugin search path.
+/// the pipeline file, names in the plugin store, or `<name>.wasm` in the
+/// plugin search path.
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
     search_path: Vec<PathBuf>,
+    named: Option<Arc<dyn NamedPlugins>>,
 }
 
 impl Registry {
     /// A registry that also looks for `<name>.wasm` in `search_path`, in order.
     pub fn new(search_path: Vec<PathBuf>) -> Self {
-        Registry { search_path }
+        Registry {
+            search_path,
+            named: None,
+        }
+    }
+
+    /// Also resolve names through `named` (the plugin store).
+    pub fn with_named(mut self, named: Arc<dyn NamedPlugins>) -> Self {
+        self.named = Some(named);
+        self
     }
 
     /// Every built-in plugin.
@@ -180,6 +216,19 @@ impl Registry {
         kind: PluginKind,
         base_dir: &Path,
     ) -> Result<Artifact, ResolveError> {
+        self.resolve_pinned(reference, None, kind, base_dir)
+    }
+
+    /// Resolve `reference` pinned to `pin`: a name in the plugin store
+    /// gives that version even when it is not the current one; anything
+    /// else resolves as [`Registry::resolve`] (the caller checks the pin).
+    pub fn resolve_pinned(
+        &self,
+        reference: &str,
+        pin: Option<&str>,
+        kind: PluginKind,
+        base_dir: &Path,
+    ) -> Result<Artifact, ResolveError> {
         if is_path(reference) {
             let path = base_dir.join(reference);
             return read_artifact(reference, &path);
@@ -189,6 +238,13 @@ impl Registry {
             .find(|b| b.name == reference && b.kind == kind)
         {
             return Ok(Artifact::new(b.name, Arc::from(b.bytes), Origin::Builtin));
+        }
+        if let Some(found) = self
+            .named
+            .as_ref()
+            .and_then(|n| n.resolve_named(reference, pin, kind))
+        {
+            return found;
         }
         for dir in &self.search_path {
             let path = dir.join(format!("{reference}.wasm"));
@@ -202,6 +258,9 @@ impl Registry {
             .map(|b| b.name.to_owned())
             .collect();
         available.extend(self.installed().into_iter().map(|(name, _)| name));
+        if let Some(named) = &self.named {
+            available.extend(named.names());
+        }
         available.sort();
         available.dedup();
         let suggestion = closest(reference, &available)

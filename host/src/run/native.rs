@@ -6,9 +6,11 @@
 
 use crate::bindings::Normalized;
 use crate::bindings::{PluginError, Value};
+use crate::plugin::worlds::{FieldTransformer, Normalizer};
 use crate::plugin::{NormalizerPlugin, PluginFailure, PluginId, TransformerPlugin};
 use crate::stages::normalize::RecordNormalizer;
 use crate::stages::transform::ValueTransformer;
+use crate::store::swap::LiveStep;
 
 /// A native field transformer: one result per value.
 pub type NativeTransform = Box<dyn FnMut(&[Value]) -> Vec<Result<Value, PluginError>> + Send>;
@@ -22,6 +24,8 @@ pub type NativeNormalize = Box<dyn FnMut(&[String]) -> Vec<Result<Normalized, Pl
 pub enum TransformStep {
     /// A WebAssembly plugin.
     Plugin(TransformerPlugin),
+    /// A plugin named by store name, following its current version.
+    Live(LiveStep<FieldTransformer>),
     /// A native stand-in, named like the plugin it replaces.
     Native(PluginId, NativeTransform),
 }
@@ -31,6 +35,8 @@ pub enum TransformStep {
 pub enum NormalizeStep {
     /// A WebAssembly plugin.
     Plugin(NormalizerPlugin),
+    /// A plugin named by store name, following its current version.
+    Live(LiveStep<Normalizer>),
     /// A native stand-in, named like the plugin it replaces.
     Native(PluginId, NativeNormalize),
 }
@@ -39,6 +45,7 @@ impl std::fmt::Debug for TransformStep {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             TransformStep::Plugin(p) => p.fmt(f),
+            TransformStep::Live(p) => p.fmt(f),
             TransformStep::Native(id, _) => write!(f, "Native({id})"),
         }
     }
@@ -48,6 +55,7 @@ impl std::fmt::Debug for NormalizeStep {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             NormalizeStep::Plugin(p) => p.fmt(f),
+            NormalizeStep::Live(p) => p.fmt(f),
             NormalizeStep::Native(id, _) => write!(f, "Native({id})"),
         }
     }
@@ -57,6 +65,7 @@ impl ValueTransformer for TransformStep {
     fn plugin(&self) -> &PluginId {
         match self {
             TransformStep::Plugin(p) => p.id(),
+            TransformStep::Live(p) => p.id(),
             TransformStep::Native(id, _) => id,
         }
     }
@@ -67,7 +76,18 @@ impl ValueTransformer for TransformStep {
     ) -> Result<Vec<Result<Value, PluginError>>, PluginFailure> {
         match self {
             TransformStep::Plugin(p) => p.transform(values),
+            TransformStep::Live(p) => {
+                let outcome = p.sandbox_mut().transform(values);
+                p.count_failures(values.len(), &outcome);
+                outcome
+            }
             TransformStep::Native(_, f) => Ok(f(values)),
+        }
+    }
+
+    fn begin_batch(&mut self, records: usize) {
+        if let TransformStep::Live(p) = self {
+            p.begin_batch(records);
         }
     }
 }
@@ -76,6 +96,7 @@ impl RecordNormalizer for NormalizeStep {
     fn plugin(&self) -> &PluginId {
         match self {
             NormalizeStep::Plugin(p) => p.id(),
+            NormalizeStep::Live(p) => p.id(),
             NormalizeStep::Native(id, _) => id,
         }
     }
@@ -86,7 +107,18 @@ impl RecordNormalizer for NormalizeStep {
     ) -> Result<Vec<Result<Normalized, PluginError>>, PluginFailure> {
         match self {
             NormalizeStep::Plugin(p) => p.normalize(records),
+            NormalizeStep::Live(p) => {
+                let outcome = p.sandbox_mut().normalize(records);
+                p.count_failures(records.len(), &outcome);
+                outcome
+            }
             NormalizeStep::Native(_, f) => Ok(f(records)),
+        }
+    }
+
+    fn begin_batch(&mut self, records: usize) {
+        if let NormalizeStep::Live(p) = self {
+            p.begin_batch(records);
         }
     }
 }

@@ -9,14 +9,17 @@ use super::native::{NativeNormalize, NativeTransform, NormalizeStep, TransformSt
 use crate::config::{ConfigError, ConnectorConfig, LoadedPipeline, PluginStep};
 use crate::connection::{AuthConfig, CONNECTIONS_ENV, Connection, Connections, Secret};
 use crate::plugin::{
-    CallStats, DEFAULT_WRITE_QUOTA_MB, DirGuard, Grants, PluginId, PluginKind, ProtectedPaths,
-    Registry, Runtime, Sandbox, SourcePlugin, TargetPlugin, WorldBinding, resolve_path,
+    CallStats, DEFAULT_WRITE_QUOTA_MB, DirGuard, Grants, Origin, PluginId, PluginKind,
+    ProtectedPaths, Registry, Runtime, Sandbox, SourcePlugin, TargetPlugin, WorldBinding,
+    resolve_path,
 };
 use crate::runlog::PluginUse;
+use crate::runlog::StepVersionRow;
 use crate::stages::ingest::IngestEntity;
 use crate::stages::normalize::RecordNormalizer;
 use crate::stages::transform::FieldPlan;
 use crate::stages::transform::ValueTransformer;
+use crate::store::swap::{LiveStep, Prepare, SwapSlot};
 use crate::strategy::RunControl;
 
 /// Every plugin instance a run needs, configured and split by stage.
@@ -40,6 +43,8 @@ pub struct Plan {
     pub connections: Vec<Arc<Connection>>,
     /// Role of each plugin instance, in the order they appear in the stages.
     roles: Vec<String>,
+    /// The slots of the steps that follow a store name (live swap).
+    live: Vec<Arc<dyn Prepare>>,
 }
 
 struct Builder<'a> {
@@ -83,6 +88,7 @@ impl Plan {
             control: Arc::new(run_control(p)),
             connections: Vec::new(),
             roles: Vec::new(),
+            live: Vec::new(),
         };
         let mut roles_by_stage: [Vec<String>; 4] = Default::default();
         for entity in &p.entities {
@@ -106,12 +112,15 @@ impl Plan {
             let mut chain = Vec::new();
             for (i, step) in entity.normalize.iter().enumerate() {
                 let role = format!("normalize:{name}#{}", i + 1);
-                chain.push(NormalizeStep::Plugin(b.sandbox(
-                    &role,
-                    step.get_ref(),
-                    &step.span(),
-                    Grants::default(),
-                )?));
+                let (sandbox, live) =
+                    b.sandbox_live(&role, step.get_ref(), &step.span(), Grants::default())?;
+                chain.push(match live {
+                    Some(slot) => {
+                        plan.live.push(slot.clone());
+                        NormalizeStep::Live(LiveStep::new(sandbox, slot))
+                    }
+                    None => NormalizeStep::Plugin(sandbox),
+                });
                 roles_by_stage[1].push(role);
             }
             plan.normalize.push(chain);
@@ -122,12 +131,15 @@ impl Plan {
                 let mut steps = Vec::new();
                 for (i, step) in field.transform.iter().enumerate() {
                     let role = format!("transform:{name}.{target}#{}", i + 1);
-                    steps.push(TransformStep::Plugin(b.sandbox(
-                        &role,
-                        step.get_ref(),
-                        &step.span(),
-                        Grants::default(),
-                    )?));
+                    let (sandbox, live) =
+                        b.sandbox_live(&role, step.get_ref(), &step.span(), Grants::default())?;
+                    steps.push(match live {
+                        Some(slot) => {
+                            plan.live.push(slot.clone());
+                            TransformStep::Live(LiveStep::new(sandbox, slot))
+                        }
+                        None => TransformStep::Plugin(sandbox),
+                    });
                     roles_by_stage[2].push(role);
                 }
                 fields.push(FieldPlan {
@@ -169,6 +181,7 @@ impl Plan {
         }
         let normalizers = self.normalize.iter().flatten().map(|n| match n {
             NormalizeStep::Plugin(p) => usage(p),
+            NormalizeStep::Live(p) => usage(p.sandbox()),
             NormalizeStep::Native(id, _) => native(PluginKind::Normalizer, id),
         });
         let transformers =
@@ -178,6 +191,7 @@ impl Plan {
                 .flat_map(|f| &f.steps)
                 .map(|t| match t {
                     TransformStep::Plugin(p) => usage(p),
+                    TransformStep::Live(p) => usage(p.sandbox()),
                     TransformStep::Native(id, _) => native(PluginKind::FieldTransformer, id),
                 });
         let all = self
@@ -195,6 +209,34 @@ impl Plan {
                 origin,
                 stats,
             })
+            .collect()
+    }
+
+    /// The slots of the steps that follow a store name, for the run's
+    /// swap watcher (`store::swap::watch`).
+    pub fn live_slots(&self) -> &[Arc<dyn Prepare>] {
+        &self.live
+    }
+
+    /// Which version of each step that follows a store name processed
+    /// which batches.
+    pub fn step_versions(&self) -> Vec<StepVersionRow> {
+        let normalizers = self.normalize.iter().flatten().filter_map(|n| match n {
+            NormalizeStep::Live(p) => Some(p.segments()),
+            _ => None,
+        });
+        let transformers = self
+            .transform
+            .iter()
+            .flatten()
+            .flat_map(|f| &f.steps)
+            .filter_map(|t| match t {
+                TransformStep::Live(p) => Some(p.segments()),
+                _ => None,
+            });
+        normalizers
+            .chain(transformers)
+            .flat_map(|s| s.iter().cloned())
             .collect()
     }
 
@@ -322,6 +364,39 @@ impl Builder<'_> {
         Ok(Some(connection))
     }
 
+    /// A step's sandbox and, when the step names a stored plugin by name
+    /// alone, the slot its later versions arrive in.
+    #[allow(clippy::type_complexity)]
+    fn sandbox_live<W: WorldBinding + 'static>(
+        &self,
+        role: &str,
+        step: &PluginStep,
+        span: &Range<usize>,
+        grants: Grants,
+    ) -> Result<(Sandbox<W>, Option<Arc<SwapSlot<W>>>), ConfigError> {
+        let sandbox = self.sandbox::<W>(role, step, span, grants.clone())?;
+        let (reference, pin) = step.reference();
+        let slot = (pin.is_none() && matches!(sandbox.origin(), Origin::Store(_))).then(|| {
+            SwapSlot::new(
+                reference,
+                role,
+                *sandbox.limits(),
+                Grants {
+                    allow: step.allow.clone(),
+                    ..grants
+                },
+                self.options(step),
+                &sandbox.id().digest,
+            )
+        });
+        Ok((sandbox, slot))
+    }
+
+    fn options(&self, step: &PluginStep) -> String {
+        serde_json::to_string(&toml_to_json(&toml::Value::Table(step.options.clone())))
+            .expect("options serialize")
+    }
+
     fn sandbox<W: WorldBinding>(
         &self,
         role: &str,
@@ -332,7 +407,7 @@ impl Builder<'_> {
         let (reference, pin) = step.reference();
         let artifact = self
             .registry
-            .resolve(reference, W::KIND, &self.loaded.base_dir)
+            .resolve_pinned(reference, pin, W::KIND, &self.loaded.base_dir)
             .map_err(|e| self.loaded.error_at(span, e.to_string()))?;
         if let Some(pin) = pin
             && !pin.eq_ignore_ascii_case(&artifact.id.digest)
@@ -347,9 +422,7 @@ impl Builder<'_> {
                 ),
             ));
         }
-        let options =
-            serde_json::to_string(&toml_to_json(&toml::Value::Table(step.options.clone())))
-                .expect("options serialize");
+        let options = self.options(step);
         let limits = step.limits.or(&self.loaded.pipeline.limits).resolve();
         let grants = Grants {
             allow: step.allow.clone(),

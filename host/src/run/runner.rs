@@ -361,7 +361,19 @@ fn execute(
     drop(writer.tx);
 
     let mut crashed: Vec<String> = Vec::new();
+    let live = plan.live_slots().to_vec();
+    let swap_done = std::sync::atomic::AtomicBool::new(false);
     let reports: Vec<StageReport> = thread::scope(|s| {
+        if !live.is_empty() {
+            let (live, done) = (&live, &swap_done);
+            let store = crate::store::PluginStore::new(sluice.data_dir());
+            thread::Builder::new()
+                .name("sluice-swap".to_owned())
+                .spawn_scoped(s, move || {
+                    crate::store::swap::watch(sluice.runtime(), &store, live, run_id, done)
+                })
+                .expect("the operating system refused the swap watcher thread");
+        }
         let Plan {
             ingest: sources,
             normalize: chains,
@@ -396,27 +408,29 @@ fn execute(
         let [h_ingest, h_normalize, h_transform, h_execute] =
             [h_ingest, h_normalize, h_transform, h_execute]
                 .map(|h| h.expect("the operating system refused a stage thread"));
-        [
+        let joined = [
             (Stage::Ingest, h_ingest.join()),
             (Stage::Normalize, h_normalize.join()),
             (Stage::Transform, h_transform.join()),
             (Stage::Execute, h_execute.join()),
-        ]
-        .into_iter()
-        .map(|(stage, joined)| {
-            joined.unwrap_or_else(|panic| {
-                let what = panic
-                    .downcast_ref::<String>()
-                    .cloned()
-                    .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
-                    .unwrap_or_default();
-                crashed.push(format!("the {stage} stage crashed: {what}"));
-                let mut r = StageReport::new(stage, entity_count);
-                r.stream_failures = 1;
-                r
+        ];
+        swap_done.store(true, std::sync::atomic::Ordering::Release);
+        joined
+            .into_iter()
+            .map(|(stage, joined)| {
+                joined.unwrap_or_else(|panic| {
+                    let what = panic
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+                        .unwrap_or_default();
+                    crashed.push(format!("the {stage} stage crashed: {what}"));
+                    let mut r = StageReport::new(stage, entity_count);
+                    r.stream_failures = 1;
+                    r
+                })
             })
-        })
-        .collect()
+            .collect()
     });
     let (errors_written, skips_written) = writer
         .thread
@@ -489,6 +503,10 @@ fn execute(
         &counts,
         &plan.plugin_uses(),
     )?;
+    let step_versions = plan.step_versions();
+    if !step_versions.is_empty() {
+        log.record_step_versions(run_id, &step_versions)?;
+    }
     apply_retention(log, loaded);
     tracing::info!(
         status = %status,

@@ -36,4 +36,7 @@ pub enum RunLogError {
     /// No DLQ entry has that id.
     #[error("no dead-letter entry {0}; `sluice dlq list` lists them")]
     NoSuchDlqEntry(i64),
+    /// Another process changed what this change was based on.
+    #[error("{0}")]
+    Conflict(String),
 }

@@ -14,6 +14,7 @@ mod export;
 mod groups;
 mod interrupted;
 mod job_schedule;
+mod plugin_store;
 mod queries;
 mod retention;
 mod review;
@@ -38,6 +39,9 @@ pub use groups::fixture;
 pub use groups::{ErrorExample, ErrorGroup, ErrorGroups, RetryGroup, StreamFailure};
 pub use interrupted::{InterruptedRun, RunningRun};
 pub use job_schedule::{JobRunRow, JobScheduleRow};
+pub use plugin_store::{
+    CurrentChange, NewStoreVersion, StepVersionRow, StoreHistoryRow, StoreNameRow, StoreVersionRow,
+};
 pub use queries::{
     ErrorFilter, ErrorRow, PluginRunRow, PluginUseRow, RunFilter, RunRow, StageRow,
 };

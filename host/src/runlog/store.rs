@@ -28,6 +28,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         // keys off (as `RunLog::open` migrates) and checked before commit.
         M::up(include_str!("migrations/0009_interrupted_runs.sql")).foreign_key_check(),
         M::up(include_str!("migrations/0010_job_schedule.sql")),
+        M::up(include_str!("migrations/0011_plugin_store.sql")),
         M::up(include_str!("migrations/0012_webhook_deliveries.sql")),
     ])
 });

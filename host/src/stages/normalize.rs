@@ -19,6 +19,10 @@ pub trait RecordNormalizer: Send {
         &mut self,
         records: &[String],
     ) -> Result<Vec<Result<Normalized, PluginError>>, PluginFailure>;
+    /// A batch of `records` records begins (before its first call): a step
+    /// that follows a store name switches versions here, never inside a
+    /// batch.
+    fn begin_batch(&mut self, _records: usize) {}
 }
 
 impl RecordNormalizer for NormalizerPlugin {
@@ -55,6 +59,9 @@ pub fn run<N: RecordNormalizer>(
                 counts,
             );
             return Batch::new(entity, Vec::new());
+        }
+        for step in chains[entity].iter_mut() {
+            step.begin_batch(batch.records.len());
         }
         let mut errors = Vec::new();
         let mut skips = Vec::new();

@@ -22,6 +22,10 @@ pub trait ValueTransformer: Send {
         &mut self,
         values: &[Value],
     ) -> Result<Vec<Result<Value, PluginError>>, PluginFailure>;
+    /// A batch of `records` records begins (before its first call): a step
+    /// that follows a store name switches versions here, never inside a
+    /// batch.
+    fn begin_batch(&mut self, _records: usize) {}
 }
 
 impl ValueTransformer for TransformerPlugin {
@@ -73,6 +77,9 @@ pub fn run<T: ValueTransformer>(
                 counts,
             );
             return Batch::new(entity, Vec::new());
+        }
+        for step in mappings[entity].iter_mut().flat_map(|f| f.steps.iter_mut()) {
+            step.begin_batch(batch.records.len());
         }
         let (records, errors, failed) =
             map_batch(&mut mappings[entity], &entity_names[entity], batch.records);

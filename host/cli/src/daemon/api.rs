@@ -40,6 +40,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/reload", post(reload))
         .merge(super::api_webhooks::routes())
         .merge(super::api_dlq::routes())
+        .merge(super::api_plugins::routes())
         .fallback(not_found)
         .layer(axum::middleware::from_fn(host_guard))
         .with_state(shared)

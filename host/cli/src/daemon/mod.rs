@@ -11,6 +11,7 @@
 mod api;
 mod api_dlq;
 mod api_webhooks;
+mod api_plugins;
 mod client;
 mod dashboard_control;
 mod service;
