@@ -61,6 +61,17 @@ try {
 
   await page.goto(`${base}/dlq`);
   check((await boxes.count()) === 9, "9 entries left open");
+  // Promote the other version of `casing`, then roll back.
+  await page.goto(`${base}/plugins/casing`);
+  await page.click('button:has-text("Promote")');
+  await page.waitForURL(`${base}/plugins/casing`);
+  check((await page.textContent("main")).includes("promote"), "the promotion is in the history");
+  await page.screenshot({ path: `${shots}/plugin.png`, fullPage: true });
+  await page.fill('input[name="reason"]', "lowercase broke names");
+  await page.click('button:has-text("Roll back")');
+  await page.waitForURL(`${base}/plugins/casing`);
+  check((await page.textContent("main")).includes("lowercase broke names"), "the rollback's reason is in the history");
+
   check(scripts.length === 0, `a script ran in a page: ${scripts}`);
   console.log("ok");
 } finally {

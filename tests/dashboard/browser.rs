@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use super::{Dashboard, PIPELINE, TOKEN, partial_run};
+use crate::plugin_store::{builtin_file, install};
 use crate::support::{TestEnv, stderr, stdout, workspace};
 
 /// Chromium and playwright-core, or why they are missing.
@@ -48,6 +49,9 @@ fn an_operator_replays_two_entries_in_chromium() {
     partial_run(&env);
     // The fix the operator made before replaying.
     env.write("pipeline.toml", PIPELINE);
+    // Two versions of a plugin in the store, the first current.
+    let upper = install(&env, &builtin_file(&env, "uppercase"), "casing");
+    let lower = install(&env, &builtin_file(&env, "lowercase"), "casing");
     let ui = Dashboard::start(&env);
     let run_id = ui.json("/runs")["runs"][0]["id"].as_i64().unwrap();
     let shots = std::env::var_os("SLUICE_SCREENSHOTS")
@@ -76,7 +80,20 @@ fn an_operator_replays_two_entries_in_chromium() {
         2,
         "{resolved}"
     );
-    for page in ["runs", "run", "dlq", "dry-run"] {
+    // And the plugin was promoted, then rolled back, from the page.
+    let history = ui.json("/plugins/casing")["versions"]["history"].clone();
+    let actions: Vec<(&str, &str)> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| (h["action"].as_str().unwrap(), h["digest"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        &actions[actions.len() - 2..],
+        &[("promote", lower.as_str()), ("rollback", upper.as_str())],
+        "{history}"
+    );
+    for page in ["runs", "run", "dlq", "dry-run", "plugin"] {
         let png = std::fs::read(shots.join(format!("{page}.png"))).unwrap();
         assert!(png.starts_with(b"\x89PNG"), "{page}.png is a PNG");
     }

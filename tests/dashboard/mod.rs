@@ -7,6 +7,8 @@ mod dlq_workflow;
 mod export_import;
 mod jobs_in_daemon;
 mod live_progress;
+mod plugins_page;
+mod review_queue;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};

@@ -11,6 +11,7 @@ mod daemon;
 mod dlq;
 mod errors_cmd;
 mod exit;
+mod http;
 mod plugin_bench;
 mod plugin_cases;
 mod plugin_cmd;

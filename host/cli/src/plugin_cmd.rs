@@ -229,7 +229,7 @@ fn options_table(schema: &Json) -> String {
 
 /// A property's type for people: its `type`, its `enum` values, or the
 /// type of what it refers to.
-fn type_of(root: &Json, prop: &Json) -> String {
+pub(crate) fn type_of(root: &Json, prop: &Json) -> String {
     if let Some(values) = prop.get("enum").and_then(Json::as_array) {
         return values
             .iter()

@@ -17,7 +17,7 @@ use sluice::runlog::RunLogError;
 use sluice::store::{PluginStore, StoreError};
 
 use super::service::Shared;
-use super::token;
+use crate::http::token;
 
 /// Largest request body accepted by these routes.
 const MAX_BODY: usize = 64 * 1024;

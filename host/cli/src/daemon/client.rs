@@ -6,8 +6,9 @@ use anyhow::Context;
 use sluice::SluiceOptions;
 use sluice::project::load_project;
 
-use super::{DAEMON_FILE, ReloadArgs, data_dir, project_file, token};
+use super::{DAEMON_FILE, ReloadArgs, data_dir, project_file};
 use crate::Exit;
+use crate::http::token;
 use crate::render::esc;
 
 /// Longest a reload may take (it loads every pipeline file).

@@ -5,20 +5,17 @@
 //! The scheduling rules live in the library (`sluice::daemon::Scheduler`);
 //! this module is the process around them: the tokio runtime, the API
 //! (`api.rs`), runs on blocking threads (`service.rs`), signals
-//! (`signals.rs`), the API token (`token.rs`) and the reload client
+//! (`signals.rs`) and the reload client
 //! (`client.rs`).
 
 mod api;
 mod api_dlq;
-mod api_webhooks;
 mod api_plugins;
+mod api_webhooks;
 mod client;
 mod dashboard_control;
 mod service;
 mod signals;
-pub(crate) mod token;
-
-pub(crate) use api::host_guard;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

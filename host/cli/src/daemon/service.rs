@@ -21,8 +21,9 @@ use sluice::{Sluice, SluiceOptions};
 use tokio::sync::Notify;
 
 use super::signals::{self, Signal};
-use super::{DAEMON_FILE, api, token};
+use super::{DAEMON_FILE, api};
 use crate::Exit;
+use crate::http::token;
 
 /// Longest the scheduler loop sleeps without looking at the clock (a clock
 /// set forward is noticed within this).
@@ -199,6 +200,35 @@ pub async fn serve(
         project_key.clone(),
         project.webhooks.clone(),
     );
+    // Rollbacks in this process (automatic ones in the daemon's runs, and
+    // those asked over the API or the dashboard) go to the webhooks.
+    {
+        let to_webhooks = notifier.clone();
+        sluice::store::on_event(move |event| {
+            if let sluice::store::StoreEvent::RolledBack {
+                name,
+                from,
+                to,
+                actor,
+                reason,
+                automatic,
+                ..
+            } = event
+            {
+                let why = match (reason, automatic) {
+                    (Some(r), _) => r.clone(),
+                    (None, true) => "rolled back automatically".to_owned(),
+                    (None, false) => format!("rolled back by {actor}"),
+                };
+                to_webhooks.send(Notification::PluginRolledBack {
+                    name: name.clone(),
+                    from: from.clone(),
+                    to: to.clone(),
+                    reason: why,
+                });
+            }
+        });
+    }
     let stored = log.job_schedules(&project_key)?;
     let (scheduler, initial) = Scheduler::new(specs(&project), &stored, now);
     let shared = Arc::new(Shared {
@@ -451,8 +481,25 @@ async fn watch_loop(shared: Arc<Shared>, mut seen: (Vec<Stamp>, Vec<PathBuf>)) {
                 tracing::error!(error = %e, "Reload after a file changed refused; the previous configuration keeps running.")
             }
         }
-        seen = watched(&shared.lock().project);
+        // The stamps taken before the reload read the files: a file changed
+        // while it ran (or just after) differs from them and reloads again
+        // at the next look, instead of being taken as seen.
+        seen = restamp(&files, &now, shared.lock().project.files());
     }
+}
+
+/// The stamps of `after` (the files a reload left to watch): those taken
+/// before the reload (`before`, of `files`) for files watched already,
+/// fresh ones for files the reload added.
+fn restamp(files: &[PathBuf], before: &[Stamp], after: Vec<PathBuf>) -> (Vec<Stamp>, Vec<PathBuf>) {
+    let stamps = after
+        .iter()
+        .map(|f| match files.iter().position(|g| g == f) {
+            Some(i) => before[i],
+            None => stamps(std::slice::from_ref(f)).remove(0),
+        })
+        .collect();
+    (stamps, after)
 }
 
 /// Carry out the scheduler's actions.
@@ -656,4 +703,36 @@ pub async fn reload(shared: &Arc<Shared>) -> ReloadReport {
     shared.lock().last_reload = Some(report.clone());
     shared.wake.notify_one();
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reload_keeps_the_stamps_taken_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b, c) = (
+            dir.path().join("a"),
+            dir.path().join("b"),
+            dir.path().join("c"),
+        );
+        for f in [&a, &b, &c] {
+            std::fs::write(f, "x").unwrap();
+        }
+        let before: Vec<Stamp> = vec![
+            Some((std::time::UNIX_EPOCH, 1)),
+            Some((std::time::UNIX_EPOCH, 2)),
+        ];
+        let (stamps, files) = restamp(&[a, b.clone()], &before, vec![b.clone(), c.clone()]);
+        assert_eq!(files, vec![b, c]);
+        assert_eq!(
+            stamps[0], before[1],
+            "a file watched before keeps its pre-reload stamp"
+        );
+        assert!(
+            stamps[1].is_some_and(|(_, len)| len == 1),
+            "a new file is stamped now"
+        );
+    }
 }

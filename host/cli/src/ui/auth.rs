@@ -18,7 +18,7 @@ use maud::html;
 use super::layout::page;
 use super::respond::{Form, error_page, html_response, query};
 use super::state::UiState;
-use crate::daemon::token;
+use crate::http::token;
 
 /// The session cookie's name.
 const COOKIE: &str = "sluice_session";

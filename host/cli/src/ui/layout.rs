@@ -72,6 +72,7 @@ pub fn page_with(
                         a href="/dlq" { "Dead-letter queue" }
                         a href="/review" { "Review" }
                         a href="/jobs" { "Jobs" }
+                        a href="/plugins" { "Plugins" }
                         a href="/audit" { "Audit" }
                     }
                     span.muted title="data directory" {

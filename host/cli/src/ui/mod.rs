@@ -25,7 +25,7 @@ use sluice::Sluice;
 pub use state::{DaemonControl, JobAction, UiState};
 
 use crate::Exit;
-use crate::daemon::token;
+use crate::http::token;
 
 /// Default address of `sluice ui`.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7421";
@@ -63,13 +63,17 @@ pub fn routes(state: Arc<UiState>) -> Router {
         .route("/review/{id}/discard", post(pages::review::discard))
         .route("/audit", get(pages::audit::list))
         .route("/jobs", get(pages::jobs::list))
+        .route("/plugins", get(pages::plugins::list))
+        .route("/plugins/{name}", get(pages::plugins::show))
+        .route("/plugins/{name}/promote", post(pages::plugins::promote))
+        .route("/plugins/{name}/rollback", post(pages::plugins::rollback))
         .route("/jobs/{name}/{action}", post(pages::jobs::act))
         .route("/pipelines/{name}/timeline", get(pages::timeline::show))
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/logout", post(auth::logout))
         .route("/static/style.css", get(layout::stylesheet))
         .route("/static/live.js", get(layout::live_script))
-        .layer(axum::middleware::from_fn(crate::daemon::host_guard))
+        .layer(axum::middleware::from_fn(crate::http::host_guard))
         .with_state(state)
 }
 

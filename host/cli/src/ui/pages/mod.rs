@@ -4,6 +4,7 @@ pub mod audit;
 pub mod dlq;
 pub mod jobs;
 pub mod live;
+pub mod plugins;
 pub mod review;
 pub mod run;
 pub mod runs;
