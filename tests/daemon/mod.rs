@@ -13,6 +13,7 @@ mod trigger_records_a_run;
 mod watch_reloads_on_change;
 mod webhook_late_while_queued;
 mod webhook_missed_on_overlap;
+mod webhook_plugin_rolled_back;
 mod webhook_resumes_after_restart;
 mod webhook_retries_exhausted;
 mod webhook_run_events;
