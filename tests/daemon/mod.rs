@@ -16,7 +16,7 @@ mod webhook_missed_on_overlap;
 mod webhook_plugin_rolled_back;
 mod webhook_resumes_after_restart;
 mod webhook_retries_exhausted;
-mod webhook_run_events;
+pub(crate) mod webhook_run_events;
 mod webhooks_test_command;
 
 use std::io::{BufRead, BufReader};

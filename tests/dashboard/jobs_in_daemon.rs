@@ -5,22 +5,35 @@
 use std::time::Duration;
 
 use super::Dashboard;
+use crate::daemon::webhook_run_events::{SECRET, hits};
 use crate::daemon::{Daemon, TOKEN, contacts, pipeline};
 use crate::support::TestEnv;
+use crate::support::webhook_receiver::WebhookReceiver;
 
 #[test]
 fn jobs_are_paused_resumed_and_triggered_from_the_daemons_dashboard() {
     let env = TestEnv::new();
-    env.write("in/contacts.jsonl", &contacts(3));
+    // Three good records and one the email check refuses: a partial run.
+    env.write(
+        "in/contacts.jsonl",
+        &format!(
+            "{}{{\"id\":\"x\",\"email\":\"not an email\"}}\n",
+            contacts(3)
+        ),
+    );
+    let receiver = WebhookReceiver::start(Vec::new());
     env.write(
         "p.toml",
         &pipeline("sync", "contacts.jsonl", "out.jsonl", None, false),
     );
     env.write(
         "sluice.toml",
-        "[[job]]\nname = \"sync\"\npipeline = \"p.toml\"\n",
+        &format!(
+            "[[job]]\nname = \"sync\"\npipeline = \"p.toml\"\n\n[[webhook]]\nname = \"ops\"\nurl = \"{}\"\nsecret_env = \"HOOK_SECRET\"\n",
+            receiver.url()
+        ),
     );
-    let daemon = Daemon::start(&env);
+    let daemon = Daemon::start_with(&env, &[("HOOK_SECRET", SECRET)]);
     let mut ui = Dashboard::at(&daemon.base, TOKEN);
     let base = ui.base.clone();
 
@@ -53,10 +66,25 @@ fn jobs_are_paused_resumed_and_triggered_from_the_daemons_dashboard() {
     assert_eq!(triggered.status().as_u16(), 303);
     let runs = daemon.wait_runs("sync", 1, Duration::from_secs(120));
     let run_id = runs[0]["run"]["id"].as_i64().unwrap();
-    let jobs = ui.json("/jobs");
+    hits(&receiver, "run.partial", 1);
+    let jobs = crate::daemon::wait_for(
+        Duration::from_secs(60),
+        "the delivery recorded as delivered",
+        || {
+            let jobs = ui.json("/jobs");
+            (jobs["projects"][0]["jobs"][0]["deliveries"][0]["status"] == "delivered")
+                .then_some(jobs)
+        },
+    );
     assert_eq!(jobs["live"], true, "{jobs}");
-    let recent = &jobs["projects"][0]["jobs"][0]["recent"];
-    assert_eq!(recent[0][0]["run_id"], run_id, "{jobs}");
+    let job = &jobs["projects"][0]["jobs"][0];
+    assert_eq!(job["recent"][0][0]["run_id"], run_id, "{jobs}");
+    assert_eq!(job["deliveries"][0]["event"], "run.partial", "{jobs}");
+    let (_, html) = ui.page("/jobs");
+    assert!(
+        html.contains("run.partial") && html.contains("delivered"),
+        "{html}"
+    );
 
     // `sluice ui` on the same data directory: the stored state, no actions.
     let offline = Dashboard::start(&env);

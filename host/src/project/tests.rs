@@ -295,7 +295,7 @@ events = ["run.failed", "job.late"]
 jobs = ["a"]
 backoff = "500ms"
 "#
-            .replace("CARGO_MANIFEST_DIR", &secret),
+        .replace("CARGO_MANIFEST_DIR", &secret),
     )
     .unwrap();
     let hook = &p.webhooks[0];
@@ -360,9 +360,7 @@ backoff = "500ms"
 /// rather than set one (setting variables races with other tests).
 fn long_env_var() -> String {
     let mut vars: Vec<(String, String)> = std::env::vars()
-        .filter(|(k, v)| {
-            v.len() >= 16 && k.chars().all(|c| c.is_ascii_uppercase() || c == '_')
-        })
+        .filter(|(k, v)| v.len() >= 16 && k.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
         .collect();
     vars.sort();
     vars.into_iter()

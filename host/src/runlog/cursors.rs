@@ -66,7 +66,45 @@ fn history(tx: &Transaction<'_>, pipeline: &str, entity: &str) -> Result<(), Run
     Ok(())
 }
 
+/// How a run moved the cursor of one entity.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CursorMove {
+    /// The entity.
+    pub entity: String,
+    /// The cursor before the run (the last one committed before it).
+    pub before: Option<String>,
+    /// The last cursor the run committed.
+    pub after: Option<String>,
+    /// Checkpoints the run committed.
+    pub commits: i64,
+}
+
 impl RunLog {
+    /// The cursors run `run_id` committed, per entity, with the cursor each
+    /// entity had before it.
+    pub fn cursor_moves(&self, run_id: i64) -> Result<Vec<CursorMove>, RunLogError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT g.entity,
+                    (SELECT p.cursor FROM cursor_history p
+                      WHERE p.pipeline = g.pipeline AND p.entity = g.entity AND p.id < g.first
+                      ORDER BY p.id DESC LIMIT 1),
+                    (SELECT l.cursor FROM cursor_history l WHERE l.id = g.last),
+                    g.commits
+             FROM (SELECT pipeline, entity, min(id) AS first, max(id) AS last, count(*) AS commits
+                   FROM cursor_history WHERE run_id = ?1 GROUP BY pipeline, entity) g
+             ORDER BY g.first",
+        )?;
+        let rows = stmt.query_map([run_id], |r| {
+            Ok(CursorMove {
+                entity: r.get(0)?,
+                before: r.get(1)?,
+                after: r.get(2)?,
+                commits: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// The committed cursors of `pipeline` (one entity, or all).
     pub fn cursors(
         &self,
@@ -160,5 +198,48 @@ impl RunLog {
         )?;
         tx.commit()?;
         Ok(reset)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn commit(log: &mut RunLog, run_id: i64, entity: &str, cursor: &str) {
+        let run = RunContext {
+            run_id,
+            pipeline: "p".into(),
+            config_hash: "sha256:00".into(),
+        };
+        let tx = log.conn.transaction().unwrap();
+        commit_cursor(&tx, &run, entity, Some(cursor), 1).unwrap();
+        tx.commit().unwrap();
+    }
+
+    #[test]
+    fn a_run_s_cursor_moves_name_the_cursor_before_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut log = RunLog::open(&dir.path().join("runs.db")).unwrap();
+        let first = log.start_run("p", "p.toml", "sha256:00").unwrap();
+        commit(&mut log, first, "contacts", "c1");
+        commit(&mut log, first, "contacts", "c2");
+        let second = log.start_run("p", "p.toml", "sha256:00").unwrap();
+        commit(&mut log, second, "contacts", "c3");
+        commit(&mut log, second, "companies", "k1");
+        let moved = |run| log.cursor_moves(run).unwrap();
+        let m = |entity: &str, before: Option<&str>, after: &str, commits| CursorMove {
+            entity: entity.into(),
+            before: before.map(str::to_owned),
+            after: Some(after.into()),
+            commits,
+        };
+        assert_eq!(moved(first), vec![m("contacts", None, "c2", 2)]);
+        assert_eq!(
+            moved(second),
+            vec![
+                m("contacts", Some("c2"), "c3", 1),
+                m("companies", None, "k1", 1)
+            ]
+        );
     }
 }

@@ -29,7 +29,7 @@ pub use audit::AuditEntry;
 pub use audit_queries::{AuditFilter, AuditRow, AuditTx, KnownDigest, PriorRun};
 pub use captures::CaptureRow;
 pub use context::RunContext;
-pub use cursors::{CursorReset, CursorRow};
+pub use cursors::{CursorMove, CursorReset, CursorRow};
 pub use deliveries::{AttemptRow, DeliveryFilter, DeliveryRow, DeliveryState, NewDelivery};
 pub use dlq::{DlqEntry, DlqFilter, OpenKeys, StatusFilter};
 pub use error::RunLogError;
@@ -42,9 +42,7 @@ pub use job_schedule::{JobRunRow, JobScheduleRow};
 pub use plugin_store::{
     CurrentChange, NewStoreVersion, StepVersionRow, StoreHistoryRow, StoreNameRow, StoreVersionRow,
 };
-pub use queries::{
-    ErrorFilter, ErrorRow, PluginRunRow, PluginUseRow, RunFilter, RunRow, StageRow,
-};
+pub use queries::{ErrorFilter, ErrorRow, PluginRunRow, PluginUseRow, RunFilter, RunRow, StageRow};
 pub use retention::{Age, PruneReport};
 #[cfg(any(test, feature = "test-fixtures"))]
 pub use review::fixture as review_fixture;

@@ -104,9 +104,9 @@ pub fn csrf_field(state: &UiState) -> Markup {
 /// A run or entry status as a coloured label.
 pub fn status(text: &str) -> Markup {
     let class = match text {
-        "succeeded" | "resolved" | "loaded" => "ok",
-        "partial" | "running" | "review" | "held-back" => "warn",
-        "failed" | "aborted" | "interrupted" | "open" => "bad",
+        "succeeded" | "resolved" | "loaded" | "delivered" => "ok",
+        "partial" | "running" | "review" | "held-back" | "pending" => "warn",
+        "failed" | "aborted" | "interrupted" | "open" | "abandoned" => "bad",
         _ => "plain",
     };
     html! { span class={ "status " (class) } { (text) } }

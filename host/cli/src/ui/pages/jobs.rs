@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 use serde::Serialize;
-use sluice::runlog::{JobRunRow, JobScheduleRow, RunLogError};
+use sluice::runlog::{DeliveryFilter, DeliveryRow, JobRunRow, JobScheduleRow, RunLogError};
 
 use super::blocking;
 use crate::ui::auth::{refusal, signed_in};
@@ -32,6 +32,8 @@ struct JobRow {
     /// Runs in progress (known when a daemon serves the page).
     running: Option<usize>,
     recent: Vec<(JobRunRow, String)>,
+    /// Its latest webhook deliveries, newest first.
+    deliveries: Vec<DeliveryRow>,
 }
 
 #[derive(Serialize)]
@@ -45,6 +47,22 @@ struct JobsPage {
     /// Whether a daemon serves the page (actions possible).
     live: bool,
     projects: Vec<ProjectJobs>,
+}
+
+/// Webhook deliveries shown per job.
+const DELIVERIES: u32 = 5;
+
+fn deliveries(
+    log: &sluice::runlog::RunLog,
+    project: &str,
+    job: &str,
+) -> Result<Vec<DeliveryRow>, RunLogError> {
+    log.deliveries(&DeliveryFilter {
+        project: Some(project.to_owned()),
+        job: Some(job.to_owned()),
+        limit: Some(DELIVERIES),
+        ..DeliveryFilter::default()
+    })
 }
 
 fn recent(
@@ -74,6 +92,7 @@ pub async fn list(State(state): State<Arc<UiState>>, headers: HeaderMap) -> Resp
                 .map(|j| {
                     Ok(JobRow {
                         recent: recent(&log, &project, &j.name)?,
+                        deliveries: deliveries(&log, &project, &j.name)?,
                         trigger: Some(j.trigger),
                         paused: j.paused,
                         last_fire_at: j.last_fire_at.map(|t| t.to_string()),
@@ -102,6 +121,7 @@ pub async fn list(State(state): State<Arc<UiState>>, headers: HeaderMap) -> Resp
                      }| {
                         Ok(JobRow {
                             recent: recent(&log, &project, &job)?,
+                            deliveries: deliveries(&log, &project, &job)?,
                             trigger: None,
                             paused,
                             last_fire_at,
@@ -136,7 +156,7 @@ pub async fn list(State(state): State<Arc<UiState>>, headers: HeaderMap) -> Resp
                 h2 { "Project " code { (p.project) } }
                 table {
                     thead { tr {
-                        th { "Job" } th { "Schedule" } th { "State" } th { "Last fire (UTC)" } th { "Next fire (UTC)" } th { "Recent runs" }
+                        th { "Job" } th { "Schedule" } th { "State" } th { "Last fire (UTC)" } th { "Next fire (UTC)" } th { "Recent runs" } th { "Webhooks" }
                         @if data.live && session { th { "" } }
                     } }
                     tbody { @for j in &p.jobs { tr {
@@ -149,6 +169,12 @@ pub async fn list(State(state): State<Arc<UiState>>, headers: HeaderMap) -> Resp
                         td { (j.last_fire_at.as_deref().map(time).unwrap_or_default()) }
                         td { (j.next_fire_at.as_deref().map(time).unwrap_or_default()) }
                         td { @for (r, s) in &j.recent { a href={ "/runs/" (r.run_id) } { "#" (r.run_id) } " " (status(s)) " " } }
+                        td { @for d in &j.deliveries {
+                            span title={ (d.webhook) " → " (d.target) } { (d.event) } " " (status(&d.status))
+                            @if let Some(code) = d.last_code { " " span.muted { "HTTP " (code) } }
+                            @if let Some(e) = &d.last_error { " " span.muted { (e) } }
+                            br;
+                        } }
                         @if data.live && session { td {
                             @for (action, label) in [("trigger", "Run now"), (if j.paused { "resume" } else { "pause" }, if j.paused { "Resume" } else { "Pause" })] {
                                 form.inline method="post" action={ "/jobs/" (url_encode(&j.job)) "/" (action) } {

@@ -10,8 +10,8 @@ use axum::response::Response;
 use maud::{Markup, html};
 use serde::Serialize;
 use sluice::runlog::{
-    CaptureRow, ErrorFilter, ErrorGroup, ErrorGroups, ErrorRow, PluginUseRow, RunLogError, RunRow,
-    StageRow, pretty_payload, unified_diff,
+    CaptureRow, CursorMove, ErrorFilter, ErrorGroup, ErrorGroups, ErrorRow, PluginUseRow,
+    RunLogError, RunRow, StageRow, pretty_payload, unified_diff,
 };
 
 use super::blocking;
@@ -37,6 +37,8 @@ struct RunPage {
     skips: Vec<Skip>,
     /// Captured batches per phase.
     captures: Vec<(String, usize)>,
+    /// The cursors the run committed, with the ones before it.
+    cursors: Vec<CursorMove>,
 }
 
 #[derive(Serialize)]
@@ -118,6 +120,7 @@ pub async fn show(
                     records,
                 })
                 .collect(),
+            cursors: log.cursor_moves(id)?,
             run,
             errors,
             first_records: first,
@@ -155,6 +158,18 @@ pub async fn show(
             (stages_table(&data.stages))
             h2 { "Plugins" }
             (plugins_table(&data.plugins))
+            @if !data.cursors.is_empty() {
+                h2 { "Cursors" }
+                table {
+                    thead { tr { th { "Entity" } th { "Before the run" } th { "After" } th.num { "Checkpoints" } } }
+                    tbody { @for c in &data.cursors { tr {
+                        td { (c.entity) }
+                        td { @if let Some(b) = &c.before { code { (b) } } @else { span.muted { "none (read from the start)" } } }
+                        td { @if let Some(a) = &c.after { code { (a) } } }
+                        td.num { (c.commits) }
+                    } } }
+                }
+            }
             h2 id="errors" { "Errors" }
             (groups(&data.errors, &data.first_records, r.id))
             @if !data.skips.is_empty() {
