@@ -23,3 +23,4 @@ mod pipeline_errors;
 mod plugin_authoring;
 mod plugin_tools;
 mod python_plugin;
+mod test_sync;

@@ -496,7 +496,17 @@ fn execute(
     // A crash or a broken identity makes the run `failed` whatever else
     // happened; a deliberate stop makes it `aborted`, even if the error that
     // stopped it failed a whole stream.
-    let mut status = totals.status(stream_failures);
+    let mut status = match feed {
+        // Nothing is loaded by a dry run: records that reached the target
+        // (skipped there) count as loaded for its status only, so a dry run
+        // with rejects ends `partial` like the real run would, not `failed`.
+        Feed::Sample { dry_run: true, .. } => Totals {
+            loaded: totals.loaded + totals.skipped,
+            ..totals
+        }
+        .status(stream_failures),
+        _ => totals.status(stream_failures),
+    };
     if !reasons.is_empty() {
         status = RunStatus::Failed;
     } else if let Some(halt) = control.halt() {
