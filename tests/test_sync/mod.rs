@@ -89,7 +89,12 @@ fn open_dlq_keys(env: &TestEnv) -> Vec<String> {
 fn a_sample_loads_n_records_moves_no_cursor_and_is_a_test_run() {
     let env = TestEnv::new();
     env.write("in/contacts.jsonl", &contacts(20));
-    env.write("pipeline.toml", PIPELINE);
+    // Batches of 2: the sample's first batches end at checkpoints, which a
+    // normal run would commit.
+    env.write(
+        "pipeline.toml",
+        &PIPELINE.replace("[source]", "batch_size = 2\n\n[source]"),
+    );
 
     let report = json(
         &env,
