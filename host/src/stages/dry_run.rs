@@ -115,7 +115,7 @@ mod tests {
         ));
         let (log_tx, log_rx) = unbounded();
         let reporter = Reporter::new(log_tx, Arc::new(Progress::default()), control);
-        let mut inner = vec![Counting {
+        let mut inner = [Counting {
             id: PluginId {
                 name: "jsonl-file".into(),
                 digest: "sha256:0".into(),

@@ -517,6 +517,7 @@ mod tests {
         fn plugin(&self) -> &PluginId {
             &self.id
         }
+        #[allow(clippy::result_large_err)]
         fn read(
             &mut self,
             _: &str,
