@@ -79,6 +79,7 @@ pub fn run(sluice: &Sluice, args: &RunArgs) -> anyhow::Result<Exit> {
             args.sample,
             args.dry_run,
             args.format.json,
+            || report(&loaded.pipeline.name, &summary, false),
         );
     }
     report(&loaded.pipeline.name, &summary, args.format.json)
@@ -110,7 +111,7 @@ pub fn rerun(sluice: &Sluice, args: &RerunArgs) -> anyhow::Result<Exit> {
 }
 
 /// Print how a run went and pick the exit code.
-pub(crate) fn report(pipeline: &str, summary: &RunSummary, json: bool) -> anyhow::Result<Exit> {
+fn report(pipeline: &str, summary: &RunSummary, json: bool) -> anyhow::Result<Exit> {
     if json {
         print_json(summary)?;
         return Ok(Exit::for_status(summary.status));
