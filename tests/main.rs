@@ -24,3 +24,4 @@ mod plugin_authoring;
 mod plugin_store;
 mod plugin_tools;
 mod python_plugin;
+mod test_sync;

@@ -972,6 +972,7 @@ fn runlog_writer(root: &Path, count: usize) {
             run_id,
             pipeline: "runlog-bench".into(),
             config_hash: "sha256:0".into(),
+            test: false,
         },
     )
     .expect("writer");

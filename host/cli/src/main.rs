@@ -25,6 +25,7 @@ mod run_cmd;
 mod runs_cmd;
 mod runs_export_cmd;
 mod stats_cmd;
+mod test_sync;
 mod time;
 mod ui;
 mod webhooks_cmd;

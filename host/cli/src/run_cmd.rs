@@ -9,8 +9,9 @@ use anyhow::Context;
 use clap::Args;
 
 use super::render::{print_json, table};
+use super::test_sync;
 use super::{Exit, Format};
-use sluice::run::{Plan, Progress, RunSummary};
+use sluice::run::{Plan, Progress, RunRequest, RunSummary, run_with};
 use sluice::{Sluice, load_pipeline};
 
 /// `sluice run`.
@@ -26,6 +27,16 @@ pub struct RunArgs {
     /// progress, wait for it to end instead of refusing.
     #[arg(long)]
     wait: bool,
+    /// A test sync of the first N records of each entity, through every
+    /// stage. Recorded as a run of kind `test`: it moves no cursor and
+    /// neither adds nor resolves dead-letter entries.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    sample: Option<u64>,
+    /// Go through every stage but never call the target's `write`: report
+    /// what would be sent and what is rejected before the target. A test
+    /// run, like `--sample` (alone, it reads the whole source).
+    #[arg(long)]
+    dry_run: bool,
     #[command(flatten)]
     format: Format,
 }
@@ -45,11 +56,32 @@ pub fn run(sluice: &Sluice, args: &RunArgs) -> anyhow::Result<Exit> {
     let progress = Arc::new(Progress::default());
     let display = (!args.format.json && std::io::stderr().is_terminal())
         .then(|| ProgressDisplay::start(progress.clone()));
-    let result = sluice.run_with_progress(&loaded, progress);
+    let test = args.sample.is_some() || args.dry_run;
+    let result = if test {
+        run_with(
+            sluice,
+            &loaded,
+            RunRequest::sample(args.sample, args.dry_run),
+            progress,
+        )
+    } else {
+        sluice.run_with_progress(&loaded, progress)
+    };
     if let Some(display) = display {
         display.finish();
     }
     let summary = result?;
+    if test {
+        return test_sync::report(
+            sluice,
+            &loaded.pipeline.name,
+            &summary,
+            args.sample,
+            args.dry_run,
+            args.format.json,
+            || report(&loaded.pipeline.name, &summary, false),
+        );
+    }
     report(&loaded.pipeline.name, &summary, args.format.json)
 }
 

@@ -15,6 +15,7 @@ use crate::runlog::{
     DlqEntry, InterruptedRun, MAX_MESSAGE_BYTES, RunContext, RunLog, RunLogError, Scrubber,
     spawn_writer,
 };
+use crate::stages::dry_run::DryRunTarget;
 use crate::stages::finalize::{RunStatus, Totals};
 use crate::stages::{
     Capture, Reporter, Stage, StageCounts, StageReport, execute, ingest, normalize, transform,
@@ -84,6 +85,9 @@ pub enum RunKind {
     Replay,
     /// A failed or aborted run executed again with the current config.
     Rerun,
+    /// A test sync (`sluice run --sample N` / `--dry-run`): it moves no
+    /// cursor and neither adds nor resolves dead-letter entries.
+    Test,
 }
 
 impl RunKind {
@@ -93,6 +97,7 @@ impl RunKind {
             RunKind::Run => "run",
             RunKind::Replay => "replay",
             RunKind::Rerun => "rerun",
+            RunKind::Test => "test",
         }
     }
 }
@@ -104,6 +109,23 @@ pub enum Feed {
     Source,
     /// Dead-letter entries of this pipeline.
     Replay(Vec<DlqEntry>),
+    /// A test sync from the pipeline's source: at most `records` records of
+    /// each entity (all of them when `None`), and with `dry_run` the
+    /// target's `write` is never called (every record that reaches it is
+    /// skipped as "dry run"). Recorded as a run of kind `test`.
+    Sample {
+        /// Records read per entity, at most.
+        records: Option<u64>,
+        /// Stop short of the target.
+        dry_run: bool,
+    },
+}
+
+impl Feed {
+    /// Whether this feed makes a test run (no cursor, no dead-letter change).
+    pub fn is_test(&self) -> bool {
+        matches!(self, Feed::Sample { .. })
+    }
 }
 
 /// What to run and how to record it.
@@ -133,6 +155,16 @@ impl RunRequest {
             feed: Feed::Source,
             locks: None,
             stop: None,
+        }
+    }
+
+    /// A test sync of at most `records` records per entity (every record
+    /// when `None`); with `dry_run`, nothing is written to the target.
+    pub fn sample(records: Option<u64>, dry_run: bool) -> Self {
+        RunRequest {
+            kind: RunKind::Test,
+            feed: Feed::Sample { records, dry_run },
+            ..RunRequest::source()
         }
     }
 }
@@ -333,6 +365,7 @@ fn execute(
             run_id,
             pipeline: loaded.pipeline.name.clone(),
             config_hash: loaded.config_hash.clone(),
+            test: feed.is_test(),
         },
     )?;
     let open_dlq = log.open_dlq_keys(&loaded.pipeline.name)?;
@@ -388,6 +421,9 @@ fn execute(
             let out = to_normalize;
             match feed {
                 Feed::Source => ingest::run(sources, batch_size, &out, &r1),
+                Feed::Sample { records, .. } => {
+                    ingest::run_capped(sources, batch_size, *records, &out, &r1)
+                }
                 Feed::Replay(entries) => replay_feed::run(entries, names, batch_size, &out, &r1),
             }
         });
@@ -403,7 +439,13 @@ fn execute(
         });
         let r4 = reporter;
         let h_execute = stage_thread(Stage::Execute).spawn_scoped(s, move || {
-            execute::run(targets, names, &from_transform, &r4)
+            if let Feed::Sample { dry_run: true, .. } = feed {
+                let mut dry: Vec<DryRunTarget<'_, _>> =
+                    targets.iter_mut().map(DryRunTarget::new).collect();
+                execute::run(&mut dry, names, &from_transform, &r4)
+            } else {
+                execute::run(targets, names, &from_transform, &r4)
+            }
         });
         let [h_ingest, h_normalize, h_transform, h_execute] =
             [h_ingest, h_normalize, h_transform, h_execute]
@@ -468,7 +510,17 @@ fn execute(
     // A crash or a broken identity makes the run `failed` whatever else
     // happened; a deliberate stop makes it `aborted`, even if the error that
     // stopped it failed a whole stream.
-    let mut status = totals.status(stream_failures);
+    let mut status = match feed {
+        // Nothing is loaded by a dry run: records that reached the target
+        // (skipped there) count as loaded for its status only, so a dry run
+        // with rejects ends `partial` like the real run would, not `failed`.
+        Feed::Sample { dry_run: true, .. } => Totals {
+            loaded: totals.loaded + totals.skipped,
+            ..totals
+        }
+        .status(stream_failures),
+        _ => totals.status(stream_failures),
+    };
     if !reasons.is_empty() {
         status = RunStatus::Failed;
     } else if let Some(halt) = control.halt() {

@@ -7,4 +7,7 @@ pub struct RunContext {
     pub pipeline: String,
     /// Its configuration.
     pub config_hash: String,
+    /// A test sync: its errors and skips are recorded, but it adds no
+    /// dead-letter entry, resolves none and commits no cursor.
+    pub test: bool,
 }

@@ -210,6 +210,7 @@ mod tests {
             run_id,
             pipeline: "p".into(),
             config_hash: "sha256:00".into(),
+            test: false,
         };
         let tx = log.conn.transaction().unwrap();
         commit_cursor(&tx, &run, entity, Some(cursor), 1).unwrap();

@@ -428,6 +428,7 @@ mod tests {
                 run_id,
                 pipeline: "pipe".into(),
                 config_hash: "sha256:c".into(),
+                test: false,
             },
         )
         .unwrap();

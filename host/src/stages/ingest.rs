@@ -84,9 +84,23 @@ pub fn run<S: RecordSource>(
     out: &Sender<Flow>,
     reporter: &Reporter,
 ) -> StageReport {
+    run_capped(entities, batch_size, None, out, reporter)
+}
+
+/// Like [`run`], reading at most `limit` items of each entity (a test
+/// sync): reads ask for no more than what is left, a batch that still
+/// crosses the cap is cut to it before it is counted, and the entity is
+/// not read further once the cap is reached.
+pub fn run_capped<S: RecordSource>(
+    entities: &mut [IngestEntity<S>],
+    batch_size: u32,
+    limit: Option<u64>,
+    out: &Sender<Flow>,
+    reporter: &Reporter,
+) -> StageReport {
     let mut report = StageReport::new(Stage::Ingest, entities.len());
     for (index, entity) in entities.iter_mut().enumerate() {
-        if let Err(e) = read_entity(index, entity, batch_size, out, reporter, &mut report) {
+        if let Err(e) = read_entity(index, entity, batch_size, limit, out, reporter, &mut report) {
             tracing::error!(entity = %entity.name, plugin = %entity.source.plugin(), error = %e.message, "Source stream failed.");
             report.stream_failures += 1;
             reporter.errors(vec![e]);
@@ -104,6 +118,7 @@ fn read_entity<S: RecordSource>(
     index: usize,
     entity: &mut IngestEntity<S>,
     batch_size: u32,
+    limit: Option<u64>,
     out: &Sender<Flow>,
     reporter: &Reporter,
     report: &mut StageReport,
@@ -114,7 +129,13 @@ fn read_entity<S: RecordSource>(
     let mut empty_reads = 0;
     let mut checkpointed = report.counts[index].records_in;
     let mut batches = 0;
+    // Items read of this entity so far, against `limit`.
+    let mut taken: u64 = 0;
     loop {
+        let left = limit.map(|l| l.saturating_sub(taken));
+        if left == Some(0) {
+            return Ok(());
+        }
         if reporter.is_halted() {
             return Ok(());
         }
@@ -127,12 +148,29 @@ fn read_entity<S: RecordSource>(
             &mut entity.source,
             &name,
             cursor.as_deref(),
-            batch_size,
+            left.map_or(batch_size, |l| {
+                batch_size.min(u32::try_from(l).unwrap_or(u32::MAX))
+            }),
             reporter,
         )?
         else {
             return Ok(());
         };
+        let mut batch = batch;
+        // A source may hand back more than it was asked for: keep what the
+        // cap allows, before anything is counted. A batch that reaches the
+        // cap ends the entity without a checkpoint: its cursor may cover
+        // items that were dropped.
+        let cut = match left {
+            Some(l) if batch.items.len() as u64 >= l => {
+                batch
+                    .items
+                    .truncate(usize::try_from(l).unwrap_or(usize::MAX));
+                true
+            }
+            _ => false,
+        };
+        taken += batch.items.len() as u64;
         let progressed = !batch.items.is_empty() || batch.cursor != cursor;
         batches += 1;
         reporter.capture_http(&name, batches, entity.source.take_http());
@@ -206,6 +244,9 @@ fn read_entity<S: RecordSource>(
         reporter.errors(errors);
         let read = counts.records_in;
         if !records.is_empty() && out.send(Flow::Batch(Batch::new(index, records))).is_err() {
+            return Ok(());
+        }
+        if cut {
             return Ok(());
         }
         if entity.incremental && batch.cursor.is_some() && batch.cursor != cursor {
@@ -460,6 +501,116 @@ mod tests {
         let report = run(&mut entities, 10, &tx, &reporter);
         let reads = entities[0].source.reads;
         (report, control, reads)
+    }
+
+    /// Returns `per_read` items per read whatever it is asked, `total` in
+    /// all, and notes the sizes it was asked for.
+    struct Greedy {
+        id: PluginId,
+        per_read: usize,
+        total: usize,
+        sent: usize,
+        asked: Vec<u32>,
+    }
+
+    impl RecordSource for Greedy {
+        fn plugin(&self) -> &PluginId {
+            &self.id
+        }
+        #[allow(clippy::result_large_err)]
+        fn read(
+            &mut self,
+            _: &str,
+            _: Option<&str>,
+            max: u32,
+        ) -> Result<Result<ExtractBatch, PluginError>, PluginFailure> {
+            self.asked.push(max);
+            let n = self.per_read.min(self.total - self.sent);
+            let items = (self.sent..self.sent + n)
+                .map(|i| {
+                    Ok(Extracted {
+                        key: format!("in:{i}"),
+                        body: format!("{{\"id\": {i}}}"),
+                    })
+                })
+                .collect();
+            self.sent += n;
+            Ok(Ok(ExtractBatch {
+                items,
+                cursor: Some(self.sent.to_string()),
+                done: self.sent == self.total,
+            }))
+        }
+    }
+
+    fn run_greedy(
+        per_read: usize,
+        total: usize,
+        limit: Option<u64>,
+    ) -> (StageReport, Vec<u32>, Vec<Flow>) {
+        let errors = ErrorsConfig::default();
+        let control = Arc::new(RunControl::new(
+            [("contacts".to_owned(), errors.policy_for(None))].into(),
+            errors.breaker(),
+        ));
+        let (log_tx, _log_rx) = unbounded();
+        let reporter = Reporter::new(log_tx, Arc::new(Progress::default()), control);
+        let mut entities = vec![IngestEntity {
+            name: "contacts".to_owned(),
+            key_field: None,
+            incremental: true,
+            start_cursor: None,
+            source: Greedy {
+                id: PluginId {
+                    name: "greedy".into(),
+                    digest: "sha256:0".into(),
+                },
+                per_read,
+                total,
+                sent: 0,
+                asked: Vec::new(),
+            },
+        }];
+        let (tx, rx) = unbounded();
+        let report = run_capped(&mut entities, 10, limit, &tx, &reporter);
+        drop(tx);
+        let asked = std::mem::take(&mut entities[0].source.asked);
+        (report, asked, rx.try_iter().collect())
+    }
+
+    #[test]
+    fn a_batch_crossing_the_sample_cap_is_cut_before_it_is_counted() {
+        // Four items per read whatever is asked; a cap of 6 cuts the
+        // second batch to 2 and reads no third.
+        let (report, asked, flows) = run_greedy(4, 20, Some(6));
+        assert_eq!(asked, vec![6, 2], "reads ask for no more than is left");
+        let counts = report.counts[0];
+        assert_eq!(
+            (counts.records_in, counts.records_out, counts.failed),
+            (6, 6, 0)
+        );
+        let sent: usize = flows
+            .iter()
+            .map(|f| match f {
+                Flow::Batch(b) => b.records.len(),
+                _ => 0,
+            })
+            .sum();
+        assert_eq!(sent, 6);
+        let checkpoints: Vec<u64> = flows
+            .iter()
+            .filter_map(|f| match f {
+                Flow::Checkpoint { records, .. } => Some(*records),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(checkpoints, vec![4], "no checkpoint past a cut batch");
+        assert!(matches!(flows.last(), Some(Flow::EndOfEntity(0))));
+
+        // Without a cap every item is read.
+        let (report, asked, _) = run_greedy(4, 20, None);
+        assert_eq!(report.counts[0].records_in, 20);
+        assert_eq!(asked, vec![10; 5]);
     }
 
     #[test]

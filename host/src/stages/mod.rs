@@ -5,6 +5,7 @@
 //! over bounded channels, so a slow target holds back the source instead of
 //! filling memory.
 
+pub mod dry_run;
 pub mod execute;
 pub mod finalize;
 pub mod ingest;
