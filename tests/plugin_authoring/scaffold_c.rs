@@ -90,7 +90,12 @@ fn a_c_transformer_imports_only_the_contract_and_passes_the_shared_cases() {
     let out = env.cli(&["plugin", "test", &wasm, "--cases", &cases]);
     let said = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{said}");
-    assert!(said.contains("wasi:filesystem"), "{said}");
+    assert!(
+        said.contains("wasi:filesystem/preopens")
+            && said.contains("capability-denied")
+            && said.contains("log through the contract's `log`"),
+        "{said}"
+    );
 }
 
 #[test]
@@ -106,6 +111,29 @@ fn a_c_normalizer_imports_only_the_contract_and_passes_its_cases() {
     );
     passes_its_cases(&env, &dir, "tidy_c.wasm", 4);
     only_the_contract(&env, &dir);
+
+    // With the toolchain that just built the plugins, the doctor finds
+    // every piece.
+    let out = env.cli(&["plugin", "doctor", "--lang", "c", "--json"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{report}");
+    assert_eq!(report["missing"], 0, "{report}");
+    let pieces: Vec<&str> = report["pieces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["piece"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        pieces,
+        [
+            "clang",
+            "wasm-ld",
+            "wasi-libc",
+            "wasm32 compiler builtins",
+            "wasm-component-ld"
+        ]
+    );
 }
 
 /// The checked-in bindings came from today's WIT files: `GENERATED` records
