@@ -7,5 +7,6 @@ mod cases;
 mod doctor;
 mod refusals;
 mod scaffold;
+mod scaffold_c;
 mod scaffold_js;
 mod sdk_package;

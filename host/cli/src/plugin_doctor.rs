@@ -43,6 +43,15 @@ enum Probe {
     },
     /// The Rust standard library for a target, in rustc's sysroot.
     RustTarget(&'static str),
+    /// A file whose path a program prints (`clang --print-libgcc-file-name`).
+    PrintedFile {
+        env: Option<&'static str>,
+        name: &'static str,
+        args: &'static [&'static str],
+    },
+    /// A program that rustup ships in rustc's sysroot
+    /// (`lib/rustlib/<host>/bin`), or on PATH.
+    RustTool(&'static str),
     /// One of these directories exists (or the one an environment variable names).
     Dir {
         env: Option<&'static str>,
@@ -138,29 +147,43 @@ fn pieces(lang: Lang) -> Vec<Piece> {
         Lang::C => vec![
             Piece {
                 what: "clang",
-                probe: program("clang", &["--version"]),
-                get: "apt install clang lld libclang-rt-14-dev-wasm32, or wasi-sdk",
+                probe: Probe::Program {
+                    env: Some("CC"),
+                    name: "clang",
+                    args: &["--version"],
+                },
+                get: "apt install clang (or wasi-sdk: set CC to its clang)",
             },
             Piece {
                 what: "wasm-ld",
                 probe: program("wasm-ld", &["--version"]),
-                get: "apt install lld, or wasi-sdk",
+                get: "apt install lld (or wasi-sdk)",
             },
             Piece {
                 what: "wasi-libc",
                 probe: Probe::Dir {
                     env: Some("WASI_SYSROOT"),
                     paths: &[
+                        "/usr/lib/wasm32-wasi",
                         "/usr/share/wasi-sysroot",
                         "/opt/wasi-sdk/share/wasi-sysroot",
                     ],
                 },
-                get: "apt install wasi-libc, or wasi-sdk (set WASI_SYSROOT to its sysroot)",
+                get: "apt install wasi-libc (or wasi-sdk: set WASI_SYSROOT to its share/wasi-sysroot)",
             },
             Piece {
-                what: "wit-bindgen",
-                probe: program("wit-bindgen", &["--version"]),
-                get: "cargo install wit-bindgen-cli (about 15 minutes)",
+                what: "wasm32 compiler builtins",
+                probe: Probe::PrintedFile {
+                    env: Some("CC"),
+                    name: "clang",
+                    args: &["--target=wasm32-wasi", "--print-libgcc-file-name"],
+                },
+                get: "apt install libclang-rt-14-dev-wasm32 (the package named after your clang's major version; or wasi-sdk)",
+            },
+            Piece {
+                what: "wasm-component-ld",
+                probe: Probe::RustTool("wasm-component-ld"),
+                get: "install Rust with rustup (https://rustup.rs): every toolchain ships wasm-component-ld; or set WASM_COMPONENT_LD",
             },
         ],
         Lang::Zig => vec![Piece {
@@ -250,6 +273,43 @@ fn probe(probe: &Probe) -> Option<String> {
             let sysroot = String::from_utf8_lossy(&out.stdout).trim().to_owned();
             let dir = PathBuf::from(sysroot).join("lib/rustlib").join(target);
             dir.is_dir().then(|| dir.display().to_string())
+        }
+        Probe::PrintedFile { env, name, args } => {
+            let program = env
+                .and_then(std::env::var_os)
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(name));
+            let out = Command::new(program)
+                .args(*args)
+                .stdin(Stdio::null())
+                .output()
+                .ok()?;
+            let path = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+            (out.status.success() && path.is_file()).then(|| path.display().to_string())
+        }
+        Probe::RustTool(name) => {
+            if let Some(found) = std::env::var_os("WASM_COMPONENT_LD")
+                .filter(|_| *name == "wasm-component-ld")
+                .map(PathBuf::from)
+                .filter(|p| p.is_file())
+            {
+                return Some(found.display().to_string());
+            }
+            if let Some(found) = run_version(&PathBuf::from(name), &["--version"]) {
+                return Some(found);
+            }
+            let out = Command::new("rustc")
+                .args(["--print", "sysroot"])
+                .stdin(Stdio::null())
+                .output()
+                .ok()?;
+            let sysroot = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+            std::fs::read_dir(sysroot.join("lib/rustlib"))
+                .ok()?
+                .flatten()
+                .map(|entry| entry.path().join("bin").join(name))
+                .find(|p| p.is_file())
+                .map(|p| p.display().to_string())
         }
         Probe::Dir { env, paths } => env
             .and_then(std::env::var_os)
