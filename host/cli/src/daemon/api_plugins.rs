@@ -8,16 +8,15 @@ use std::sync::Arc;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
 use axum::routing::{get, post};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
-use sluice::runlog::RunLogError;
 use sluice::store::{PluginStore, StoreError};
 
+use super::api::{error, json, refusal};
 use super::service::Shared;
-use crate::http::token;
 
 /// Largest request body accepted by these routes.
 const MAX_BODY: usize = 64 * 1024;
@@ -54,52 +53,8 @@ struct RollbackBody {
     reason: Option<String>,
 }
 
-fn json(status: StatusCode, value: impl Serialize) -> Response {
-    match serde_json::to_vec(&value) {
-        Ok(body) => (status, [(header::CONTENT_TYPE, "application/json")], body).into_response(),
-        Err(e) => error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            format!("cannot encode the answer: {e}"),
-        ),
-    }
-}
-
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    let body = json!({ "error": message.into() }).to_string();
-    (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
-}
-
 fn store_error(e: StoreError) -> Response {
-    let status = match &e {
-        StoreError::UnknownName { .. } | StoreError::UnknownDigest { .. } => StatusCode::NOT_FOUND,
-        StoreError::AmbiguousDigest { .. }
-        | StoreError::BadReference(_)
-        | StoreError::BadName(_) => StatusCode::BAD_REQUEST,
-        StoreError::Refused(_)
-        | StoreError::Invalid { .. }
-        | StoreError::RunLog(RunLogError::Conflict(_)) => StatusCode::CONFLICT,
-        StoreError::Io { .. } | StoreError::RunLog(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    error(status, e.to_string())
-}
-
-/// The refusal of a change without the daemon's token, if it has not.
-fn refusal(shared: &Shared, headers: &HeaderMap) -> Option<Response> {
-    let presented = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "));
-    match presented {
-        Some(t) if token::matches(&shared.token, t.trim()) => None,
-        Some(_) => Some(error(
-            StatusCode::UNAUTHORIZED,
-            "the API token is not the daemon's",
-        )),
-        None => Some(error(
-            StatusCode::UNAUTHORIZED,
-            "this request changes the daemon: send its API token as `Authorization: Bearer <token>`",
-        )),
-    }
+    error(crate::http::store_status(&e), e.to_string())
 }
 
 /// A JSON body (empty: the type's default, when it has one); the

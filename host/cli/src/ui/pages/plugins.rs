@@ -16,6 +16,7 @@ use sluice::plugin::{PluginKind, describe_artifact};
 use sluice::runlog::PluginRunRow;
 use sluice::store::{NameSummary, PluginStore, StoreError, Versions};
 
+use crate::http::store_status;
 use crate::ui::auth::{refusal, signed_in};
 use crate::ui::layout::{csrf_field, digest, page, status, time};
 use crate::ui::respond::{Form, error_page, internal, respond, url_encode};
@@ -23,18 +24,6 @@ use crate::ui::state::UiState;
 
 /// Runs listed under "used by".
 const USED_BY: u64 = 20;
-
-/// The HTTP status of a store error.
-fn store_status(e: &StoreError) -> StatusCode {
-    match e {
-        StoreError::UnknownName { .. } | StoreError::UnknownDigest { .. } => StatusCode::NOT_FOUND,
-        StoreError::AmbiguousDigest { .. }
-        | StoreError::BadReference(_)
-        | StoreError::BadName(_) => StatusCode::BAD_REQUEST,
-        StoreError::Refused(_) | StoreError::Invalid { .. } => StatusCode::CONFLICT,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
 
 #[derive(Serialize)]
 struct PluginsPage {
