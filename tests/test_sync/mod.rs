@@ -133,6 +133,15 @@ fn a_sample_loads_n_records_moves_no_cursor_and_is_a_test_run() {
     assert_eq!(env.run_log().run_kind(normal).unwrap(), "run");
     let cursors = json(&env, &["cursor", "show", "crm-phones", "--json"], 0);
     assert_eq!(cursors[0]["run_id"], normal);
+    // Run history tells them apart.
+    let runs = json(&env, &["runs", "--json"], 0);
+    let kinds: Vec<&str> = runs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["run", "test"], "newest first: {runs}");
 
     // Text output says it was a test run.
     let out = env.cli(&["run", "pipeline.toml", "--sample", "2"]);

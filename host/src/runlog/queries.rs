@@ -38,6 +38,9 @@ pub struct RunRow {
     pub strategy: String,
     /// The process that ran it (`None` for runs recorded before schema 9).
     pub pid: Option<i64>,
+    /// `run`, `replay`, `rerun` or `test` (a test sync: no cursor moved, no
+    /// dead-letter entry added or resolved).
+    pub kind: String,
 }
 
 /// Counts of one stage for one entity.
@@ -180,7 +183,7 @@ pub struct RunFilter {
 
 const RUN_COLUMNS: &str =
     "id, pipeline, pipeline_path, config_hash, status, status_reason, started_at, finished_at,
-    duration_ms, extracted, loaded, failed, skipped, strategy, pid";
+    duration_ms, extracted, loaded, failed, skipped, strategy, pid, kind";
 
 fn run_row(r: &Row<'_>) -> rusqlite::Result<RunRow> {
     Ok(RunRow {
@@ -199,6 +202,7 @@ fn run_row(r: &Row<'_>) -> rusqlite::Result<RunRow> {
         skipped: r.get(12)?,
         strategy: r.get(13)?,
         pid: r.get(14)?,
+        kind: r.get(15)?,
     })
 }
 

@@ -150,6 +150,7 @@ pub async fn show(
                 dt { "Duration" } dd { (duration(r.duration_ms)) }
                 dt { "Extracted / loaded / failed / skipped" }
                 dd { (count(r.extracted)) " / " (count(r.loaded)) " / " (count(r.failed)) " / " (count(r.skipped)) }
+                dt { "Kind" } dd { (r.kind) @if r.kind == "test" { span.muted { " (a test sync: no cursor moved, the dead-letter queue untouched)" } } }
                 dt { "Error strategy" } dd { (r.strategy) }
                 dt { "Pipeline file" } dd { code { (r.pipeline_path) } " · " a href={ "/pipelines/" (url_encode(&r.pipeline)) "/timeline" } { "timeline" } }
                 dt { "Configuration" } dd { (digest(&r.config_hash)) }

@@ -125,7 +125,7 @@ pub async fn list(
                     tbody {
                         @for r in &data.runs {
                             tr {
-                                td { a href={ "/runs/" (r.id) } { "#" (r.id) } }
+                                td { a href={ "/runs/" (r.id) } { "#" (r.id) } @if r.kind != "run" { " " span.muted { (r.kind) } } }
                                 td { a href={ "/runs?pipeline=" (url_encode(&r.pipeline)) } { (r.pipeline) } }
                                 td { (status(&r.status)) @if let Some(why) = &r.status_reason { br; span.muted { (why) } } }
                                 td { (time(&r.started_at)) }
