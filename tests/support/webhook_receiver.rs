@@ -94,6 +94,9 @@ pub struct WebhookReceiver {
     url: String,
     hits: Arc<Mutex<Vec<Hit>>>,
     script: Arc<Mutex<VecDeque<Answer>>>,
+    /// Answers for one event (`Sluice-Event`), used before `script`:
+    /// events sent at the same moment arrive in any order.
+    by_event: Arc<Mutex<Vec<(String, Answer)>>>,
 }
 
 impl WebhookReceiver {
@@ -107,7 +110,8 @@ impl WebhookReceiver {
         let url = format!("http://{}/hooks/sluice", listener.local_addr().unwrap());
         let hits = Arc::new(Mutex::new(Vec::new()));
         let script = Arc::new(Mutex::new(VecDeque::from(script)));
-        let (log, answers) = (hits.clone(), script.clone());
+        let by_event: Arc<Mutex<Vec<(String, Answer)>>> = Arc::new(Mutex::new(Vec::new()));
+        let (log, answers, for_event) = (hits.clone(), script.clone(), by_event.clone());
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
@@ -135,17 +139,25 @@ impl WebhookReceiver {
                 if reader.read_exact(&mut body).is_err() {
                     continue;
                 }
+                let event = headers
+                    .iter()
+                    .find(|(k, _)| k == "sluice-event")
+                    .map(|(_, v)| v.clone());
                 log.lock().unwrap().push(Hit {
                     headers,
                     body,
                     at: Instant::now(),
                 });
-                let (status, extra, body) =
-                    answers
-                        .lock()
-                        .unwrap()
-                        .pop_front()
-                        .unwrap_or((200, Vec::new(), "ok".into()));
+                let scripted = {
+                    let mut for_event = for_event.lock().unwrap();
+                    let at = for_event
+                        .iter()
+                        .position(|(e, _)| Some(e) == event.as_ref());
+                    at.map(|i| for_event.remove(i).1)
+                };
+                let (status, extra, body) = scripted
+                    .or_else(|| answers.lock().unwrap().pop_front())
+                    .unwrap_or((200, Vec::new(), "ok".into()));
                 let extra: String = extra.iter().map(|(k, v)| format!("{k}: {v}\r\n")).collect();
                 let _ = write!(
                     stream,
@@ -154,7 +166,12 @@ impl WebhookReceiver {
                 );
             }
         });
-        WebhookReceiver { url, hits, script }
+        WebhookReceiver {
+            url,
+            hits,
+            script,
+            by_event,
+        }
     }
 
     /// The URL to configure.
@@ -173,6 +190,13 @@ impl WebhookReceiver {
             .into_iter()
             .filter(|h| h.header("sluice-event") == Some(event))
             .collect()
+    }
+
+    /// Answer the next requests for `event` with `answers`, whatever
+    /// other events arrive in between.
+    pub fn push_for(&self, event: &str, answers: Vec<Answer>) {
+        let mut by_event = self.by_event.lock().unwrap();
+        by_event.extend(answers.into_iter().map(|a| (event.to_owned(), a)));
     }
 
     /// Answer the next requests with `answers` (before the default `200`).
