@@ -4,7 +4,6 @@
 //! address or `localhost` in their `Host` header, so a web page cannot
 //! read the API through a domain name rebound to 127.0.0.1.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::Router;
@@ -87,14 +86,7 @@ pub(super) fn refusal(shared: &Shared, headers: &HeaderMap) -> Option<Response> 
     }
 }
 
-pub(super) fn query(raw: Option<String>) -> HashMap<String, String> {
-    raw.map(|q| {
-        url::form_urlencoded::parse(q.as_bytes())
-            .into_owned()
-            .collect()
-    })
-    .unwrap_or_default()
-}
+pub(super) use crate::http::query;
 
 async fn health(State(shared): State<Arc<Shared>>) -> Response {
     json(

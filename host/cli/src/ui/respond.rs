@@ -102,15 +102,7 @@ pub fn internal(headers: &HeaderMap, e: impl std::fmt::Display) -> Response {
     error_page(headers, StatusCode::INTERNAL_SERVER_ERROR, &e.to_string())
 }
 
-/// A query string's parameters (the last of a repeated name wins).
-pub fn query(raw: Option<String>) -> HashMap<String, String> {
-    raw.map(|q| {
-        url::form_urlencoded::parse(q.as_bytes())
-            .into_owned()
-            .collect()
-    })
-    .unwrap_or_default()
-}
+pub use crate::http::query;
 
 /// A query parameter, `None` when missing or blank.
 pub fn param<'a>(q: &'a HashMap<String, String>, name: &str) -> Option<&'a str> {
