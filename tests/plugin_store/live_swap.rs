@@ -5,7 +5,7 @@
 
 use std::collections::BTreeSet;
 
-use super::{builtin_file, install, pipeline, run_and_act};
+use super::{builtin_file, install, pipeline, run_and_act, variant};
 use crate::support::{TestEnv, jsonl, stderr};
 use sluice::model::RunStatus;
 
@@ -121,23 +121,6 @@ fn a_pinned_step_does_not_follow_promotions() {
             .unwrap()
             .is_empty()
     );
-}
-
-/// A copy of `file` with a custom section appended: the same component,
-/// other bytes, so another digest.
-fn variant(env: &TestEnv, file: &std::path::Path, tag: &str) -> std::path::PathBuf {
-    let mut bytes = std::fs::read(file).unwrap();
-    let name = b"sluice-test";
-    let payload = tag.as_bytes();
-    let size = 1 + name.len() + payload.len();
-    bytes.push(0); // custom section
-    bytes.push(size as u8); // LEB128, < 128
-    bytes.push(name.len() as u8);
-    bytes.extend_from_slice(name);
-    bytes.extend_from_slice(payload);
-    let path = env.path().join(format!("wasm/{tag}.wasm"));
-    std::fs::write(&path, bytes).unwrap();
-    path
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! The plugin store: install, versions, promote, rollback (`cli.rs`), live
-//! swap of a step during a run (`live_swap.rs`), and automatic rollback of
+//! swap of a step during a run (`live_swap.rs`, and for connectors
+//! `live_swap_connectors.rs`), and automatic rollback of
 //! a version that fails too often (`auto_rollback.rs`), `promote --shadow`
 //! (`shadow.rs`) and the API routes (`api.rs`).
 
@@ -7,6 +8,7 @@ mod api;
 mod auto_rollback;
 mod cli;
 mod live_swap;
+mod live_swap_connectors;
 mod shadow;
 
 use std::path::{Path, PathBuf};
@@ -43,6 +45,23 @@ pub fn install(env: &TestEnv, file: &Path, name: &str) -> String {
     assert!(out.status.success(), "{}", stderr(&out));
     let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
     v["digest"].as_str().unwrap().to_owned()
+}
+
+/// A copy of `file` with a custom section appended: the same component,
+/// other bytes, so another digest.
+pub fn variant(env: &TestEnv, file: &Path, tag: &str) -> PathBuf {
+    let mut bytes = std::fs::read(file).unwrap();
+    let name = b"sluice-test";
+    let payload = tag.as_bytes();
+    let size = 1 + name.len() + payload.len();
+    bytes.push(0); // custom section
+    bytes.push(size as u8); // LEB128, < 128
+    bytes.push(name.len() as u8);
+    bytes.extend_from_slice(name);
+    bytes.extend_from_slice(payload);
+    let path = env.path().join(format!("wasm/{tag}.wasm"));
+    std::fs::write(&path, bytes).unwrap();
+    path
 }
 
 /// `count` records `{"id": i, "name": "MiXeD<i>"}`.

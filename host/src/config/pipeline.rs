@@ -94,6 +94,28 @@ pub struct ConnectorConfig {
     /// (default 1,024). The host checks after every write and commit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub write_quota_mb: Option<u64>,
+    /// Targets named by store name alone: where a version promoted during
+    /// a run takes over (`entity`, the default, or `batch`). Sources always
+    /// switch at the next batch; pinned connectors never switch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_swap: Option<Spanned<LiveSwap>>,
+}
+
+/// Where a target named by store name switches to a version promoted while
+/// a run writes to it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LiveSwap {
+    /// Before the first `begin` of its next entity: the entity being
+    /// written ends on the version that began it, since a target's
+    /// `begin` … `commit` may be one transaction (a file truncated on
+    /// `begin`, a staging table swapped in on `commit`).
+    #[default]
+    Entity,
+    /// At the next batch boundary: the old version commits what it wrote,
+    /// then the new one begins the entity. For targets whose `begin` keeps
+    /// what earlier instances wrote (HTTP APIs, files appended to).
+    Batch,
 }
 
 /// One entity stream (contacts, companies...).

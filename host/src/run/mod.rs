@@ -1,6 +1,7 @@
 //! Runs: turning a pipeline into a [`Plan`] of configured plugin instances,
 //! then driving the stages on their own threads and recording the outcome.
 
+pub mod connector_step;
 mod interrupted;
 pub mod lock;
 pub mod native;

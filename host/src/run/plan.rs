@@ -5,13 +5,13 @@ use std::sync::Arc;
 
 use serde_json::Value as Json;
 
+use super::connector_step::{SourceStep, TargetStep};
 use super::native::{NativeNormalize, NativeTransform, NormalizeStep, TransformStep};
 use crate::config::{ConfigError, ConnectorConfig, LoadedPipeline, PluginStep};
 use crate::connection::{AuthConfig, CONNECTIONS_ENV, Connection, Connections, Secret};
 use crate::plugin::{
     CallStats, DEFAULT_WRITE_QUOTA_MB, DirGuard, Grants, Origin, PluginId, PluginKind,
-    ProtectedPaths, Registry, Runtime, Sandbox, SourcePlugin, TargetPlugin, WorldBinding,
-    resolve_path,
+    ProtectedPaths, Registry, Runtime, Sandbox, WorldBinding, resolve_path,
 };
 use crate::runlog::PluginUse;
 use crate::runlog::StepVersionRow;
@@ -30,13 +30,13 @@ pub struct Plan {
     /// Records per batch.
     pub batch_size: u32,
     /// Source per entity.
-    pub ingest: Vec<IngestEntity<SourcePlugin>>,
+    pub ingest: Vec<IngestEntity<SourceStep>>,
     /// Normalizer chain per entity.
     pub normalize: Vec<Vec<NormalizeStep>>,
     /// Field mappings per entity.
     pub transform: Vec<Vec<FieldPlan<TransformStep>>>,
     /// Target per entity.
-    pub execute: Vec<TargetPlugin>,
+    pub execute: Vec<TargetStep>,
     /// Error policies and circuit breaker shared by the stages.
     pub control: Arc<RunControl>,
     /// The connections the connectors use.
@@ -74,6 +74,18 @@ impl Plan {
         source_grants.connection = b.connection(&p.source)?;
         let mut target_grants = b.grants(&p.target, true)?;
         target_grants.connection = b.connection(&p.target)?;
+        if let Some(swap) = &p.source.live_swap {
+            return Err(loaded.error_at(
+                &swap.span(),
+                "`live_swap` applies to targets: a source named by store name always switches at its next batch".to_owned(),
+            ));
+        }
+        let target_swap = p
+            .target
+            .live_swap
+            .as_ref()
+            .map(|s| *s.get_ref())
+            .unwrap_or_default();
         let mut plan = Plan {
             entity_names: p
                 .entities
@@ -94,12 +106,19 @@ impl Plan {
         for entity in &p.entities {
             let name = entity.name.get_ref();
             let role = format!("source:{name}");
-            let source = b.sandbox(
+            let (source, live) = b.sandbox_live(
                 &role,
                 &connector_step(&p.source, merge(&p.source.options, &entity.source_options)),
                 &p.source.plugin.span(),
                 source_grants.clone(),
             )?;
+            let source = match live {
+                Some(slot) => {
+                    plan.live.push(slot.clone());
+                    SourceStep::Live(LiveStep::new(source, slot))
+                }
+                None => SourceStep::Plugin(source),
+            };
             roles_by_stage[0].push(role);
             plan.ingest.push(IngestEntity {
                 name: name.clone(),
@@ -153,12 +172,23 @@ impl Plan {
             plan.transform.push(fields);
 
             let role = format!("target:{name}");
-            plan.execute.push(b.sandbox(
+            let (target, live) = b.sandbox_live(
                 &role,
                 &connector_step(&p.target, merge(&p.target.options, &entity.target_options)),
                 &p.target.plugin.span(),
                 target_grants.clone(),
-            )?);
+            )?;
+            plan.execute.push(match live {
+                Some(slot) => {
+                    plan.live.push(slot.clone());
+                    TargetStep::Live {
+                        step: LiveStep::new(target, slot),
+                        swap: target_swap,
+                        begun: false,
+                    }
+                }
+                None => TargetStep::Plugin(target),
+            });
             roles_by_stage[3].push(role);
         }
         plan.roles = roles_by_stage.concat();
@@ -197,10 +227,10 @@ impl Plan {
         let all = self
             .ingest
             .iter()
-            .map(|e| usage(&e.source))
+            .map(|e| usage(e.source.sandbox()))
             .chain(normalizers)
             .chain(transformers)
-            .chain(self.execute.iter().map(usage));
+            .chain(self.execute.iter().map(|t| usage(t.sandbox())));
         all.zip(&self.roles)
             .map(|((kind, id, origin, stats), role)| PluginUse {
                 role: role.clone(),
@@ -234,8 +264,18 @@ impl Plan {
                 TransformStep::Live(p) => Some(p.segments()),
                 _ => None,
             });
-        normalizers
+        let sources = self.ingest.iter().filter_map(|e| match &e.source {
+            SourceStep::Live(p) => Some(p.segments()),
+            SourceStep::Plugin(_) => None,
+        });
+        let targets = self.execute.iter().filter_map(|t| match t {
+            TargetStep::Live { step, .. } => Some(step.segments()),
+            TargetStep::Plugin(_) => None,
+        });
+        sources
+            .chain(normalizers)
             .chain(transformers)
+            .chain(targets)
             .flat_map(|s| s.iter().cloned())
             .collect()
     }

@@ -36,6 +36,18 @@ pub trait RecordTarget: Send {
     fn take_http(&mut self) -> Vec<HttpExchange> {
         Vec::new()
     }
+    /// A new version of the plugin waits to take over in the middle of the
+    /// entity (live swap at batch boundaries): the stage commits what was
+    /// written, then calls [`Self::switch`] and begins again.
+    fn switch_waiting(&self) -> bool {
+        false
+    }
+    /// Take the waiting version; the next call must be `begin`.
+    fn switch(&mut self) {}
+    /// A batch of `records` is about to be written.
+    fn begin_batch(&mut self, _records: usize) {}
+    /// The batch ended with `failed` records failed.
+    fn end_batch(&mut self, _failed: u64) {}
 }
 
 impl RecordTarget for TargetPlugin {
@@ -124,6 +136,22 @@ pub fn run<T: RecordTarget>(
                     continue;
                 }
                 let target = &mut targets[entity];
+                if target.switch_waiting() {
+                    // A new version takes over: what the old one wrote is
+                    // committed first, and the new one begins afresh.
+                    commit_midway(
+                        target,
+                        name,
+                        &mut phases[entity],
+                        &mut uncommitted[entity],
+                        reporter,
+                        &mut report,
+                    );
+                    if !matches!(phases[entity], Phase::Broken(_)) {
+                        target.switch();
+                    }
+                }
+                let counts = &mut report.counts[entity];
                 if matches!(phases[entity], Phase::Fresh) {
                     phases[entity] = begin(target, name);
                 }
@@ -132,7 +160,12 @@ pub fn run<T: RecordTarget>(
                         errors: fail_all(error, &batch.records),
                         ..Written::default()
                     },
-                    _ => write_batch(target, name, batch.records, reporter),
+                    _ => {
+                        target.begin_batch(batch.records.len());
+                        let written = write_batch(target, name, batch.records, reporter);
+                        target.end_batch(written.errors.len() as u64);
+                        written
+                    }
                 };
                 batches[entity] += 1;
                 let n = batches[entity];

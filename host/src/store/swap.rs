@@ -254,39 +254,60 @@ impl<W: WorldBinding> LiveStep<W> {
     /// A batch of `records` begins: switch to a version waiting in the
     /// slot, then count the batch on the version that will process it.
     pub fn begin_batch(&mut self, records: usize) {
-        if self.slot.ready.swap(false, Ordering::AcqRel)
-            && let Some((next, probation)) = self
-                .slot
-                .pending
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .take()
-        {
-            let from = self.sandbox.id().digest.to_string();
-            let to = next.id().digest.to_string();
-            self.sandbox = next;
-            tracing::info!(role = %self.slot.role, %from, %to, batch = self.batch, "Switched plugin version at a batch boundary.");
-            // A version a rollback returned to is not watched: rolling it
-            // back in turn would walk the history back on its own.
-            *self
-                .slot
-                .probation
-                .lock()
-                .unwrap_or_else(|p| p.into_inner()) = probation.then(|| Probation {
-                digest: to.clone(),
-                previous: from.clone(),
-                records: 0,
-                failed: 0,
-                settled: false,
-            });
-            emit(&StoreEvent::Swapped {
-                run_id: self.slot.run_id.load(Ordering::Relaxed),
-                role: self.slot.role.clone(),
-                from,
-                to,
-                first_batch: self.batch,
-            });
+        self.take_next();
+        self.count_batch(records);
+    }
+
+    /// A version waits in the slot for this step's next boundary.
+    pub fn next_ready(&self) -> bool {
+        self.slot.ready.load(Ordering::Acquire)
+    }
+
+    /// Switch to the version waiting in the slot, if one is; whether the
+    /// step switched. Steps whose boundaries are not every batch (targets)
+    /// call this at the boundaries they choose, then [`Self::count_batch`].
+    pub fn take_next(&mut self) -> bool {
+        if !self.slot.ready.swap(false, Ordering::AcqRel) {
+            return false;
         }
+        let Some((next, probation)) = self
+            .slot
+            .pending
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        else {
+            return false;
+        };
+        let from = self.sandbox.id().digest.to_string();
+        let to = next.id().digest.to_string();
+        self.sandbox = next;
+        tracing::info!(role = %self.slot.role, %from, %to, batch = self.batch, "Switched plugin version at a batch boundary.");
+        // A version a rollback returned to is not watched: rolling it
+        // back in turn would walk the history back on its own.
+        *self
+            .slot
+            .probation
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = probation.then(|| Probation {
+            digest: to.clone(),
+            previous: from.clone(),
+            records: 0,
+            failed: 0,
+            settled: false,
+        });
+        emit(&StoreEvent::Swapped {
+            run_id: self.slot.run_id.load(Ordering::Relaxed),
+            role: self.slot.role.clone(),
+            from,
+            to,
+            first_batch: self.batch,
+        });
+        true
+    }
+
+    /// Count a batch of `records` on the version running now.
+    pub fn count_batch(&mut self, records: usize) {
         let digest = self.sandbox.id().digest.to_string();
         match self.segments.last_mut() {
             Some(s) if s.digest == digest => {
@@ -316,6 +337,24 @@ impl<W: WorldBinding> LiveStep<W> {
         }
     }
 
+    /// A call that handles no records on its own (a source's read) failed:
+    /// it counts as one failed record for the version's probation, so a
+    /// version whose every read fails is rolled back like one whose records
+    /// fail.
+    pub fn count_failed_call(&mut self) {
+        if let Some(p) = self
+            .slot
+            .probation
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_mut()
+            .filter(|p| !p.settled && *p.digest == *self.sandbox.id().digest)
+        {
+            p.records += 1;
+        }
+        self.count_failed(1);
+    }
+
     /// Count the records that failed in this step in a call's outcome:
     /// errors it returned, or a failed call that is not split further (a
     /// single record, or a failure that is never bisected).
@@ -329,6 +368,12 @@ impl<W: WorldBinding> LiveStep<W> {
             Err(f) if records == 1 || !f.kind.is_isolatable() => records,
             Err(_) => 0,
         } as u64;
+        self.count_failed(failed);
+    }
+
+    /// Count `failed` records of the current batch as failed on the
+    /// version running now.
+    pub fn count_failed(&mut self, failed: u64) {
         if failed == 0 {
             return;
         }
