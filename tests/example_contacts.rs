@@ -233,3 +233,25 @@ fn compiled_plugins_are_cached_on_disk_by_digest_and_engine() {
     let after: Vec<_> = entries.iter().map(|e| modified(&cache.join(e))).collect();
     assert_eq!(before, after, "cache entries were rewritten");
 }
+
+#[test]
+fn each_plugin_row_counts_the_records_it_handled() {
+    let env = example_env();
+    // 320 records in batches of 100: the last read returns 20.
+    let text = env
+        .read("pipeline.toml")
+        .replace("batch_size = 64", "batch_size = 100");
+    env.write("pipeline.toml", &text);
+    let sluice = env.sluice();
+    let loaded = sluice::load_pipeline(&env.path().join("pipeline.toml")).unwrap();
+    let summary = sluice.run(&loaded).unwrap();
+    let uses = env.run_log().plugin_uses(summary.run_id).unwrap();
+    // A source's read is armed for a whole batch; its row counts the items
+    // it returned, not the batch size it was asked for.
+    let read: i64 = uses
+        .iter()
+        .filter(|u| u.role.starts_with("source:"))
+        .map(|u| u.records)
+        .sum();
+    assert_eq!(read as u64, summary.totals.extracted, "{uses:?}");
+}

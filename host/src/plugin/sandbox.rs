@@ -403,6 +403,17 @@ impl<W: WorldBinding> Sandbox<W> {
         state.log.reset();
     }
 
+    /// The last call handled `records` records, not the number it was
+    /// armed for (a source's read is armed for the items it may return).
+    pub(crate) fn recount_last_call(&mut self, records: usize) {
+        self.stats.records = self
+            .stats
+            .records
+            .saturating_sub(self.last_call.records as u64)
+            + records as u64;
+        self.last_call.records = records;
+    }
+
     /// Call into the plugin for a batch of `records` records. `output_size`
     /// measures the answer so oversized output is refused.
     pub fn call<R>(

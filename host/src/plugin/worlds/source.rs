@@ -46,6 +46,8 @@ impl Sandbox<Source> {
                     .call_read(store, entity, cursor, max),
             },
         )?;
+        // Armed for `max` items; it handled those it returned.
+        self.recount_last_call(answer.as_ref().map_or(0, |b| b.items.len()));
         if let Ok(batch) = &answer
             && batch.items.len() > max as usize
         {
