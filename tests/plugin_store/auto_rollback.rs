@@ -130,3 +130,103 @@ fn a_failing_promotion_is_rolled_back_and_quarantined() {
     let out = env.cli(&["plugin", "promote", "--force", &format!("contact@{bad}")]);
     assert!(out.status.success(), "{}", stderr(&out));
 }
+
+/// Install `trim` (passes names through) then `email` (fails every name)
+/// as `name`, and set the rollback settings. (Each test uses its own name:
+/// store events are seen by every test of the process.)
+fn good_and_bad(env: &TestEnv, name: &str, settings: &[&str]) -> (String, String) {
+    let good = install(env, &builtin_file(env, "trim"), name);
+    let bad = install(env, &builtin_file(env, "email"), name);
+    let mut args = vec!["plugin", "settings"];
+    args.extend_from_slice(settings);
+    let out = env.cli(&args);
+    assert!(out.status.success(), "{}", stderr(&out));
+    (good, bad)
+}
+
+fn current(env: &TestEnv, name: &str) -> serde_json::Value {
+    let out = env.cli(&["plugin", "versions", name, "--json"]);
+    serde_json::from_str(&stdout(&out)).unwrap()
+}
+
+#[test]
+fn a_version_promoted_between_runs_is_on_probation_in_the_next_run() {
+    let env = TestEnv::new();
+    let (good, bad) = good_and_bad(
+        &env,
+        "between",
+        &[
+            "rollback.failure_rate=0.5",
+            "rollback.window=200",
+            "rollback.min_sample=20",
+        ],
+    );
+    let out = env.cli(&["plugin", "promote", &format!("between@{bad}")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let pipeline = pipeline(&env, "between", 2_000, 10, 5);
+    let summary = env
+        .sluice()
+        .run(&sluice::load_pipeline(&pipeline).unwrap())
+        .unwrap();
+    let t = summary.totals;
+    assert_eq!(t.loaded + t.failed, 2_000, "{t:?}");
+    assert!(t.failed >= 20, "the promoted version ran: {t:?}");
+    assert!(t.failed < 1_000, "the rollback came late: {t:?}");
+    let steps = env.run_log().step_versions(summary.run_id).unwrap();
+    let digests: Vec<&str> = steps.iter().map(|s| s.digest.as_str()).collect();
+    assert_eq!(digests, [bad.as_str(), good.as_str()], "{steps:?}");
+
+    let v = current(&env, "between");
+    assert_eq!(v["current"], good.as_str());
+    let last = v["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["action"], "auto-rollback");
+}
+
+#[test]
+fn probation_counts_carry_over_from_one_run_to_the_next() {
+    let env = TestEnv::new();
+    // 30 records per run stay under the minimum sample of 50 in either
+    // run alone; together they cross it.
+    let (good, bad) = good_and_bad(
+        &env,
+        "carried",
+        &[
+            "rollback.failure_rate=0.5",
+            "rollback.window=1000",
+            "rollback.min_sample=50",
+        ],
+    );
+    let out = env.cli(&["plugin", "promote", &format!("carried@{bad}")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pipeline = pipeline(&env, "carried", 30, 10, 20);
+    let loaded = sluice::load_pipeline(&pipeline).unwrap();
+
+    let first = env.sluice().run(&loaded).unwrap();
+    assert_eq!(first.totals.failed, 30);
+    assert_eq!(
+        current(&env, "carried")["current"],
+        bad.as_str(),
+        "rolled back too early"
+    );
+
+    let second = env.sluice().run(&loaded).unwrap();
+    assert!(second.totals.failed >= 20, "{:?}", second.totals);
+    let v = current(&env, "carried");
+    assert_eq!(v["current"], good.as_str());
+    let last = v["history"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["action"], "auto-rollback");
+    let reason = v["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["digest"] == bad.as_str())
+        .unwrap()["quarantine_reason"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        reason.contains(&format!("run {}", second.run_id)),
+        "{reason}"
+    );
+}

@@ -40,7 +40,8 @@ pub use groups::{ErrorExample, ErrorGroup, ErrorGroups, RetryGroup, StreamFailur
 pub use interrupted::{InterruptedRun, RunningRun};
 pub use job_schedule::{JobRunRow, JobScheduleRow};
 pub use plugin_store::{
-    CurrentChange, NewStoreVersion, StepVersionRow, StoreHistoryRow, StoreNameRow, StoreVersionRow,
+    CurrentChange, NewStoreVersion, OpenPromotion, StepVersionRow, StoreHistoryRow, StoreNameRow,
+    StoreVersionRow,
 };
 pub use queries::{ErrorFilter, ErrorRow, PluginRunRow, PluginUseRow, RunFilter, RunRow, StageRow};
 pub use retention::{Age, PruneReport};

@@ -78,6 +78,20 @@ pub struct StoreHistoryRow {
     pub at: String,
 }
 
+/// A name's latest promotion, still current, and what the runs that ended
+/// since then did with it in steps following the name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenPromotion {
+    /// The version promoted.
+    pub digest: String,
+    /// The version current before it.
+    pub previous: Option<String>,
+    /// Records it processed in those runs.
+    pub records: u64,
+    /// Records that failed in its steps.
+    pub failed: u64,
+}
+
 /// The current version of a name and its change counter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct StoreNameRow {
@@ -369,6 +383,47 @@ impl RunLog {
             }
         }
         Ok(out)
+    }
+
+    /// `name`'s current version if a promotion made it current (not a
+    /// rollback, not the first install), with the records processed on it
+    /// and failed by runs that ended after the promotion: a version
+    /// promoted between runs is on probation in the runs after it, its
+    /// counts carried from one run to the next.
+    pub fn store_open_promotion(&self, name: &str) -> Result<Option<OpenPromotion>, RunLogError> {
+        let Some((digest, previous, at)) = self
+            .conn
+            .prepare_cached(
+                "SELECT h.digest, h.previous, h.at
+                   FROM store_history h JOIN store_names n ON n.name = h.name AND n.current = h.digest
+                  WHERE h.name = ?1 AND h.action = 'promote'
+                    AND h.id = (SELECT MAX(id) FROM store_history WHERE name = ?1)",
+            )?
+            .query_row([name], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, Option<String>>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .optional()?
+        else {
+            return Ok(None);
+        };
+        let (records, failed): (i64, i64) = self
+            .conn
+            .prepare_cached(
+                "SELECT COALESCE(SUM(v.records), 0), COALESCE(SUM(v.failed), 0)
+               FROM run_step_versions v JOIN runs r ON r.id = v.run_id
+              WHERE v.digest = ?1 AND r.finished_at >= ?2",
+            )?
+            .query_row(params![digest, at], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(Some(OpenPromotion {
+            digest,
+            previous,
+            records: records.max(0) as u64,
+            failed: failed.max(0) as u64,
+        }))
     }
 
     /// Record which version of each live step processed which batches.

@@ -29,7 +29,7 @@ use super::{PluginStore, RollbackSettings, StoreEvent, emit};
 use crate::plugin::{
     Artifact, Grants, Limits, PluginFailure, PluginId, Runtime, Sandbox, WorldBinding,
 };
-use crate::runlog::StepVersionRow;
+use crate::runlog::{OpenPromotion, StepVersionRow};
 
 /// How often a run's watcher looks at the store.
 pub const POLL: Duration = Duration::from_millis(5);
@@ -110,6 +110,10 @@ pub trait Prepare: Send + Sync + std::fmt::Debug {
     fn probation(&self) -> Option<Watched>;
     /// Settle the probation of `digest`.
     fn settle(&self, digest: &str);
+    /// Put `digest`, promoted before this run from `previous`, on probation
+    /// with the records and failures earlier runs counted, if the step
+    /// runs it and is not watching another version.
+    fn resume_probation(&self, digest: &str, previous: &str, records: u64, failed: u64);
 }
 
 impl<W: WorldBinding> SwapSlot<W> {
@@ -187,6 +191,22 @@ impl<W: WorldBinding> Prepare for SwapSlot<W> {
             records: p.records,
             failed: p.failed,
         })
+    }
+
+    fn resume_probation(&self, digest: &str, previous: &str, records: u64, failed: u64) {
+        if self.wanted() != digest {
+            return;
+        }
+        let mut p = self.probation.lock().unwrap_or_else(|p| p.into_inner());
+        if p.is_none() {
+            *p = Some(Probation {
+                digest: digest.to_owned(),
+                previous: previous.to_owned(),
+                records,
+                failed,
+                settled: false,
+            });
+        }
     }
 
     fn settle(&self, digest: &str) {
@@ -430,26 +450,49 @@ pub fn watch(
             return;
         }
     };
-    let mut seen: HashMap<String, i64> = HashMap::new();
-    while !done.load(Ordering::Acquire) {
-        match log.store_generations(&names) {
-            Ok(rows) => {
-                for (name, current, generation) in rows {
-                    if seen.get(&name) == Some(&generation) {
-                        continue;
-                    }
-                    seen.insert(name.clone(), generation);
-                    let Some(current) = current else { continue };
-                    // Only a promotion puts the version on probation.
-                    let promoted = log
-                        .store_last_action(&name)
-                        .ok()
-                        .flatten()
-                        .is_some_and(|a| a == "promote");
-                    follow(runtime, store, slots, &name, &current, promoted);
+    // A version promoted before this run, and not yet through its window
+    // in the runs since, is on probation here too.
+    for name in &names {
+        match log.store_open_promotion(name) {
+            Ok(Some(OpenPromotion {
+                digest,
+                previous: Some(previous),
+                records,
+                failed,
+            })) if records < settings.window => {
+                for slot in slots.iter().filter(|s| s.name() == name) {
+                    slot.resume_probation(&digest, &previous, records, failed);
                 }
             }
-            Err(e) => tracing::warn!(error = %e, "Cannot read the plugin store."),
+            Ok(_) => {}
+            Err(e) => tracing::warn!(name, error = %e, "Cannot read the name's promotion."),
+        }
+    }
+    let mut seen: HashMap<String, i64> = HashMap::new();
+    loop {
+        // Once the run has ended, the probations are looked at one last
+        // time: a breach counted in the last batches still rolls back.
+        let finished = done.load(Ordering::Acquire);
+        if !finished {
+            match log.store_generations(&names) {
+                Ok(rows) => {
+                    for (name, current, generation) in rows {
+                        if seen.get(&name) == Some(&generation) {
+                            continue;
+                        }
+                        seen.insert(name.clone(), generation);
+                        let Some(current) = current else { continue };
+                        // Only a promotion puts the version on probation.
+                        let promoted = log
+                            .store_last_action(&name)
+                            .ok()
+                            .flatten()
+                            .is_some_and(|a| a == "promote");
+                        follow(runtime, store, slots, &name, &current, promoted);
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "Cannot read the plugin store."),
+            }
         }
         for slot in slots {
             let Some(Watched {
@@ -468,11 +511,18 @@ pub fn watch(
                     slot.role(),
                     settings.failure_rate
                 );
-                // This run goes back at once, before the store records it
-                // (which can wait for the run log's write lock): the steps
-                // on the failing version take the one they ran before at
-                // their next batch. Other runs follow the store's record.
-                back_off(runtime, store, slots, slot.name(), &digest, &previous);
+                if !finished {
+                    // This run goes back at once, before the store records
+                    // it (which can wait for the run log's write lock): the
+                    // steps on the failing version take the one they ran
+                    // before at their next batch. Other runs follow the
+                    // store's record.
+                    back_off(runtime, store, slots, slot.name(), &digest, &previous);
+                } else {
+                    for other in slots.iter().filter(|s| s.name() == slot.name()) {
+                        other.settle(&digest);
+                    }
+                }
                 // Look at the name's current version again afterwards,
                 // whoever changed it.
                 seen.remove(slot.name());
@@ -492,6 +542,9 @@ pub fn watch(
             } else if records >= settings.window {
                 slot.settle(&digest);
             }
+        }
+        if finished {
+            return;
         }
         std::thread::sleep(POLL);
     }
