@@ -257,6 +257,44 @@ impl RunLog {
             .optional()?)
     }
 
+    /// The id of the latest change of any name's current version (0: none).
+    pub fn store_history_last_id(&self) -> Result<i64, RunLogError> {
+        Ok(self
+            .conn
+            .query_row("SELECT COALESCE(MAX(id), 0) FROM store_history", [], |r| {
+                r.get(0)
+            })?)
+    }
+
+    /// The rollbacks (by hand or automatic) recorded after change `after`,
+    /// by any process, oldest first, with the name each concerns; at most
+    /// `limit` of them.
+    pub fn store_rollbacks_after(
+        &self,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<(String, StoreHistoryRow)>, RunLogError> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT name, id, action, digest, previous, actor, reason, at FROM store_history
+              WHERE id > ?1 AND action IN ('rollback', 'auto-rollback') ORDER BY id LIMIT ?2",
+        )?;
+        let rows = stmt.query_map(params![after, limit], |r| {
+            Ok((
+                r.get(0)?,
+                StoreHistoryRow {
+                    id: r.get(1)?,
+                    action: r.get(2)?,
+                    digest: r.get(3)?,
+                    previous: r.get(4)?,
+                    actor: r.get(5)?,
+                    reason: r.get(6)?,
+                    at: r.get(7)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
     /// Every change of `name`'s current version, oldest first.
     pub fn store_history(&self, name: &str) -> Result<Vec<StoreHistoryRow>, RunLogError> {
         let mut stmt = self.conn.prepare(

@@ -14,6 +14,7 @@ mod api_plugins;
 mod api_webhooks;
 mod client;
 mod dashboard_control;
+mod rollback_watch;
 mod service;
 mod signals;
 

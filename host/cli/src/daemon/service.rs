@@ -200,35 +200,10 @@ pub async fn serve(
         project_key.clone(),
         project.webhooks.clone(),
     );
-    // Rollbacks in this process (automatic ones in the daemon's runs, and
-    // those asked over the API or the dashboard) go to the webhooks.
-    {
-        let to_webhooks = notifier.clone();
-        sluice::store::on_event(move |event| {
-            if let sluice::store::StoreEvent::RolledBack {
-                name,
-                from,
-                to,
-                actor,
-                reason,
-                automatic,
-                ..
-            } = event
-            {
-                let why = match (reason, automatic) {
-                    (Some(r), _) => r.clone(),
-                    (None, true) => "rolled back automatically".to_owned(),
-                    (None, false) => format!("rolled back by {actor}"),
-                };
-                to_webhooks.send(Notification::PluginRolledBack {
-                    name: name.clone(),
-                    from: from.clone(),
-                    to: to.clone(),
-                    reason: why,
-                });
-            }
-        });
-    }
+    // Rollbacks made by any process using the data directory go to the
+    // webhooks.
+    super::rollback_watch::spawn(sluice.run_log()?, notifier.clone())
+        .context("the operating system refused the rollback watcher thread")?;
     let stored = log.job_schedules(&project_key)?;
     let (scheduler, initial) = Scheduler::new(specs(&project), &stored, now);
     let shared = Arc::new(Shared {
