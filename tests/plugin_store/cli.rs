@@ -261,3 +261,37 @@ output = "ABC"
     assert!(stdout(&out).contains("shouts"), "{}", stdout(&out));
     assert_ne!(versions(&env, "casing")["current"], digest);
 }
+
+#[test]
+fn sluice_plugins_lists_the_current_version_of_every_stored_name() {
+    let env = TestEnv::new();
+    let upper = install(&env, &builtin_file(&env, "uppercase"), "casing");
+    let lower = install(&env, &builtin_file(&env, "lowercase"), "casing");
+    let out = env.cli(&["plugin", "promote", &format!("casing@{lower}")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let out = env.cli(&["plugins", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let all: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let stored: Vec<&serde_json::Value> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["name"] == "casing")
+        .collect();
+    assert_eq!(stored.len(), 1, "one row per name: {stored:?}");
+    assert_eq!(stored[0]["digest"], lower.as_str());
+    assert_ne!(stored[0]["digest"], upper.as_str());
+    assert_eq!(stored[0]["kind"], "field-transformer");
+    assert!(
+        stored[0]["origin"].to_string().contains("store"),
+        "{}",
+        stored[0]["origin"]
+    );
+    let table = stdout(&env.cli(&["plugins"]));
+    let row = table
+        .lines()
+        .find(|l| l.contains("casing"))
+        .unwrap_or_else(|| panic!("no row for the stored name:\n{table}"));
+    assert!(row.contains("store"), "{row}");
+}

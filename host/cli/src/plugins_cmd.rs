@@ -8,6 +8,7 @@ use super::{Exit, Format};
 use sluice::Sluice;
 use sluice::plugin::short_digest;
 use sluice::plugin::{Artifact, Origin, PluginKind, Registry, describe_artifact};
+use sluice::store::PluginStore;
 
 /// `sluice plugins`.
 #[derive(Debug, Args)]
@@ -59,6 +60,21 @@ pub fn plugins(sluice: &Sluice, args: &PluginsArgs) -> anyhow::Result<Exit> {
             }
         }
     }
+    // The current version of every name in the plugin store.
+    let store = PluginStore::new(sluice.data_dir());
+    if store.has_run_log() {
+        for name in store.names()? {
+            let Some(current) = name.current else {
+                continue;
+            };
+            match store.artifact(&name.name, &current) {
+                Ok(a) => artifacts.push(a),
+                Err(e) => {
+                    tracing::warn!(name = %name.name, error = %e, "Cannot read a stored plugin.")
+                }
+            }
+        }
+    }
     let infos: Vec<PluginInfo> = artifacts.iter().map(|a| inspect(sluice, a)).collect();
     if args.format.json {
         print_json(&infos)?;
@@ -102,7 +118,7 @@ pub fn plugins(sluice: &Sluice, args: &PluginsArgs) -> anyhow::Result<Exit> {
     }
     outln!("{t}");
     outln!(
-        "Full digests, imports and exports: sluice plugins --json; options: sluice plugin docs NAME"
+        "Full digests, imports and exports: sluice plugins --json; options: sluice plugin docs NAME; store versions: sluice plugin versions NAME"
     );
     Ok(Exit::Success)
 }
