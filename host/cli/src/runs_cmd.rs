@@ -213,6 +213,16 @@ fn prune(log: &mut RunLog, args: &PruneArgs) -> anyhow::Result<Exit> {
             "resolved or discarded dead-letter entries"
         ),
     );
+    if report.webhook_deliveries > 0 {
+        outln!(
+            "{verb} {} that ended before then, with their attempts.",
+            count_of(
+                report.webhook_deliveries,
+                "webhook delivery",
+                "webhook deliveries"
+            )
+        );
+    }
     if report.kept_for_dlq > 0 {
         outln!(
             "Kept {} that dead-letter entries still refer to; replay or discard those entries to let them go.",

@@ -385,4 +385,42 @@ mod tests {
             ["k3", "k1"]
         );
     }
+
+    #[test]
+    fn pruning_deletes_deliveries_that_ended_before_the_cutoff_and_keeps_pending_ones() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("runs.db");
+        let mut log = RunLog::open(&path).unwrap();
+        let old_done = log.insert_delivery(&new("k1", "a")).unwrap();
+        let old_pending = log.insert_delivery(&new("k2", "a")).unwrap();
+        let new_done = log.insert_delivery(&new("k3", "a")).unwrap();
+        for id in [old_done, new_done] {
+            log.record_attempt(id, &attempt(1, Some(200)), &DeliveryState::Delivered)
+                .unwrap();
+        }
+        let db = rusqlite::Connection::open(&path).unwrap();
+        db.execute(
+            "UPDATE webhook_deliveries SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-40 days')
+              WHERE id IN (?1, ?2)",
+            [old_done, old_pending],
+        )
+        .unwrap();
+        let age: crate::runlog::Age = "30d".parse().unwrap();
+
+        let dry = log.prune(age, None, true).unwrap();
+        assert_eq!(dry.webhook_deliveries, 1);
+        assert!(log.delivery(old_done).unwrap().is_some());
+        // A pipeline's retention leaves the project's deliveries alone.
+        assert_eq!(
+            log.prune(age, Some("p"), false).unwrap().webhook_deliveries,
+            0
+        );
+
+        let done = log.prune(age, None, false).unwrap();
+        assert_eq!(done.webhook_deliveries, 1);
+        assert!(log.delivery(old_done).unwrap().is_none());
+        assert!(log.delivery_attempts(old_done).unwrap().is_empty());
+        assert!(log.delivery(old_pending).unwrap().is_some());
+        assert!(log.delivery(new_done).unwrap().is_some());
+    }
 }

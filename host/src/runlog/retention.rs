@@ -112,6 +112,10 @@ pub struct PruneReport {
     pub dlq_entries: u64,
     /// Old runs kept because a dead-letter entry still refers to them.
     pub kept_for_dlq: u64,
+    /// Webhook deliveries that ended (delivered, failed or abandoned)
+    /// before the cutoff, with their attempts; pending ones are kept.
+    /// Only when no pipeline is named: deliveries belong to the project.
+    pub webhook_deliveries: u64,
     /// Whether nothing was deleted (`--dry-run`).
     pub dry_run: bool,
 }
@@ -183,6 +187,15 @@ fn prune_in(
         )
         .map(|n| n as u64)
     };
+    let webhook_deliveries = if pipeline.is_none() {
+        tx.query_row(
+            "SELECT count(*) FROM webhook_deliveries WHERE status <> 'pending' AND updated_at < ?1",
+            [&cutoff],
+            |r| r.get::<_, i64>(0),
+        )? as u64
+    } else {
+        0
+    };
     let report = PruneReport {
         cutoff: cutoff.clone(),
         runs,
@@ -191,8 +204,15 @@ fn prune_in(
         captures: count("captures")?,
         dlq_entries,
         kept_for_dlq: old_runs - runs,
+        webhook_deliveries,
         dry_run,
     };
+    if !dry_run && webhook_deliveries > 0 {
+        tx.execute(
+            "DELETE FROM webhook_deliveries WHERE status <> 'pending' AND updated_at < ?1",
+            [&cutoff],
+        )?;
+    }
     if !dry_run && (runs > 0 || dlq_entries > 0) {
         tx.execute_batch(
             "DELETE FROM dlq_payloads WHERE entry_id IN (SELECT id FROM prune_dlq);
