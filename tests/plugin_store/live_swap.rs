@@ -130,7 +130,7 @@ fn a_normalizer_step_swaps_at_a_batch_boundary_too() {
     let first = install(&env, &variant(&env, &reshape, "one"), "keys");
     let second = install(&env, &variant(&env, &reshape, "two"), "keys");
     assert_ne!(first, second);
-    let pipeline = pipeline(&env, "uppercase", 1_000, BATCH, 3);
+    let pipeline = pipeline(&env, "uppercase", 2_000, BATCH, 6);
     let text = std::fs::read_to_string(&pipeline).unwrap().replace(
         "source_options =",
         "normalize = [{ plugin = \"keys\", options = { lowercase_keys = true } }]\nsource_options =",
@@ -140,14 +140,14 @@ fn a_normalizer_step_swaps_at_a_batch_boundary_too() {
         let out = env.cli(&["plugin", "promote", &format!("keys@{second}")]);
         assert!(out.status.success(), "{}", stderr(&out));
     });
-    assert_eq!(summary.totals.loaded, 1_000);
+    assert_eq!(summary.totals.loaded, 2_000);
     let rows = jsonl(&env.read("out/people.jsonl"));
     let ids: BTreeSet<i64> = rows.iter().map(|r| r["id"].as_i64().unwrap()).collect();
-    assert_eq!(ids.len(), 1_000);
+    assert_eq!(ids.len(), 2_000);
     let steps = env.run_log().step_versions(summary.run_id).unwrap();
     let digests: Vec<&str> = steps.iter().map(|s| s.digest.as_str()).collect();
     assert_eq!(digests, [first.as_str(), second.as_str()], "{steps:?}");
     assert!(steps.iter().all(|s| s.role == "normalize:people#1"));
     assert_eq!(steps[0].records % BATCH as u64, 0);
-    assert_eq!(steps[0].records + steps[1].records, 1_000);
+    assert_eq!(steps[0].records + steps[1].records, 2_000);
 }

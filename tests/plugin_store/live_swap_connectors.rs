@@ -81,7 +81,7 @@ target = "id"
 [[entity.field]]
 source = "name"
 target = "name"
-transform = [{{ plugin = {hostile:?}, options = {{ behaviour = "slow", slow_ms = 3 }} }}]
+transform = [{{ plugin = {hostile:?}, options = {{ behaviour = "slow", slow_ms = 8 }} }}]
 "#
         ));
     }
@@ -109,12 +109,12 @@ fn promote(env: &TestEnv, name: &str, digest: &str) {
 fn a_source_switches_at_its_next_batch_and_resumes_from_the_cursor() {
     let env = TestEnv::new();
     let (first, second) = two_versions(&env, PluginKind::Source, "reader");
-    let pipeline = pipeline(&env, "reader", "jsonl-file", "", &["people"], 1_000);
+    let pipeline = pipeline(&env, "reader", "jsonl-file", "", &["people"], 2_000);
     let summary = run_and_act(&env, &pipeline, 200, || promote(&env, "reader", &second));
     assert_eq!(summary.status, RunStatus::Succeeded);
-    assert_eq!(summary.totals.extracted, 1_000);
-    assert_eq!(summary.totals.loaded, 1_000);
-    written_once(&env, "people", 1_000);
+    assert_eq!(summary.totals.extracted, 2_000);
+    assert_eq!(summary.totals.loaded, 2_000);
+    written_once(&env, "people", 2_000);
 
     let steps = env.run_log().step_versions(summary.run_id).unwrap();
     let digests: Vec<&str> = steps.iter().map(|s| s.digest.as_str()).collect();
@@ -122,7 +122,7 @@ fn a_source_switches_at_its_next_batch_and_resumes_from_the_cursor() {
     assert!(steps.iter().all(|s| s.role == "source:people"), "{steps:?}");
     assert!(steps[0].records >= 200, "{steps:?}");
     assert_eq!(steps[0].records % BATCH as u64, 0, "{steps:?}");
-    assert_eq!(steps[0].records + steps[1].records, 1_000, "{steps:?}");
+    assert_eq!(steps[0].records + steps[1].records, 2_000, "{steps:?}");
     assert_eq!(steps[1].first_batch, steps[0].batches, "{steps:?}");
 }
 
@@ -130,12 +130,19 @@ fn a_source_switches_at_its_next_batch_and_resumes_from_the_cursor() {
 fn a_target_keeps_its_version_to_the_end_of_the_entity_then_switches() {
     let env = TestEnv::new();
     let (first, second) = two_versions(&env, PluginKind::Target, "writer");
-    let pipeline = pipeline(&env, "jsonl-file", "writer", "", &["people", "staff"], 500);
+    let pipeline = pipeline(
+        &env,
+        "jsonl-file",
+        "writer",
+        "",
+        &["people", "staff"],
+        1_000,
+    );
     let summary = run_and_act(&env, &pipeline, 100, || promote(&env, "writer", &second));
     assert_eq!(summary.status, RunStatus::Succeeded);
-    assert_eq!(summary.totals.loaded, 1_000);
-    written_once(&env, "people", 500);
-    written_once(&env, "staff", 500);
+    assert_eq!(summary.totals.loaded, 2_000);
+    written_once(&env, "people", 1_000);
+    written_once(&env, "staff", 1_000);
 
     let steps = env.run_log().step_versions(summary.run_id).unwrap();
     let by_role: Vec<(&str, &str, u64)> = steps
@@ -145,8 +152,8 @@ fn a_target_keeps_its_version_to_the_end_of_the_entity_then_switches() {
     assert_eq!(
         by_role,
         [
-            ("target:people", first.as_str(), 500),
-            ("target:staff", second.as_str(), 500)
+            ("target:people", first.as_str(), 1_000),
+            ("target:staff", second.as_str(), 1_000)
         ],
         "the entity being written switched, or the next one did not"
     );
@@ -162,12 +169,12 @@ fn a_target_with_live_swap_batch_commits_then_switches_at_the_next_batch() {
         "writer",
         "live_swap = \"batch\"",
         &["people"],
-        1_000,
+        2_000,
     );
     let summary = run_and_act(&env, &pipeline, 200, || promote(&env, "writer", &second));
     assert_eq!(summary.status, RunStatus::Succeeded);
-    assert_eq!(summary.totals.loaded, 1_000);
-    written_once(&env, "people", 1_000);
+    assert_eq!(summary.totals.loaded, 2_000);
+    written_once(&env, "people", 2_000);
 
     let steps = env.run_log().step_versions(summary.run_id).unwrap();
     let digests: Vec<&str> = steps.iter().map(|s| s.digest.as_str()).collect();
@@ -175,7 +182,7 @@ fn a_target_with_live_swap_batch_commits_then_switches_at_the_next_batch() {
     assert!(steps.iter().all(|s| s.role == "target:people"), "{steps:?}");
     assert!(steps[0].records >= 200, "{steps:?}");
     assert_eq!(steps[0].records % BATCH as u64, 0, "{steps:?}");
-    assert_eq!(steps[0].records + steps[1].records, 1_000, "{steps:?}");
+    assert_eq!(steps[0].records + steps[1].records, 2_000, "{steps:?}");
 }
 
 #[test]

@@ -345,16 +345,7 @@ impl<W: WorldBinding> LiveStep<W> {
             }),
         }
         self.batch += 1;
-        if let Some(p) = self
-            .slot
-            .probation
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_mut()
-            .filter(|p| !p.settled && *p.digest == *self.sandbox.id().digest)
-        {
-            p.records += records as u64;
-        }
+        self.on_probation(|p| p.records += records as u64);
     }
 
     /// A call that handles no records on its own (a source's read) failed:
@@ -362,16 +353,7 @@ impl<W: WorldBinding> LiveStep<W> {
     /// version whose every read fails is rolled back like one whose records
     /// fail.
     pub fn count_failed_call(&mut self) {
-        if let Some(p) = self
-            .slot
-            .probation
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_mut()
-            .filter(|p| !p.settled && *p.digest == *self.sandbox.id().digest)
-        {
-            p.records += 1;
-        }
+        self.on_probation(|p| p.records += 1);
         self.count_failed(1);
     }
 
@@ -400,6 +382,11 @@ impl<W: WorldBinding> LiveStep<W> {
         if let Some(s) = self.segments.last_mut() {
             s.failed += failed;
         }
+        self.on_probation(|p| p.failed += failed);
+    }
+
+    /// Update the probation of the version running now, if it is on one.
+    fn on_probation(&self, update: impl FnOnce(&mut Probation)) {
         if let Some(p) = self
             .slot
             .probation
@@ -408,7 +395,7 @@ impl<W: WorldBinding> LiveStep<W> {
             .as_mut()
             .filter(|p| !p.settled && *p.digest == *self.sandbox.id().digest)
         {
-            p.failed += failed;
+            update(p);
         }
     }
 
