@@ -105,6 +105,19 @@ fn promote(env: &TestEnv, name: &str, digest: &str) {
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
+/// Run `run_id`'s `role` ran 2,000 records: those before a batch boundary
+/// at or after the 200th on `versions[0]`, the rest on `versions[1]`.
+fn switched_at_a_batch(env: &TestEnv, run_id: i64, role: &str, versions: [&str; 2]) {
+    let steps = env.run_log().step_versions(run_id).unwrap();
+    let digests: Vec<&str> = steps.iter().map(|s| s.digest.as_str()).collect();
+    assert_eq!(digests, versions, "{steps:?}");
+    assert!(steps.iter().all(|s| s.role == role), "{steps:?}");
+    assert!(steps[0].records >= 200, "{steps:?}");
+    assert_eq!(steps[0].records % BATCH as u64, 0, "{steps:?}");
+    assert_eq!(steps[0].records + steps[1].records, 2_000, "{steps:?}");
+    assert_eq!(steps[1].first_batch, steps[0].batches, "{steps:?}");
+}
+
 #[test]
 fn a_source_switches_at_its_next_batch_and_resumes_from_the_cursor() {
     let env = TestEnv::new();
@@ -116,14 +129,7 @@ fn a_source_switches_at_its_next_batch_and_resumes_from_the_cursor() {
     assert_eq!(summary.totals.loaded, 2_000);
     written_once(&env, "people", 2_000);
 
-    let steps = env.run_log().step_versions(summary.run_id).unwrap();
-    let digests: Vec<&str> = steps.iter().map(|s| s.digest.as_str()).collect();
-    assert_eq!(digests, [first.as_str(), second.as_str()], "{steps:?}");
-    assert!(steps.iter().all(|s| s.role == "source:people"), "{steps:?}");
-    assert!(steps[0].records >= 200, "{steps:?}");
-    assert_eq!(steps[0].records % BATCH as u64, 0, "{steps:?}");
-    assert_eq!(steps[0].records + steps[1].records, 2_000, "{steps:?}");
-    assert_eq!(steps[1].first_batch, steps[0].batches, "{steps:?}");
+    switched_at_a_batch(&env, summary.run_id, "source:people", [&first, &second]);
 }
 
 #[test]
@@ -176,13 +182,7 @@ fn a_target_with_live_swap_batch_commits_then_switches_at_the_next_batch() {
     assert_eq!(summary.totals.loaded, 2_000);
     written_once(&env, "people", 2_000);
 
-    let steps = env.run_log().step_versions(summary.run_id).unwrap();
-    let digests: Vec<&str> = steps.iter().map(|s| s.digest.as_str()).collect();
-    assert_eq!(digests, [first.as_str(), second.as_str()], "{steps:?}");
-    assert!(steps.iter().all(|s| s.role == "target:people"), "{steps:?}");
-    assert!(steps[0].records >= 200, "{steps:?}");
-    assert_eq!(steps[0].records % BATCH as u64, 0, "{steps:?}");
-    assert_eq!(steps[0].records + steps[1].records, 2_000, "{steps:?}");
+    switched_at_a_batch(&env, summary.run_id, "target:people", [&first, &second]);
 }
 
 #[test]
