@@ -11,6 +11,7 @@ use crate::connection::HttpExchange;
 use crate::errors::{Category, RecordError};
 use crate::plugin::{PluginFailure, PluginId, TargetPlugin, guard_target};
 use crate::record::Record;
+use crate::runlog::{LedgerEntry, LoadOutcome};
 use crate::strategy::{Backoff, RetryRecord, is_retried, plugin_retry_after};
 
 /// Something records can be written to.
@@ -148,6 +149,7 @@ pub fn run<T: RecordTarget>(
                 reporter.progress().add_failed(written.errors.len() as u64);
                 reporter.progress().add_skipped(written.skips.len() as u64);
                 reporter.retries(written.retries);
+                reporter.loaded_records(name, &target.plugin().name, written.ledger);
                 uncommitted[entity].loaded += written.loaded;
                 uncommitted[entity].keys.extend(written.loaded_keys);
                 reporter.errors(written.errors);
@@ -310,6 +312,8 @@ struct Written {
     loaded: u64,
     /// Keys of the loaded records, when the reporter wants them.
     loaded_keys: Vec<String>,
+    /// The loaded records, for the target key ledger.
+    ledger: Vec<LedgerEntry>,
     /// What was sent, per record, when phases are captured.
     load_document: Vec<serde_json::Value>,
     /// The target's final answer per record, when phases are captured.
@@ -417,8 +421,18 @@ fn write_batch<T: RecordTarget>(
             }
             match outcome {
                 Ok(
-                    WriteOutcome::Created(_) | WriteOutcome::Updated(_) | WriteOutcome::Unchanged,
+                    ref loaded @ (WriteOutcome::Created(_)
+                    | WriteOutcome::Updated(_)
+                    | WriteOutcome::Unchanged),
                 ) => {
+                    let (outcome, id) = match loaded {
+                        WriteOutcome::Created(id) => (LoadOutcome::Created, id.as_deref()),
+                        WriteOutcome::Updated(id) => (LoadOutcome::Updated, id.as_deref()),
+                        _ => (LoadOutcome::Unchanged, None),
+                    };
+                    written
+                        .ledger
+                        .push(LedgerEntry::new(&p.record.key, &p.sent.body, outcome, id));
                     written.loaded += 1;
                     if reporter.resolves(entity, &p.record.key) {
                         written.loaded_keys.push(p.record.key.clone());
