@@ -212,26 +212,71 @@ pub(crate) fn record_loads(
     let loaded_at: String = tx
         .prepare_cached("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now')")?
         .query_row([], |row| row.get(0))?;
-    let mut stmt = tx.prepare_cached(
+    // Rows go in CHUNK at a time, with one statement: fewer statement
+    // steps per record than one upsert each.
+    let mut chunks = entries.chunks_exact(CHUNK);
+    if chunks.len() > 0 {
+        let mut stmt = tx.prepare_cached(&upsert_sql(CHUNK))?;
+        for chunk in chunks.by_ref() {
+            bind_rows(&mut stmt, stream, run_id, &loaded_at, chunk)?;
+            stmt.raw_execute()?;
+        }
+    }
+    for e in chunks.remainder() {
+        let mut stmt = tx.prepare_cached(&upsert_sql(1))?;
+        bind_rows(
+            &mut stmt,
+            stream,
+            run_id,
+            &loaded_at,
+            std::slice::from_ref(e),
+        )?;
+        stmt.raw_execute()?;
+    }
+    Ok(())
+}
+
+/// Ledger rows written by one statement.
+const CHUNK: usize = 32;
+
+/// The upsert of `rows` ledger rows: `?1` the stream, `?2` the run, `?3`
+/// the time, then four parameters per row.
+fn upsert_sql(rows: usize) -> String {
+    let values: Vec<String> = (0..rows)
+        .map(|i| {
+            let p = 4 + 4 * i;
+            format!("(?1, ?{}, ?{}, ?{}, ?{}, ?2, ?3)", p, p + 1, p + 2, p + 3)
+        })
+        .collect();
+    format!(
         "INSERT INTO target_ledger (stream_id, record_key, target_id, body_digest, outcome, run_id, loaded_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         VALUES {}
          ON CONFLICT (stream_id, record_key) DO UPDATE SET
              target_id = coalesce(excluded.target_id, target_ledger.target_id),
              body_digest = excluded.body_digest,
              outcome = excluded.outcome,
              run_id = excluded.run_id,
              loaded_at = excluded.loaded_at",
-    )?;
-    for e in entries {
-        stmt.execute(params![
-            stream,
-            e.record_key,
-            e.target_id,
-            &e.digest[..],
-            e.outcome.as_str(),
-            run_id,
-            loaded_at
-        ])?;
+        values.join(", ")
+    )
+}
+
+fn bind_rows(
+    stmt: &mut rusqlite::CachedStatement<'_>,
+    stream: i64,
+    run_id: i64,
+    loaded_at: &str,
+    rows: &[LedgerEntry],
+) -> rusqlite::Result<()> {
+    stmt.raw_bind_parameter(1, stream)?;
+    stmt.raw_bind_parameter(2, run_id)?;
+    stmt.raw_bind_parameter(3, loaded_at)?;
+    for (i, e) in rows.iter().enumerate() {
+        let p = 4 + 4 * i;
+        stmt.raw_bind_parameter(p, &e.record_key)?;
+        stmt.raw_bind_parameter(p + 1, &e.target_id)?;
+        stmt.raw_bind_parameter(p + 2, &e.digest[..])?;
+        stmt.raw_bind_parameter(p + 3, e.outcome.as_str())?;
     }
     Ok(())
 }
@@ -532,6 +577,34 @@ mod tests {
             .unwrap();
         assert_eq!(b.target_id.as_deref(), Some("id-b"));
         assert_eq!(log.ledger_len("p").unwrap(), 3);
+    }
+
+    #[test]
+    fn many_loads_go_in_chunks_and_a_key_loaded_twice_keeps_its_last_answer() {
+        let (_dir, mut log) = log();
+        let mut streams = StreamIds::new();
+        // 2 chunks and a remainder; `k3` is loaded again in the same chunk
+        // and again in the remainder.
+        let mut entries: Vec<LedgerEntry> = (0..70)
+            .map(|i| LedgerEntry::new(&format!("k{i}"), "{}", LoadOutcome::Created, None))
+            .collect();
+        entries[10] = LedgerEntry::new("k3", "{\"v\":1}", LoadOutcome::Updated, Some("x"));
+        entries[68] = LedgerEntry::new("k3", "{\"v\":2}", LoadOutcome::Unchanged, None);
+        let tx = log.conn.transaction().unwrap();
+        record_loads(&tx, &mut streams, 5, "p", "t", "e", &entries).unwrap();
+        tx.commit().unwrap();
+        assert_eq!(log.ledger_len("p").unwrap(), 68);
+        let k3 = log.ledger_key("p", "t", "e", "k3").unwrap().unwrap();
+        assert_eq!(
+            (k3.target_id.as_deref(), k3.digest, k3.outcome, k3.run_id),
+            (
+                Some("x"),
+                body_digest("{\"v\":2}"),
+                LoadOutcome::Unchanged,
+                5
+            )
+        );
+        assert!(log.ledger_key("p", "t", "e", "k69").unwrap().is_some());
     }
 
     #[test]

@@ -933,4 +933,77 @@ mod tests {
                 .all(|e| e.attempts == 1 && e.message.contains("retry time limit"))
         );
     }
+
+    /// Answers `created("t-0")`, `updated("t-1")`, `unchanged`, then skips.
+    struct Answering {
+        id: PluginId,
+    }
+
+    impl RecordTarget for Answering {
+        fn plugin(&self) -> &PluginId {
+            &self.id
+        }
+        fn begin(&mut self, _: &str) -> Result<Result<(), PluginError>, PluginFailure> {
+            Ok(Ok(()))
+        }
+        fn write(
+            &mut self,
+            _: &str,
+            records: &[Outgoing],
+        ) -> Result<Result<Vec<Result<WriteOutcome, PluginError>>, PluginError>, PluginFailure>
+        {
+            Ok(Ok((0..records.len())
+                .map(|i| {
+                    Ok(match i {
+                        0 => WriteOutcome::Created(Some("t-0".into())),
+                        1 => WriteOutcome::Updated(Some("t-1".into())),
+                        2 => WriteOutcome::Unchanged,
+                        _ => WriteOutcome::Skip("not mine".into()),
+                    })
+                })
+                .collect()))
+        }
+        fn commit(&mut self, _: &str) -> Result<Result<(), PluginError>, PluginFailure> {
+            Ok(Ok(()))
+        }
+    }
+
+    #[test]
+    fn what_a_target_loaded_goes_to_the_ledger_with_its_id_and_body_digest() {
+        let (reporter, rx) = reporter(1);
+        let mut targets = vec![Answering {
+            id: target(0, false, None).id,
+        }];
+        let (tx, input) = unbounded();
+        tx.send(Flow::Batch(Batch::new(0, records(4)))).unwrap();
+        tx.send(Flow::EndOfEntity(0)).unwrap();
+        drop(tx);
+        run(&mut targets, &["contacts".to_owned()], &input, &reporter);
+        drop(reporter);
+        let loaded: Vec<(String, String, Vec<LedgerEntry>)> = rx
+            .try_iter()
+            .filter_map(|e| match e {
+                LogEvent::Loaded {
+                    entity,
+                    target,
+                    entries,
+                } => Some((entity, target, entries)),
+                _ => None,
+            })
+            .collect();
+        let body = records(1)[0].body_json();
+        assert_eq!(
+            loaded,
+            vec![(
+                "contacts".to_owned(),
+                "mock".to_owned(),
+                vec![
+                    LedgerEntry::new("k0", &body, LoadOutcome::Created, Some("t-0")),
+                    LedgerEntry::new("k1", &body, LoadOutcome::Updated, Some("t-1")),
+                    LedgerEntry::new("k2", &body, LoadOutcome::Unchanged, None),
+                ]
+            )],
+            "the skipped record is not in the ledger"
+        );
+    }
 }
