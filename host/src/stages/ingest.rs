@@ -7,8 +7,8 @@ use crossbeam_channel::Sender;
 
 use super::sample::Reservoir;
 use super::{Batch, Flow, Reporter, Stage, StageReport};
-use crate::bindings::ExtractBatch;
 use crate::bindings::PluginError;
+use crate::bindings::{ExtractBatch, ExtractFailure, Extracted};
 use crate::connection::HttpExchange;
 use crate::errors::{Category, RecordError, codes};
 use crate::plugin::{PluginFailure, PluginId, SourcePlugin};
@@ -123,9 +123,9 @@ pub fn run_capped<S: RecordSource>(
     report
 }
 
-/// A sample being drawn from one entity: parsed records and the errors of
-/// items that could not be.
-type Sample = Reservoir<Result<Record, RecordError>>;
+/// A sample being drawn from one entity: items as the source gave them
+/// (only those drawn are parsed).
+type Sample = Reservoir<Result<Extracted, ExtractFailure>>;
 
 /// Like [`run`] for a test sync of a random sample: reads every item of
 /// each entity, in one pass, and passes on a uniform random sample of at
@@ -160,7 +160,7 @@ pub fn run_random<S: RecordSource>(
         let sent = reporter.is_halted()
             || send_sample(
                 index,
-                &entity.name,
+                entity,
                 batch_size,
                 sample,
                 out,
@@ -181,15 +181,17 @@ pub fn run_random<S: RecordSource>(
 
 /// Count and send a drawn sample downstream in batches of `batch_size`;
 /// false when downstream is gone.
-fn send_sample(
+fn send_sample<S: RecordSource>(
     index: usize,
-    name: &str,
+    entity: &IngestEntity<S>,
     batch_size: u32,
     sample: Sample,
     out: &Sender<Flow>,
     reporter: &Reporter,
     report: &mut StageReport,
 ) -> bool {
+    let (name, plugin) = (&entity.name, entity.source.plugin());
+    let key_field = entity.key_field.as_deref();
     let items = sample.into_sorted();
     let size = usize::try_from(batch_size).unwrap_or(usize::MAX).max(1);
     let mut items = items.into_iter().peekable();
@@ -198,7 +200,7 @@ fn send_sample(
         let mut records = Vec::new();
         let mut errors = Vec::new();
         for item in items.by_ref().take(size) {
-            match item {
+            match parse_item(item, key_field, name, plugin) {
                 Ok(r) => records.push(r),
                 Err(e) => errors.push(e),
             }
@@ -304,18 +306,13 @@ fn read_entity<S: RecordSource>(
         let progressed = !batch.items.is_empty() || batch.cursor != cursor;
         batches += 1;
         reporter.capture_http(&name, batches, entity.source.take_http());
-        let n = batch.items.len();
-        let parsed = batch
-            .items
-            .into_iter()
-            .map(|item| parse_item(item, entity.key_field.as_deref(), &name, &plugin));
         if let Some(sample) = sample.as_deref_mut() {
-            parsed.for_each(|item| sample.offer(item));
+            batch.items.into_iter().for_each(|item| sample.offer(item));
         } else {
-            let mut records = Vec::with_capacity(n);
+            let mut records = Vec::with_capacity(batch.items.len());
             let mut errors = Vec::new();
-            for item in parsed {
-                match item {
+            for item in batch.items {
+                match parse_item(item, entity.key_field.as_deref(), &name, &plugin) {
                     Ok(r) => records.push(r),
                     Err(e) => errors.push(e),
                 }
@@ -372,8 +369,11 @@ fn read_entity<S: RecordSource>(
 }
 
 /// A record, or the error of an item that is not one.
+// Errors go straight into a batch's error list; boxing them would only
+// move them.
+#[allow(clippy::result_large_err)]
 fn parse_item(
-    item: Result<crate::bindings::Extracted, crate::bindings::ExtractFailure>,
+    item: Result<Extracted, ExtractFailure>,
     key_field: Option<&str>,
     name: &str,
     plugin: &PluginId,
