@@ -419,6 +419,31 @@ fn a_dry_run_after_a_real_run_says_what_would_be_created_updated_unchanged_or_re
     assert_eq!(report["outcomes"]["would_create"], 0);
     assert_eq!(report["outcomes"]["would_update"], 0);
 
+    // A replay loads through the same stage: c003, fixed at the source and
+    // replayed without the phone check, is recorded as loaded by it.
+    let before = env
+        .run_log()
+        .ledger_key("crm-phones", "jsonl-file", "contacts", "c003")
+        .unwrap()
+        .unwrap();
+    env.write(
+        "pipeline.toml",
+        &full_reads(PIPELINE).replace(
+            "transform = [\"trim\", { plugin = \"phone-e164\", options = { default_region = \"US\" } }]",
+            "transform = [\"trim\"]",
+        ),
+    );
+    let replay = env.cli(&["dlq", "replay", "--pipeline", "crm-phones"]);
+    assert_eq!(replay.status.code(), Some(0), "{}", stderr(&replay));
+    let after = env
+        .run_log()
+        .ledger_key("crm-phones", "jsonl-file", "contacts", "c003")
+        .unwrap()
+        .unwrap();
+    assert!(after.run_id > before.run_id, "{before:?} {after:?}");
+    assert_ne!(after.digest, before.digest, "the replayed body is recorded");
+    assert_eq!(env.run_log().ledger_len("crm-phones").unwrap(), 7);
+
     // The ledger is this data directory's state, not the run's: an export
     // leaves it out.
     let out = env.cli(&["runs", "export", "last", "-o", "support/run.db"]);
