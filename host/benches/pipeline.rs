@@ -944,14 +944,15 @@ fn time_starts<W: WorldBinding>(rounds: u32, plugin: &mut Sandbox<W>) -> Starts 
 }
 
 /// The target key ledger alone: `count` loaded records, sent in batches of
-/// 256 as the execute stage sends them, written as new keys and then, in a
-/// second run, as updates of the same keys.
+/// 256 as the execute stage sends them, written as new keys, then in a
+/// second run as updates of the same keys (another body), then in a third
+/// as the same bodies again.
 fn ledger_writer(root: &Path, count: usize) {
     use sluice::runlog::{LedgerEntry, LoadOutcome, LogEvent, RunContext, RunLog, spawn_writer};
 
     let path = root.join("ledger-bench.db");
     let body = format!("{{\"id\": \"r1\", \"notes\": \"{}\"}}", "x".repeat(280));
-    for pass in ["new keys", "updates"] {
+    for pass in ["new keys", "updates", "unchanged"] {
         let log = RunLog::open(&path).expect("run log");
         let run_id = log
             .start_run("ledger-bench", "bench.toml", "sha256:0")
@@ -962,7 +963,7 @@ fn ledger_writer(root: &Path, count: usize) {
             .map(|i| {
                 LedgerEntry::new(
                     &format!("c{i:07}"),
-                    &format!("{body}{pass}"),
+                    &format!("{body}{}", pass == "new keys"),
                     LoadOutcome::Created,
                     Some(&format!("crm-{i}")),
                 )

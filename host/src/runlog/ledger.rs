@@ -9,9 +9,10 @@
 //! It knows only what this data directory loaded: a record created in the
 //! target by anything else shows as "would create".
 //!
-//! The run log writer fills it in the transactions it already commits (one
-//! prepared upsert per loaded record); it is state, like cursors, so it is
-//! neither pruned with runs nor part of `sluice runs export`.
+//! The run log writer fills it in the transactions it already commits
+//! (prepared upserts of 32 rows; a record sent again as it was, with the
+//! same answer, leaves its row untouched); it is state, like cursors, so it
+//! is neither pruned with runs nor part of `sluice runs export`.
 
 use std::collections::HashMap;
 
@@ -128,7 +129,8 @@ pub struct KnownKey {
     pub digest: BodyDigest,
     /// The target's last answer.
     pub outcome: LoadOutcome,
-    /// The run that loaded it last.
+    /// The run that last changed what is known of it (loaded it first, or
+    /// sent another body, or got another answer or id).
     pub run_id: i64,
 }
 
@@ -240,7 +242,9 @@ pub(crate) fn record_loads(
 const CHUNK: usize = 32;
 
 /// The upsert of `rows` ledger rows: `?1` the stream, `?2` the run, `?3`
-/// the time, then four parameters per row.
+/// the time, then four parameters per row. A row that would not change
+/// (the same body digest, answer and id: a record sent again as it was)
+/// is left as it is, so no page is written for it.
 fn upsert_sql(rows: usize) -> String {
     let values: Vec<String> = (0..rows)
         .map(|i| {
@@ -256,7 +260,10 @@ fn upsert_sql(rows: usize) -> String {
              body_digest = excluded.body_digest,
              outcome = excluded.outcome,
              run_id = excluded.run_id,
-             loaded_at = excluded.loaded_at",
+             loaded_at = excluded.loaded_at
+         WHERE excluded.body_digest IS NOT target_ledger.body_digest
+            OR excluded.outcome IS NOT target_ledger.outcome
+            OR (excluded.target_id IS NOT NULL AND excluded.target_id IS NOT target_ledger.target_id)",
         values.join(", ")
     )
 }
@@ -605,6 +612,20 @@ mod tests {
             )
         );
         assert!(log.ledger_key("p", "t", "e", "k69").unwrap().is_some());
+
+        // The same answer for the same body changes nothing: the row keeps
+        // the run that last changed it.
+        let tx = log.conn.transaction().unwrap();
+        let again = LedgerEntry::new("k69", "{}", LoadOutcome::Created, None);
+        record_loads(&tx, &mut streams, 6, "p", "t", "e", &[again]).unwrap();
+        tx.commit().unwrap();
+        assert_eq!(
+            log.ledger_key("p", "t", "e", "k69")
+                .unwrap()
+                .unwrap()
+                .run_id,
+            5
+        );
     }
 
     #[test]

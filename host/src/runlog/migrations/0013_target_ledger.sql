@@ -4,10 +4,10 @@
 -- The ledger keeps, per pipeline, target plugin and entity, each record key
 -- the target answered `created`, `updated` or `unchanged` for: the id the
 -- target gave it, a digest of the body sent (never the body), the last
--- outcome, and the run and time. A dry run compares against it to say what
--- would be created, updated or left unchanged. It is state of this data
--- directory, not part of any run: pruning runs keeps it, and `runs export`
--- leaves it out.
+-- outcome, and the run and time of the last change. A dry run compares
+-- against it to say what would be created, updated or left unchanged. It is
+-- state of this data directory, not part of any run: pruning runs keeps it,
+-- and `runs export` leaves it out.
 
 CREATE TABLE ledger_streams (
     id       INTEGER PRIMARY KEY,
@@ -26,8 +26,10 @@ CREATE TABLE target_ledger (
     -- The first 16 bytes of the SHA-256 of the body sent.
     body_digest BLOB    NOT NULL,
     outcome     TEXT    NOT NULL CHECK (outcome IN ('created', 'updated', 'unchanged')),
-    -- The run that loaded it last (no foreign key: the ledger outlives
-    -- pruned runs).
+    -- The run that last changed the row: loaded the key first, sent another
+    -- body, or got another answer or id (a record sent again as it was
+    -- leaves the row as it is). No foreign key: the ledger outlives pruned
+    -- runs.
     run_id      INTEGER NOT NULL,
     loaded_at   TEXT    NOT NULL,
     PRIMARY KEY (stream_id, record_key)
