@@ -42,7 +42,8 @@ struct Args {
     pipelines_only: bool,
     /// Run only these pipelines (identity, reference, native, failing; a
     /// comma-separated list), each next to the plain-Rust limit, or only
-    /// the run-log writer (runlog: a tenth of `--records` errors), for
+    /// the run-log writer (runlog: a tenth of `--records` errors; ledger:
+    /// `--records` loaded records into the target key ledger), for
     /// profiling and for runs at other sizes.
     only: Option<Vec<String>>,
 }
@@ -108,7 +109,9 @@ impl Pipeline {
             "native" => Pipeline::Native,
             "failing" => Pipeline::Failing,
             other => {
-                panic!("--only {other}: expected identity, reference, native, failing or runlog")
+                panic!(
+                    "--only {other}: expected identity, reference, native, failing, runlog or ledger"
+                )
             }
         }
     }
@@ -151,11 +154,12 @@ fn main() {
     let root = dir.path();
     let only = args.only.clone().unwrap_or_default();
     let runlog_only = only.iter().any(|o| o == "runlog");
+    let ledger_only = only.iter().any(|o| o == "ledger");
     let pipelines: Vec<Pipeline> = if only.is_empty() {
         Pipeline::ALL.to_vec()
     } else {
         only.iter()
-            .filter(|o| *o != "runlog")
+            .filter(|o| *o != "runlog" && *o != "ledger")
             .map(|o| Pipeline::parse(o))
             .collect()
     };
@@ -181,6 +185,12 @@ fn main() {
         args.iterations,
         if args.quick { ", quick mode" } else { "" }
     );
+    if ledger_only && pipelines.is_empty() && !runlog_only {
+        for _ in 0..args.iterations {
+            ledger_writer(root, args.records);
+        }
+        return;
+    }
     // Compile every plugin once so pipelines measure steady state.
     run(&sluice, &root.join("warmup.toml"), false);
     if runlog_only && pipelines.is_empty() {
@@ -931,6 +941,72 @@ fn time_starts<W: WorldBinding>(rounds: u32, plugin: &mut Sandbox<W>) -> Starts 
         configure: (after.configure_wall - before.configure_wall) / rounds,
         cycle,
     }
+}
+
+/// The target key ledger alone: `count` loaded records, sent in batches of
+/// 256 as the execute stage sends them, written as new keys, then in a
+/// second run as updates of the same keys (another body), then in a third
+/// as the same bodies again.
+fn ledger_writer(root: &Path, count: usize) {
+    use sluice::runlog::{LedgerEntry, LoadOutcome, LogEvent, RunContext, RunLog, spawn_writer};
+
+    let path = root.join("ledger-bench.db");
+    let body = format!("{{\"id\": \"r1\", \"notes\": \"{}\"}}", "x".repeat(280));
+    for pass in ["new keys", "updates", "unchanged"] {
+        let log = RunLog::open(&path).expect("run log");
+        let run_id = log
+            .start_run("ledger-bench", "bench.toml", "sha256:0")
+            .expect("run");
+        // Entries (their digests included) are built before the clock
+        // starts: this measures the writer.
+        let batches: Vec<Vec<LedgerEntry>> = (0..count)
+            .map(|i| {
+                LedgerEntry::new(
+                    &format!("c{i:07}"),
+                    &format!("{body}{}", pass == "new keys"),
+                    LoadOutcome::Created,
+                    Some(&format!("crm-{i}")),
+                )
+            })
+            .collect::<Vec<_>>()
+            .chunks(256)
+            .map(<[_]>::to_vec)
+            .collect();
+        let started = Instant::now();
+        let writer = spawn_writer(
+            path.clone(),
+            RunContext {
+                run_id,
+                pipeline: "ledger-bench".into(),
+                config_hash: "sha256:0".into(),
+                test: false,
+            },
+        )
+        .expect("writer");
+        for entries in batches {
+            writer
+                .tx
+                .send(LogEvent::Loaded {
+                    entity: "contacts".into(),
+                    target: "crm".into(),
+                    entries,
+                })
+                .expect("send");
+        }
+        drop(writer.tx);
+        writer
+            .thread
+            .join()
+            .expect("writer thread")
+            .expect("written");
+        let elapsed = started.elapsed();
+        println!(
+            "ledger ({pass}): {count} loaded records in {:.3} s, {:.2} µs per record",
+            elapsed.as_secs_f64(),
+            elapsed.as_secs_f64() * 1e6 / count as f64
+        );
+    }
+    let _ = std::fs::remove_file(&path);
 }
 
 /// The run-log writer alone: `count` record errors (payloads like the

@@ -267,3 +267,289 @@ fn a_sample_of_zero_is_refused() {
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(!env.path().join("out/contacts.jsonl").exists());
 }
+
+/// `contacts(n)` with record `c{i:03}`'s phone replaced by `phone`.
+fn with_phone(text: &str, id: &str, phone: &str) -> String {
+    text.lines()
+        .map(|line| {
+            let mut v: Value = serde_json::from_str(line).unwrap();
+            if v["id"] == id {
+                v["phone"] = phone.into();
+            }
+            format!("{v}\n")
+        })
+        .collect()
+}
+
+/// The record keys and outcomes a dry run's report lists.
+fn outcomes(report: &Value) -> Vec<(String, String)> {
+    report["outcomes"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["record_key"].as_str().unwrap().to_owned(),
+                r["outcome"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_dry_run_after_a_real_run_says_what_would_be_created_updated_unchanged_or_rejected() {
+    let env = TestEnv::new();
+    env.write("in/contacts.jsonl", &contacts(6));
+    env.write("pipeline.toml", &full_reads(PIPELINE));
+    let run = json(&env, &["run", "pipeline.toml", "--json"], 0);
+    assert_eq!(run["totals"]["loaded"], 6);
+    // The run log's target key ledger knows the six records now.
+    assert_eq!(env.run_log().ledger_len("crm-phones").unwrap(), 6);
+    let target_before = env.read("out/contacts.jsonl");
+
+    // The source changes: c001 edited, c003 made invalid, c006 new; c000,
+    // c002, c004 and c005 unchanged.
+    let mut text = with_phone(&contacts(7), "c001", "+1 415 555 9999");
+    text = with_phone(&text, "c003", "not a phone");
+    env.write("in/contacts.jsonl", &text);
+
+    let report = json(
+        &env,
+        &[
+            "run",
+            "pipeline.toml",
+            "--sample",
+            "7",
+            "--dry-run",
+            "--json",
+        ],
+        3,
+    );
+    let o = &report["outcomes"];
+    assert_eq!(
+        (
+            &o["would_create"],
+            &o["would_update"],
+            &o["would_be_unchanged"],
+            &o["rejected"],
+            &o["more"]
+        ),
+        (&1.into(), &1.into(), &4.into(), &1.into(), &0.into()),
+        "{report}"
+    );
+    let by_key = |k: &str| {
+        outcomes(&report)
+            .into_iter()
+            .find(|(key, _)| key == k)
+            .unwrap_or_else(|| panic!("{k} not listed: {report}"))
+            .1
+    };
+    assert_eq!(by_key("c001"), "would-update");
+    assert_eq!(by_key("c003"), "rejected");
+    assert_eq!(by_key("c006"), "would-create");
+    for k in ["c000", "c002", "c004", "c005"] {
+        assert_eq!(by_key(k), "would-be-unchanged", "{k}");
+    }
+    let rejected = report["outcomes"]["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["record_key"] == "c003")
+        .unwrap();
+    assert_eq!(
+        (&rejected["stage"], &rejected["code"]),
+        (&"transform".into(), &"invalid-phone".into())
+    );
+    // Nothing was written: the target and the ledger are as they were.
+    assert_eq!(env.read("out/contacts.jsonl"), target_before);
+    assert_eq!(env.run_log().ledger_len("crm-phones").unwrap(), 6);
+
+    // `runs show` and the dashboard's run page say the same.
+    let run_id = report["run_id"].as_i64().unwrap();
+    let show = json(&env, &["runs", "show", &run_id.to_string(), "--json"], 0);
+    assert_eq!(show["run"]["dry_run"], true);
+    assert_eq!(show["dry_run_outcomes"]["would_update"], 1, "{show}");
+    let text = stdout(&env.cli(&["runs", "show", &run_id.to_string()]));
+    assert!(
+        text.contains("would create 1 · would update 1 · would be unchanged 4 · rejected 1"),
+        "{text}"
+    );
+    {
+        let ui = crate::dashboard::Dashboard::start(&env);
+        let page = ui.json(&format!("/runs/{run_id}"));
+        assert_eq!(page["dry_run_outcomes"]["would_be_unchanged"], 4, "{page}");
+        assert_eq!(
+            page["dry_run_outcomes"]["records"]
+                .as_array()
+                .unwrap()
+                .len(),
+            7
+        );
+        let (status, html) = ui.page(&format!("/runs/{run_id}"));
+        assert_eq!(status, 200);
+        assert!(html.contains("Would be unchanged"), "{html}");
+        assert!(html.contains("would update"), "{html}");
+        assert!(
+            html.contains("created in the target by anything else"),
+            "{html}"
+        );
+    }
+
+    // The text report: counts, each record, and where the answer comes from.
+    let out = env.cli(&["run", "pipeline.toml", "--sample", "3", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("Would create 0, would update 1, would be unchanged 2; rejected 0."),
+        "{text}"
+    );
+    assert!(text.contains("would update"), "{text}");
+    assert!(text.contains("this data directory's record"), "{text}");
+
+    // A real run loads the changes; the ledger follows, and a dry run of
+    // the same data finds nothing to change.
+    assert_eq!(
+        env.cli(&["run", "pipeline.toml"]).status.code(),
+        Some(3),
+        "c003 fails"
+    );
+    assert_eq!(env.run_log().ledger_len("crm-phones").unwrap(), 7);
+    let report = json(&env, &["run", "pipeline.toml", "--dry-run", "--json"], 3);
+    assert_eq!(report["outcomes"]["would_be_unchanged"], 6, "{report}");
+    assert_eq!(report["outcomes"]["would_create"], 0);
+    assert_eq!(report["outcomes"]["would_update"], 0);
+
+    // A replay loads through the same stage: c003, fixed at the source and
+    // replayed without the phone check, is recorded as loaded by it.
+    let before = env
+        .run_log()
+        .ledger_key("crm-phones", "jsonl-file", "contacts", "c003")
+        .unwrap()
+        .unwrap();
+    env.write(
+        "pipeline.toml",
+        &full_reads(PIPELINE).replace(
+            "transform = [\"trim\", { plugin = \"phone-e164\", options = { default_region = \"US\" } }]",
+            "transform = [\"trim\"]",
+        ),
+    );
+    let replay = env.cli(&["dlq", "replay", "--pipeline", "crm-phones"]);
+    assert_eq!(replay.status.code(), Some(0), "{}", stderr(&replay));
+    let after = env
+        .run_log()
+        .ledger_key("crm-phones", "jsonl-file", "contacts", "c003")
+        .unwrap()
+        .unwrap();
+    assert!(after.run_id > before.run_id, "{before:?} {after:?}");
+    assert_ne!(after.digest, before.digest, "the replayed body is recorded");
+    assert_eq!(env.run_log().ledger_len("crm-phones").unwrap(), 7);
+
+    // The ledger is this data directory's state, not the run's: an export
+    // leaves it out.
+    let out = env.cli(&["runs", "export", "last", "-o", "support/run.db"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let exported = sluice::runlog::RunLog::open(&env.path().join("support/run.db")).unwrap();
+    assert_eq!(exported.ledger_len("crm-phones").unwrap(), 0);
+}
+
+#[test]
+fn a_seeded_sample_is_the_same_for_the_same_seed_and_reaches_past_the_first_records() {
+    let env = TestEnv::new();
+    env.write("in/contacts.jsonl", &contacts(40));
+    env.write("pipeline.toml", PIPELINE);
+    let sample = |seed: &str| {
+        let report = json(
+            &env,
+            &[
+                "run",
+                "pipeline.toml",
+                "--sample",
+                "5",
+                "--seed",
+                seed,
+                "--dry-run",
+                "--json",
+            ],
+            0,
+        );
+        assert_eq!(report["seed"].to_string(), seed);
+        assert_eq!(report["totals"]["extracted"], 5, "{report}");
+        let keys: Vec<String> = outcomes(&report).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(keys.len(), 5, "{report}");
+        (report["run_id"].as_i64().unwrap(), keys)
+    };
+    let (first_run, seven) = sample("7");
+    assert_eq!(sample("7").1, seven, "the same seed, the same records");
+    assert_ne!(sample("8").1, seven, "another seed, other records");
+    assert!(
+        seven.iter().any(|k| k.as_str() > "c004"),
+        "a random sample reaches past the first five: {seven:?}"
+    );
+    // The seed is recorded with the run.
+    let show = json(&env, &["runs", "show", &first_run.to_string(), "--json"], 0);
+    assert_eq!(
+        (&show["run"]["sample_seed"], &show["run"]["sample_records"]),
+        (&"7".into(), &5.into())
+    );
+    // No cursor moved (the entity is incremental).
+    let cursors = json(&env, &["cursor", "show", "crm-phones", "--json"], 0);
+    assert_eq!(cursors.as_array().unwrap().len(), 0, "{cursors}");
+
+    // `--random` picks a seed, prints it and records it: the same seed
+    // draws the same sample again, and a real test sync loads it.
+    let out = env.cli(&["run", "pipeline.toml", "--sample", "4", "--random"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let seed = text
+        .split("Seed ")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+        .unwrap_or_else(|| panic!("no seed printed: {text}"))
+        .to_owned();
+    assert!(
+        text.contains(&format!("--sample 4 --seed {seed}")),
+        "{text}"
+    );
+    let runs = json(&env, &["runs", "--json", "--limit", "1"], 0);
+    let random_run = runs[0]["id"].as_i64().unwrap();
+    let show = json(
+        &env,
+        &["runs", "show", &random_run.to_string(), "--json"],
+        0,
+    );
+    assert_eq!(show["run"]["sample_seed"], seed.as_str());
+    assert!(
+        show["run"].get("dry_run").is_none(),
+        "not a dry run: {show}"
+    );
+    let loaded: Vec<String> = jsonl(&env.read("out/contacts.jsonl"))
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(loaded.len(), 4);
+    let mut drawn = loaded.clone();
+    drawn.sort();
+    let again = json(
+        &env,
+        &[
+            "run",
+            "pipeline.toml",
+            "--sample",
+            "4",
+            "--seed",
+            &seed,
+            "--dry-run",
+            "--json",
+        ],
+        0,
+    );
+    let keys: Vec<String> = outcomes(&again).into_iter().map(|(k, _)| k).collect();
+    assert_eq!(keys, drawn, "{again}");
+    // What the test sync loaded is in the ledger: the dry run of the same
+    // sample finds the loaded ones unchanged.
+    assert_eq!(again["outcomes"]["would_be_unchanged"], 4, "{again}");
+
+    // A seed needs a sample size.
+    let out = env.cli(&["run", "pipeline.toml", "--seed", "1"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+}

@@ -32,9 +32,21 @@ pub struct RunArgs {
     /// neither adds nor resolves dead-letter entries.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     sample: Option<u64>,
+    /// With `--sample N`: a random sample of N records of each entity
+    /// instead of the first N, drawn from the whole source with this seed
+    /// (the same seed over the same source data draws the same records).
+    #[arg(long, value_name = "S", requires = "sample", conflicts_with = "random")]
+    seed: Option<u64>,
+    /// With `--sample N`: a random sample with a seed picked at random; the
+    /// seed is printed and recorded with the run, to draw it again with
+    /// `--seed`.
+    #[arg(long, requires = "sample")]
+    random: bool,
     /// Go through every stage but never call the target's `write`: report
-    /// what would be sent and what is rejected before the target. A test
-    /// run, like `--sample` (alone, it reads the whole source).
+    /// what would be created, updated or left unchanged (from this data
+    /// directory's record of earlier loads) and what is rejected before
+    /// the target. A test run, like `--sample` (alone, it reads the whole
+    /// source).
     #[arg(long)]
     dry_run: bool,
     #[command(flatten)]
@@ -57,11 +69,16 @@ pub fn run(sluice: &Sluice, args: &RunArgs) -> anyhow::Result<Exit> {
     let display = (!args.format.json && std::io::stderr().is_terminal())
         .then(|| ProgressDisplay::start(progress.clone()));
     let test = args.sample.is_some() || args.dry_run;
+    let seed = match (args.seed, args.random) {
+        (Some(seed), _) => Some(seed),
+        (None, true) => Some(random_seed()?),
+        (None, false) => None,
+    };
     let result = if test {
         run_with(
             sluice,
             &loaded,
-            RunRequest::sample(args.sample, args.dry_run),
+            RunRequest::sample(args.sample, seed, args.dry_run),
             progress,
         )
     } else {
@@ -76,13 +93,25 @@ pub fn run(sluice: &Sluice, args: &RunArgs) -> anyhow::Result<Exit> {
             sluice,
             &loaded.pipeline.name,
             &summary,
-            args.sample,
-            args.dry_run,
+            test_sync::Sampled {
+                records: args.sample,
+                seed,
+                dry_run: args.dry_run,
+            },
             args.format.json,
             || report(&loaded.pipeline.name, &summary, false),
         );
     }
     report(&loaded.pipeline.name, &summary, args.format.json)
+}
+
+/// A seed for `--random`, from the operating system.
+fn random_seed() -> anyhow::Result<u64> {
+    let mut bytes = [0; 8];
+    getrandom::fill(&mut bytes)
+        .map_err(|e| anyhow::anyhow!("no random seed from the operating system: {e}"))?;
+    // Below 2^53, so that every JSON reader gets it back exactly.
+    Ok(u64::from_le_bytes(bytes) >> 11)
 }
 
 /// `sluice rerun`.

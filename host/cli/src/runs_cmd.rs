@@ -15,7 +15,8 @@ use super::{Exit, Format};
 use sluice::Sluice;
 use sluice::plugin::short_digest;
 use sluice::runlog::{
-    Age, ErrorFilter, ErrorGroup, PluginUseRow, RetryGroup, RetryTotals, RunLog, RunRow, StageRow,
+    Age, DryRunOutcomes, ErrorFilter, ErrorGroup, PluginUseRow, RetryGroup, RetryTotals, RunLog,
+    RunRow, StageRow,
 };
 
 /// `sluice runs`.
@@ -187,7 +188,14 @@ struct RunDetail {
     /// processed which batches (live swap).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     step_versions: Vec<sluice::runlog::StepVersionRow>,
+    /// A dry run: what would have become of its records in the target
+    /// (from the target key ledger), the first records one by one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dry_run_outcomes: Option<DryRunOutcomes>,
 }
+
+/// Records of a dry run listed one by one in `runs show --json`.
+const DRY_RUN_RECORDS: usize = 1000;
 
 fn prune(log: &mut RunLog, args: &PruneArgs) -> anyhow::Result<Exit> {
     let report = log.prune(args.older_than, args.pipeline.as_deref(), args.dry_run)?;
@@ -251,8 +259,10 @@ fn show(log: &RunLog, args: &ShowArgs) -> anyhow::Result<Exit> {
 
 fn detail(log: &RunLog, id: i64) -> anyhow::Result<RunDetail> {
     let grouped = log.error_groups(id, &ErrorFilter::default())?;
+    let run = log.run(id)?;
     Ok(RunDetail {
-        run: log.run(id)?,
+        dry_run_outcomes: super::test_sync::outcomes_of(log, id, run.dry_run, DRY_RUN_RECORDS)?,
+        run,
         stages: log.stage_counts(id)?,
         held_back: grouped.held_back(),
         retries: log.run_retries(id)?,
@@ -297,6 +307,30 @@ fn render_show(d: &RunDetail, show_plugins: bool, width: usize) -> String {
         duration_ms(run.duration_ms)
     );
     let _ = writeln!(out, "  strategy  {}", run.strategy);
+    if run.kind == "test" {
+        let seed = run.sample_seed.as_deref().and_then(|s| s.parse().ok());
+        let records = run.sample_records.and_then(|n| u64::try_from(n).ok());
+        push_wrapped(
+            &mut out,
+            "  test      ",
+            &super::test_sync::describe(records, seed, run.dry_run),
+            width,
+        );
+    }
+    if let Some(o) = &d.dry_run_outcomes {
+        push_wrapped(
+            &mut out,
+            "  dry run   ",
+            &format!(
+                "would create {} · would update {} · would be unchanged {} · rejected {}",
+                thousands(o.would_create),
+                thousands(o.would_update),
+                thousands(o.would_be_unchanged),
+                thousands(o.rejected)
+            ),
+            width,
+        );
+    }
     let mut failed = format!("{} failed", thousands(run.failed.max(0) as u64));
     if d.held_back > 0 {
         let _ = write!(failed, " ({} of them held back)", thousands(d.held_back));

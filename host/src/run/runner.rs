@@ -110,12 +110,17 @@ pub enum Feed {
     /// Dead-letter entries of this pipeline.
     Replay(Vec<DlqEntry>),
     /// A test sync from the pipeline's source: at most `records` records of
-    /// each entity (all of them when `None`), and with `dry_run` the
+    /// each entity (all of them when `None`), the first ones or, with a
+    /// `seed`, a random sample of the whole source; with `dry_run` the
     /// target's `write` is never called (every record that reaches it is
-    /// skipped as "dry run"). Recorded as a run of kind `test`.
+    /// skipped with what the target key ledger says the target would do).
+    /// Recorded as a run of kind `test`.
     Sample {
         /// Records read per entity, at most.
         records: Option<u64>,
+        /// Draw a random sample of `records` with this seed (the same
+        /// records for the same seed and source data).
+        seed: Option<u64>,
         /// Stop short of the target.
         dry_run: bool,
     },
@@ -159,11 +164,16 @@ impl RunRequest {
     }
 
     /// A test sync of at most `records` records per entity (every record
-    /// when `None`); with `dry_run`, nothing is written to the target.
-    pub fn sample(records: Option<u64>, dry_run: bool) -> Self {
+    /// when `None`), a random sample drawn with `seed` if there is one;
+    /// with `dry_run`, nothing is written to the target.
+    pub fn sample(records: Option<u64>, seed: Option<u64>, dry_run: bool) -> Self {
         RunRequest {
             kind: RunKind::Test,
-            feed: Feed::Sample { records, dry_run },
+            feed: Feed::Sample {
+                records,
+                seed,
+                dry_run,
+            },
             ..RunRequest::source()
         }
     }
@@ -213,6 +223,14 @@ pub fn run_with(
         request.parent,
         sluice.actor(),
     )?;
+    if let Feed::Sample {
+        records,
+        seed,
+        dry_run,
+    } = &request.feed
+    {
+        log.set_run_sample(run_id, *records, *seed, *dry_run)?;
+    }
     let span = tracing::info_span!("run", run = run_id, pipeline = %pipeline.name);
     let _guard = span.enter();
     tracing::info!("Run started.");
@@ -421,6 +439,11 @@ fn execute(
             let out = to_normalize;
             match feed {
                 Feed::Source => ingest::run(sources, batch_size, &out, &r1),
+                Feed::Sample {
+                    records: Some(n),
+                    seed: Some(seed),
+                    ..
+                } => ingest::run_random(sources, batch_size, *n, *seed, &out, &r1),
                 Feed::Sample { records, .. } => {
                     ingest::run_capped(sources, batch_size, *records, &out, &r1)
                 }
@@ -440,8 +463,17 @@ fn execute(
         let r4 = reporter;
         let h_execute = stage_thread(Stage::Execute).spawn_scoped(s, move || {
             if let Feed::Sample { dry_run: true, .. } = feed {
-                let mut dry: Vec<DryRunTarget<'_, _>> =
-                    targets.iter_mut().map(DryRunTarget::new).collect();
+                // Each entity's stand-in reads the target key ledger.
+                let mut dry: Vec<DryRunTarget<'_, _>> = targets
+                    .iter_mut()
+                    .map(|t| match RunLog::open(&sluice.run_log_path()) {
+                        Ok(log) => DryRunTarget::comparing(t, log, &loaded.pipeline.name),
+                        Err(e) => {
+                            tracing::warn!(error = %e, "The run log could not be opened to read the target key ledger; the dry run compares nothing.");
+                            DryRunTarget::new(t)
+                        }
+                    })
+                    .collect();
                 execute::run(&mut dry, names, &from_transform, &r4)
             } else {
                 execute::run(targets, names, &from_transform, &r4)

@@ -14,6 +14,7 @@ mod export;
 mod groups;
 mod interrupted;
 mod job_schedule;
+mod ledger;
 mod plugin_store;
 mod queries;
 mod retention;
@@ -39,6 +40,10 @@ pub use groups::fixture;
 pub use groups::{ErrorExample, ErrorGroup, ErrorGroups, RetryGroup, StreamFailure};
 pub use interrupted::{InterruptedRun, RunningRun};
 pub use job_schedule::{JobRunRow, JobScheduleRow};
+pub use ledger::{
+    BodyDigest, DRY_RUN_REASON, DryRunOutcomes, DryRunRecord, KnownKey, LedgerEntry, LoadOutcome,
+    MAX_TARGET_ID_BYTES, WOULD_BE_UNCHANGED, WOULD_CREATE, WOULD_UPDATE, Would, body_digest,
+};
 pub use plugin_store::{
     CurrentChange, NewStoreVersion, OpenPromotion, StepVersionRow, StoreHistoryRow, StoreNameRow,
     StoreVersionRow,

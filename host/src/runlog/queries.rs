@@ -41,6 +41,16 @@ pub struct RunRow {
     /// `run`, `replay`, `rerun` or `test` (a test sync: no cursor moved, no
     /// dead-letter entry added or resolved).
     pub kind: String,
+    /// A test run: records read per entity, at most (none: all of them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample_records: Option<i64>,
+    /// A test run of a random sample: the seed that draws it again
+    /// (`sluice run --sample N --seed S`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample_seed: Option<String>,
+    /// A test run that never wrote to the target (`--dry-run`).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub dry_run: bool,
 }
 
 /// Counts of one stage for one entity.
@@ -183,7 +193,8 @@ pub struct RunFilter {
 
 const RUN_COLUMNS: &str =
     "id, pipeline, pipeline_path, config_hash, status, status_reason, started_at, finished_at,
-    duration_ms, extracted, loaded, failed, skipped, strategy, pid, kind";
+    duration_ms, extracted, loaded, failed, skipped, strategy, pid, kind,
+    sample_records, sample_seed, dry_run";
 
 fn run_row(r: &Row<'_>) -> rusqlite::Result<RunRow> {
     Ok(RunRow {
@@ -203,6 +214,9 @@ fn run_row(r: &Row<'_>) -> rusqlite::Result<RunRow> {
         strategy: r.get(13)?,
         pid: r.get(14)?,
         kind: r.get(15)?,
+        sample_records: r.get(16)?,
+        sample_seed: r.get(17)?,
+        dry_run: r.get(18)?,
     })
 }
 

@@ -30,6 +30,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("migrations/0010_job_schedule.sql")),
         M::up(include_str!("migrations/0011_plugin_store.sql")),
         M::up(include_str!("migrations/0012_webhook_deliveries.sql")),
+        M::up(include_str!("migrations/0013_target_ledger.sql")),
     ])
 });
 
@@ -203,6 +204,28 @@ impl RunLog {
         self.conn.execute(
             "UPDATE runs SET kind = ?2, parent_run_id = ?3, actor = ?4 WHERE id = ?1",
             params![run_id, kind, parent, actor],
+        )?;
+        Ok(())
+    }
+
+    /// Record how a test run reads its source: at most `records` records
+    /// per entity (all when `None`), a random sample drawn with `seed` (the
+    /// first records when `None`), and whether the target is written to.
+    pub fn set_run_sample(
+        &self,
+        run_id: i64,
+        records: Option<u64>,
+        seed: Option<u64>,
+        dry_run: bool,
+    ) -> Result<(), RunLogError> {
+        self.conn.execute(
+            "UPDATE runs SET sample_records = ?2, sample_seed = ?3, dry_run = ?4 WHERE id = ?1",
+            params![
+                run_id,
+                records.map(|n| i64::try_from(n).unwrap_or(i64::MAX)),
+                seed.map(|s| s.to_string()),
+                dry_run
+            ],
         )?;
         Ok(())
     }

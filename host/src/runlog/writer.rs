@@ -9,6 +9,7 @@ use super::context::RunContext;
 use super::cursors::commit_cursor;
 use super::dlq::{dead_letter, resolve};
 use super::error::RunLogError;
+use super::ledger::{LedgerEntry, StreamIds, record_loads};
 use super::rows::{insert_errors, insert_retries, insert_skips};
 use super::store::RunLog;
 use crate::errors::RecordError;
@@ -76,6 +77,17 @@ pub enum LogEvent {
         /// run started.
         keys: Vec<String>,
     },
+    /// Records the target answered `created`, `updated` or `unchanged`
+    /// for: they enter the target key ledger (in every run that writes to
+    /// the target, test runs and replays included).
+    Loaded {
+        /// The entity.
+        entity: String,
+        /// The target plugin's name.
+        target: String,
+        /// What it loaded.
+        entries: Vec<LedgerEntry>,
+    },
 }
 
 /// The writer thread and the channel into it.
@@ -92,7 +104,8 @@ pub struct WriterHandle {
 ///
 /// Failed records also enter (or update) the dead-letter queue; skipped
 /// records, and loaded records once their target has committed them,
-/// resolve their open entries. A test run ([`RunContext::test`]) records
+/// resolve their open entries; every record a target loaded enters the
+/// target key ledger. A test run ([`RunContext::test`]) records
 /// its errors and skips only: no dead-letter change, no cursor.
 pub fn spawn_writer(path: PathBuf, run: RunContext) -> Result<WriterHandle, RunLogError> {
     let mut log = RunLog::open(&path)?;
@@ -121,6 +134,7 @@ fn write_loop(
 ) -> Result<(u64, u64), RunLogError> {
     let run_id = run.run_id;
     let (mut errors, mut skips) = (0, 0);
+    let mut streams = StreamIds::new();
     while let Ok(first) = rx.recv() {
         let tx = log.conn.transaction()?;
         let opened = Instant::now();
@@ -150,6 +164,19 @@ fn write_loop(
                     skips += s.len() as u64;
                 }
                 LogEvent::Retries(r) => insert_retries(&tx, run_id, &r)?,
+                LogEvent::Loaded {
+                    entity,
+                    target,
+                    entries,
+                } => record_loads(
+                    &tx,
+                    &mut streams,
+                    run_id,
+                    &run.pipeline,
+                    &target,
+                    &entity,
+                    &entries,
+                )?,
                 LogEvent::Committed {
                     entity,
                     loaded,

@@ -11,6 +11,7 @@ use crate::connection::HttpExchange;
 use crate::errors::{Category, RecordError};
 use crate::plugin::{PluginFailure, PluginId, TargetPlugin, guard_target};
 use crate::record::Record;
+use crate::runlog::{LedgerEntry, LoadOutcome};
 use crate::strategy::{Backoff, RetryRecord, is_retried, plugin_retry_after};
 
 /// Something records can be written to.
@@ -181,6 +182,7 @@ pub fn run<T: RecordTarget>(
                 reporter.progress().add_failed(written.errors.len() as u64);
                 reporter.progress().add_skipped(written.skips.len() as u64);
                 reporter.retries(written.retries);
+                reporter.loaded_records(name, &target.plugin().name, written.ledger);
                 uncommitted[entity].loaded += written.loaded;
                 uncommitted[entity].keys.extend(written.loaded_keys);
                 reporter.errors(written.errors);
@@ -343,6 +345,8 @@ struct Written {
     loaded: u64,
     /// Keys of the loaded records, when the reporter wants them.
     loaded_keys: Vec<String>,
+    /// The loaded records, for the target key ledger.
+    ledger: Vec<LedgerEntry>,
     /// What was sent, per record, when phases are captured.
     load_document: Vec<serde_json::Value>,
     /// The target's final answer per record, when phases are captured.
@@ -450,8 +454,18 @@ fn write_batch<T: RecordTarget>(
             }
             match outcome {
                 Ok(
-                    WriteOutcome::Created(_) | WriteOutcome::Updated(_) | WriteOutcome::Unchanged,
+                    ref loaded @ (WriteOutcome::Created(_)
+                    | WriteOutcome::Updated(_)
+                    | WriteOutcome::Unchanged),
                 ) => {
+                    let (outcome, id) = match loaded {
+                        WriteOutcome::Created(id) => (LoadOutcome::Created, id.as_deref()),
+                        WriteOutcome::Updated(id) => (LoadOutcome::Updated, id.as_deref()),
+                        _ => (LoadOutcome::Unchanged, None),
+                    };
+                    written
+                        .ledger
+                        .push(LedgerEntry::new(&p.record.key, &p.sent.body, outcome, id));
                     written.loaded += 1;
                     if reporter.resolves(entity, &p.record.key) {
                         written.loaded_keys.push(p.record.key.clone());
@@ -950,6 +964,79 @@ mod tests {
             w.errors
                 .iter()
                 .all(|e| e.attempts == 1 && e.message.contains("retry time limit"))
+        );
+    }
+
+    /// Answers `created("t-0")`, `updated("t-1")`, `unchanged`, then skips.
+    struct Answering {
+        id: PluginId,
+    }
+
+    impl RecordTarget for Answering {
+        fn plugin(&self) -> &PluginId {
+            &self.id
+        }
+        fn begin(&mut self, _: &str) -> Result<Result<(), PluginError>, PluginFailure> {
+            Ok(Ok(()))
+        }
+        fn write(
+            &mut self,
+            _: &str,
+            records: &[Outgoing],
+        ) -> Result<Result<Vec<Result<WriteOutcome, PluginError>>, PluginError>, PluginFailure>
+        {
+            Ok(Ok((0..records.len())
+                .map(|i| {
+                    Ok(match i {
+                        0 => WriteOutcome::Created(Some("t-0".into())),
+                        1 => WriteOutcome::Updated(Some("t-1".into())),
+                        2 => WriteOutcome::Unchanged,
+                        _ => WriteOutcome::Skip("not mine".into()),
+                    })
+                })
+                .collect()))
+        }
+        fn commit(&mut self, _: &str) -> Result<Result<(), PluginError>, PluginFailure> {
+            Ok(Ok(()))
+        }
+    }
+
+    #[test]
+    fn what_a_target_loaded_goes_to_the_ledger_with_its_id_and_body_digest() {
+        let (reporter, rx) = reporter(1);
+        let mut targets = vec![Answering {
+            id: target(0, false, None).id,
+        }];
+        let (tx, input) = unbounded();
+        tx.send(Flow::Batch(Batch::new(0, records(4)))).unwrap();
+        tx.send(Flow::EndOfEntity(0)).unwrap();
+        drop(tx);
+        run(&mut targets, &["contacts".to_owned()], &input, &reporter);
+        drop(reporter);
+        let loaded: Vec<(String, String, Vec<LedgerEntry>)> = rx
+            .try_iter()
+            .filter_map(|e| match e {
+                LogEvent::Loaded {
+                    entity,
+                    target,
+                    entries,
+                } => Some((entity, target, entries)),
+                _ => None,
+            })
+            .collect();
+        let body = records(1)[0].body_json();
+        assert_eq!(
+            loaded,
+            vec![(
+                "contacts".to_owned(),
+                "mock".to_owned(),
+                vec![
+                    LedgerEntry::new("k0", &body, LoadOutcome::Created, Some("t-0")),
+                    LedgerEntry::new("k1", &body, LoadOutcome::Updated, Some("t-1")),
+                    LedgerEntry::new("k2", &body, LoadOutcome::Unchanged, None),
+                ]
+            )],
+            "the skipped record is not in the ledger"
         );
     }
 }

@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use crossbeam_channel::Sender;
 
+use super::sample::Reservoir;
 use super::{Batch, Flow, Reporter, Stage, StageReport};
-use crate::bindings::ExtractBatch;
 use crate::bindings::PluginError;
+use crate::bindings::{ExtractBatch, ExtractFailure, Extracted};
 use crate::connection::HttpExchange;
 use crate::errors::{Category, RecordError, codes};
 use crate::plugin::{PluginFailure, PluginId, SourcePlugin};
@@ -100,7 +101,17 @@ pub fn run_capped<S: RecordSource>(
 ) -> StageReport {
     let mut report = StageReport::new(Stage::Ingest, entities.len());
     for (index, entity) in entities.iter_mut().enumerate() {
-        if let Err(e) = read_entity(index, entity, batch_size, limit, out, reporter, &mut report) {
+        let read = read_entity(
+            index,
+            entity,
+            batch_size,
+            limit,
+            None,
+            out,
+            reporter,
+            &mut report,
+        );
+        if let Err(e) = read {
             tracing::error!(entity = %entity.name, plugin = %entity.source.plugin(), error = %e.message, "Source stream failed.");
             report.stream_failures += 1;
             reporter.errors(vec![e]);
@@ -112,13 +123,134 @@ pub fn run_capped<S: RecordSource>(
     report
 }
 
+/// A sample being drawn from one entity: items as the source gave them
+/// (only those drawn are parsed).
+type Sample = Reservoir<Result<Extracted, ExtractFailure>>;
+
+/// Like [`run`] for a test sync of a random sample: reads every item of
+/// each entity, in one pass, and passes on a uniform random sample of at
+/// most `records` of them (records and items that failed to parse alike),
+/// in source order, drawn with `seed`: the same seed over the same source
+/// data draws the same items. Memory holds at most `records` items (and
+/// the batch being read) per entity. No checkpoint is sent: a test run
+/// moves no cursor, and its items cover the whole source.
+pub fn run_random<S: RecordSource>(
+    entities: &mut [IngestEntity<S>],
+    batch_size: u32,
+    records: u64,
+    seed: u64,
+    out: &Sender<Flow>,
+    reporter: &Reporter,
+) -> StageReport {
+    let mut report = StageReport::new(Stage::Ingest, entities.len());
+    for (index, entity) in entities.iter_mut().enumerate() {
+        let mut sample = Sample::new(records, seed);
+        let read = read_entity(
+            index,
+            entity,
+            batch_size,
+            None,
+            Some(&mut sample),
+            out,
+            reporter,
+            &mut report,
+        );
+        tracing::info!(entity = %entity.name, read = sample.seen(), seed, "Drew a random sample.");
+        // What was sampled goes through even if the stream failed later.
+        let sent = reporter.is_halted()
+            || send_sample(
+                index,
+                entity,
+                batch_size,
+                sample,
+                out,
+                reporter,
+                &mut report,
+            );
+        if let Err(e) = read {
+            tracing::error!(entity = %entity.name, plugin = %entity.source.plugin(), error = %e.message, "Source stream failed.");
+            report.stream_failures += 1;
+            reporter.errors(vec![e]);
+        }
+        if !sent || out.send(Flow::EndOfEntity(index)).is_err() {
+            break;
+        }
+    }
+    report
+}
+
+/// Count and send a drawn sample downstream in batches of `batch_size`;
+/// false when downstream is gone.
+fn send_sample<S: RecordSource>(
+    index: usize,
+    entity: &IngestEntity<S>,
+    batch_size: u32,
+    sample: Sample,
+    out: &Sender<Flow>,
+    reporter: &Reporter,
+    report: &mut StageReport,
+) -> bool {
+    let (name, plugin) = (&entity.name, entity.source.plugin());
+    let key_field = entity.key_field.as_deref();
+    let items = sample.into_sorted();
+    let size = usize::try_from(batch_size).unwrap_or(usize::MAX).max(1);
+    let mut items = items.into_iter().peekable();
+    let mut batches = 0;
+    while items.peek().is_some() {
+        let mut records = Vec::new();
+        let mut errors = Vec::new();
+        for item in items.by_ref().take(size) {
+            match parse_item(item, key_field, name, plugin) {
+                Ok(r) => records.push(r),
+                Err(e) => errors.push(e),
+            }
+        }
+        batches += 1;
+        if !emit(index, name, batches, records, errors, out, reporter, report) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Count a batch's records and errors, capture it, report the errors and
+/// send the records downstream; false when downstream is gone.
+#[allow(clippy::too_many_arguments)]
+fn emit(
+    index: usize,
+    name: &str,
+    batch: u64,
+    records: Vec<Record>,
+    errors: Vec<RecordError>,
+    out: &Sender<Flow>,
+    reporter: &Reporter,
+    report: &mut StageReport,
+) -> bool {
+    if reporter.captures_phases() && !(records.is_empty() && errors.is_empty()) {
+        reporter.capture(name, batch, "extract", &extract_document(&records, &errors));
+    }
+    let counts = &mut report.counts[index];
+    counts.records_in += records.len() as u64 + errors.len() as u64;
+    counts.failed += errors.len() as u64;
+    counts.records_out += records.len() as u64;
+    reporter
+        .progress()
+        .add_extracted(records.len() as u64 + errors.len() as u64);
+    reporter.progress().add_failed(errors.len() as u64);
+    reporter.errors(errors);
+    records.is_empty() || out.send(Flow::Batch(Batch::new(index, records))).is_ok()
+}
+
 // A stream fails at most once per run; the error's size does not matter.
-#[allow(clippy::result_large_err)]
+/// Read `entity`: every batch goes downstream, or into `sample` when one
+/// is being drawn (then nothing is counted or sent here).
+#[allow(clippy::result_large_err, clippy::too_many_arguments)]
 fn read_entity<S: RecordSource>(
     index: usize,
     entity: &mut IngestEntity<S>,
     batch_size: u32,
     limit: Option<u64>,
+    mut sample: Option<&mut Sample>,
     out: &Sender<Flow>,
     reporter: &Reporter,
     report: &mut StageReport,
@@ -174,82 +306,32 @@ fn read_entity<S: RecordSource>(
         let progressed = !batch.items.is_empty() || batch.cursor != cursor;
         batches += 1;
         reporter.capture_http(&name, batches, entity.source.take_http());
-        let counts = &mut report.counts[index];
-        counts.records_in += batch.items.len() as u64;
-        let mut records = Vec::with_capacity(batch.items.len());
-        let mut errors = Vec::new();
-        for item in batch.items {
-            match item {
-                Ok(extracted) => match serde_json::from_str::<Object>(&extracted.body) {
-                    Ok(body) => {
-                        let key = entity
-                            .key_field
-                            .as_deref()
-                            .and_then(|k| get_path(&body, k))
-                            .and_then(key_text)
-                            .unwrap_or_else(|| extracted.key.clone());
-                        records.push(Record {
-                            key,
-                            position: extracted.key,
-                            body,
-                            source_payload: Arc::from(extracted.body),
-                        });
-                    }
-                    Err(e) => {
-                        let mut err = RecordError::new(
-                            Stage::Ingest,
-                            &name,
-                            Category::Mapping,
-                            codes::NOT_AN_OBJECT,
-                            format!(
-                                "source `{}` produced a record that is not a JSON object: {e}",
-                                plugin.name
-                            ),
-                        );
-                        err.plugin = Some(plugin.clone());
-                        err.record_key = Some(extracted.key.clone());
-                        err.source_position = Some(extracted.key);
-                        err.source_payload = Some(extracted.body);
-                        errors.push(err);
-                    }
-                },
-                Err(failure) => {
-                    let mut err = RecordError::from_plugin_error(
-                        Stage::Ingest,
-                        &name,
-                        &plugin,
-                        failure.error,
-                    );
-                    err.record_key = Some(failure.key.clone());
-                    err.source_position = Some(failure.key);
-                    err.source_payload = Some(failure.raw);
-                    errors.push(err);
+        if let Some(sample) = sample.as_deref_mut() {
+            batch.items.into_iter().for_each(|item| sample.offer(item));
+        } else {
+            let mut records = Vec::with_capacity(batch.items.len());
+            let mut errors = Vec::new();
+            for item in batch.items {
+                match parse_item(item, entity.key_field.as_deref(), &name, &plugin) {
+                    Ok(r) => records.push(r),
+                    Err(e) => errors.push(e),
                 }
             }
+            if !emit(
+                index, &name, batches, records, errors, out, reporter, report,
+            ) {
+                return Ok(());
+            }
         }
-        if reporter.captures_phases() && !(records.is_empty() && errors.is_empty()) {
-            reporter.capture(
-                &name,
-                batches,
-                "extract",
-                &extract_document(&records, &errors),
-            );
-        }
-        counts.failed += errors.len() as u64;
-        counts.records_out += records.len() as u64;
-        reporter
-            .progress()
-            .add_extracted(records.len() as u64 + errors.len() as u64);
-        reporter.progress().add_failed(errors.len() as u64);
-        reporter.errors(errors);
-        let read = counts.records_in;
-        if !records.is_empty() && out.send(Flow::Batch(Batch::new(index, records))).is_err() {
-            return Ok(());
-        }
+        let read = report.counts[index].records_in;
         if cut {
             return Ok(());
         }
-        if entity.incremental && batch.cursor.is_some() && batch.cursor != cursor {
+        if sample.is_none()
+            && entity.incremental
+            && batch.cursor.is_some()
+            && batch.cursor != cursor
+        {
             let checkpoint = Flow::Checkpoint {
                 entity: index,
                 cursor: batch.cursor.clone(),
@@ -283,6 +365,59 @@ fn read_entity<S: RecordSource>(
             }
         }
         cursor = batch.cursor;
+    }
+}
+
+/// A record, or the error of an item that is not one.
+// Errors go straight into a batch's error list; boxing them would only
+// move them.
+#[allow(clippy::result_large_err)]
+fn parse_item(
+    item: Result<Extracted, ExtractFailure>,
+    key_field: Option<&str>,
+    name: &str,
+    plugin: &PluginId,
+) -> Result<Record, RecordError> {
+    match item {
+        Ok(extracted) => match serde_json::from_str::<Object>(&extracted.body) {
+            Ok(body) => {
+                let key = key_field
+                    .and_then(|k| get_path(&body, k))
+                    .and_then(key_text)
+                    .unwrap_or_else(|| extracted.key.clone());
+                Ok(Record {
+                    key,
+                    position: extracted.key,
+                    body,
+                    source_payload: Arc::from(extracted.body),
+                })
+            }
+            Err(e) => {
+                let mut err = RecordError::new(
+                    Stage::Ingest,
+                    name,
+                    Category::Mapping,
+                    codes::NOT_AN_OBJECT,
+                    format!(
+                        "source `{}` produced a record that is not a JSON object: {e}",
+                        plugin.name
+                    ),
+                );
+                err.plugin = Some(plugin.clone());
+                err.record_key = Some(extracted.key.clone());
+                err.source_position = Some(extracted.key);
+                err.source_payload = Some(extracted.body);
+                Err(err)
+            }
+        },
+        Err(failure) => {
+            let mut err =
+                RecordError::from_plugin_error(Stage::Ingest, name, plugin, failure.error);
+            err.record_key = Some(failure.key.clone());
+            err.source_position = Some(failure.key);
+            err.source_payload = Some(failure.raw);
+            Err(err)
+        }
     }
 }
 
@@ -548,6 +683,15 @@ mod tests {
         total: usize,
         limit: Option<u64>,
     ) -> (StageReport, Vec<u32>, Vec<Flow>) {
+        run_greedy_sampling(per_read, total, limit, None)
+    }
+
+    fn run_greedy_sampling(
+        per_read: usize,
+        total: usize,
+        limit: Option<u64>,
+        seed: Option<u64>,
+    ) -> (StageReport, Vec<u32>, Vec<Flow>) {
         let errors = ErrorsConfig::default();
         let control = Arc::new(RunControl::new(
             [("contacts".to_owned(), errors.policy_for(None))].into(),
@@ -572,7 +716,10 @@ mod tests {
             },
         }];
         let (tx, rx) = unbounded();
-        let report = run_capped(&mut entities, 10, limit, &tx, &reporter);
+        let report = match (limit, seed) {
+            (Some(n), Some(seed)) => run_random(&mut entities, 10, n, seed, &tx, &reporter),
+            _ => run_capped(&mut entities, 10, limit, &tx, &reporter),
+        };
         drop(tx);
         let asked = std::mem::take(&mut entities[0].source.asked);
         (report, asked, rx.try_iter().collect())
@@ -611,6 +758,73 @@ mod tests {
         let (report, asked, _) = run_greedy(4, 20, None);
         assert_eq!(report.counts[0].records_in, 20);
         assert_eq!(asked, vec![10; 5]);
+    }
+
+    /// The positions of the records sent downstream, in order, and the
+    /// batch sizes.
+    fn sent(flows: &[Flow]) -> (Vec<String>, Vec<usize>) {
+        let batches: Vec<&Batch> = flows
+            .iter()
+            .filter_map(|f| match f {
+                Flow::Batch(b) => Some(b),
+                _ => None,
+            })
+            .collect();
+        (
+            batches
+                .iter()
+                .flat_map(|b| b.records.iter().map(|r| r.position.clone()))
+                .collect(),
+            batches.iter().map(|b| b.records.len()).collect(),
+        )
+    }
+
+    #[test]
+    fn a_random_sample_reads_the_whole_source_and_passes_on_n_records_in_source_order() {
+        let (report, asked, flows) = run_greedy_sampling(4, 100, Some(12), Some(42));
+        assert_eq!(
+            asked,
+            vec![10; 25],
+            "the whole source is read, at full batches"
+        );
+        let counts = report.counts[0];
+        assert_eq!(
+            (counts.records_in, counts.records_out, counts.failed),
+            (12, 12, 0),
+            "only the sample is counted"
+        );
+        let (positions, batch_sizes) = sent(&flows);
+        assert_eq!(
+            batch_sizes,
+            vec![10, 2],
+            "sent in batches of the batch size"
+        );
+        let index = |p: &String| p["in:".len()..].parse::<usize>().unwrap();
+        let indices: Vec<usize> = positions.iter().map(index).collect();
+        assert!(indices.windows(2).all(|w| w[0] < w[1]), "{indices:?}");
+        assert!(
+            indices.iter().any(|&i| i >= 12),
+            "not the first 12: {indices:?}"
+        );
+        assert!(
+            !flows.iter().any(|f| matches!(f, Flow::Checkpoint { .. })),
+            "a sample sends no checkpoint"
+        );
+        assert!(matches!(flows.last(), Some(Flow::EndOfEntity(0))));
+
+        // The same seed draws the same records; another seed others.
+        let (_, _, again) = run_greedy_sampling(4, 100, Some(12), Some(42));
+        assert_eq!(sent(&again).0, positions);
+        let (_, _, other) = run_greedy_sampling(4, 100, Some(12), Some(43));
+        assert_ne!(sent(&other).0, positions);
+
+        // A source smaller than the sample is passed on whole.
+        let (report, _, flows) = run_greedy_sampling(4, 5, Some(12), Some(42));
+        assert_eq!(report.counts[0].records_in, 5);
+        assert_eq!(
+            sent(&flows).0,
+            (0..5).map(|i| format!("in:{i}")).collect::<Vec<_>>()
+        );
     }
 
     #[test]

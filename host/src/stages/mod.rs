@@ -12,6 +12,7 @@ pub mod ingest;
 mod isolate;
 pub mod normalize;
 mod report;
+mod sample;
 pub mod transform;
 
 use crossbeam_channel::{Receiver, Sender};

@@ -8,7 +8,7 @@ use crate::errors::RecordError;
 use crate::model::Progress;
 use crate::model::SkipRecord;
 use crate::record::Record;
-use crate::runlog::{LogEvent, OpenKeys, Scrubber};
+use crate::runlog::{LedgerEntry, LogEvent, MAX_TARGET_ID_BYTES, OpenKeys, Scrubber};
 use crate::strategy::{RetryRecord, RunControl};
 
 /// Hands a stage's errors and skips to the run log writer, one message per
@@ -128,6 +128,24 @@ impl Reporter {
                 keys,
             });
         }
+    }
+
+    /// Records `target` loaded for `entity` enter the target key ledger
+    /// (their target ids redacted and bounded like every plugin answer).
+    pub fn loaded_records(&self, entity: &str, target: &str, mut entries: Vec<LedgerEntry>) {
+        if entries.is_empty() {
+            return;
+        }
+        for e in &mut entries {
+            if let Some(id) = &mut e.target_id {
+                self.scrub.text(id, MAX_TARGET_ID_BYTES);
+            }
+        }
+        let _ = self.tx.send(LogEvent::Loaded {
+            entity: entity.to_owned(),
+            target: target.to_owned(),
+            entries,
+        });
     }
 
     /// Live counts, for progress displays.

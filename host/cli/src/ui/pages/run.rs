@@ -10,8 +10,8 @@ use axum::response::Response;
 use maud::{Markup, html};
 use serde::Serialize;
 use sluice::runlog::{
-    CaptureRow, CursorMove, ErrorFilter, ErrorGroup, ErrorGroups, ErrorRow, PluginUseRow,
-    RunLogError, RunRow, StageRow, pretty_payload, unified_diff,
+    CaptureRow, CursorMove, DryRunOutcomes, ErrorFilter, ErrorGroup, ErrorGroups, ErrorRow,
+    PluginUseRow, RunLogError, RunRow, StageRow, pretty_payload, unified_diff,
 };
 
 use super::blocking;
@@ -23,6 +23,8 @@ use crate::ui::state::UiState;
 const PHASES: &[&str] = &["extract", "load", "response", "http"];
 /// Records shown under each error group.
 const FIRST_RECORDS: usize = 5;
+/// Records of a dry run listed one by one.
+const DRY_RUN_RECORDS: usize = 100;
 /// Longest capture document shown in a page, in bytes.
 const MAX_DOCUMENT: usize = 64 * 1024;
 
@@ -39,6 +41,10 @@ struct RunPage {
     captures: Vec<(String, usize)>,
     /// The cursors the run committed, with the ones before it.
     cursors: Vec<CursorMove>,
+    /// A dry run: what would have become of its records in the target
+    /// (from the target key ledger), the first records one by one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dry_run_outcomes: Option<DryRunOutcomes>,
 }
 
 #[derive(Serialize)]
@@ -109,6 +115,11 @@ pub async fn show(
             }
         }
         Ok(Some(RunPage {
+            dry_run_outcomes: if run.dry_run {
+                Some(log.dry_run_outcomes(id, DRY_RUN_RECORDS)?)
+            } else {
+                None
+            },
             stages: log.stage_counts(id)?,
             plugins: log.plugin_uses(id)?,
             skips: log
@@ -151,10 +162,14 @@ pub async fn show(
                 dt { "Extracted / loaded / failed / skipped" }
                 dd { (count(r.extracted)) " / " (count(r.loaded)) " / " (count(r.failed)) " / " (count(r.skipped)) }
                 dt { "Kind" } dd { (r.kind) @if r.kind == "test" { span.muted { " (a test sync: no cursor moved, the dead-letter queue untouched)" } } }
+                @if r.kind == "test" {
+                    dt { "Test" } dd { (test_description(r)) }
+                }
                 dt { "Error strategy" } dd { (r.strategy) }
                 dt { "Pipeline file" } dd { code { (r.pipeline_path) } " · " a href={ "/pipelines/" (url_encode(&r.pipeline)) "/timeline" } { "timeline" } }
                 dt { "Configuration" } dd { (digest(&r.config_hash)) }
             }
+            @if let Some(o) = &data.dry_run_outcomes { (dry_run(o, r.id)) }
             h2 { "Stages" }
             (stages_table(&data.stages))
             h2 { "Plugins" }
@@ -201,6 +216,52 @@ pub async fn show(
             (r.status == "running").then_some(5),
         )
     })
+}
+
+/// How a test run read its source, in words (with its seed, to draw the
+/// same sample again).
+fn test_description(r: &RunRow) -> String {
+    let seed = r.sample_seed.as_deref().and_then(|s| s.parse().ok());
+    let records = r.sample_records.and_then(|n| u64::try_from(n).ok());
+    crate::test_sync::describe(records, seed, r.dry_run)
+}
+
+/// What a dry run would have done in the target, and its first records.
+fn dry_run(o: &DryRunOutcomes, run_id: i64) -> Markup {
+    html! {
+        h2 id="dry-run" { "Dry run: what would happen in the target" }
+        table {
+            thead { tr { th.num { "Would create" } th.num { "Would update" } th.num { "Would be unchanged" }
+                @if o.not_compared > 0 { th.num { "Not compared" } } th.num { "Rejected" } } }
+            tbody { tr {
+                td.num { (count(o.would_create as i64)) } td.num { (count(o.would_update as i64)) }
+                td.num { (count(o.would_be_unchanged as i64)) }
+                @if o.not_compared > 0 { td.num { (count(o.not_compared as i64)) } }
+                td.num { (count(o.rejected as i64)) }
+            } }
+        }
+        p.muted { (crate::test_sync::LEDGER_NOTE) }
+        @if !o.records.is_empty() {
+            table {
+                thead { tr { th { "Entity" } th { "Record" } th { "Outcome" } th { "Target id / error" } } }
+                tbody { @for rec in &o.records { tr {
+                    td { (rec.entity) }
+                    td { @if let Some(k) = &rec.record_key { code { (k) } } }
+                    td { (rec.outcome.replace('-', " ")) }
+                    td {
+                        @if let Some(id) = &rec.target_id { code { (id) } }
+                        @if let Some(code) = &rec.code {
+                            (code) @if let Some(stage) = &rec.stage { " at " (stage) }
+                            @if let Some(m) = &rec.message { ": " (m) }
+                        }
+                    }
+                } } }
+            }
+            @if o.more > 0 {
+                p.muted { "… and " (count(o.more as i64)) " more (" code { "sluice runs show " (run_id) " --json" } " lists up to 1,000)." }
+            }
+        }
+    }
 }
 
 fn stages_table(stages: &[StageRow]) -> Markup {
