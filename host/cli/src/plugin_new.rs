@@ -1,7 +1,8 @@
 //! `sluice plugin new --lang LANG --kind KIND NAME`: a ready plugin project
-//! (source, build script, README, `cases.toml`) from templates embedded in
-//! the binary. Nothing is downloaded but the language's own packages, when
-//! the project is built.
+//! (source, build script, README, and `cases.toml` for a transformer or a
+//! normalizer, `pipeline.toml` with sample data for a source or a target)
+//! from templates embedded in the binary. Nothing is downloaded but the
+//! language's own packages, when the project is built.
 
 use std::path::{Path, PathBuf};
 
