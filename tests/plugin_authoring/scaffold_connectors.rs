@@ -4,7 +4,8 @@
 //! and runs end to end through the `pipeline.toml` it comes with: the
 //! source pages with a resumable cursor and dead-letters a malformed line
 //! with its line number; the target reports created, updated and unchanged
-//! records by key and fails a record without a key alone.
+//! records by key and fails a record without a key alone. The Python SDK's
+//! `http_send` pages an API through the host and a connection.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -351,4 +352,111 @@ fn connector_templates_name_the_languages_that_have_one() {
         assert!(err.contains("Rust and Python have one"), "{err}");
     }
     assert!(!env.path().join("x").exists());
+}
+
+/// A source that pages an API through the SDK's `http_send`, written over
+/// a scaffolded Python source: the cursor is the API's next page.
+const PAGING_SOURCE: &str = r#"
+from sluice_sdk import ExtractBatch, Extracted, Source, export_source, http_send, validation
+
+
+class Plugin(Source):
+    NAME = "pages"
+    OPTIONS_SCHEMA = {"type": "object", "additionalProperties": False}
+
+    def read(self, entity, cursor, max):
+        page = cursor or "1"
+        response = http_send("GET", f"/{entity}?page={page}", [("Accept", "application/json")])
+        if response.status != 200:
+            raise validation("bad-status", f"HTTP {response.status}")
+        answer = response.json()
+        items = [Extracted(f"{entity}:{r['id']}", r) for r in answer["records"]]
+        return ExtractBatch(items, answer["next"] or page, answer["next"] is None)
+
+
+Extract = export_source(Plugin)
+"#;
+
+#[test]
+fn a_python_source_pages_an_api_through_the_hosts_http() {
+    let server = crate::support::echo_server::EchoServer::start(|request| {
+        let page = if request.line.contains("page=2") {
+            2
+        } else {
+            1
+        };
+        let next = if page == 1 { "\"2\"" } else { "null" };
+        format!(r#"{{"records": [{{"id": "p{page}a"}}, {{"id": "p{page}b"}}], "next": {next}}}"#)
+    });
+    let env = TestEnv::new();
+    let tool = std::env::var("SLUICE_COMPONENTIZE_PY").unwrap_or_else(|_| "componentize-py".into());
+    let sdk = workspace().join("sdk/rust").display().to_string();
+    let out = env.cli(&[
+        "plugin",
+        "new",
+        "pages",
+        "--lang",
+        "python",
+        "--kind",
+        "source",
+        "--sdk-path",
+        &sdk,
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let dir = env.path().join("pages");
+    std::fs::write(dir.join("app.py"), PAGING_SOURCE).unwrap();
+    let built = Command::new(dir.join("build.sh"))
+        .current_dir(&dir)
+        .env("COMPONENTIZE_PY", &tool)
+        .output()
+        .unwrap();
+    assert!(built.status.success(), "{built:?}");
+
+    env.write(
+        "connections.toml",
+        &format!("[api]\nbase_url = \"{}\"\n", server.base_url()),
+    );
+    let pipeline = env.write(
+        "pipeline.toml",
+        r#"name = "pages"
+
+[source]
+plugin = "pages/pages.wasm"
+connection = "api"
+# No `dir`: Python's runtime links files and sockets, neither reachable.
+allow = ["wasi:filesystem", "wasi:sockets"]
+
+[target]
+plugin = "jsonl-file"
+dir = "out"
+
+[[entity]]
+name = "contacts"
+incremental = true
+target_options = { path = "contacts.jsonl" }
+
+[[entity.field]]
+target = "id"
+"#,
+    );
+    let summary = env.run(&pipeline);
+    assert_eq!(summary.status, RunStatus::Succeeded, "{summary:?}");
+    let ids: Vec<String> = jsonl(&env.read("out/contacts.jsonl"))
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, ["p1a", "p1b", "p2a", "p2b"]);
+    let lines: Vec<String> = server.received().iter().map(|r| r.line.clone()).collect();
+    assert_eq!(
+        lines,
+        [
+            "GET /contacts?page=1 HTTP/1.1",
+            "GET /contacts?page=2 HTTP/1.1"
+        ]
+    );
+    assert!(
+        server.received()[0]
+            .values("accept")
+            .contains(&"application/json".to_owned())
+    );
 }
