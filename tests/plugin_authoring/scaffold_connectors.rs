@@ -54,6 +54,9 @@ fn scaffold_connector(
     ] {
         assert!(dir.join(file).is_file(), "{file} is missing");
     }
+    assert!(!dir.join("cases.toml").exists());
+    let ignored = std::fs::read_to_string(dir.join(".gitignore")).unwrap();
+    assert!(ignored.lines().any(|l| l == "/out"), "{ignored}");
     let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
     assert!(
         readme.contains("/data") && readme.contains("`dir") && readme.contains("allow"),

@@ -408,7 +408,10 @@ fn connector_templates(lang: Lang, kind: Kind) -> anyhow::Result<Vec<File>> {
                 "README.md",
                 include_str!("../templates/rust/connector-README.md.tmpl"),
             ),
-            (".gitignore", include_str!("../templates/rust/gitignore")),
+            (
+                ".gitignore",
+                include_str!("../templates/rust/connector-gitignore"),
+            ),
         ],
         Lang::Python => vec![
             (
@@ -430,7 +433,10 @@ fn connector_templates(lang: Lang, kind: Kind) -> anyhow::Result<Vec<File>> {
                 "README.md",
                 include_str!("../templates/python/connector-README.md.tmpl"),
             ),
-            (".gitignore", include_str!("../templates/python/gitignore")),
+            (
+                ".gitignore",
+                include_str!("../templates/python/connector-gitignore"),
+            ),
         ],
         Lang::Go => bail!(
             "Go plugins are not supported yet: they need TinyGo 0.34 or later (for wasm32-wasip2 components), \
