@@ -9,11 +9,12 @@ The contract's shapes stay behind the same concepts as the Rust SDK:
 - a normalizer is a class deriving `Normalizer`: `normalize` takes a record
   (a dict) and returns a dict, or `Skip("reason")`;
 - errors are data: raise `PluginError` (use `validation(...)`,
-  `config(...)`, `mapping(...)`) and the record fails with that category and
-  code, while the run goes on. Any other exception traps the component,
-  which the host treats as a bug in the plugin;
+  `config(...)`, `mapping(...)`, `transient(...)`) and the record fails with
+  that category and code, while the run goes on. Any other exception traps
+  the component, which the host treats as a bug in the plugin;
 - `log(level, message)` writes to the host's log (there is no stdout or
-  stderr: the component is built with `--stub-wasi`).
+  stderr: transformers and normalizers are built with `--stub-wasi`, and a
+  connector's standard streams are captured, not shown).
 
 Values map to Python as: null -> None, boolean -> bool, integer -> int
 (64-bit), float -> float, text -> str, json -> the parsed dict or list,
