@@ -9,19 +9,39 @@ The contract's shapes stay behind the same concepts as the Rust SDK:
 - a normalizer is a class deriving `Normalizer`: `normalize` takes a record
   (a dict) and returns a dict, or `Skip("reason")`;
 - errors are data: raise `PluginError` (use `validation(...)`,
-  `config(...)`, `mapping(...)`) and the record fails with that category and
-  code, while the run goes on. Any other exception traps the component,
-  which the host treats as a bug in the plugin;
+  `config(...)`, `mapping(...)`, `transient(...)`) and the record fails with
+  that category and code, while the run goes on. Any other exception traps
+  the component, which the host treats as a bug in the plugin;
 - `log(level, message)` writes to the host's log (there is no stdout or
-  stderr: the component is built with `--stub-wasi`).
+  stderr: transformers and normalizers are built with `--stub-wasi`, and a
+  connector's standard streams are captured, not shown).
 
 Values map to Python as: null -> None, boolean -> bool, integer -> int
 (64-bit), float -> float, text -> str, json -> the parsed dict or list,
 decimal -> decimal.Decimal, timestamp -> Timestamp (a str subclass holding
 RFC 3339 text). Returning them maps back the same way.
 
-`export_transformer(Class)` and `export_normalizer(Class)` return the class
-componentize-py looks for in the app module (`Transform`, `Normalize`).
+- a source is a class deriving `Source`: `read(entity, cursor, max)`
+  returns an `ExtractBatch` of up to `max` items (`Extracted(key, record)`,
+  or `ExtractFailure(key, raw, error)` for an item that cannot be read, which
+  the host dead-letters alone), the cursor to resume from and whether the
+  stream is done. A `PluginError` raised by `read` fails the whole stream;
+- a target is a class deriving `Target`: `begin(entity)`, then
+  `write_record(entity, outgoing)` per record, returning `Created(id)`,
+  `Updated(id)`, `Unchanged()` or `Skip(reason)`, or raising a `PluginError`
+  that fails that record alone (override `write(entity, records)` instead to
+  write a batch at once: it returns one outcome or `PluginError` per record,
+  and what it raises fails the whole batch), then `commit(entity)`;
+- file connectors see their granted directory at `/data`: `data_path(path)`
+  resolves a `path` option there (rejecting paths that would leave it) and
+  `io_error(path, action, error)` turns an `OSError` into a categorised
+  `PluginError`; network connectors call `http_send(...)`, which goes
+  through the host (and the pipeline's `connection`).
+
+`export_transformer(Class)`, `export_normalizer(Class)`,
+`export_source(Class)` and `export_target(Class)` return the class
+componentize-py looks for in the app module (`Transform`, `Normalize`,
+`Extract`, `Load`).
 """
 
 import decimal
@@ -41,7 +61,8 @@ class Timestamp(str):
 
 
 class Skip:
-    """A normalizer's answer for a record that should not be synced."""
+    """A normalizer's or a target's answer for a record that should not be
+    synced (written); the reason is kept in the run log."""
 
     def __init__(self, reason: str):
         self.reason = reason
@@ -89,6 +110,11 @@ def config(message: str, code: str = INVALID_OPTIONS) -> PluginError:
 def mapping(code: str, message: str) -> PluginError:
     """A transform failed on this record."""
     return PluginError(types.ErrorCategory.MAPPING, code, message)
+
+
+def transient(code: str, message: str) -> PluginError:
+    """A temporary failure (a timeout, a 503): marked retryable."""
+    return PluginError(types.ErrorCategory.TRANSIENT, code, message, retryable=True)
 
 
 def log(level: str, message: str) -> None:
@@ -269,3 +295,310 @@ def export_normalizer(cls: type) -> type:
             return results
 
     return Normalize
+
+
+# --- Connectors: sources and targets ---------------------------------------
+
+#: Where the host mounts a file connector's granted directory (`dir`).
+DATA_DIR = "/data"
+
+
+def data_path(relative: str) -> str:
+    """`relative` (a `path` option) under `/data`. An empty path, an absolute
+    path or one with a `..` part is a `config` error: a connector only
+    reaches files inside its granted directory."""
+    if not isinstance(relative, str) or not relative.strip():
+        raise config("`path` must not be empty")
+    if relative.startswith("/"):
+        raise config(
+            f"`path` must be relative to the granted directory, but {relative!r} is absolute"
+        )
+    if ".." in relative.split("/"):
+        raise config(
+            f'`path` must stay inside the granted directory, but {relative!r} contains ".."'
+        )
+    return f"{DATA_DIR}/{relative}"
+
+
+def io_error(path: str, action: str, error: OSError) -> PluginError:
+    """An `OSError` on the file a connector was configured with (`path`, as
+    the option gives it) as a `PluginError` in plain words: a missing file,
+    a permission problem or a directory where a file was expected is a
+    `config` error; anything else is `transient` (retryable), code
+    `io-error`. `action` completes "... while {action}", e.g. "opening"."""
+    if isinstance(error, FileNotFoundError):
+        return config(f"{path!r} was not found in the granted directory", "file-not-found")
+    if isinstance(error, PermissionError):
+        return config(f"permission denied while {action} {path!r}", "permission-denied")
+    if isinstance(error, IsADirectoryError):
+        return config(f"{path}: is a directory, not a file; set `path` to a file inside it", "not-a-file")
+    if isinstance(error, NotADirectoryError):
+        return config(f"{path}: a part of the path that should be a directory is a file", "not-a-directory")
+    return transient("io-error", f"{action} {path!r} failed: {error.strerror or error}")
+
+
+class Response:
+    """An HTTP response, whatever its status: `status`, `headers` (a list of
+    (name, value) pairs), `body` (bytes); `text()` and `json()` decode it."""
+
+    def __init__(self, status: int, headers: List[Any], body: bytes):
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def header(self, name: str) -> Optional[str]:
+        """The first value of header `name` (any case), if any."""
+        wanted = name.lower()
+        return next((v for k, v in self.headers if k.lower() == wanted), None)
+
+    def text(self) -> str:
+        return self.body.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def http_send(
+    method: str,
+    url: str,
+    headers: Optional[List[Any]] = None,
+    body: Optional[bytes] = None,
+) -> Response:
+    """Send one request through the host (connectors only): `method` is
+    GET, POST, PUT, PATCH, DELETE or HEAD; `url` is absolute or relative to
+    the pipeline connection's base URL, which also adds the credentials.
+    A request that gets no response raises a `PluginError`: `config` when
+    the host denies it (no `connection`, a host not allowed), `transient`
+    (retryable) for a timeout or an unreachable host."""
+    from wit_world.imports import http as _http
+
+    request = _http.Request(
+        method=getattr(_http.Method, method.upper()),
+        url=url,
+        headers=list(headers or []),
+        body=body,
+    )
+    try:
+        answer = _http.send(request)
+    except Err as failure:
+        reason = failure.value
+        if isinstance(reason, _http.HttpError_Denied):
+            raise config(f"the host denied the request: {reason.value}", "http-denied")
+        if isinstance(reason, _http.HttpError_Timeout):
+            raise transient("timeout", f"{method} {url} timed out")
+        if isinstance(reason, _http.HttpError_Connect):
+            raise transient("connect", f"{method} {url}: {reason.value}")
+        if isinstance(reason, _http.HttpError_TooLarge):
+            raise PluginError(types.ErrorCategory.DEPENDENCY_NOT_READY, "too-large", "the response was too large")
+        raise transient("http-error", f"{method} {url}: {getattr(reason, 'value', reason)}")
+    return Response(answer.status, answer.headers, bytes(answer.body))
+
+
+class Extracted:
+    """A record read from the source; `key` says where it came from
+    (`contacts.jsonl:12`, an id)."""
+
+    def __init__(self, key: str, record: Dict[str, Any]):
+        self.key = key
+        self.record = record
+
+
+class ExtractFailure:
+    """An item that could not be read as a record: the host dead-letters it
+    with `raw` (the item as read) and the error, and the run goes on."""
+
+    def __init__(self, key: str, raw: str, error: PluginError):
+        self.key = key
+        self.raw = raw
+        self.error = error
+
+
+class ExtractBatch:
+    """One batch: `items` (`Extracted` or `ExtractFailure`, in source order,
+    at most the `max` asked for), `cursor` (the position after the batch,
+    passed to the next `read` and stored by incremental runs) and `done`
+    (true when there is nothing more to read)."""
+
+    def __init__(self, items: List[Any], cursor: Optional[str], done: bool):
+        self.items = items
+        self.cursor = cursor
+        self.done = done
+
+
+class Source(Plugin):
+    """Subclass it: `__init__(self, options: dict)` and
+    `read(self, entity, cursor, max) -> ExtractBatch`."""
+
+    def __init__(self, options: Dict[str, Any]):
+        if options:
+            raise config(f"this plugin takes no options, got {sorted(options)}")
+
+    def read(self, entity: str, cursor: Optional[str], max: int) -> ExtractBatch:
+        raise NotImplementedError
+
+
+class Created:
+    """A target's outcome: a new record, with the target's id if it has one."""
+
+    def __init__(self, id: Optional[str] = None):
+        self.id = id
+
+
+class Updated:
+    """A target's outcome: an existing record changed, with its id if known."""
+
+    def __init__(self, id: Optional[str] = None):
+        self.id = id
+
+
+class Unchanged:
+    """A target's outcome: the target already held this exact record."""
+
+
+class Outgoing:
+    """A record to write: `key` (for messages) and `body` (JSON object text);
+    `record()` parses the body."""
+
+    def __init__(self, key: str, body: str):
+        self.key = key
+        self.body = body
+
+    def record(self) -> Dict[str, Any]:
+        """The body as a dict; anything but a JSON object is a `validation`
+        error with code `not-an-object`."""
+        try:
+            decoded = json.loads(self.body)
+        except ValueError as error:
+            raise validation("not-an-object", f"the record is not valid JSON: {error}")
+        if not isinstance(decoded, dict):
+            raise validation("not-an-object", "a record must be a JSON object")
+        return decoded
+
+
+class Target(Plugin):
+    """Subclass it: `__init__(self, options: dict)`, `begin(self, entity)`,
+    `write_record(self, entity, outgoing)` (or `write(self, entity,
+    records)` for a whole batch) and `commit(self, entity)`."""
+
+    def __init__(self, options: Dict[str, Any]):
+        if options:
+            raise config(f"this plugin takes no options, got {sorted(options)}")
+
+    def begin(self, entity: str) -> None:
+        """Called once per run and entity before the first `write`."""
+
+    def write_record(self, entity: str, record: Outgoing) -> Any:
+        """Write one record: return `Created(id)`, `Updated(id)`,
+        `Unchanged()` or `Skip(reason)`; raise `PluginError` to fail it."""
+        raise NotImplementedError
+
+    def write(self, entity: str, records: List[Outgoing]) -> List[Any]:
+        """Write a batch: one outcome or `PluginError` per record, in order.
+        A `PluginError` raised here fails the whole batch."""
+        results: List[Any] = []
+        for record in records:
+            try:
+                results.append(self.write_record(entity, record))
+            except PluginError as error:
+                results.append(error)
+        return results
+
+    def commit(self, entity: str) -> None:
+        """Called once per run and entity after the last `write`."""
+
+
+def _call(method: Any, *args: Any) -> Any:
+    """Run a plugin method whose `PluginError` fails the whole call."""
+    try:
+        return method(*args)
+    except PluginError as error:
+        raise Err(error.to_wit())
+
+
+def export_source(cls: type) -> type:
+    """The `Extract` class componentize-py exports, running `cls`."""
+    from wit_world.exports import extract as wit
+
+    def to_item(item: Any) -> Any:
+        if isinstance(item, Extracted):
+            return Ok(wit.Extracted(key=item.key, body=json.dumps(item.record, ensure_ascii=False)))
+        if isinstance(item, ExtractFailure):
+            return Err(wit.ExtractFailure(key=item.key, raw=item.raw, error=item.error.to_wit()))
+        raise TypeError(f"a batch item must be Extracted or ExtractFailure, not {type(item).__name__}")
+
+    class Extract:
+        instance: Optional[Source] = None
+
+        def describe(self) -> "types.Descriptor":
+            return _descriptor(cls, "source")
+
+        def configure(self, options: str) -> None:
+            Extract.instance = None
+            Extract.instance = _configure(cls, options)
+
+        def read(self, entity: str, cursor: Optional[str], max: int) -> "wit.ExtractBatch":
+            plugin = Extract.instance
+            if plugin is None:
+                raise Err(_not_configured())
+            batch = _call(plugin.read, entity, cursor, max)
+            return wit.ExtractBatch(
+                items=[to_item(i) for i in batch.items], cursor=batch.cursor, done=batch.done
+            )
+
+    return Extract
+
+
+def export_target(cls: type) -> type:
+    """The `Load` class componentize-py exports, running `cls`."""
+    from wit_world.exports import load as wit
+
+    def to_result(outcome: Any) -> Any:
+        if isinstance(outcome, PluginError):
+            return Err(outcome.to_wit())
+        if isinstance(outcome, Created):
+            return Ok(wit.WriteOutcome_Created(outcome.id))
+        if isinstance(outcome, Updated):
+            return Ok(wit.WriteOutcome_Updated(outcome.id))
+        if isinstance(outcome, Unchanged):
+            return Ok(wit.WriteOutcome_Unchanged())
+        if isinstance(outcome, Skip):
+            return Ok(wit.WriteOutcome_Skip(outcome.reason))
+        raise TypeError(
+            f"a write outcome must be Created, Updated, Unchanged, Skip or PluginError, not {type(outcome).__name__}"
+        )
+
+    class Load:
+        instance: Optional[Target] = None
+
+        def describe(self) -> "types.Descriptor":
+            return _descriptor(cls, "target")
+
+        def configure(self, options: str) -> None:
+            Load.instance = None
+            Load.instance = _configure(cls, options)
+
+        def _plugin(self) -> Target:
+            if Load.instance is None:
+                raise Err(_not_configured())
+            return Load.instance
+
+        def begin(self, entity: str) -> None:
+            _call(self._plugin().begin, entity)
+
+        def write(self, entity: str, records: List["wit.Outgoing"]) -> List[Any]:
+            batch = [Outgoing(r.key, r.body) for r in records]
+            outcomes = _call(self._plugin().write, entity, batch)
+            if len(outcomes) != len(batch):
+                raise Err(
+                    PluginError(
+                        types.ErrorCategory.CONFIG,
+                        "wrong-outcome-count",
+                        f"`write` returned {len(outcomes)} outcomes for {len(batch)} records",
+                    ).to_wit()
+                )
+            return [to_result(o) for o in outcomes]
+
+        def commit(self, entity: str) -> None:
+            _call(self._plugin().commit, entity)
+
+    return Load

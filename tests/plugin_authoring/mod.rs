@@ -8,5 +8,6 @@ mod doctor;
 mod refusals;
 mod scaffold;
 mod scaffold_c;
+mod scaffold_connectors;
 mod scaffold_js;
 mod sdk_package;

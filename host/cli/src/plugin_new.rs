@@ -1,7 +1,8 @@
 //! `sluice plugin new --lang LANG --kind KIND NAME`: a ready plugin project
-//! (source, build script, README, `cases.toml`) from templates embedded in
-//! the binary. Nothing is downloaded but the language's own packages, when
-//! the project is built.
+//! (source, build script, README, and `cases.toml` for a transformer or a
+//! normalizer, `pipeline.toml` with sample data for a source or a target)
+//! from templates embedded in the binary. Nothing is downloaded but the
+//! language's own packages, when the project is built.
 
 use std::path::{Path, PathBuf};
 
@@ -215,6 +216,7 @@ pub fn new(args: &NewArgs) -> anyhow::Result<Exit> {
             .replace("{{sdk_note}}", &sdk_note)
             .replace("{{glue}}", c_glue(args.kind))
             .replace("{{bindings}}", &args.kind.world().replace('-', "_"))
+            .replace("{{allow}}", connector_allow(args.lang))
     };
     for (path, text) in files {
         write(&dir.join(path), &fill(text))?;
@@ -233,12 +235,20 @@ pub fn new(args: &NewArgs) -> anyhow::Result<Exit> {
     outln!("Next:");
     outln!("  cd {}", dir.display());
     outln!("  ./build.sh");
-    outln!("  sluice plugin test {crate_name}.wasm --cases cases.toml");
+    match args.kind {
+        Kind::Source | Kind::Target => outln!("  sluice run pipeline.toml"),
+        Kind::Transformer | Kind::Normalizer => {
+            outln!("  sluice plugin test {crate_name}.wasm --cases cases.toml")
+        }
+    }
     Ok(Exit::Success)
 }
 
 /// The project's files for `lang` and `kind`, or why there are none.
 fn templates(lang: Lang, kind: Kind) -> anyhow::Result<Vec<File>> {
+    if matches!(kind, Kind::Source | Kind::Target) {
+        return connector_templates(lang, kind);
+    }
     let cases_transformer = include_str!("../templates/common/transformer-cases.toml");
     let cases_normalizer = include_str!("../templates/common/normalizer-cases.toml");
     let transformer = kind == Kind::Transformer;
@@ -359,19 +369,117 @@ fn templates(lang: Lang, kind: Kind) -> anyhow::Result<Vec<File>> {
             format!("{lang:?}").to_lowercase()
         ),
     };
-    let cases = match kind {
-        Kind::Transformer => cases_transformer,
-        Kind::Normalizer => cases_normalizer,
-        Kind::Source | Kind::Target => bail!(
-            "there is no {} template yet: start from a built-in connector's source (plugins/jsonl-file-source, plugins/jsonl-file-target, plugins/rest-source in the Sluice repository) with the Rust SDK",
-            kind.world()
-        ),
-    };
+    let cases = pick(cases_transformer, cases_normalizer);
     files.push(("cases.toml", cases));
     if lang != Lang::Rust {
         files.extend(WIT);
     }
     Ok(files)
+}
+
+/// A connector's project files for `lang`: its source, build script and
+/// README, and instead of a `cases.toml` a `pipeline.toml` with sample data
+/// (`sample/contacts.jsonl`) that runs it end to end.
+fn connector_templates(lang: Lang, kind: Kind) -> anyhow::Result<Vec<File>> {
+    let source = kind == Kind::Source;
+    let pick = |s: &'static str, t: &'static str| if source { s } else { t };
+    let mut files: Vec<File> = match lang {
+        Lang::Rust => vec![
+            (
+                "Cargo.toml",
+                include_str!("../templates/rust/Cargo.toml.tmpl"),
+            ),
+            (
+                "rust-toolchain.toml",
+                include_str!("../templates/rust/rust-toolchain.toml"),
+            ),
+            (
+                "src/lib.rs",
+                pick(
+                    include_str!("../templates/rust/source.rs.tmpl"),
+                    include_str!("../templates/rust/target.rs.tmpl"),
+                ),
+            ),
+            (
+                "build.sh",
+                include_str!("../templates/rust/connector-build.sh.tmpl"),
+            ),
+            (
+                "README.md",
+                include_str!("../templates/rust/connector-README.md.tmpl"),
+            ),
+            (
+                ".gitignore",
+                include_str!("../templates/rust/connector-gitignore"),
+            ),
+        ],
+        Lang::Python => vec![
+            (
+                "app.py",
+                pick(
+                    include_str!("../templates/python/source.py.tmpl"),
+                    include_str!("../templates/python/target.py.tmpl"),
+                ),
+            ),
+            (
+                "sluice_sdk.py",
+                include_str!("../../../sdk/python/sluice_sdk.py"),
+            ),
+            (
+                "build.sh",
+                include_str!("../templates/python/connector-build.sh.tmpl"),
+            ),
+            (
+                "README.md",
+                include_str!("../templates/python/connector-README.md.tmpl"),
+            ),
+            (
+                ".gitignore",
+                include_str!("../templates/python/connector-gitignore"),
+            ),
+        ],
+        Lang::Go => bail!(
+            "Go plugins are not supported yet: they need TinyGo 0.34 or later (for wasm32-wasip2 components), \
+             which is not available to test them here. Write the plugin in Rust or Python for now."
+        ),
+        _ => bail!(
+            "there is no {} {} template yet (Rust and Python have one); start from `sluice plugin new --lang rust --kind {}` or `--lang python`",
+            lang.title(),
+            kind.world(),
+            kind.world()
+        ),
+    };
+    files.extend([
+        (
+            "pipeline.toml",
+            pick(
+                include_str!("../templates/common/source-pipeline.toml"),
+                include_str!("../templates/common/target-pipeline.toml"),
+            ),
+        ),
+        (
+            "sample/contacts.jsonl",
+            pick(
+                include_str!("../templates/common/source-sample.jsonl"),
+                include_str!("../templates/common/target-sample.jsonl"),
+            ),
+        ),
+    ]);
+    if lang != Lang::Rust {
+        files.extend(WIT);
+    }
+    Ok(files)
+}
+
+/// What a connector's step in `pipeline.toml` must `allow` for `lang`'s
+/// runtime, as a line of TOML (empty when nothing).
+fn connector_allow(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Python => {
+            "# Python's runtime links wasi:sockets; no address is reachable through it.\nallow = [\"wasi:sockets\"]\n"
+        }
+        _ => "",
+    }
 }
 
 /// The `sluice-sdk` dependency line and a note on where it comes from.
