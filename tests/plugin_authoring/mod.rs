@@ -3,10 +3,12 @@
 //! that keep the plugin's own code and name the plugin, and `sluice plugin
 //! test --cases`, `sluice plugin new` and `sluice plugin doctor`.
 
+mod agreement;
 mod cases;
 mod doctor;
 mod refusals;
 mod scaffold;
 mod scaffold_c;
 mod scaffold_js;
+mod scaffold_zig;
 mod sdk_package;

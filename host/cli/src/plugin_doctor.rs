@@ -186,11 +186,22 @@ fn pieces(lang: Lang) -> Vec<Piece> {
                 get: "install Rust with rustup (https://rustup.rs): every toolchain ships wasm-component-ld; or set WASM_COMPONENT_LD",
             },
         ],
-        Lang::Zig => vec![Piece {
-            what: "zig",
-            probe: program("zig", &["version"]),
-            get: "pip install ziglang, or https://ziglang.org/download",
-        }],
+        Lang::Zig => vec![
+            Piece {
+                what: "zig (0.17)",
+                probe: Probe::Program {
+                    env: Some("ZIG"),
+                    name: "zig",
+                    args: &["version"],
+                },
+                get: "pip install ziglang==0.17.1 (build.sh also finds the one `python3 -m ziglang` runs), or https://ziglang.org/download; or set ZIG",
+            },
+            Piece {
+                what: "wasm-component-ld",
+                probe: Probe::RustTool("wasm-component-ld"),
+                get: "install Rust with rustup (https://rustup.rs): every toolchain ships wasm-component-ld; or set WASM_COMPONENT_LD",
+            },
+        ],
         Lang::Go => vec![Piece {
             what: "tinygo (0.34 or later)",
             probe: program("tinygo", &["version"]),
