@@ -169,9 +169,15 @@ fn every_language_gives_the_same_answers_on_one_case_file() {
         }
         answers.insert(lang, list);
     }
-    if !skipped.is_empty() {
-        eprintln!("agreement: no toolchain for {skipped:?}, compared the others");
-    }
+    eprintln!(
+        "agreement: compared {:?}{}",
+        answers.keys().collect::<Vec<_>>(),
+        if skipped.is_empty() {
+            String::new()
+        } else {
+            format!("; no toolchain for {skipped:?}")
+        }
+    );
     assert!(
         answers.len() >= 2,
         "fewer than two languages to compare: {:?}",

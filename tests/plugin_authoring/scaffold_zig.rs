@@ -163,6 +163,28 @@ fn the_doctor_says_how_to_get_zig() {
         said.contains("MISSING") && said.contains("pip install ziglang==0.17.1"),
         "{said}"
     );
+
+    // PyPI's ziglang without a `zig` on PATH: found through `python3 -m
+    // ziglang`, as build.sh finds it.
+    let python = empty.join("python3");
+    std::fs::write(
+        &python,
+        "#!/bin/sh\n[ \"$*\" = \"-m ziglang version\" ] && echo 0.17.1\n",
+    )
+    .unwrap();
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&python, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let out = env
+        .command(&["plugin", "doctor", "--lang", "zig", "--json"])
+        .env("PATH", &empty)
+        .env_remove("ZIG")
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["pieces"][0]["present"], true, "{report}");
+    assert_eq!(report["pieces"][0]["detail"], "0.17.1", "{report}");
 }
 
 /// The checked-in Zig bindings came from today's C headers: `GENERATED`
