@@ -57,9 +57,12 @@ pub fn exportPlugin(comptime Plugin: type) void {
         }
 
         fn configure(options: *WitString, err: *WitError) callconv(.c) bool {
-            defer sluice.resetScratch();
+            // Freed after the result is copied: an error may point into the options.
+            defer {
+                b.normalizer_string_free(options);
+                sluice.resetScratch();
+            }
             const result = Plugin.configure(slice(options.*));
-            b.normalizer_string_free(options);
             switch (result) {
                 .ok => return true,
                 .err => |e| {

@@ -97,9 +97,12 @@ pub fn exportPlugin(comptime Plugin: type) void {
         }
 
         fn configure(options: *WitString, err: *WitError) callconv(.c) bool {
-            defer sluice.resetScratch();
+            // Freed after the result is copied: an error may point into the options.
+            defer {
+                b.field_transformer_string_free(options);
+                sluice.resetScratch();
+            }
             const result = Plugin.configure(slice(options.*));
-            b.field_transformer_string_free(options);
             switch (result) {
                 .ok => return true,
                 .err => |e| {
@@ -156,8 +159,14 @@ pub fn exportPlugin(comptime Plugin: type) void {
                 sluice.resetScratch();
             }
             b.exports_sluice_plugin_transform_text_batch_free(batch);
-            ret.text = owned(text.items);
-            text.deinit(sluice.allocator);
+            // `text` was allocated with malloc (c_allocator): handed over as
+            // it is, the bindings free it.
+            if (text.items.len > 0) {
+                ret.text = .{ .ptr = text.items.ptr, .len = text.items.len };
+            } else {
+                text.deinit(sluice.allocator);
+                ret.text = .{ .ptr = null, .len = 0 };
+            }
             ret.ends = .{ .ptr = if (count > 0) ends else blk: {
                 std.c.free(ends);
                 break :blk null;

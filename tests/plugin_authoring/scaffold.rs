@@ -130,7 +130,7 @@ fn a_rust_transformer_and_normalizer_build_outside_the_repository_and_pass_their
 
     // Built once for this test and the agreement test (agreement.rs).
     let dir = &slug_transformer("rust").unwrap().dir;
-    passes_its_cases(&env, &dir, "slug_rs.wasm", 7);
+    passes_its_cases(&env, dir, "slug_rs.wasm", 7);
     slugs_in_a_pipeline(&env, &dir.join("slug_rs.wasm"));
     for import in imports(&env, dir) {
         assert!(
@@ -179,9 +179,9 @@ fn a_python_transformer_builds_imports_only_the_contract_and_passes_the_shared_c
         std::fs::read_to_string(dir.join("cases.toml")).unwrap(),
         include_str!("../../host/cli/templates/common/transformer-cases.toml")
     );
-    passes_its_cases(&env, &dir, "slug_py.wasm", 7);
+    passes_its_cases(&env, dir, "slug_py.wasm", 7);
     slugs_in_a_pipeline(&env, &dir.join("slug_py.wasm"));
-    let imports = imports(&env, &dir);
+    let imports = imports(&env, dir);
     assert!(
         imports.iter().all(|i| i.starts_with("sluice:plugin/")),
         "built with --stub-wasi, it imports only the contract: {imports:?}"
