@@ -1,6 +1,6 @@
 #!/bin/sh
 # Regenerate sdk/zig/bindings/*.zig, the C bindings' headers (sdk/c/bindings)
-# translated into Zig with `zig translate-c` (Zig 0.16 and later have no
+# translated into Zig with `zig translate-c` (Zig 0.17 has no
 # @cImport). Run it after sdk/c/regenerate.sh; ZIG names the program
 # (default: zig on PATH). The Zig version is recorded in
 # sdk/zig/bindings/GENERATED with the headers' sha256, which a test compares.
