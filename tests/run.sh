@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the workspace on a fresh machine: installs the
 # WebAssembly target, componentize-py (for the Python plugin) and the
-# plugin authoring toolchains (tests/plugin_authoring) first.
+# plugin authoring toolchains (tests/plugin_authoring: componentize-js,
+# TypeScript, zig) first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,6 +46,23 @@ fi
 if [ -x "$js/node_modules/.bin/componentize-js" ]; then
     export SLUICE_COMPONENTIZE_JS="$PWD/$js/node_modules/.bin/componentize-js"
     export SLUICE_TSC="$PWD/$js/node_modules/.bin/tsc"
+fi
+
+# zig builds the Zig plugins that tests/plugin_authoring scaffolds; PyPI's
+# `ziglang` wheel in a private venv, pinned like componentize-py.
+zig_tools=target/zig-tools
+zig_bin=$zig_tools/lib/python3*/site-packages/ziglang/zig
+# shellcheck disable=SC2086
+if ! ls $zig_bin >/dev/null 2>&1 || [ "$($zig_bin version)" != "0.17.1" ]; then
+    if python3 -m venv "$zig_tools"; then
+        "$zig_tools/bin/python" -m pip install --quiet --disable-pip-version-check ziglang==0.17.1 \
+            || echo "tests/run.sh: could not install ziglang; the Zig plugin tests will be skipped" >&2
+    fi
+fi
+# shellcheck disable=SC2086
+if ls $zig_bin >/dev/null 2>&1; then
+    SLUICE_ZIG="$(cd "$(dirname $zig_bin)" && pwd)/zig"
+    export SLUICE_ZIG
 fi
 
 cargo test --workspace "$@"

@@ -3,6 +3,7 @@
 //! that keep the plugin's own code and name the plugin, and `sluice plugin
 //! test --cases`, `sluice plugin new` and `sluice plugin doctor`.
 
+mod agreement;
 mod cases;
 mod doctor;
 mod refusals;
@@ -10,4 +11,5 @@ mod scaffold;
 mod scaffold_c;
 mod scaffold_connectors;
 mod scaffold_js;
+mod scaffold_zig;
 mod sdk_package;

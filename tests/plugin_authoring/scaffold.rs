@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use sluice::stages::finalize::RunStatus;
 
+use super::agreement::slug_transformer;
 use crate::hostile::write_pipeline;
 use crate::support::{TestEnv, jsonl, stderr, stdout, workspace};
 
@@ -112,7 +113,7 @@ pub(super) fn imports(env: &TestEnv, dir: &Path) -> Vec<String> {
         .collect()
 }
 
-fn rust_env(target: &Path) -> Vec<(&'static str, String)> {
+pub(super) fn rust_env(target: &Path) -> Vec<(&'static str, String)> {
     vec![
         ("CARGO_TARGET_DIR", target.display().to_string()),
         ("CARGO_NET_OFFLINE", "true".to_owned()),
@@ -127,10 +128,11 @@ fn a_rust_transformer_and_normalizer_build_outside_the_repository_and_pass_their
     let vars = rust_env(&target);
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
 
-    let dir = scaffold(&env, "slug-rs", "rust", "transformer", &vars);
-    passes_its_cases(&env, &dir, "slug_rs.wasm", 7);
+    // Built once for this test and the agreement test (agreement.rs).
+    let dir = &slug_transformer("rust").unwrap().dir;
+    passes_its_cases(&env, dir, "slug_rs.wasm", 7);
     slugs_in_a_pipeline(&env, &dir.join("slug_rs.wasm"));
-    for import in imports(&env, &dir) {
+    for import in imports(&env, dir) {
         assert!(
             [
                 "wasi:cli/",
@@ -154,7 +156,7 @@ fn a_rust_transformer_and_normalizer_build_outside_the_repository_and_pass_their
     passes_its_cases(&env, &dir, "tidy_rs.wasm", 4);
 }
 
-fn componentize_py() -> String {
+pub(super) fn componentize_py() -> String {
     let tool = std::env::var("SLUICE_COMPONENTIZE_PY").unwrap_or_else(|_| "componentize-py".into());
     let works = Command::new(&tool)
         .arg("--help")
@@ -170,22 +172,16 @@ fn componentize_py() -> String {
 #[test]
 fn a_python_transformer_builds_imports_only_the_contract_and_passes_the_shared_cases() {
     let env = TestEnv::new();
-    let tool = componentize_py();
-    let dir = scaffold(
-        &env,
-        "slug-py",
-        "python",
-        "transformer",
-        &[("COMPONENTIZE_PY", &tool)],
-    );
+    // Built once for this test and the agreement test (agreement.rs).
+    let dir = &slug_transformer("python").unwrap().dir;
     // The same case file as the Rust transformer: both languages agree.
     assert_eq!(
         std::fs::read_to_string(dir.join("cases.toml")).unwrap(),
         include_str!("../../host/cli/templates/common/transformer-cases.toml")
     );
-    passes_its_cases(&env, &dir, "slug_py.wasm", 7);
+    passes_its_cases(&env, dir, "slug_py.wasm", 7);
     slugs_in_a_pipeline(&env, &dir.join("slug_py.wasm"));
-    let imports = imports(&env, &dir);
+    let imports = imports(&env, dir);
     assert!(
         imports.iter().all(|i| i.starts_with("sluice:plugin/")),
         "built with --stub-wasi, it imports only the contract: {imports:?}"
@@ -213,8 +209,8 @@ fn languages_without_a_template_say_so() {
     assert!(err.contains("TinyGo 0.34"), "{err}");
     let err = stderr(&env.cli(&["plugin", "new", "x", "--lang", "go", "--kind", "source"]));
     assert!(err.contains("TinyGo 0.34"), "{err}");
-    let err = stderr(&env.cli(&["plugin", "new", "x", "--lang", "zig"]));
-    assert!(err.contains("no Zig template yet"), "{err}");
+    let err = stderr(&env.cli(&["plugin", "new", "x", "--lang", "go", "--kind", "normalizer"]));
+    assert!(err.contains("TinyGo 0.34"), "{err}");
     let err = stderr(&env.cli(&["plugin", "new", "Bad_Name", "--lang", "rust"]));
     assert!(err.contains("is not a plugin name"), "{err}");
     assert!(!env.path().join("x").exists());

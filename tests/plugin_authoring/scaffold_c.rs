@@ -13,11 +13,12 @@ use std::process::Command;
 
 use sha2::{Digest, Sha256};
 
+use super::agreement::slug_transformer;
 use super::scaffold::{imports, passes_its_cases, scaffold, slugs_in_a_pipeline};
-use crate::support::{TestEnv, stdout, workspace};
+use crate::support::{TestEnv, copy_dir, stdout, workspace};
 
 /// clang with the wasm32 builtins, or `None` (after saying why) outside CI.
-fn c_compiler(test: &str) -> Option<String> {
+pub(super) fn c_compiler(test: &str) -> Option<String> {
     let cc = std::env::var("SLUICE_CC").unwrap_or_else(|_| "clang".to_owned());
     let builtins = Command::new(&cc)
         .args(["--target=wasm32-wasi", "--print-libgcc-file-name"])
@@ -50,18 +51,25 @@ fn a_c_transformer_imports_only_the_contract_and_passes_the_shared_cases() {
         return;
     };
     let env = TestEnv::new();
-    let dir = scaffold(&env, "slug-c", "c", "transformer", &[("CC", &cc)]);
+    // Built once for this test and the agreement test (agreement.rs).
+    let Some(built) = slug_transformer("c") else {
+        return;
+    };
+    let dir = &built.dir;
     // The same case file as the Rust, Python and JavaScript transformers.
     assert_eq!(
         std::fs::read_to_string(dir.join("cases.toml")).unwrap(),
         include_str!("../../host/cli/templates/common/transformer-cases.toml")
     );
-    passes_its_cases(&env, &dir, "slug_c.wasm", 7);
-    slugs_in_a_pipeline(&env, &dir.join("slug_c.wasm"));
-    only_the_contract(&env, &dir);
+    passes_its_cases(&env, dir, "slug_c.wasm", 7);
+    slugs_in_a_pipeline(&env, &built.wasm);
+    only_the_contract(&env, dir);
 
     // One printf pulls in the WASI adapter: the component then imports
-    // `wasi:filesystem` and more, refused before anything runs.
+    // `wasi:filesystem` and more, refused before anything runs (in a copy:
+    // the built project is shared).
+    let dir = env.path().join("slug-c");
+    copy_dir(&built.dir, &dir);
     let plugin = dir.join("src/plugin.c");
     let text = std::fs::read_to_string(&plugin).unwrap();
     let with_stdio = text

@@ -9,8 +9,9 @@
 use std::path::Path;
 use std::process::Command;
 
+use super::agreement::slug_transformer;
 use super::scaffold::{imports, passes_its_cases, scaffold, slugs_in_a_pipeline};
-use crate::support::{TestEnv, stdout};
+use crate::support::{TestEnv, copy_dir, stdout};
 
 /// The program `var` names, or `name` on PATH, if it answers `--version`.
 fn tool(var: &str, name: &str) -> Option<String> {
@@ -23,7 +24,7 @@ fn tool(var: &str, name: &str) -> Option<String> {
 }
 
 /// componentize-js and tsc, or `None` (after saying why) outside CI.
-fn js_tools(test: &str) -> Option<(String, String)> {
+pub(super) fn js_tools(test: &str) -> Option<(String, String)> {
     let found = (
         tool("SLUICE_COMPONENTIZE_JS", "componentize-js"),
         tool("SLUICE_TSC", "tsc"),
@@ -40,7 +41,7 @@ fn js_tools(test: &str) -> Option<(String, String)> {
     }
 }
 
-fn build_env(tools: &(String, String)) -> [(&'static str, &str); 2] {
+pub(super) fn build_env(tools: &(String, String)) -> [(&'static str, &str); 2] {
     [("COMPONENTIZE_JS", &tools.0), ("TSC", &tools.1)]
 }
 
@@ -58,21 +59,25 @@ fn a_javascript_transformer_imports_only_the_contract_and_passes_the_shared_case
         return;
     };
     let env = TestEnv::new();
-    let dir = scaffold(&env, "slug-js", "js", "transformer", &build_env(&tools));
+    // Built once for this test and the agreement test (agreement.rs).
+    let Some(built) = slug_transformer("js") else {
+        return;
+    };
+    let dir = &built.dir;
     // The same case file as the Rust and Python transformers: all agree.
     assert_eq!(
         std::fs::read_to_string(dir.join("cases.toml")).unwrap(),
         include_str!("../../host/cli/templates/common/transformer-cases.toml")
     );
-    passes_its_cases(&env, &dir, "slug_js.wasm", 7);
-    slugs_in_a_pipeline(&env, &dir.join("slug_js.wasm"));
-    only_the_contract(&env, &dir);
+    passes_its_cases(&env, dir, "slug_js.wasm", 7);
+    slugs_in_a_pipeline(&env, &built.wasm);
+    only_the_contract(&env, dir);
 
     // Built with only `-d http fetch-event`, it imports `wasi:filesystem`:
     // refused before compiling, with the componentize-js flags that fix it.
-    let wide = dir.join("wide.wasm");
+    let wide = env.path().join("wide.wasm");
     let built = Command::new(&tools.0)
-        .current_dir(&dir)
+        .current_dir(dir)
         .args([
             "app.js",
             "--wit",
@@ -114,15 +119,22 @@ fn a_typescript_transformer_is_type_checked_imports_only_the_contract_and_passes
         return;
     };
     let env = TestEnv::new();
-    let dir = scaffold(&env, "slug-ts", "ts", "transformer", &build_env(&tools));
+    // Built once for this test and the agreement test (agreement.rs).
+    let Some(built) = slug_transformer("ts") else {
+        return;
+    };
+    let dir = &built.dir;
     assert_eq!(
         std::fs::read_to_string(dir.join("cases.toml")).unwrap(),
         include_str!("../../host/cli/templates/common/transformer-cases.toml")
     );
-    passes_its_cases(&env, &dir, "slug_ts.wasm", 7);
-    only_the_contract(&env, &dir);
+    passes_its_cases(&env, dir, "slug_ts.wasm", 7);
+    only_the_contract(&env, dir);
 
-    // The SDK's types reach the author: a call that breaks them does not build.
+    // The SDK's types reach the author: a call that breaks them does not
+    // build (in a copy: the built project is shared).
+    let dir = env.path().join("slug-ts");
+    copy_dir(&built.dir, &dir);
     let app = dir.join("src/app.ts");
     let text = std::fs::read_to_string(&app).unwrap();
     std::fs::write(

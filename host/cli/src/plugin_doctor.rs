@@ -52,6 +52,8 @@ enum Probe {
     /// A program that rustup ships in rustc's sysroot
     /// (`lib/rustlib/<host>/bin`), or on PATH.
     RustTool(&'static str),
+    /// The first of these probes that finds something.
+    AnyOf(&'static [Probe]),
     /// One of these directories exists (or the one an environment variable names).
     Dir {
         env: Option<&'static str>,
@@ -186,11 +188,30 @@ fn pieces(lang: Lang) -> Vec<Piece> {
                 get: "install Rust with rustup (https://rustup.rs): every toolchain ships wasm-component-ld; or set WASM_COMPONENT_LD",
             },
         ],
-        Lang::Zig => vec![Piece {
-            what: "zig",
-            probe: program("zig", &["version"]),
-            get: "pip install ziglang, or https://ziglang.org/download",
-        }],
+        Lang::Zig => vec![
+            Piece {
+                what: "zig (0.17)",
+                // What build.sh looks for: $ZIG, zig on PATH, PyPI's ziglang.
+                probe: Probe::AnyOf(&[
+                    Probe::Program {
+                        env: Some("ZIG"),
+                        name: "zig",
+                        args: &["version"],
+                    },
+                    Probe::Program {
+                        env: None,
+                        name: "python3",
+                        args: &["-m", "ziglang", "version"],
+                    },
+                ]),
+                get: "pip install ziglang==0.17.1 (build.sh also finds the one `python3 -m ziglang` runs), or https://ziglang.org/download; or set ZIG",
+            },
+            Piece {
+                what: "wasm-component-ld",
+                probe: Probe::RustTool("wasm-component-ld"),
+                get: "install Rust with rustup (https://rustup.rs): every toolchain ships wasm-component-ld; or set WASM_COMPONENT_LD",
+            },
+        ],
         Lang::Go => vec![Piece {
             what: "tinygo (0.34 or later)",
             probe: program("tinygo", &["version"]),
@@ -311,6 +332,7 @@ fn probe(probe: &Probe) -> Option<String> {
                 .find(|p| p.is_file())
                 .map(|p| p.display().to_string())
         }
+        Probe::AnyOf(probes) => probes.iter().find_map(self::probe),
         Probe::Dir { env, paths } => env
             .and_then(std::env::var_os)
             .map(PathBuf::from)

@@ -24,7 +24,7 @@ pub enum Lang {
     Ts,
     /// C, with clang, wasi-libc and the bindings `wit-bindgen c` generated (in `sdk/c`).
     C,
-    /// Zig.
+    /// Zig, on top of the C bindings (`sdk/zig`).
     Zig,
     /// Go, with TinyGo.
     Go,
@@ -146,6 +146,32 @@ const C_NORMALIZER: [File; 3] = [
     ),
 ];
 
+/// The Zig SDK (`sdk/zig`): the module, the glue of both worlds, and the C
+/// bindings' headers translated by `zig translate-c` (both worlds: zig
+/// loads every file the SDK imports).
+const ZIG_SDK: [File; 5] = [
+    (
+        "sdk/sluice.zig",
+        include_str!("../../../sdk/zig/sluice.zig"),
+    ),
+    (
+        "sdk/transformer.zig",
+        include_str!("../../../sdk/zig/transformer.zig"),
+    ),
+    (
+        "sdk/normalizer.zig",
+        include_str!("../../../sdk/zig/normalizer.zig"),
+    ),
+    (
+        "sdk/bindings/field_transformer.zig",
+        include_str!("../../../sdk/zig/bindings/field_transformer.zig"),
+    ),
+    (
+        "sdk/bindings/normalizer.zig",
+        include_str!("../../../sdk/zig/bindings/normalizer.zig"),
+    ),
+];
+
 /// The name of the C SDK's glue file for `kind` (`sdk/sluice_<glue>.c`).
 fn c_glue(kind: Kind) -> &'static str {
     match kind {
@@ -221,7 +247,7 @@ pub fn new(args: &NewArgs) -> anyhow::Result<Exit> {
     for (path, text) in files {
         write(&dir.join(path), &fill(text))?;
     }
-    if args.lang == Lang::C {
+    if matches!(args.lang, Lang::C | Lang::Zig) {
         let (path, bytes) = c_component_type(args.kind);
         std::fs::write(dir.join(path), bytes)
             .with_context(|| format!("cannot write {}", dir.join(path).display()))?;
@@ -363,11 +389,32 @@ fn templates(lang: Lang, kind: Kind) -> anyhow::Result<Vec<File>> {
             });
             files
         }
-        Lang::Zig => bail!(
-            "there is no {} template yet (Rust, Python, JavaScript, TypeScript and C have one); `sluice plugin doctor --lang {}` lists the toolchain it would need",
-            lang.title(),
-            format!("{lang:?}").to_lowercase()
-        ),
+        Lang::Zig => {
+            let mut files = vec![
+                (
+                    "src/plugin.zig",
+                    pick(
+                        include_str!("../templates/zig/transformer.zig.tmpl"),
+                        include_str!("../templates/zig/normalizer.zig.tmpl"),
+                    ),
+                ),
+                ("build.sh", include_str!("../templates/zig/build.sh.tmpl")),
+                ("README.md", include_str!("../templates/zig/README.md.tmpl")),
+                (".gitignore", include_str!("../templates/zig/gitignore")),
+            ];
+            files.extend(ZIG_SDK);
+            // The generated C bindings (not the C SDK's glue: the Zig
+            // SDK implements the exports itself).
+            files.extend(
+                match kind {
+                    Kind::Transformer => C_TRANSFORMER,
+                    _ => C_NORMALIZER,
+                }
+                .into_iter()
+                .filter(|(path, _)| path.starts_with("sdk/bindings/")),
+            );
+            files
+        }
     };
     let cases = pick(cases_transformer, cases_normalizer);
     files.push(("cases.toml", cases));
