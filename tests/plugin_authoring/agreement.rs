@@ -48,25 +48,38 @@ pub(super) fn slug_transformer(lang: &str) -> Option<&'static Built> {
     BUILT[i].get_or_init(|| build(lang)).as_ref()
 }
 
-/// Where the shared projects live: a folder under the target directory,
-/// one per test run (earlier runs' folders are removed after a day).
+/// Where the shared projects live: `slug-transformers/<process id>` under
+/// the target directory. Earlier runs' folders are removed at the start of
+/// a run: those of processes that are gone (or, without `/proc`, older than
+/// a day).
 fn home() -> &'static TestEnv {
     static HOME: OnceLock<TestEnv> = OnceLock::new();
     HOME.get_or_init(|| {
         let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("slug-transformers");
         std::fs::create_dir_all(&root).unwrap();
+        let proc = Path::new("/proc");
         let day_ago = SystemTime::now() - Duration::from_secs(24 * 3600);
         for entry in std::fs::read_dir(&root).unwrap().flatten() {
-            let old = entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .is_ok_and(|t| t < day_ago);
-            if old {
+            let gone = if proc.is_dir() {
+                !proc.join(entry.file_name()).exists()
+            } else {
+                entry
+                    .metadata()
+                    .and_then(|m| m.modified())
+                    .is_ok_and(|t| t < day_ago)
+            };
+            if gone {
                 let _ = std::fs::remove_dir_all(entry.path());
             }
         }
+        let dir = root.join(std::process::id().to_string());
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
         TestEnv {
-            dir: tempfile::tempdir_in(&root).unwrap(),
+            dir: tempfile::Builder::new()
+                .prefix("run")
+                .tempdir_in(&dir)
+                .unwrap(),
         }
     })
 }
