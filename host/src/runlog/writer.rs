@@ -306,7 +306,7 @@ mod tests {
         // the lock (were each batch's rows written as it came, the writer's
         // transactions would follow one another with no gap until the end).
         let sender = writer.tx.clone();
-        let feeding = std::thread::spawn(move || {
+        let feeding = thread::spawn(move || {
             for i in 0..150 {
                 let entry = LedgerEntry::new(&format!("k{i}"), "{}", LoadOutcome::Created, None);
                 sender
@@ -316,10 +316,10 @@ mod tests {
                         entries: vec![entry],
                     })
                     .unwrap();
-                std::thread::sleep(Duration::from_millis(2));
+                thread::sleep(Duration::from_millis(2));
             }
         });
-        std::thread::sleep(Duration::from_millis(30));
+        thread::sleep(Duration::from_millis(30));
         let other = rusqlite::Connection::open(&path).unwrap();
         other.busy_timeout(Duration::from_millis(100)).unwrap();
         other.execute_batch("BEGIN IMMEDIATE; COMMIT;").unwrap();
