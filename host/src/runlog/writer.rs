@@ -35,6 +35,15 @@ const WAL_AUTOCHECKPOINT_PAGES: i64 = 8_000;
 /// pages of the error and dead-letter tables stay cached across commits.
 const WRITER_CACHE_KIB: i64 = 16 * 1024;
 
+/// Target key ledger rows kept back before the writer opens a transaction
+/// just for them. Ledger rows come with every loaded batch: writing each
+/// batch's at once would keep a write transaction open almost all the time
+/// of a clean run (each waits up to [`GROUP_COMMIT`] for more), and other
+/// writers of the run log (`sluice plugin promote`, the daemon) would wait
+/// for the run to end. Rows kept back go with the next transaction opened
+/// for anything else, or when this many have gathered, or at the end.
+const LEDGER_FLUSH_ROWS: usize = 4096;
+
 /// Something for the run log writer to record.
 #[derive(Debug)]
 pub enum LogEvent {
@@ -135,10 +144,25 @@ fn write_loop(
     let run_id = run.run_id;
     let (mut errors, mut skips) = (0, 0);
     let mut streams = StreamIds::new();
+    let mut ledger = LedgerRows::default();
     while let Ok(first) = rx.recv() {
+        let first = match first {
+            LogEvent::Loaded {
+                entity,
+                target,
+                entries,
+            } => {
+                ledger.keep(entity, target, entries);
+                if ledger.rows < LEDGER_FLUSH_ROWS {
+                    continue;
+                }
+                None
+            }
+            event => Some(event),
+        };
         let tx = log.conn.transaction()?;
         let opened = Instant::now();
-        let mut next = Some(first);
+        let mut next = first;
         while let Some(event) = next {
             match event {
                 LogEvent::Errors(e) => {
@@ -168,15 +192,7 @@ fn write_loop(
                     entity,
                     target,
                     entries,
-                } => record_loads(
-                    &tx,
-                    &mut streams,
-                    run_id,
-                    &run.pipeline,
-                    &target,
-                    &entity,
-                    &entries,
-                )?,
+                } => ledger.keep(entity, target, entries),
                 LogEvent::Committed {
                     entity,
                     loaded,
@@ -217,7 +233,100 @@ fn write_loop(
                 Err(TryRecvError::Disconnected) => None,
             };
         }
+        ledger.write(&tx, &mut streams, run)?;
+        tx.commit()?;
+    }
+    if ledger.rows > 0 {
+        let tx = log.conn.transaction()?;
+        ledger.write(&tx, &mut streams, run)?;
         tx.commit()?;
     }
     Ok((errors, skips))
+}
+
+/// Target key ledger rows kept back (see [`LEDGER_FLUSH_ROWS`]).
+#[derive(Default)]
+struct LedgerRows {
+    /// Per entity and target, in the order they came.
+    batches: Vec<(String, String, Vec<LedgerEntry>)>,
+    rows: usize,
+}
+
+impl LedgerRows {
+    fn keep(&mut self, entity: String, target: String, entries: Vec<LedgerEntry>) {
+        self.rows += entries.len();
+        match self.batches.last_mut() {
+            Some((e, t, kept)) if *e == entity && *t == target => kept.extend(entries),
+            _ => self.batches.push((entity, target, entries)),
+        }
+    }
+
+    fn write(
+        &mut self,
+        tx: &rusqlite::Transaction<'_>,
+        streams: &mut StreamIds,
+        run: &RunContext,
+    ) -> Result<(), RunLogError> {
+        for (entity, target, entries) in self.batches.drain(..) {
+            record_loads(
+                tx,
+                streams,
+                run.run_id,
+                &run.pipeline,
+                &target,
+                &entity,
+                &entries,
+            )?;
+        }
+        self.rows = 0;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runlog::LoadOutcome;
+
+    #[test]
+    fn ledger_rows_alone_do_not_hold_the_write_lock_and_are_written_at_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("runs.db");
+        let writer = spawn_writer(
+            path.clone(),
+            RunContext {
+                run_id: 1,
+                pipeline: "p".into(),
+                config_hash: "h".into(),
+                test: false,
+            },
+        )
+        .unwrap();
+        // Batches keep coming, as in a clean run: another writer still gets
+        // the lock (were each batch's rows written as it came, the writer's
+        // transactions would follow one another with no gap until the end).
+        let sender = writer.tx.clone();
+        let feeding = thread::spawn(move || {
+            for i in 0..150 {
+                let entry = LedgerEntry::new(&format!("k{i}"), "{}", LoadOutcome::Created, None);
+                sender
+                    .send(LogEvent::Loaded {
+                        entity: "contacts".into(),
+                        target: "t".into(),
+                        entries: vec![entry],
+                    })
+                    .unwrap();
+                thread::sleep(Duration::from_millis(2));
+            }
+        });
+        thread::sleep(Duration::from_millis(30));
+        let other = rusqlite::Connection::open(&path).unwrap();
+        other.busy_timeout(Duration::from_millis(100)).unwrap();
+        other.execute_batch("BEGIN IMMEDIATE; COMMIT;").unwrap();
+        feeding.join().unwrap();
+        drop(writer.tx);
+        writer.thread.join().unwrap().unwrap();
+        let log = RunLog::open(&path).unwrap();
+        assert_eq!(log.ledger_len("p").unwrap(), 150);
+    }
 }
