@@ -553,3 +553,56 @@ fn a_seeded_sample_is_the_same_for_the_same_seed_and_reaches_past_the_first_reco
     let out = env.cli(&["run", "pipeline.toml", "--seed", "1"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
 }
+
+#[test]
+fn a_failed_test_sync_is_re_run_as_the_same_test_sync() {
+    let env = TestEnv::new();
+    env.write("pipeline.toml", &full_reads(PIPELINE));
+    // No source file yet: the dry run fails.
+    env.write("in/other.jsonl", "");
+    let out = env.cli(&[
+        "run",
+        "pipeline.toml",
+        "--sample",
+        "3",
+        "--seed",
+        "7",
+        "--dry-run",
+        "--json",
+    ]);
+    let failed: Value = serde_json::from_str(&stdout(&out))
+        .unwrap_or_else(|_| panic!("no JSON report: {} {}", stdout(&out), stderr(&out)));
+    assert_eq!(failed["status"], "failed", "{failed}");
+    let failed_id = failed["run_id"].as_i64().unwrap();
+
+    env.write("in/contacts.jsonl", &contacts(20));
+    let out = env.cli(&["rerun", &failed_id.to_string(), "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{} {}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let again: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let id = again["run_id"].as_i64().unwrap();
+    // The same test sync: a dry run of 3 records drawn with seed 7, not a
+    // real run of everything.
+    assert_eq!(env.run_log().run_kind(id).unwrap(), "test");
+    let row = env.run_log().run(id).unwrap();
+    assert_eq!(row.sample_records, Some(3));
+    assert_eq!(row.sample_seed.as_deref(), Some("7"));
+    assert!(row.dry_run);
+    assert_eq!(again["totals"]["extracted"], 3, "{again}");
+    assert!(
+        !env.path().join("out/contacts.jsonl").exists(),
+        "the re-run wrote to the target"
+    );
+    let db = rusqlite::Connection::open(env.data_dir().join("runs.db")).unwrap();
+    let parent: Option<i64> = db
+        .query_row("SELECT parent_run_id FROM runs WHERE id = ?1", [id], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(parent, Some(failed_id));
+}

@@ -49,7 +49,8 @@ impl Sluice {
     /// Run again, with the pipeline file and plugins as they are now, the
     /// pipeline of run `run_id`, which must have ended `failed`, `aborted`
     /// or `interrupted` (a run still marked `running` whose process is gone
-    /// is marked `interrupted` first). The new run (kind `rerun`) names
+    /// is marked `interrupted` first). The new run (kind `rerun`; `test`
+    /// with the same sample, seed and dry run for a test sync) names
     /// `run_id` as its parent.
     pub fn rerun(&self, run_id: i64) -> Result<RunSummary, RerunError> {
         let log = self.run_log()?;
@@ -73,12 +74,26 @@ impl Sluice {
             path: path.clone(),
             source: Box::new(source),
         })?;
-        let request = RunRequest {
-            kind: RunKind::Rerun,
-            parent: Some(run_id),
-            feed: Feed::Source,
-            locks: None,
-            stop: None,
+        // A test sync is re-run as the same test sync (the same sample, the
+        // same seed, a dry run again): never as a real run that would move
+        // cursors and write everything to the target.
+        let request = if log.run_kind(run_id)? == "test" {
+            RunRequest {
+                parent: Some(run_id),
+                ..RunRequest::sample(
+                    run.sample_records.map(|n| n.max(0) as u64),
+                    run.sample_seed.as_deref().and_then(|s| s.parse().ok()),
+                    run.dry_run,
+                )
+            }
+        } else {
+            RunRequest {
+                kind: RunKind::Rerun,
+                parent: Some(run_id),
+                feed: Feed::Source,
+                locks: None,
+                stop: None,
+            }
         };
         Ok(run_with(self, &loaded, request, Default::default())?)
     }
