@@ -59,7 +59,8 @@ impl Sluice {
             self.mark_interrupted_runs(Some(&run.pipeline), "`sluice rerun`")?;
         }
         let run = log.run(run_id)?;
-        if log.run_kind(run_id)? == "replay" {
+        let kind = log.run_kind(run_id)?;
+        if kind == "replay" {
             return Err(RerunError::Replay { run: run_id });
         }
         if !matches!(run.status.as_str(), "failed" | "aborted" | "interrupted") {
@@ -77,7 +78,7 @@ impl Sluice {
         // A test sync is re-run as the same test sync (the same sample, the
         // same seed, a dry run again): never as a real run that would move
         // cursors and write everything to the target.
-        let request = if log.run_kind(run_id)? == "test" {
+        let request = if kind == "test" {
             RunRequest {
                 parent: Some(run_id),
                 ..RunRequest::sample(
