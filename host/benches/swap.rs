@@ -5,8 +5,8 @@
 //! `--swaps` times while the run is in progress.
 //!
 //! ```sh
-//! cargo bench --bench swap --profile dev                      # 1,000,000 records, 1,000 swaps, batch 256
-//! cargo bench --bench swap --profile dev -- --records 100000 --swaps 100
+//! cargo bench --bench swap --profile test                    # 1,000,000 records, 1,000 swaps, batch 256
+//! cargo bench --bench swap --profile test -- --records 100000 --swaps 100
 //! ```
 //!
 //! It reports the swap latency (from `promote` returning to the first
