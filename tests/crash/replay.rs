@@ -28,7 +28,7 @@ fn killed_replays_never_resolve_what_the_target_does_not_hold() {
     );
 
     // The mapping is fixed: replays load the broken records.
-    env.write("pipeline.toml", &pipeline(false, false, "", 8));
+    env.write("pipeline.toml", &pipeline(false, false, "", 20));
     let replay = ["dlq", "replay", "--pipeline", "crashy"];
     let resolved = || watch(&env).map_or(0, |c| resolved_loaded(&c));
     let mut rng = fastrand::Rng::with_seed(seed("dlq replay"));

@@ -31,7 +31,7 @@ fn killed_approvals_never_resolve_what_the_target_does_not_hold() {
     assert_eq!(in_review(&env).len(), broken);
 
     // A person approves them once the mapping is fixed.
-    env.write("pipeline.toml", &pipeline(false, false, REVIEW, 8));
+    env.write("pipeline.toml", &pipeline(false, false, REVIEW, 20));
     let mut rng = fastrand::Rng::with_seed(seed("review approve"));
     let budget = kills(6);
     let killed = kill_repeatedly(
