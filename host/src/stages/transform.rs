@@ -9,7 +9,7 @@ use crate::bindings::{PluginError, Value};
 use crate::errors::{Category, RecordError, codes};
 use crate::plugin::{FailureKind, PluginFailure, PluginId, TransformerPlugin};
 use crate::record::{
-    Object, Record, from_value, get_path, invalid_json, is_blank, set_path, to_value,
+    Body, FieldRef, Object, Record, Written, from_value, invalid_json, is_blank, set_path, to_value,
 };
 use crate::stages::isolate::ISOLATION_BUDGET;
 
@@ -118,8 +118,7 @@ fn not_json(entity: &str, plugin: &PluginId, value: &Value) -> RecordError {
 /// has been processed and the record is known to pass.
 enum Slot {
     /// The source value itself: the field has no transformers, so it is
-    /// moved (or, when another field reads it too, copied) out of the
-    /// record's body only for a record that passes.
+    /// read from the record's body only for a record that passes.
     FromBody,
     /// A transformer chain's result, or the field's default.
     Value(Json),
@@ -129,50 +128,37 @@ enum Slot {
 
 /// Null (or missing), or text that is empty once trimmed: what
 /// [`is_blank`] says of the value the field would have.
-fn json_is_blank(value: Option<&Json>) -> bool {
-    match value {
-        None | Some(Json::Null) => true,
-        Some(Json::String(s)) => s.trim().is_empty(),
-        Some(_) => false,
-    }
+fn json_is_blank(value: Option<FieldRef<'_>>) -> bool {
+    value.is_none_or(|v| v.is_blank())
 }
 
-/// For each field, whether its value can be moved out of a passing
-/// record's body instead of copied: it has no transformers, its source is
-/// a top-level key, and no other field without transformers reads that key
-/// or anything under it (fields with transformers have read theirs by
-/// then).
-fn movable<T>(fields: &[FieldPlan<T>]) -> Vec<bool> {
-    let direct: Vec<&str> = fields
-        .iter()
-        .filter(|f| f.steps.is_empty())
-        .map(|f| f.source.as_str())
-        .collect();
-    fields
-        .iter()
-        .map(|f| {
-            let source = f.source.as_str();
-            f.steps.is_empty()
-                && !source.contains('.')
-                && direct
-                    .iter()
-                    .filter(|other| {
-                        **other == source
-                            || other
-                                .strip_prefix(source)
-                                .is_some_and(|rest| rest.starts_with('.'))
-                    })
-                    .count()
-                    == 1
-        })
-        .collect()
+/// When every target field is top-level, the order in which a record's
+/// fields are written: by target name, a target mapped twice once (the
+/// last mapping wins, as when it is set twice). `None` when some target
+/// is a dotted path (the body is then built as a tree).
+fn write_order<T>(fields: &[FieldPlan<T>]) -> Option<Vec<usize>> {
+    if fields.iter().any(|f| f.target.contains('.')) {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..fields.len()).collect();
+    order.sort_by(|&a, &b| fields[a].target.cmp(&fields[b].target).then(a.cmp(&b)));
+    let mut unique: Vec<usize> = Vec::with_capacity(order.len());
+    for i in order {
+        match unique.last_mut() {
+            Some(last) if fields[*last].target == fields[i].target => *last = i,
+            _ => unique.push(i),
+        }
+    }
+    Some(unique)
 }
 
 /// Map one batch. Every field is processed for every record, so a record
 /// with several bad fields reports all of them; it fails once. A field
 /// without transformers takes its value straight from the record's body
-/// (no conversion to the contract's `value` and back), and only for the
-/// records that pass; a failed record keeps its body whole for the error.
+/// (no conversion to the contract's `value` and back; a plain string is
+/// copied as its text), and only for the records that pass; a failed
+/// record keeps its body whole for the error. When every target is a
+/// top-level field the output body is written as JSON text directly.
 pub fn map_batch<T: ValueTransformer>(
     fields: &mut [FieldPlan<T>],
     entity: &str,
@@ -202,11 +188,12 @@ pub fn map_batch<T: ValueTransformer>(
                 .iter()
                 .enumerate()
                 .map(|(i, r)| {
-                    let value = get_path(&r.body, &field.source);
+                    let value = r.body.get(&field.source);
                     let (slot, blank) = match &field.default {
-                        Some(default) if json_is_blank(value) => {
-                            (Slot::Value(default.clone()), json_is_blank(Some(default)))
-                        }
+                        Some(default) if json_is_blank(value) => (
+                            Slot::Value(default.clone()),
+                            json_is_blank(Some(FieldRef::Json(default))),
+                        ),
                         _ => (Slot::FromBody, json_is_blank(value)),
                     };
                     if field.required && blank {
@@ -223,7 +210,11 @@ pub fn map_batch<T: ValueTransformer>(
         let mut column: Vec<Slot> = (0..n).map(|_| Slot::Failed).collect();
         let mut values: Vec<Value> = records
             .iter()
-            .map(|r| to_value(get_path(&r.body, &field.source)))
+            .map(|r| {
+                r.body
+                    .get(&field.source)
+                    .map_or(Value::Null, |v| v.to_value())
+            })
             .collect();
         if let Some(default) = &field.default {
             for v in values.iter_mut().filter(|v| is_blank(v)) {
@@ -287,34 +278,57 @@ pub fn map_batch<T: ValueTransformer>(
         })
         .collect();
     let failed_count = failed.iter().filter(|f| **f).count() as u64;
-    let movable = movable(fields);
+    let order = write_order(fields);
     let mut columns: Vec<std::vec::IntoIter<Slot>> =
         slots.into_iter().map(Vec::into_iter).collect();
     let mut passed = Vec::with_capacity(n - failed_count as usize);
     for (mut record, failed) in records.into_iter().zip(failed) {
         // Every column yields one slot per record, in order.
-        let row: Vec<Slot> = columns
+        let mut row: Vec<Slot> = columns
             .iter_mut()
             .map(|c| c.next().expect("a slot per record"))
             .collect();
         if failed {
             continue;
         }
-        let mut body = Object::new();
-        for ((field, slot), movable) in fields.iter().zip(row).zip(&movable) {
-            let value = match slot {
-                Slot::Value(v) => v,
-                Slot::FromBody if *movable => {
-                    record.body.remove(&field.source).unwrap_or(Json::Null)
+        let mut take = |k: usize| std::mem::replace(&mut row[k], Slot::Failed);
+        record.body = match &order {
+            // Written as text: a value from the source is copied as the
+            // text it was when it is a plain string.
+            Some(order) => {
+                let size = record.source_payload.len() + 16;
+                let source = &record.body;
+                Body::write_sorted(
+                    order.iter().map(|&k| {
+                        let field = &fields[k];
+                        let value = match take(k) {
+                            Slot::Value(v) => Written::Owned(v),
+                            Slot::FromBody => source
+                                .get(&field.source)
+                                .map_or(Written::Owned(Json::Null), Written::Ref),
+                            Slot::Failed => unreachable!("a record that passed failed no field"),
+                        };
+                        (field.target.as_str(), value)
+                    }),
+                    size,
+                )
+            }
+            None => {
+                let mut body = Object::new();
+                for (k, field) in fields.iter().enumerate() {
+                    let value = match take(k) {
+                        Slot::Value(v) => v,
+                        Slot::FromBody => record
+                            .body
+                            .get(&field.source)
+                            .map_or(Json::Null, |v| v.to_json()),
+                        Slot::Failed => unreachable!("a record that passed failed no field"),
+                    };
+                    set_path(&mut body, &field.target, value);
                 }
-                Slot::FromBody => get_path(&record.body, &field.source)
-                    .cloned()
-                    .unwrap_or(Json::Null),
-                Slot::Failed => unreachable!("a record that passed failed no field"),
-            };
-            set_path(&mut body, &field.target, value);
-        }
-        record.body = body;
+                body.into()
+            }
+        };
         passed.push(record);
     }
     (passed, errors, failed_count)
