@@ -18,6 +18,7 @@
 //! before).
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
@@ -368,23 +369,60 @@ fn index(text: &str) -> Option<Vec<Field>> {
             }
             Cow::Owned(k) => Key::Owned(k.into()),
         };
-        let key_text = match &key {
+        fields.push(Field { key, value });
+    }
+    // After every value was checked: a value written over still counts.
+    Some(dedup_keys(text, fields))
+}
+
+/// Keeps the last value of a key written more than once, at the key's
+/// first place, as a map does. Records rarely repeat a key: small records
+/// are checked pair by pair (an equality test is mostly a length test),
+/// larger ones through a sorted vector of indexes, so a record with many
+/// fields costs n log n, not n².
+fn dedup_keys(text: &str, mut fields: Vec<Field>) -> Vec<Field> {
+    const PAIRWISE: usize = 32;
+    fn key<'a>(text: &'a str, field: &'a Field) -> &'a str {
+        match &field.key {
             Key::Span(span) => &text[span.clone()],
-            Key::Owned(k) => k,
-        };
-        // A repeated key keeps its last value at its first place, as in a
-        // map (records rarely repeat keys; an equality test is mostly a
-        // length test).
-        let earlier = fields.iter().position(|f| match &f.key {
-            Key::Span(span) => &text[span.clone()] == key_text,
-            Key::Owned(k) => &**k == key_text,
-        });
-        match earlier {
-            Some(i) => fields[i].value = value,
-            None => fields.push(Field { key, value }),
+            Key::Owned(key) => key,
         }
     }
-    Some(fields)
+    let key = |field| key(text, field);
+    let repeated = if fields.len() <= PAIRWISE {
+        (1..fields.len()).any(|i| fields[..i].iter().any(|f| key(f) == key(&fields[i])))
+    } else {
+        let mut order: Vec<usize> = (0..fields.len()).collect();
+        order.sort_by(|&a, &b| key(&fields[a]).cmp(key(&fields[b])));
+        order
+            .windows(2)
+            .any(|w| key(&fields[w[0]]) == key(&fields[w[1]]))
+    };
+    if !repeated {
+        return fields;
+    }
+    // Where each key first appears; later values overwrite in order.
+    let first_of: Vec<usize> = {
+        let mut seen: HashMap<&str, usize> = HashMap::with_capacity(fields.len());
+        fields
+            .iter()
+            .enumerate()
+            .map(|(i, f)| *seen.entry(key(f)).or_insert(i))
+            .collect()
+    };
+    for (i, &first) in first_of.iter().enumerate() {
+        if first != i {
+            let value = std::mem::replace(&mut fields[i].value, Slot::Text(0..0));
+            fields[first].value = value;
+        }
+    }
+    let mut i = 0;
+    fields.retain(|_| {
+        let keep = first_of[i] == i;
+        i += 1;
+        keep
+    });
+    fields
 }
 
 /// How many arrays and objects are nested in `value`, itself included.
@@ -490,6 +528,27 @@ mod tests {
         }
     }
 
+    /// Many fields, some repeated (past the pair-by-pair check): the last
+    /// value at the first place, as in the map.
+    #[test]
+    fn a_wide_record_with_repeated_keys_is_the_map() {
+        let mut text = String::from("{");
+        for i in 0..3000 {
+            if i > 0 {
+                text.push(',');
+            }
+            text.push_str(&format!("\"k{}\":{}", i % 1000, i));
+        }
+        text.push('}');
+        let body = parse(&text).unwrap();
+        assert_eq!(body.to_json(), as_before(&text));
+        assert_eq!(body.get("k7").unwrap().to_json(), json!(2007));
+        let small = r#"{"b":1,"a":2,"b":"3","\u0061":4}"#;
+        let body = parse(small).unwrap();
+        assert_eq!(body.to_json(), as_before(small));
+        assert_eq!(body.get("a").unwrap().to_json(), json!(4));
+    }
+
     #[test]
     fn a_text_body_refuses_what_the_map_refuses_with_the_same_error() {
         let deep = format!("{{\"a\":{}1{}}}", "[".repeat(127), "]".repeat(127));
@@ -504,6 +563,7 @@ mod tests {
             "{\"a\":\"bad \\q escape\"}",
             "{\"a\":\"ctl \u{1} char\"}",
             "{\"a\":01}",
+            "{\"a\":1e400,\"a\":1}",
             deep.as_str(),
         ] {
             let expected = serde_json::from_str::<Object>(text)
