@@ -1,9 +1,12 @@
 //! Records as they travel between stages, and conversions between JSON and
 //! the contract's `value` type.
 
+mod body;
 mod path;
 mod value;
 
+pub(crate) use body::Written;
+pub use body::{Body, FieldRef};
 pub use path::{get_path, set_path};
 pub use value::{from_value, invalid_json, is_blank, to_value, try_from_value};
 
@@ -20,15 +23,15 @@ pub struct Record {
     /// Where it came from in the source (`contacts.csv:12`).
     pub position: String,
     /// The record now.
-    pub body: Object,
+    pub body: Body,
     /// The record as the source produced it (JSON text), kept for the error
     /// log and replay.
     pub source_payload: Arc<str>,
 }
 
 impl Record {
-    /// The current body as JSON text.
+    /// The current body as JSON text (compact, keys sorted, each once).
     pub fn body_json(&self) -> String {
-        serde_json::to_string(&self.body).expect("a JSON object serializes")
+        self.body.to_json()
     }
 }

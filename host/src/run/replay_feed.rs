@@ -125,7 +125,7 @@ fn revive(entry: &DlqEntry) -> Result<Record, Box<RecordError>> {
             .source_position
             .clone()
             .unwrap_or_else(|| entry.record_key.clone()),
-        body,
+        body: body.into(),
         source_payload: Arc::from(entry.source_payload.as_deref().unwrap_or(text)),
     })
 }

@@ -213,7 +213,7 @@ mod tests {
             .map(|(key, body)| Record {
                 key: (*key).to_owned(),
                 position: (*key).to_owned(),
-                body: body.as_object().unwrap().clone(),
+                body: body.as_object().unwrap().clone().into(),
                 source_payload: Arc::from("{}"),
             })
             .collect();

@@ -12,7 +12,7 @@ use crate::bindings::{ExtractBatch, ExtractFailure, Extracted};
 use crate::connection::HttpExchange;
 use crate::errors::{Category, RecordError, codes};
 use crate::plugin::{PluginFailure, PluginId, SourcePlugin};
-use crate::record::{Object, Record, get_path};
+use crate::record::{Body, Record};
 use crate::strategy::{Backoff, RetryRecord, is_retried, plugin_retry_after};
 
 /// Empty, unfinished batches in a row after which a source is declared stalled.
@@ -379,37 +379,41 @@ fn parse_item(
     plugin: &PluginId,
 ) -> Result<Record, RecordError> {
     match item {
-        Ok(extracted) => match serde_json::from_str::<Object>(&extracted.body) {
-            Ok(body) => {
-                let key = key_field
-                    .and_then(|k| get_path(&body, k))
-                    .and_then(key_text)
-                    .unwrap_or_else(|| extracted.key.clone());
-                Ok(Record {
-                    key,
-                    position: extracted.key,
-                    body,
-                    source_payload: Arc::from(extracted.body),
-                })
+        Ok(extracted) => {
+            // The body shares the source text kept for the error log.
+            let text: Arc<str> = Arc::from(extracted.body);
+            match Body::parse(Arc::clone(&text)) {
+                Ok(body) => {
+                    let key = key_field
+                        .and_then(|k| body.get(k))
+                        .and_then(|v| key_text(&v.to_json()))
+                        .unwrap_or_else(|| extracted.key.clone());
+                    Ok(Record {
+                        key,
+                        position: extracted.key,
+                        body,
+                        source_payload: text,
+                    })
+                }
+                Err(e) => {
+                    let mut err = RecordError::new(
+                        Stage::Ingest,
+                        name,
+                        Category::Mapping,
+                        codes::NOT_AN_OBJECT,
+                        format!(
+                            "source `{}` produced a record that is not a JSON object: {e}",
+                            plugin.name
+                        ),
+                    );
+                    err.plugin = Some(plugin.clone());
+                    err.record_key = Some(extracted.key.clone());
+                    err.source_position = Some(extracted.key);
+                    err.source_payload = Some(text.to_string());
+                    Err(err)
+                }
             }
-            Err(e) => {
-                let mut err = RecordError::new(
-                    Stage::Ingest,
-                    name,
-                    Category::Mapping,
-                    codes::NOT_AN_OBJECT,
-                    format!(
-                        "source `{}` produced a record that is not a JSON object: {e}",
-                        plugin.name
-                    ),
-                );
-                err.plugin = Some(plugin.clone());
-                err.record_key = Some(extracted.key.clone());
-                err.source_position = Some(extracted.key);
-                err.source_payload = Some(extracted.body);
-                Err(err)
-            }
-        },
+        }
         Err(failure) => {
             let mut err =
                 RecordError::from_plugin_error(Stage::Ingest, name, plugin, failure.error);

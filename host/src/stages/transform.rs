@@ -9,7 +9,7 @@ use crate::bindings::{PluginError, Value};
 use crate::errors::{Category, RecordError, codes};
 use crate::plugin::{FailureKind, PluginFailure, PluginId, TransformerPlugin};
 use crate::record::{
-    Object, Record, from_value, get_path, invalid_json, is_blank, set_path, to_value,
+    Body, FieldRef, Object, Record, Written, from_value, invalid_json, is_blank, set_path, to_value,
 };
 use crate::stages::isolate::ISOLATION_BUDGET;
 
@@ -118,8 +118,7 @@ fn not_json(entity: &str, plugin: &PluginId, value: &Value) -> RecordError {
 /// has been processed and the record is known to pass.
 enum Slot {
     /// The source value itself: the field has no transformers, so it is
-    /// moved (or, when another field reads it too, copied) out of the
-    /// record's body only for a record that passes.
+    /// read from the record's body only for a record that passes.
     FromBody,
     /// A transformer chain's result, or the field's default.
     Value(Json),
@@ -129,50 +128,37 @@ enum Slot {
 
 /// Null (or missing), or text that is empty once trimmed: what
 /// [`is_blank`] says of the value the field would have.
-fn json_is_blank(value: Option<&Json>) -> bool {
-    match value {
-        None | Some(Json::Null) => true,
-        Some(Json::String(s)) => s.trim().is_empty(),
-        Some(_) => false,
-    }
+fn json_is_blank(value: Option<FieldRef<'_>>) -> bool {
+    value.is_none_or(|v| v.is_blank())
 }
 
-/// For each field, whether its value can be moved out of a passing
-/// record's body instead of copied: it has no transformers, its source is
-/// a top-level key, and no other field without transformers reads that key
-/// or anything under it (fields with transformers have read theirs by
-/// then).
-fn movable<T>(fields: &[FieldPlan<T>]) -> Vec<bool> {
-    let direct: Vec<&str> = fields
-        .iter()
-        .filter(|f| f.steps.is_empty())
-        .map(|f| f.source.as_str())
-        .collect();
-    fields
-        .iter()
-        .map(|f| {
-            let source = f.source.as_str();
-            f.steps.is_empty()
-                && !source.contains('.')
-                && direct
-                    .iter()
-                    .filter(|other| {
-                        **other == source
-                            || other
-                                .strip_prefix(source)
-                                .is_some_and(|rest| rest.starts_with('.'))
-                    })
-                    .count()
-                    == 1
-        })
-        .collect()
+/// When every target field is top-level, the order in which a record's
+/// fields are written: by target name, a target mapped twice once (the
+/// last mapping wins, as when it is set twice). `None` when some target
+/// is a dotted path (the body is then built as a tree).
+fn write_order<T>(fields: &[FieldPlan<T>]) -> Option<Vec<usize>> {
+    if fields.iter().any(|f| f.target.contains('.')) {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..fields.len()).collect();
+    order.sort_by(|&a, &b| fields[a].target.cmp(&fields[b].target).then(a.cmp(&b)));
+    let mut unique: Vec<usize> = Vec::with_capacity(order.len());
+    for i in order {
+        match unique.last_mut() {
+            Some(last) if fields[*last].target == fields[i].target => *last = i,
+            _ => unique.push(i),
+        }
+    }
+    Some(unique)
 }
 
 /// Map one batch. Every field is processed for every record, so a record
 /// with several bad fields reports all of them; it fails once. A field
 /// without transformers takes its value straight from the record's body
-/// (no conversion to the contract's `value` and back), and only for the
-/// records that pass; a failed record keeps its body whole for the error.
+/// (no conversion to the contract's `value` and back; a plain string is
+/// copied as its text), and only for the records that pass; a failed
+/// record keeps its body whole for the error. When every target is a
+/// top-level field the output body is written as JSON text directly.
 pub fn map_batch<T: ValueTransformer>(
     fields: &mut [FieldPlan<T>],
     entity: &str,
@@ -198,15 +184,17 @@ pub fn map_batch<T: ValueTransformer>(
     };
     for field in fields.iter_mut() {
         if field.steps.is_empty() {
+            let mut hint = 0;
             let column = records
                 .iter()
                 .enumerate()
                 .map(|(i, r)| {
-                    let value = get_path(&r.body, &field.source);
+                    let value = r.body.get_hinted(&field.source, &mut hint);
                     let (slot, blank) = match &field.default {
-                        Some(default) if json_is_blank(value) => {
-                            (Slot::Value(default.clone()), json_is_blank(Some(default)))
-                        }
+                        Some(default) if json_is_blank(value) => (
+                            Slot::Value(default.clone()),
+                            json_is_blank(Some(FieldRef::Json(default))),
+                        ),
                         _ => (Slot::FromBody, json_is_blank(value)),
                     };
                     if field.required && blank {
@@ -223,7 +211,10 @@ pub fn map_batch<T: ValueTransformer>(
         let mut column: Vec<Slot> = (0..n).map(|_| Slot::Failed).collect();
         let mut values: Vec<Value> = records
             .iter()
-            .map(|r| to_value(get_path(&r.body, &field.source)))
+            .scan(0, |hint, r| {
+                let value = r.body.get_hinted(&field.source, hint);
+                Some(value.map_or(Value::Null, |v| v.to_value()))
+            })
             .collect();
         if let Some(default) = &field.default {
             for v in values.iter_mut().filter(|v| is_blank(v)) {
@@ -287,35 +278,156 @@ pub fn map_batch<T: ValueTransformer>(
         })
         .collect();
     let failed_count = failed.iter().filter(|f| **f).count() as u64;
-    let movable = movable(fields);
+    let order = write_order(fields);
+    // Where each field's source key was in the last record (see
+    // `Body::get_hinted`).
+    let mut hints = vec![0; fields.len()];
     let mut columns: Vec<std::vec::IntoIter<Slot>> =
         slots.into_iter().map(Vec::into_iter).collect();
     let mut passed = Vec::with_capacity(n - failed_count as usize);
     for (mut record, failed) in records.into_iter().zip(failed) {
         // Every column yields one slot per record, in order.
-        let row: Vec<Slot> = columns
+        let mut row: Vec<Slot> = columns
             .iter_mut()
             .map(|c| c.next().expect("a slot per record"))
             .collect();
         if failed {
             continue;
         }
-        let mut body = Object::new();
-        for ((field, slot), movable) in fields.iter().zip(row).zip(&movable) {
-            let value = match slot {
-                Slot::Value(v) => v,
-                Slot::FromBody if *movable => {
-                    record.body.remove(&field.source).unwrap_or(Json::Null)
+        let mut take = |k: usize| std::mem::replace(&mut row[k], Slot::Failed);
+        record.body = match &order {
+            // Written as text: a value from the source is copied as the
+            // text it was when it is a plain string.
+            Some(order) => {
+                let size = record.source_payload.len() + 16;
+                let source = &record.body;
+                Body::write_sorted(
+                    order.iter().map(|&k| {
+                        let field = &fields[k];
+                        let value = match take(k) {
+                            Slot::Value(v) => Written::Owned(v),
+                            Slot::FromBody => source
+                                .get_hinted(&field.source, &mut hints[k])
+                                .map_or(Written::Owned(Json::Null), Written::Ref),
+                            Slot::Failed => unreachable!("a record that passed failed no field"),
+                        };
+                        (field.target.as_str(), value)
+                    }),
+                    size,
+                )
+            }
+            None => {
+                let mut body = Object::new();
+                for (k, field) in fields.iter().enumerate() {
+                    let value = match take(k) {
+                        Slot::Value(v) => v,
+                        Slot::FromBody => record
+                            .body
+                            .get(&field.source)
+                            .map_or(Json::Null, |v| v.to_json()),
+                        Slot::Failed => unreachable!("a record that passed failed no field"),
+                    };
+                    set_path(&mut body, &field.target, value);
                 }
-                Slot::FromBody => get_path(&record.body, &field.source)
-                    .cloned()
-                    .unwrap_or(Json::Null),
-                Slot::Failed => unreachable!("a record that passed failed no field"),
-            };
-            set_path(&mut body, &field.target, value);
-        }
-        record.body = body;
+                body.into()
+            }
+        };
         passed.push(record);
     }
     (passed, errors, failed_count)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use serde_json::json;
+
+    use super::*;
+    use crate::record::Body;
+
+    /// Uppercases text.
+    struct Upper(PluginId);
+
+    impl ValueTransformer for Upper {
+        fn plugin(&self) -> &PluginId {
+            &self.0
+        }
+
+        fn transform(
+            &mut self,
+            values: &[Value],
+        ) -> Result<Vec<Result<Value, PluginError>>, PluginFailure> {
+            Ok(values
+                .iter()
+                .map(|v| match v {
+                    Value::Text(t) => Ok(Value::Text(t.to_uppercase())),
+                    other => Ok(other.clone()),
+                })
+                .collect())
+        }
+    }
+
+    fn field(target: &str, source: &str, upper: bool) -> FieldPlan<Upper> {
+        let id = PluginId {
+            name: Arc::from("upper"),
+            digest: Arc::from(format!("sha256:{:0>64}", 0)),
+        };
+        FieldPlan {
+            target: target.into(),
+            source: source.into(),
+            default: None,
+            required: false,
+            steps: if upper { vec![Upper(id)] } else { Vec::new() },
+        }
+    }
+
+    fn record(text: &str) -> Record {
+        Record {
+            key: "k".into(),
+            position: "in.jsonl:1".into(),
+            body: Body::parse(Arc::from(text)).unwrap(),
+            source_payload: Arc::from(text),
+        }
+    }
+
+    /// What mapping into a tree and writing it out gave before bodies were
+    /// written as text: the same bytes, whether a body comes from the
+    /// source's text or is a tree (a replay), for top-level and dotted
+    /// targets, a target mapped twice (the last mapping wins), a missing
+    /// source (null) and values that are not plain strings.
+    #[test]
+    fn output_bodies_are_what_the_mapped_tree_writes() {
+        let text = r#"{"n": 1.50, "s": "a\u0041", "o": {"x": [1, "y"]}, "p": "plain", "d": {"e": "deep"}}"#;
+        let flat = || {
+            vec![
+                field("z", "p", false),
+                field("a", "s", false),
+                field("m", "n", false),
+                field("o", "o", false),
+                field("a", "p", true),
+                field("missing", "nope", false),
+                field("deep", "d.e", false),
+            ]
+        };
+        let expected_flat = json!({
+            "z": "plain", "a": "PLAIN", "m": 1.5, "o": {"x": [1, "y"]},
+            "missing": null, "deep": "deep"
+        });
+        let mut dotted = flat();
+        dotted.push(field("t.u", "p", true));
+        let mut expected_dotted = expected_flat.clone();
+        expected_dotted["t"] = json!({"u": "PLAIN"});
+        for (mut fields, expected) in [(flat(), expected_flat), (dotted, expected_dotted)] {
+            let tree: Object = serde_json::from_str(text).unwrap();
+            let mut replayed = record(text);
+            replayed.body = tree.into();
+            let (out, errors, failed) =
+                map_batch(&mut fields, "contacts", vec![record(text), replayed]);
+            assert!(errors.is_empty() && failed == 0);
+            for r in out {
+                assert_eq!(r.body_json(), serde_json::to_string(&expected).unwrap());
+            }
+        }
+    }
 }

@@ -52,7 +52,7 @@ impl<R: BufRead> LineReader<R> {
             if chunk.is_empty() {
                 break;
             }
-            let (segment, found) = match chunk.iter().position(|&b| b == b'\n') {
+            let (segment, found) = match find_newline(chunk) {
                 Some(at) => (&chunk[..=at], true),
                 None => (chunk, false),
             };
@@ -92,9 +92,42 @@ impl<R: BufRead> LineReader<R> {
     }
 }
 
+/// The index of the first `\n` in `bytes`, looked for eight bytes at a
+/// time (a plugin's code is metered per branch; a line is ~300 bytes).
+fn find_newline(bytes: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes")) ^ (ONES * 0x0a);
+        // Non-zero exactly when some byte of `word` is zero.
+        if word.wrapping_sub(ONES) & !word & HIGH != 0 {
+            break;
+        }
+        i += 8;
+    }
+    bytes[i..].iter().position(|&b| b == b'\n').map(|at| i + at)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn newlines_are_found_at_every_offset() {
+        for len in 0..40 {
+            for at in 0..len {
+                let mut bytes = vec![0x8a_u8; len];
+                bytes[at] = b'\n';
+                if at + 1 < len {
+                    bytes[at + 1] = b'\n';
+                }
+                assert_eq!(find_newline(&bytes), Some(at), "{len} {at}");
+            }
+            let none: Vec<u8> = (0..len as u8).map(|b| b.wrapping_mul(37) | 0x0b).collect();
+            assert_eq!(find_newline(&none), none.iter().position(|&b| b == b'\n'));
+        }
+    }
 
     fn lines(text: &[u8], limit: u64, capacity: usize) -> Vec<Line> {
         let inner = io::BufReader::with_capacity(capacity, text);
