@@ -47,12 +47,13 @@ fn main() {
     }
 
     let krates: Vec<&str> = BUILTINS.iter().map(|(krate, _, _)| *krate).collect();
-    sluice_guest_build::build(&workspace, &krates);
+    let profile = sluice_guest_build::GuestProfile::of_this_build();
+    sluice_guest_build::build(&workspace, profile, &krates);
 
     let mut src =
         String::from("/// Every built-in plugin.\npub static BUILTINS: &[Builtin] = &[\n");
     for (krate, name, kind) in BUILTINS {
-        let file = sluice_guest_build::component_path(&workspace, krate);
+        let file = sluice_guest_build::component_path(&workspace, profile, krate);
         assert!(
             file.is_file(),
             "built-in plugin {krate} was not built: {} is missing",

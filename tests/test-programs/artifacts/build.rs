@@ -41,7 +41,8 @@ fn main() {
 
     let packages = test_plugin_packages(&test_plugins);
     let names: Vec<&str> = packages.iter().map(String::as_str).collect();
-    let wasm_dir = sluice_guest_build::build(&workspace, &names);
+    let profile = sluice_guest_build::GuestProfile::of_this_build();
+    let wasm_dir = sluice_guest_build::build(&workspace, profile, &names);
 
     let mut src = String::new();
     writeln!(
@@ -51,7 +52,7 @@ fn main() {
     )
     .unwrap();
     for package in &packages {
-        let file = sluice_guest_build::component_path(&workspace, package);
+        let file = sluice_guest_build::component_path(&workspace, profile, package);
         assert!(
             file.is_file(),
             "test plugin {package} was not built: {} is missing",
