@@ -12,11 +12,12 @@
 //! The generated code is checked in (`src/bindings/*.rs`, each file headed
 //! by the options it was generated with), so building a plugin compiles only
 //! `wit-bindgen`'s small runtime, not its macro, WIT parser and component
-//! encoder. `tests/bindings.rs` generates the files again and fails when
-//! one differs; after changing the WIT or upgrading `wit-bindgen`:
+//! encoder. The test-only crate `tests/sdk-bindings` generates the files
+//! again and fails when one differs; after changing the WIT or upgrading
+//! `wit-bindgen`:
 //!
 //! ```sh
-//! SLUICE_BLESS_BINDINGS=1 cargo test -p sluice-sdk --test bindings
+//! SLUICE_BLESS_BINDINGS=1 cargo test -p sluice-test-sdk-bindings
 //! ```
 
 #![allow(
