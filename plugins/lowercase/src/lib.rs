@@ -103,7 +103,7 @@ mod tests {
             let owned = plugin.transform(Value::from(text));
             match lent {
                 Some(lent) => assert_eq!(lent, owned, "{text:?}"),
-                None => assert!(false, "{text:?} declined"),
+                None => panic!("{text:?} declined"),
             }
         }
     }
