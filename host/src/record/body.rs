@@ -342,6 +342,106 @@ impl Fields {
 /// object or has a value the index does not vouch for (then the full
 /// parser decides).
 fn index(text: &str) -> Option<Vec<Field>> {
+    match index_plain(text) {
+        Some(fields) => Some(dedup_keys(text, fields)),
+        None => index_any(text),
+    }
+}
+
+/// JSON's whitespace.
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// The first byte at or after `at` that is not JSON whitespace.
+fn skip_space(b: &[u8], mut at: usize) -> usize {
+    while b.get(at).copied().is_some_and(is_space) {
+        at += 1;
+    }
+    at
+}
+
+/// The fields of an object whose keys and values are all strings without
+/// escapes or control characters (most records), found in one scan of
+/// the text, each string's contents looked at eight bytes at a time.
+/// `None` for any other text, which the general path then indexes or
+/// refuses: everything accepted here is what serde_json accepts (`text`
+/// is UTF-8 already), with the same keys and values.
+fn index_plain(text: &str) -> Option<Vec<Field>> {
+    let b = text.as_bytes();
+    let mut at = skip_space(b, 0);
+    if b.get(at) != Some(&b'{') {
+        return None;
+    }
+    at = skip_space(b, at + 1);
+    let mut fields = Vec::with_capacity(16);
+    if b.get(at) == Some(&b'}') {
+        at += 1;
+    } else {
+        loop {
+            let key = plain_string(b, at)?;
+            at = skip_space(b, key.end + 1);
+            if b.get(at) != Some(&b':') {
+                return None;
+            }
+            at = skip_space(b, at + 1);
+            let value = plain_string(b, at)?;
+            at = skip_space(b, value.end + 1);
+            fields.push(Field {
+                key: Key::Span(key),
+                // Quotes included.
+                value: Slot::Text(value.start - 1..value.end + 1),
+            });
+            match b.get(at) {
+                Some(b',') => at = skip_space(b, at + 1),
+                Some(b'}') => {
+                    at += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    (skip_space(b, at) == b.len()).then_some(fields)
+}
+
+/// The contents of the string starting at `at` (its opening quote), if it
+/// is one without escapes or control characters.
+fn plain_string(b: &[u8], at: usize) -> Option<Range<usize>> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    if b.get(at) != Some(&b'"') {
+        return None;
+    }
+    let start = at + 1;
+    let mut i = start;
+    // Eight bytes at a time while none is a quote, a backslash or below
+    // 0x20 (each test is non-zero exactly when some byte matches).
+    while let Some(chunk) = b.get(i..i + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let quote = word ^ (ONES * u64::from(b'"'));
+        let backslash = word ^ (ONES * u64::from(b'\\'));
+        let special = (quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (word.wrapping_sub(ONES * 0x20) & !word);
+        if special & HIGH != 0 {
+            break;
+        }
+        i += 8;
+    }
+    loop {
+        match *b.get(i)? {
+            b'"' => return Some(start..i),
+            b'\\' => return None,
+            c if c < 0x20 => return None,
+            _ => i += 1,
+        }
+    }
+}
+
+/// [`index`] for any object: serde_json finds each field, and values other
+/// than plain strings are parsed.
+fn index_any(text: &str) -> Option<Vec<Field>> {
     let base = text.as_ptr() as usize;
     let offset = |s: &str| s.as_ptr() as usize - base;
     let mut deserializer = serde_json::Deserializer::from_str(text);
@@ -526,6 +626,91 @@ mod tests {
                 "{text}"
             );
         }
+    }
+
+    fn describe(text: &str, fields: &[Field]) -> Vec<(String, String)> {
+        let f = Fields {
+            text: Arc::from(text),
+            fields: fields.to_vec(),
+            canonical: false,
+        };
+        fields
+            .iter()
+            .map(|field| {
+                let value = match f.value(field) {
+                    FieldRef::Text(t) => t.to_owned(),
+                    FieldRef::Json(j) => j.to_string(),
+                };
+                (f.key(field).to_owned(), value)
+            })
+            .collect()
+    }
+
+    /// The one-scan index of records of plain strings takes only what the
+    /// general path takes, and finds the same fields: whitespace anywhere
+    /// JSON allows it, strings of every length around its eight-byte
+    /// steps, multi-byte characters; anything else it leaves to the
+    /// general path.
+    #[test]
+    fn the_plain_index_is_the_general_one() {
+        let mut texts: Vec<String> = [
+            "{}",
+            " \t{ }\r\n",
+            r#"{"a":"b"}"#,
+            " {\n \"a\" :\t\"b\" ,\r\"c\":\"\" } \n",
+            r#"{"é":"ü€😀","":"x"}"#,
+            r#"{"a":"1","a":"2","b":"3"}"#,
+            r#"{"a":"b",}"#,
+            r#"{"a":"b""c":"d"}"#,
+            r#"{"a" "b"}"#,
+            r#"{"a":"b"} x"#,
+            r#"{"a":"b"}}"#,
+            r#"{"a":"b""#,
+            r#"{"a":"b"#,
+            r#"{"a":b}"#,
+            r#"{"a":1}"#,
+            r#"{"a":"x","n":null}"#,
+            r#"{"a\"b":"c"}"#,
+            r#"{"a":"c\nd"}"#,
+            "{\"a\":\"c\u{1}d\"}",
+            "{\"a\":\"c\u{1f}d\"}",
+            "{\"a\":\"c\u{7f}d\"}",
+            r#"["a"]"#,
+            r#""a""#,
+            "",
+            "{",
+            "{\"",
+        ]
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+        for len in 0..20 {
+            for special in ["", "\"", "\\", "\u{1}", "é", "\u{80}"] {
+                for at in 0..=len {
+                    let mut value = "v".repeat(len);
+                    value.insert_str(at, special);
+                    texts.push(format!("{{\"k{value}\":\"{value}\",\"z\":\"{value}\"}}"));
+                }
+            }
+        }
+        let mut plain = 0;
+        for text in &texts {
+            let general = index_any(text).map(|f| describe(text, &dedup_keys(text, f)));
+            if let Some(fields) = index_plain(text) {
+                plain += 1;
+                let fields = describe(text, &dedup_keys(text, fields));
+                assert_eq!(Some(fields), general, "{text:?}");
+            } else if general.is_some() {
+                // Left to the general path: something that is not a plain
+                // string.
+                let control = text.contains(|c: char| c < ' ' && !" \t\r\n".contains(c));
+                assert!(
+                    text.contains('\\') || control || text.contains(":1") || text.contains("null"),
+                    "{text:?}"
+                );
+            }
+        }
+        assert!(plain > 100, "{plain}");
     }
 
     /// Many fields, some repeated (past the pair-by-pair check): the last

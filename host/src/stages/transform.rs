@@ -183,6 +183,12 @@ pub fn map_batch<T: ValueTransformer>(
         .on_field(&field.target)
     };
     for field in fields.iter_mut() {
+        if field.steps.is_empty() && field.default.is_none() && !field.required {
+            // Nothing to decide per record: the value is read once, when
+            // the record is written.
+            slots.push((0..n).map(|_| Slot::FromBody).collect());
+            continue;
+        }
         if field.steps.is_empty() {
             let mut hint = 0;
             let column = records
@@ -285,12 +291,15 @@ pub fn map_batch<T: ValueTransformer>(
     let mut columns: Vec<std::vec::IntoIter<Slot>> =
         slots.into_iter().map(Vec::into_iter).collect();
     let mut passed = Vec::with_capacity(n - failed_count as usize);
+    let mut row: Vec<Slot> = Vec::with_capacity(columns.len());
     for (mut record, failed) in records.into_iter().zip(failed) {
         // Every column yields one slot per record, in order.
-        let mut row: Vec<Slot> = columns
-            .iter_mut()
-            .map(|c| c.next().expect("a slot per record"))
-            .collect();
+        row.clear();
+        row.extend(
+            columns
+                .iter_mut()
+                .map(|c| c.next().expect("a slot per record")),
+        );
         if failed {
             continue;
         }

@@ -10,6 +10,8 @@
 //!   boolean), e.g. `{ "value": "unknown" }`.
 
 use serde::Deserialize;
+use std::borrow::Cow;
+
 use sluice_sdk::{FieldTransformer, Options, PluginError, Value};
 
 /// The `default` plugin.
@@ -39,6 +41,17 @@ impl FieldTransformer for DefaultValue {
 
     fn transform(&self, value: Value) -> Result<Value, PluginError> {
         Ok(apply_default(value, &self.value))
+    }
+
+    fn transform_str<'a>(&'a self, text: &'a str) -> Option<Result<Cow<'a, str>, PluginError>> {
+        if !text.trim().is_empty() {
+            return Some(Ok(Cow::Borrowed(text)));
+        }
+        match &self.value {
+            Value::Text(default) => Some(Ok(Cow::Borrowed(default))),
+            // A default of another kind: not text.
+            _ => None,
+        }
     }
 }
 
@@ -128,6 +141,51 @@ mod tests {
             let error = configure(json).unwrap_err();
             assert_eq!(error.category, ErrorCategory::Config);
             assert!(error.message.contains(message), "{json}: {}", error.message);
+        }
+    }
+
+    /// Text lent to the plugin comes out as `transform` makes it.
+    #[test]
+    fn lent_text_is_transformed_as_owned_text() {
+        for plugin in [
+            DefaultValue {
+                value: Value::from("unknown"),
+            },
+            DefaultValue {
+                value: Value::Integer(0),
+            },
+        ] {
+            for text in [
+                "",
+                "  ",
+                "abc",
+                " Jane \t\n",
+                "\u{a0}x\u{2003}",
+                "ÉCOLE",
+                "straße",
+                "Ǆ",
+                "ǅ",
+                "İ",
+                "ﬀ",
+                "ABC",
+                "a.b@Example.COM",
+                "  Ann.Lee@Ex.org ",
+                "not an email",
+                "çava@bücher.de",
+                "abcdefghijklmnopqrstuvwxyz",
+            ] {
+                let lent = plugin
+                    .transform_str(text)
+                    .map(|r| r.map(|t| Value::Text(t.into_owned())));
+                let owned = plugin.transform(Value::from(text));
+                match lent {
+                    Some(lent) => assert_eq!(lent, owned, "{text:?}"),
+                    None => assert!(
+                        text.trim().is_empty() && plugin.value == Value::Integer(0),
+                        "{text:?} declined"
+                    ),
+                }
+            }
         }
     }
 }

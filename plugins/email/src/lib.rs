@@ -52,6 +52,8 @@ mod invalid;
 mod reference_tests;
 
 use serde::Deserialize;
+use std::borrow::Cow;
+
 use sluice_sdk::{FieldTransformer, Options, PluginError, Value};
 
 /// The `email` plugin.
@@ -88,6 +90,15 @@ impl FieldTransformer for Email {
         match value {
             Value::Text(text) => normalize(&text, self.lowercase_local_part),
             other => Ok(other),
+        }
+    }
+
+    fn transform_str<'a>(&'a self, text: &'a str) -> Option<Result<Cow<'a, str>, PluginError>> {
+        match normalize(text, self.lowercase_local_part) {
+            Ok(Value::Text(address)) => Some(Ok(Cow::Owned(address))),
+            // Blank: null, not text.
+            Ok(_) => None,
+            Err(error) => Some(Err(error)),
         }
     }
 }
@@ -188,5 +199,41 @@ mod tests {
         let error = configure(r#"{"lowercase": false}"#).unwrap_err();
         assert_eq!(error.category, ErrorCategory::Config);
         assert!(error.message.contains("unknown field `lowercase`"));
+    }
+
+    /// Text lent to the plugin comes out as `transform` makes it.
+    #[test]
+    fn lent_text_is_transformed_as_owned_text() {
+        let plugin = Email {
+            lowercase_local_part: true,
+        };
+        for text in [
+            "",
+            "  ",
+            "abc",
+            " Jane \t\n",
+            "\u{a0}x\u{2003}",
+            "ÉCOLE",
+            "straße",
+            "Ǆ",
+            "ǅ",
+            "İ",
+            "ﬀ",
+            "ABC",
+            "a.b@Example.COM",
+            "  Ann.Lee@Ex.org ",
+            "not an email",
+            "çava@bücher.de",
+            "abcdefghijklmnopqrstuvwxyz",
+        ] {
+            let lent = plugin
+                .transform_str(text)
+                .map(|r| r.map(|t| Value::Text(t.into_owned())));
+            let owned = plugin.transform(Value::from(text));
+            match lent {
+                Some(lent) => assert_eq!(lent, owned, "{text:?}"),
+                None => assert!(text.trim().is_empty(), "{text:?} declined"),
+            }
+        }
     }
 }

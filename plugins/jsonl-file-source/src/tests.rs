@@ -253,3 +253,30 @@ fn a_directory_is_not_a_file() {
         error.message
     );
 }
+
+#[test]
+fn keys_are_the_path_and_the_line_number() {
+    for number in [0, 1, 9, 10, 99, 100, 12_345, u64::from(u32::MAX), u64::MAX] {
+        assert_eq!(
+            item_key("dir/contacts.jsonl", number),
+            format!("dir/contacts.jsonl:{number}")
+        );
+    }
+}
+
+/// A record's body is the line's text without its surrounding whitespace
+/// and line break, whether it was copied or kept in the line's buffer.
+#[test]
+fn bodies_are_the_lines_trimmed() {
+    let dir = dir_with(b"\xef\xbb\xbf {\"a\":1}\t\r\n{\"b\":2}\n  {\"c\": \"x\"}  \r\n{\"d\":4}");
+    let batch = source(dir.path()).read_batch(None, 10).unwrap();
+    let bodies: Vec<&str> = batch
+        .items
+        .iter()
+        .map(|item| item.as_ref().unwrap().body.as_str())
+        .collect();
+    assert_eq!(
+        bodies,
+        [r#"{"a":1}"#, r#"{"b":2}"#, r#"{"c": "x"}"#, r#"{"d":4}"#]
+    );
+}

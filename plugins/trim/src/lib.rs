@@ -1,6 +1,8 @@
 //! `trim`: a field transformer that removes leading and trailing whitespace
 //! from text. Other values pass through unchanged. It takes no options.
 
+use std::borrow::Cow;
+
 use sluice_sdk::{FieldTransformer, Options, PluginError, Value};
 
 /// The `trim` plugin.
@@ -17,6 +19,10 @@ impl FieldTransformer for Trim {
 
     fn transform(&self, value: Value) -> Result<Value, PluginError> {
         Ok(trim(value))
+    }
+
+    fn transform_str<'a>(&'a self, text: &'a str) -> Option<Result<Cow<'a, str>, PluginError>> {
+        Some(Ok(Cow::Borrowed(text.trim())))
     }
 }
 
@@ -67,5 +73,39 @@ mod tests {
             Trim::configure(Options::from_json(r#"{"side": "left"}"#).unwrap()).unwrap_err();
         assert_eq!(error.category, ErrorCategory::Config);
         assert!(error.message.contains("`side`"));
+    }
+
+    /// Text lent to the plugin comes out as `transform` makes it.
+    #[test]
+    fn lent_text_is_transformed_as_owned_text() {
+        let plugin = Trim;
+        for text in [
+            "",
+            "  ",
+            "abc",
+            " Jane \t\n",
+            "\u{a0}x\u{2003}",
+            "ÉCOLE",
+            "straße",
+            "Ǆ",
+            "ǅ",
+            "İ",
+            "ﬀ",
+            "ABC",
+            "a.b@Example.COM",
+            "  Ann.Lee@Ex.org ",
+            "not an email",
+            "çava@bücher.de",
+            "abcdefghijklmnopqrstuvwxyz",
+        ] {
+            let lent = plugin
+                .transform_str(text)
+                .map(|r| r.map(|t| Value::Text(t.into_owned())));
+            let owned = plugin.transform(Value::from(text));
+            match lent {
+                Some(lent) => assert_eq!(lent, owned, "{text:?}"),
+                None => panic!("{text:?} declined"),
+            }
+        }
     }
 }

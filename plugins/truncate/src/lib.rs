@@ -7,6 +7,8 @@
 //! - `max_length` (required): an integer >= 1, e.g. `{ "max_length": 80 }`.
 
 use serde::Deserialize;
+use std::borrow::Cow;
+
 use sluice_sdk::{FieldTransformer, Options, PluginError, Value};
 
 /// The `truncate` plugin.
@@ -39,6 +41,14 @@ impl FieldTransformer for Truncate {
 
     fn transform(&self, value: Value) -> Result<Value, PluginError> {
         Ok(truncate(value, self.max_length))
+    }
+
+    fn transform_str<'a>(&'a self, text: &'a str) -> Option<Result<Cow<'a, str>, PluginError>> {
+        let end = text
+            .char_indices()
+            .nth(self.max_length)
+            .map_or(text.len(), |(end, _)| end);
+        Some(Ok(Cow::Borrowed(&text[..end])))
     }
 }
 
@@ -108,6 +118,40 @@ mod tests {
             let error = configure(json).unwrap_err();
             assert_eq!(error.category, ErrorCategory::Config);
             assert!(error.message.contains(message), "{json}: {}", error.message);
+        }
+    }
+
+    /// Text lent to the plugin comes out as `transform` makes it.
+    #[test]
+    fn lent_text_is_transformed_as_owned_text() {
+        let plugin = Truncate { max_length: 3 };
+        for text in [
+            "",
+            "  ",
+            "abc",
+            " Jane \t\n",
+            "\u{a0}x\u{2003}",
+            "ÉCOLE",
+            "straße",
+            "Ǆ",
+            "ǅ",
+            "İ",
+            "ﬀ",
+            "ABC",
+            "a.b@Example.COM",
+            "  Ann.Lee@Ex.org ",
+            "not an email",
+            "çava@bücher.de",
+            "abcdefghijklmnopqrstuvwxyz",
+        ] {
+            let lent = plugin
+                .transform_str(text)
+                .map(|r| r.map(|t| Value::Text(t.into_owned())));
+            let owned = plugin.transform(Value::from(text));
+            match lent {
+                Some(lent) => assert_eq!(lent, owned, "{text:?}"),
+                None => panic!("{text:?} declined"),
+            }
         }
     }
 }

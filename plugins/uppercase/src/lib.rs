@@ -2,6 +2,8 @@
 //! Unicode case mappings (`str::to_uppercase`). Other values pass through
 //! unchanged. It takes no options.
 
+use std::borrow::Cow;
+
 use sluice_sdk::{FieldTransformer, Options, PluginError, Value};
 
 /// The `uppercase` plugin.
@@ -18,6 +20,16 @@ impl FieldTransformer for Uppercase {
 
     fn transform(&self, value: Value) -> Result<Value, PluginError> {
         Ok(convert(value))
+    }
+
+    fn transform_str<'a>(&'a self, text: &'a str) -> Option<Result<Cow<'a, str>, PluginError>> {
+        // ASCII text without a letter to change is its own result.
+        let unchanged = text.is_ascii() && !text.bytes().any(|b| b.is_ascii_lowercase());
+        Some(Ok(if unchanged {
+            Cow::Borrowed(text)
+        } else {
+            Cow::Owned(text.to_uppercase())
+        }))
     }
 }
 
@@ -60,5 +72,39 @@ mod tests {
             Uppercase::configure(Options::from_json(r#"{"locale": "tr"}"#).unwrap()).unwrap_err();
         assert_eq!(error.category, ErrorCategory::Config);
         assert!(error.message.contains("`locale`"));
+    }
+
+    /// Text lent to the plugin comes out as `transform` makes it.
+    #[test]
+    fn lent_text_is_transformed_as_owned_text() {
+        let plugin = Uppercase;
+        for text in [
+            "",
+            "  ",
+            "abc",
+            " Jane \t\n",
+            "\u{a0}x\u{2003}",
+            "ÉCOLE",
+            "straße",
+            "Ǆ",
+            "ǅ",
+            "İ",
+            "ﬀ",
+            "ABC",
+            "a.b@Example.COM",
+            "  Ann.Lee@Ex.org ",
+            "not an email",
+            "çava@bücher.de",
+            "abcdefghijklmnopqrstuvwxyz",
+        ] {
+            let lent = plugin
+                .transform_str(text)
+                .map(|r| r.map(|t| Value::Text(t.into_owned())));
+            let owned = plugin.transform(Value::from(text));
+            match lent {
+                Some(lent) => assert_eq!(lent, owned, "{text:?}"),
+                None => panic!("{text:?} declined"),
+            }
+        }
     }
 }

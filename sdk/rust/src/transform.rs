@@ -1,5 +1,7 @@
 //! Field transformers: the `field-transformer` world.
 
+use std::borrow::Cow;
+
 use crate::{Options, PluginError, Value};
 
 /// A plugin that changes one field's values (`trim`, `email`...).
@@ -30,6 +32,22 @@ pub trait FieldTransformer: Sized + 'static {
             .map(|value| self.transform(value))
             .collect()
     }
+
+    /// Transforms one text value lent to the plugin, when the result is
+    /// text: `Some` with the result (borrowed from `text` or `self` when
+    /// it is a part of them, so nothing is copied), or the error; `None`
+    /// to decline, and the value goes through
+    /// [`transform_batch`](Self::transform_batch) as `Value::Text` instead.
+    /// The default declines every value.
+    ///
+    /// The host hands batches of text values through this path
+    /// (`transform-text`): a plugin that overrides it spares a copy of
+    /// each value and of each result. It must answer what
+    /// [`transform`](Self::transform) answers for `Value::Text(text)`.
+    fn transform_str<'a>(&'a self, text: &'a str) -> Option<Result<Cow<'a, str>, PluginError>> {
+        let _ = text;
+        None
+    }
 }
 
 /// Glue between the generated `transform` interface and a
@@ -42,6 +60,7 @@ pub mod glue {
     };
     use crate::instance::{self, Slot};
     use crate::{PluginError, Value};
+    use std::borrow::Cow;
     use std::thread::LocalKey;
 
     /// `transform.configure`.
@@ -63,14 +82,77 @@ pub mod glue {
             .unwrap_or_else(|error| vec![Err(error); count])
     }
 
-    /// `transform.transform-text`: the packed batch unpacked into text
-    /// values, transformed exactly as by `transform`, and the results
-    /// packed again, so the plugin's code is the same for both exports.
+    /// `transform.transform-text`: each text handed to the plugin's
+    /// [`transform_str`](FieldTransformer::transform_str) as a borrowed
+    /// `&str`, its text result appended to the answer as it comes; the
+    /// values it declines go through
+    /// [`transform_batch`](FieldTransformer::transform_batch) together, as
+    /// owned text values. Either way each result is what `transform` would
+    /// answer for the same value.
     pub fn transform_text<T: FieldTransformer>(
         slot: &'static LocalKey<Slot<T>>,
         batch: TextBatch,
     ) -> TextAnswer {
-        pack_answer(transform(slot, unpack_batch(&batch)))
+        let count = batch.ends.len();
+        instance::with_instance(slot, |plugin| answer_text(plugin, &batch))
+            .unwrap_or_else(|error| pack_answer(vec![Err(error); count]))
+    }
+
+    /// The texts of a batch, borrowed. The host packs batches correctly;
+    /// one that is not (offsets out of order, past the text or inside a
+    /// character) traps here rather than being misread.
+    fn texts(batch: &TextBatch) -> impl Iterator<Item = &str> {
+        let mut start = 0;
+        batch.ends.iter().map(move |&end| {
+            let end = end as usize;
+            let text = &batch.text[start..end];
+            start = end;
+            text
+        })
+    }
+
+    fn answer_text<T: FieldTransformer>(plugin: &T, batch: &TextBatch) -> TextAnswer {
+        let mut borrowed: Vec<Option<Result<Cow<'_, str>, PluginError>>> = texts(batch)
+            .map(|text| plugin.transform_str(text))
+            .collect();
+        let declined: Vec<Value> = texts(batch)
+            .zip(&borrowed)
+            .filter(|(_, result)| result.is_none())
+            .map(|(text, _)| Value::Text(text.to_owned()))
+            .collect();
+        let mut rest = if declined.is_empty() {
+            Vec::new()
+        } else {
+            plugin.transform_batch(declined)
+        }
+        .into_iter();
+        let mut text = String::with_capacity(batch.text.len());
+        let mut ends = Vec::with_capacity(borrowed.len());
+        let mut others = Vec::new();
+        for (index, result) in borrowed.drain(..).enumerate() {
+            match result {
+                Some(Ok(t)) => text.push_str(&t),
+                Some(Err(e)) => others.push((index as u32, Err(e))),
+                None => match rest.next() {
+                    Some(Ok(Value::Text(t))) => text.push_str(&t),
+                    Some(other) => others.push((index as u32, other)),
+                    // A `transform_batch` that answered too few: the
+                    // short answer stays visible to the host.
+                    None => break,
+                },
+            }
+            ends.push(text.len() as u32);
+        }
+        // One that answered too many: the extra results are packed too, so
+        // the count stays visible to the host.
+        for result in rest {
+            match result {
+                Ok(Value::Text(t)) => text.push_str(&t),
+                other => others.push((ends.len() as u32, other)),
+            }
+            ends.push(text.len() as u32);
+        }
+        TextAnswer { text, ends, others }
     }
 
     /// The batch's texts, one value each. The host packs batches
@@ -118,6 +200,85 @@ pub mod glue {
     #[cfg(test)]
     mod tests {
         use super::*;
+
+        /// Uppercases ASCII text lent to it; declines other text, which
+        /// `transform` turns into its length (a value of another kind);
+        /// fails on "bad" either way.
+        struct Upper;
+
+        impl FieldTransformer for Upper {
+            type Options = crate::NoOptions;
+
+            fn configure(_: crate::Options) -> Result<Self, PluginError> {
+                Ok(Upper)
+            }
+
+            fn transform(&self, value: Value) -> Result<Value, PluginError> {
+                match value {
+                    Value::Text(t) if t == "bad" => Err(PluginError::validation("bad", "bad")),
+                    Value::Text(t) if t.is_ascii() => Ok(Value::Text(t.to_ascii_uppercase())),
+                    Value::Text(t) => Ok(Value::Integer(t.len() as i64)),
+                    other => Ok(other),
+                }
+            }
+
+            fn transform_str<'a>(
+                &'a self,
+                text: &'a str,
+            ) -> Option<Result<Cow<'a, str>, PluginError>> {
+                if text == "bad" {
+                    return Some(Err(PluginError::validation("bad", "bad")));
+                }
+                if !text.is_ascii() {
+                    return None;
+                }
+                Some(Ok(if text.bytes().any(|b| b.is_ascii_lowercase()) {
+                    Cow::Owned(text.to_ascii_uppercase())
+                } else {
+                    Cow::Borrowed(text)
+                }))
+            }
+        }
+
+        /// Without an override of `transform_str`: everything declined.
+        struct Plain;
+
+        impl FieldTransformer for Plain {
+            type Options = crate::NoOptions;
+
+            fn configure(_: crate::Options) -> Result<Self, PluginError> {
+                Ok(Plain)
+            }
+
+            fn transform(&self, value: Value) -> Result<Value, PluginError> {
+                Upper.transform(value)
+            }
+        }
+
+        /// The lent path answers what unpacking, `transform_batch` and
+        /// packing answer, in order, values declined or not.
+        #[test]
+        fn lent_texts_answer_what_owned_values_answer() {
+            let pieces = ["ab", "", "é", "CD", "bad", "x y", "ü", "z"];
+            let mut text = String::new();
+            let mut ends = Vec::new();
+            for piece in pieces {
+                text.push_str(piece);
+                ends.push(text.len() as u32);
+            }
+            let batch = TextBatch { text, ends };
+            let parts = |a: TextAnswer| (a.text, a.ends, a.others);
+            let expected = parts(pack_answer(Upper.transform_batch(unpack_batch(&batch))));
+            assert_eq!(parts(answer_text(&Upper, &batch)), expected);
+            assert_eq!(parts(answer_text(&Plain, &batch)), expected);
+            let expected = TextAnswer {
+                text: expected.0,
+                ends: expected.1,
+                others: expected.2,
+            };
+            assert_eq!(expected.text, "ABCDX YZ");
+            assert_eq!(expected.others.len(), 3);
+        }
 
         #[test]
         fn a_batch_unpacks_and_answers_pack_by_end_offsets() {
