@@ -30,7 +30,7 @@ struct Binding {
     file: &'static str,
     /// The world, `None` for [`IMPORTS_WORLD`].
     world: Option<&'static str>,
-    /// Whether the world imports `http`.
+    /// Whether the world imports `http` (the imports world always does).
     http: bool,
     /// The world's public `export!` macro.
     export_macro: &'static str,
@@ -104,9 +104,6 @@ fn generate(binding: &Binding) -> String {
                 .expect("parse the imports world");
             opts.generate_all = true;
             opts.generate_unused_types = true;
-            if binding.partial_eq {
-                opts.additional_derive_attributes = vec!["PartialEq".to_owned()];
-            }
             resolve.select_world(&[sdk], Some("imports"))
         }
         Some(world) => {
@@ -129,13 +126,13 @@ fn generate(binding: &Binding) -> String {
             opts.pub_export_macro = true;
             opts.export_macro_name = Some(binding.export_macro.to_owned());
             opts.default_bindings_module = Some(format!("$crate::__private::{}", binding.file));
-            if binding.partial_eq {
-                opts.additional_derive_attributes = vec!["PartialEq".to_owned()];
-            }
             resolve.select_world(&[contract], Some(world))
         }
     }
     .expect("select the world");
+    if binding.partial_eq {
+        opts.additional_derive_attributes = vec!["PartialEq".to_owned()];
+    }
     let mut files = Files::default();
     opts.build()
         .generate(&mut resolve, world, &mut files)
