@@ -83,6 +83,7 @@ sluice_sdk::export_field_transformer!(DefaultValue);
 mod tests {
     use super::*;
     use sluice_sdk::ErrorCategory;
+    use sluice_sdk::testing::{SAMPLE_TEXTS, assert_lent_text_agrees};
 
     fn configure(json: &str) -> Result<DefaultValue, PluginError> {
         DefaultValue::configure(Options::from_json(json).unwrap())
@@ -155,37 +156,9 @@ mod tests {
                 value: Value::Integer(0),
             },
         ] {
-            for text in [
-                "",
-                "  ",
-                "abc",
-                " Jane \t\n",
-                "\u{a0}x\u{2003}",
-                "ÉCOLE",
-                "straße",
-                "Ǆ",
-                "ǅ",
-                "İ",
-                "ﬀ",
-                "ABC",
-                "a.b@Example.COM",
-                "  Ann.Lee@Ex.org ",
-                "not an email",
-                "çava@bücher.de",
-                "abcdefghijklmnopqrstuvwxyz",
-            ] {
-                let lent = plugin
-                    .transform_str(text)
-                    .map(|r| r.map(|t| Value::Text(t.into_owned())));
-                let owned = plugin.transform(Value::from(text));
-                match lent {
-                    Some(lent) => assert_eq!(lent, owned, "{text:?}"),
-                    None => assert!(
-                        text.trim().is_empty() && plugin.value == Value::Integer(0),
-                        "{text:?} declined"
-                    ),
-                }
-            }
+            assert_lent_text_agrees(&plugin, SAMPLE_TEXTS, |text| {
+                text.trim().is_empty() && plugin.value == Value::Integer(0)
+            });
         }
     }
 }

@@ -47,6 +47,7 @@ sluice_sdk::export_field_transformer!(Lowercase);
 mod tests {
     use super::*;
     use sluice_sdk::ErrorCategory;
+    use sluice_sdk::testing::{SAMPLE_TEXTS, assert_lent_text_agrees};
 
     #[test]
     fn converts_text() {
@@ -77,34 +78,6 @@ mod tests {
     /// Text lent to the plugin comes out as `transform` makes it.
     #[test]
     fn lent_text_is_transformed_as_owned_text() {
-        let plugin = Lowercase;
-        for text in [
-            "",
-            "  ",
-            "abc",
-            " Jane \t\n",
-            "\u{a0}x\u{2003}",
-            "ÉCOLE",
-            "straße",
-            "Ǆ",
-            "ǅ",
-            "İ",
-            "ﬀ",
-            "ABC",
-            "a.b@Example.COM",
-            "  Ann.Lee@Ex.org ",
-            "not an email",
-            "çava@bücher.de",
-            "abcdefghijklmnopqrstuvwxyz",
-        ] {
-            let lent = plugin
-                .transform_str(text)
-                .map(|r| r.map(|t| Value::Text(t.into_owned())));
-            let owned = plugin.transform(Value::from(text));
-            match lent {
-                Some(lent) => assert_eq!(lent, owned, "{text:?}"),
-                None => panic!("{text:?} declined"),
-            }
-        }
+        assert_lent_text_agrees(&Lowercase, SAMPLE_TEXTS, |_| false);
     }
 }

@@ -140,6 +140,7 @@ mod normalize;
 mod options;
 mod source;
 mod target;
+pub mod testing;
 mod transform;
 mod value;
 mod wasi_errno;
