@@ -4,8 +4,9 @@
 //!
 //! Everything in a descriptor comes from the plugin and is hostile: each
 //! field has a size cap, the world must be the one the plugin is used as,
-//! and the schema must be a JSON Schema the host can compile (no remote
-//! references: the validator resolves none).
+//! and the schema must be a JSON Schema the host can compile, whole in
+//! itself: the compiler's loader refuses every URL, so a reference cannot
+//! read the host's files or reach the network.
 
 use serde_json::Value as Json;
 
@@ -69,22 +70,96 @@ pub fn check(plugin: &str, kind: PluginKind, d: Descriptor) -> Result<Descriptor
     Ok(d)
 }
 
+/// Where an option schema is placed for compiling: a name no loader can
+/// fetch, so a relative `$ref` in it resolves inside the schema or not at all.
+const SCHEMA_LOCATION: &str = "urn:sluice:plugin-options";
+
 /// The descriptor's option schema, parsed and compiled.
-fn schema(d: &Descriptor) -> Result<(Json, jsonschema::Validator), String> {
+///
+/// The compiler gets a loader that refuses every URL: a `$ref` or `$schema`
+/// that points outside the schema (`file:`, `http:`…) fails to compile
+/// instead of reading the host's files or the network. The JSON Schema
+/// drafts' own metaschemas are built in.
+fn schema(d: &Descriptor) -> Result<(boon::Schemas, boon::SchemaIndex), String> {
     let json: Json = serde_json::from_str(&d.options_schema)
         .map_err(|e| format!("its options schema is not JSON: {e}"))?;
-    let validator = jsonschema::validator_for(&json).map_err(|e| {
+    let unusable = |why: String| {
         format!(
             "its options schema is not a usable JSON Schema: {}",
-            escape(&e.to_string())
+            escape(&why)
         )
-    })?;
-    Ok((json, validator))
+    };
+    let mut compiler = boon::Compiler::new();
+    compiler.use_loader(Box::new(boon::SchemeUrlLoader::new()));
+    compiler
+        .add_resource(SCHEMA_LOCATION, json)
+        .map_err(|e| unusable(e.to_string()))?;
+    let mut schemas = boon::Schemas::new();
+    let index = compiler
+        .compile(SCHEMA_LOCATION, &mut schemas)
+        .map_err(|e| unusable(compile_error(&e)))?;
+    Ok((schemas, index))
+}
+
+/// A compile error in words: what the metaschema found wrong, where.
+fn compile_error(e: &boon::CompileError) -> String {
+    match e {
+        boon::CompileError::ValidationError { src, .. } => {
+            let mut problems = Vec::new();
+            let mut more = 0;
+            violations(src, &mut problems, &mut more);
+            let mut text = format!("it breaks its metaschema: {}", problems.join("; "));
+            if more > 0 {
+                text.push_str(&format!("; and {more} more"));
+            }
+            text
+        }
+        boon::CompileError::LoadUrlError { url, .. }
+        | boon::CompileError::UnsupportedUrlScheme { url } => format!(
+            "it refers to `{url}`, outside the schema (an option schema must be self-contained)"
+        ),
+        other => other.to_string(),
+    }
+}
+
+/// The violations under `error`, in words with their JSON path: at most
+/// [`MAX_REPORTED`] in `out`, the rest counted in `more`. Wrappers (the
+/// schema as a whole, a group, a `$ref`) are looked through; an `anyOf` or
+/// `oneOf` is one violation that names what each choice wanted.
+fn violations(error: &boon::ValidationError<'_, '_>, out: &mut Vec<String>, more: &mut usize) {
+    use boon::ErrorKind;
+    match &error.kind {
+        ErrorKind::Group | ErrorKind::Schema { .. } | ErrorKind::Reference { .. }
+            if !error.causes.is_empty() =>
+        {
+            for cause in &error.causes {
+                violations(cause, out, more);
+            }
+            return;
+        }
+        _ => {}
+    }
+    if out.len() == MAX_REPORTED {
+        *more += 1;
+        return;
+    }
+    let path = error.instance_location.to_string();
+    let at = if path.is_empty() {
+        "the options".to_owned()
+    } else {
+        format!("option `{}`", escape(&path))
+    };
+    let mut what = error.kind.to_string();
+    if matches!(error.kind, ErrorKind::AnyOf | ErrorKind::OneOf(None)) && !error.causes.is_empty() {
+        let choices: Vec<String> = error.causes.iter().map(|c| c.kind.to_string()).collect();
+        what.push_str(&format!(" ({})", choices.join(", or ")));
+    }
+    out.push(format!("{at}: {}", escape(&what)));
 }
 
 /// Check `options` (JSON object text) against the descriptor's schema.
 pub fn check_options(d: &Descriptor, options: &str) -> ValidOptions {
-    let Ok((_, validator)) = schema(d) else {
+    let Ok((schemas, index)) = schema(d) else {
         // `check` accepted it; a schema that fails now accepts nothing.
         return ValidOptions::No("the plugin's option schema cannot be compiled".to_owned());
     };
@@ -92,24 +167,12 @@ pub fn check_options(d: &Descriptor, options: &str) -> ValidOptions {
         Ok(json) => json,
         Err(e) => return ValidOptions::No(format!("options are not JSON: {e}")),
     };
+    let Err(error) = schemas.validate(&instance, index) else {
+        return ValidOptions::Yes;
+    };
     let mut problems: Vec<String> = Vec::new();
     let mut more = 0usize;
-    for error in validator.iter_errors(&instance) {
-        if problems.len() == MAX_REPORTED {
-            more += 1;
-            continue;
-        }
-        let path = error.instance_path().to_string();
-        let at = if path.is_empty() {
-            "the options".to_owned()
-        } else {
-            format!("option `{}`", escape(&path))
-        };
-        problems.push(format!("{at}: {}", escape(&error.to_string())));
-    }
-    if problems.is_empty() {
-        return ValidOptions::Yes;
-    }
+    violations(&error, &mut problems, &mut more);
     let mut message = problems.join("; ");
     if more > 0 {
         message.push_str(&format!("; and {more} more"));
@@ -171,6 +234,88 @@ mod tests {
         let too_big = check("t", PluginKind::FieldTransformer, descriptor(&huge)).unwrap_err();
         assert!(too_big.message.contains("more than"), "{}", too_big.message);
         assert_eq!(too_big.kind, FailureKind::ContractViolation);
+        let bad_keyword = check(
+            "t",
+            PluginKind::FieldTransformer,
+            descriptor(r#"{"properties":{"n":{"type":"nope"}}}"#),
+        )
+        .unwrap_err();
+        assert!(
+            bad_keyword.message.contains("metaschema")
+                && bad_keyword.message.contains("/properties/n/type"),
+            "{}",
+            bad_keyword.message
+        );
+    }
+
+    #[test]
+    fn a_schema_cannot_reach_outside_itself() {
+        // A schema on the host's disk that would accept anything if read.
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("any.json");
+        std::fs::write(&file, "{}").unwrap();
+        let file_url = format!("file://{}", file.display());
+        for target in [
+            file_url.as_str(),
+            "http://127.0.0.1:9/schema.json",
+            "https://example.com/schema.json",
+        ] {
+            for schema in [
+                format!(r#"{{"properties":{{"n":{{"$ref":"{target}"}}}}}}"#),
+                format!(r#"{{"$schema":"{target}"}}"#),
+            ] {
+                let refused = check("t", PluginKind::FieldTransformer, descriptor(&schema))
+                    .expect_err(&schema);
+                assert!(
+                    refused.message.contains("outside the schema"),
+                    "{schema}: {}",
+                    refused.message
+                );
+            }
+        }
+        // References inside the schema still work.
+        let local =
+            r##"{"$defs":{"n":{"type":"integer"}},"properties":{"n":{"$ref":"#/$defs/n"}}}"##;
+        let d = check("t", PluginKind::FieldTransformer, descriptor(local)).unwrap();
+        assert_eq!(check_options(&d, r#"{"n": 1}"#), ValidOptions::Yes);
+        let ValidOptions::No(why) = check_options(&d, r#"{"n": "x"}"#) else {
+            panic!("accepted")
+        };
+        assert!(why.contains("option `/n`"), "{why}");
+    }
+
+    #[test]
+    fn every_violation_is_named_up_to_a_few() {
+        let schema = r#"{"type":"object","properties":{
+            "mode":{"anyOf":[{"const":"fast"},{"type":"integer"}]},
+            "a":{"type":"string"},"b":{"type":"string"},"c":{"type":"string"},
+            "d":{"type":"string"}}}"#;
+        let d = check("t", PluginKind::FieldTransformer, descriptor(schema)).unwrap();
+        let ValidOptions::No(why) = check_options(&d, r#"{"mode": true}"#) else {
+            panic!("accepted")
+        };
+        assert!(
+            why.contains("option `/mode`") && why.contains("'fast'") && why.contains("integer"),
+            "{why}"
+        );
+        let ValidOptions::No(why) = check_options(&d, r#"{"a":1,"b":2,"c":3,"d":4,"mode":true}"#)
+        else {
+            panic!("accepted")
+        };
+        assert_eq!(why.matches("option `/").count(), MAX_REPORTED, "{why}");
+        assert!(why.contains("and 2 more"), "{why}");
+        // What a plugin wrote is escaped before it reaches a terminal.
+        let d = check(
+            "t",
+            PluginKind::FieldTransformer,
+            descriptor(r#"{"additionalProperties":{"type":"string"}}"#),
+        )
+        .unwrap();
+        let ValidOptions::No(why) = check_options(&d, r#"{"x\u001b[31m": 1}"#) else {
+            panic!("accepted")
+        };
+        assert!(why.contains("option `/x"), "{why}");
+        assert!(!why.contains('\u{1b}'), "{why:?}");
     }
 }
 
