@@ -477,9 +477,10 @@ fn index_any(text: &str) -> Option<Vec<Field>> {
 
 /// Keeps the last value of a key written more than once, at the key's
 /// first place, as a map does. Records rarely repeat a key: small records
-/// are checked pair by pair (an equality test is mostly a length test),
-/// larger ones through a sorted vector of indexes, so a record with many
-/// fields costs n log n, not n².
+/// are checked pair by pair, on a fingerprint of each key (its length and
+/// its first and last bytes) before any key text is compared, larger ones
+/// through a sorted vector of indexes, so a record with many fields costs
+/// n log n, not n².
 fn dedup_keys(text: &str, mut fields: Vec<Field>) -> Vec<Field> {
     const PAIRWISE: usize = 32;
     fn key<'a>(text: &'a str, field: &'a Field) -> &'a str {
@@ -488,9 +489,20 @@ fn dedup_keys(text: &str, mut fields: Vec<Field>) -> Vec<Field> {
             Key::Owned(key) => key,
         }
     }
+    /// Equal keys have equal fingerprints.
+    fn fingerprint(key: &str) -> u64 {
+        let bytes = key.as_bytes();
+        let edge = |b: Option<&u8>| b.map_or(0, |&b| u64::from(b) + 1);
+        (bytes.len() as u64) << 16 | edge(bytes.first()) << 8 | edge(bytes.last())
+    }
     let key = |field| key(text, field);
     let repeated = if fields.len() <= PAIRWISE {
-        (1..fields.len()).any(|i| fields[..i].iter().any(|f| key(f) == key(&fields[i])))
+        let mut prints = [0u64; PAIRWISE];
+        for (print, field) in prints.iter_mut().zip(&fields) {
+            *print = fingerprint(key(field));
+        }
+        (1..fields.len())
+            .any(|i| (0..i).any(|j| prints[j] == prints[i] && key(&fields[j]) == key(&fields[i])))
     } else {
         let mut order: Vec<usize> = (0..fields.len()).collect();
         order.sort_by(|&a, &b| key(&fields[a]).cmp(key(&fields[b])));
@@ -728,6 +740,13 @@ mod tests {
         let body = parse(&text).unwrap();
         assert_eq!(body.to_json(), as_before(&text));
         assert_eq!(body.get("k7").unwrap().to_json(), json!(2007));
+        // Keys alike in length and first and last bytes, but different.
+        let alike = r#"{"axb":1,"ayb":2,"a":3,"b":4,"":5,"azb":6,"ayb":7,"":8}"#;
+        let body = parse(alike).unwrap();
+        assert_eq!(body.to_json(), as_before(alike));
+        assert_eq!(body.get("ayb").unwrap().to_json(), json!(7));
+        assert_eq!(body.get("axb").unwrap().to_json(), json!(1));
+        assert_eq!(body.get("").unwrap().to_json(), json!(8));
         let small = r#"{"b":1,"a":2,"b":"3","\u0061":4}"#;
         let body = parse(small).unwrap();
         assert_eq!(body.to_json(), as_before(small));
