@@ -528,8 +528,9 @@ mod tests {
         packs: bool,
     }
 
-    /// Text results, an error, a value that is not text, a `json` value
-    /// that is not JSON, and a text that JSON writes with escapes.
+    /// Text results (one with spaces around it), an error, a value that is
+    /// not text, a `json` value that is not JSON, and a text that JSON
+    /// writes with escapes.
     fn rule(text: &str) -> Result<Value, PluginError> {
         match text {
             "bad" => Err(PluginError {
@@ -543,6 +544,7 @@ mod tests {
             "7" => Ok(Value::Integer(7)),
             "j" => Ok(Value::Json("{nope".into())),
             "q" => Ok(Value::Text("say \"q\"\n".into())),
+            "s" => Ok(Value::Text(" s ".into())),
             other => Ok(Value::Text(other.trim().to_uppercase())),
         }
     }
@@ -643,7 +645,7 @@ mod tests {
     /// take packed texts with ones that take values (a 0.1.0 plugin).
     #[test]
     fn a_packed_chain_answers_what_the_per_value_chain_answers() {
-        let all_text: Vec<String> = [" x ", "bad", "7", "j", "q", "boom", "", "é ǅ", "  "]
+        let all_text: Vec<String> = [" x ", "bad", "7", "j", "q", "s", "boom", "", "é ǅ", "  "]
             .iter()
             .map(|v| format!(r#"{{"a": "{v}"}}"#))
             .collect();
@@ -653,7 +655,18 @@ mod tests {
             r#"{"a": null}"#.into(),
             r#"{"a": 5}"#.into(),
         ]);
-        for records in [all_text, mixed] {
+        // Without the trap every call answers the whole batch at once.
+        let untrapped: Vec<String> = all_text
+            .iter()
+            .filter(|r| !r.contains("boom"))
+            .cloned()
+            .collect();
+        // Only texts and errors: the chain stays packed to the end.
+        let texts_and_errors: Vec<String> = [" x ", "bad", "q", "s", "", "é ǅ", "  "]
+            .iter()
+            .map(|v| format!(r#"{{"a": "{v}"}}"#))
+            .collect();
+        for records in [all_text, untrapped, texts_and_errors, mixed] {
             let records: Vec<&str> = records.iter().map(String::as_str).collect();
             let by_value = mapped([false, false], &records);
             for packs in [[true, true], [true, false], [false, true]] {
@@ -661,13 +674,17 @@ mod tests {
             }
         }
         // Not vacuous: the records that pass, and why the others fail.
-        let (out, errors, failed) = mapped([true, true], &[r#"{"a": " x "}"#, r#"{"a": "q"}"#]);
+        let (out, errors, failed) = mapped(
+            [true, true],
+            &[r#"{"a": " x "}"#, r#"{"a": "q"}"#, r#"{"a": "s"}"#],
+        );
         assert_eq!(failed, 0, "{errors:?}");
         assert_eq!(
             out,
             [
                 r#"{"dflt":"X","n":"X","one":"X","two":"X"}"#,
-                r#"{"dflt":"SAY \"Q\"","n":"say \"q\"\n","one":"say \"q\"\n","two":"SAY \"Q\""}"#
+                r#"{"dflt":"SAY \"Q\"","n":"say \"q\"\n","one":"say \"q\"\n","two":"SAY \"Q\""}"#,
+                r#"{"dflt":"S","n":" s ","one":" s ","two":"S"}"#
             ]
         );
         let (out, errors, failed) = mapped(
