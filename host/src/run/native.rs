@@ -5,7 +5,9 @@
 //! [`Plan`]: super::Plan
 
 use crate::bindings::Normalized;
+use crate::bindings::v0_2_0::TextBatch;
 use crate::bindings::{PluginError, Value};
+use crate::plugin::worlds::text_batch::{TextResults, texts};
 use crate::plugin::worlds::{FieldTransformer, Normalizer};
 use crate::plugin::{NormalizerPlugin, PluginFailure, PluginId, TransformerPlugin};
 use crate::stages::normalize::RecordNormalizer;
@@ -82,6 +84,36 @@ impl ValueTransformer for TransformStep {
                 outcome
             }
             TransformStep::Native(_, f) => Ok(f(values)),
+        }
+    }
+
+    fn takes_texts(&self) -> bool {
+        match self {
+            TransformStep::Plugin(p) => p.takes_texts(),
+            TransformStep::Live(p) => p.sandbox().takes_texts(),
+            TransformStep::Native(..) => false,
+        }
+    }
+
+    fn transform_texts(&mut self, batch: &TextBatch) -> Result<TextResults, PluginFailure> {
+        match self {
+            TransformStep::Plugin(p) => p.transform_texts(batch),
+            TransformStep::Live(p) => {
+                let outcome = p.sandbox_mut().transform_texts(batch);
+                let records = batch.ends.len();
+                // Counted as `LiveStep::count_failures` counts values.
+                let failed = match &outcome {
+                    Ok(results) => results.errors(),
+                    Err(f) if records == 1 || !f.kind.is_isolatable() => records,
+                    Err(_) => 0,
+                };
+                p.count_failed(failed as u64);
+                outcome
+            }
+            TransformStep::Native(_, f) => {
+                let values: Vec<Value> = texts(batch).map(|t| Value::Text(t.to_owned())).collect();
+                Ok(TextResults::from_values(f(&values)))
+            }
         }
     }
 

@@ -1,17 +1,23 @@
 //! Transform: build each target record from the field mappings, running
 //! every field's chain of field transformers over the whole batch at once.
 
+mod chain;
+
+use std::ops::Range;
+
 use crossbeam_channel::{Receiver, Sender};
 use serde_json::Value as Json;
 
-use super::{Batch, Flow, Reporter, Stage, StageReport, call_isolating, relay};
+use self::chain::Column;
+use super::{Batch, Flow, Reporter, Stage, StageReport, relay};
+use crate::bindings::v0_2_0::TextBatch;
 use crate::bindings::{PluginError, Value};
 use crate::errors::{Category, RecordError, codes};
+use crate::plugin::worlds::text_batch::{TextResults, push_text, texts};
 use crate::plugin::{FailureKind, PluginFailure, PluginId, TransformerPlugin};
 use crate::record::{
     Body, FieldRef, Object, Record, Written, from_value, invalid_json, is_blank, set_path, to_value,
 };
-use crate::stages::isolate::ISOLATION_BUDGET;
 
 /// Something that transforms the values of one field.
 pub trait ValueTransformer: Send {
@@ -22,6 +28,19 @@ pub trait ValueTransformer: Send {
         &mut self,
         values: &[Value],
     ) -> Result<Vec<Result<Value, PluginError>>, PluginFailure>;
+    /// Whether it takes packed texts as they are (see
+    /// [`transform_texts`](Self::transform_texts)): a chain then keeps text
+    /// values packed from one step to the next.
+    fn takes_texts(&self) -> bool {
+        false
+    }
+    /// Transform packed texts: one result per text, in order, checked and
+    /// still packed. By default each text goes through
+    /// [`transform`](Self::transform) as a value.
+    fn transform_texts(&mut self, batch: &TextBatch) -> Result<TextResults, PluginFailure> {
+        let values: Vec<Value> = texts(batch).map(|t| Value::Text(t.to_owned())).collect();
+        self.transform(&values).map(TextResults::from_values)
+    }
     /// A batch of `records` records begins (before its first call): a step
     /// that follows a store name switches versions here, never inside a
     /// batch.
@@ -38,6 +57,14 @@ impl ValueTransformer for TransformerPlugin {
         values: &[Value],
     ) -> Result<Vec<Result<Value, PluginError>>, PluginFailure> {
         TransformerPlugin::transform(self, values)
+    }
+
+    fn takes_texts(&self) -> bool {
+        TransformerPlugin::takes_texts(self)
+    }
+
+    fn transform_texts(&mut self, batch: &TextBatch) -> Result<TextResults, PluginFailure> {
+        TransformerPlugin::transform_texts(self, batch)
     }
 }
 
@@ -122,6 +149,9 @@ enum Slot {
     FromBody,
     /// A transformer chain's result, or the field's default.
     Value(Json),
+    /// A transformer chain's text result as a JSON string without escapes
+    /// (quotes included): a span of the field's quoted texts.
+    Quoted(Range<usize>),
     /// The record failed on this field.
     Failed,
 }
@@ -130,6 +160,45 @@ enum Slot {
 /// [`is_blank`] says of the value the field would have.
 fn json_is_blank(value: Option<FieldRef<'_>>) -> bool {
     value.is_none_or(|v| v.is_blank())
+}
+
+/// Whether JSON writes `text` with escapes (a quote, a backslash or a
+/// control character in it).
+fn needs_escapes(text: &str) -> bool {
+    text.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20)
+}
+
+/// The contents of a JSON string written without escapes.
+fn unquote(quoted: &str) -> &str {
+    &quoted[1..quoted.len() - 1]
+}
+
+/// The field's values when the first transformer takes packed texts and
+/// every value is text (after the default): packed straight from the
+/// records' bodies. `None` when one is not text.
+fn packed_values<T>(records: &[Record], field: &FieldPlan<T>) -> Option<TextBatch> {
+    let mut batch = TextBatch {
+        text: String::new(),
+        ends: Vec::with_capacity(records.len()),
+    };
+    let mut hint = 0;
+    for record in records {
+        let value = record.body.get_hinted(&field.source, &mut hint);
+        let value = match (&field.default, value) {
+            (Some(default), value) if json_is_blank(value) => FieldRef::Json(default),
+            (_, Some(value)) => value,
+            (_, None) => return None,
+        };
+        let text = match value {
+            FieldRef::Text(quoted) => unquote(quoted),
+            FieldRef::Json(Json::String(text)) => text,
+            FieldRef::Json(_) => return None,
+        };
+        if !push_text(&mut batch, text) {
+            return None;
+        }
+    }
+    Some(batch)
 }
 
 /// When every target field is top-level, the order in which a record's
@@ -168,6 +237,8 @@ pub fn map_batch<T: ValueTransformer>(
     let mut failed = vec![false; n];
     let mut errors: Vec<(usize, RecordError)> = Vec::new();
     let mut slots: Vec<Vec<Slot>> = Vec::with_capacity(fields.len());
+    // Per field, the texts its `Slot::Quoted` slots point into.
+    let mut quoted_texts: Vec<String> = vec![String::new(); fields.len()];
     let required_missing = |field: &FieldPlan<T>| {
         let message = format!(
             "required field `{}` is empty (source field `{}`); fix the source data or give the mapping a default",
@@ -215,60 +286,62 @@ pub fn map_batch<T: ValueTransformer>(
             continue;
         }
         let mut column: Vec<Slot> = (0..n).map(|_| Slot::Failed).collect();
-        let mut values: Vec<Value> = records
-            .iter()
-            .scan(0, |hint, r| {
-                let value = r.body.get_hinted(&field.source, hint);
-                Some(value.map_or(Value::Null, |v| v.to_value()))
-            })
-            .collect();
-        if let Some(default) = &field.default {
-            for v in values.iter_mut().filter(|v| is_blank(v)) {
-                *v = to_value(Some(default));
-            }
-        }
-        // Indices of records still going through this field's chain.
-        let mut live: Vec<usize> = (0..n).collect();
-        for step in field.steps.iter_mut() {
-            if live.is_empty() {
-                break;
-            }
-            let inputs: Vec<Value> = live
+        let values = match field.steps[0].takes_texts() {
+            true => packed_values(&records, field).map(Column::Packed),
+            false => None,
+        };
+        let values = values.unwrap_or_else(|| {
+            let mut values: Vec<Value> = records
                 .iter()
-                .map(|&i| std::mem::replace(&mut values[i], Value::Null))
+                .scan(0, |hint, r| {
+                    let value = r.body.get_hinted(&field.source, hint);
+                    Some(value.map_or(Value::Null, |v| v.to_value()))
+                })
                 .collect();
-            let plugin = step.plugin().clone();
-            let mut budget = ISOLATION_BUDGET;
-            let results = call_isolating(&inputs, &mut budget, &mut |chunk| step.transform(chunk));
-            let mut next = Vec::with_capacity(live.len());
-            for ((i, input), result) in live.into_iter().zip(inputs).zip(results) {
-                let error = match result {
-                    Ok(Ok(v)) if invalid_json(&v).is_some() => not_json(entity, &plugin, &v),
-                    Ok(Ok(v)) => {
-                        values[i] = v;
-                        next.push(i);
-                        continue;
-                    }
-                    Ok(Err(e)) => {
-                        RecordError::from_plugin_error(Stage::Transform, entity, &plugin, e)
-                    }
-                    Err(failure) => {
-                        RecordError::from_failure(Stage::Transform, entity, &plugin, &failure)
-                    }
-                };
-                values[i] = input;
-                failed[i] = true;
-                errors.push((i, error.on_field(&field.target)));
+            if let Some(default) = &field.default {
+                for v in values.iter_mut().filter(|v| is_blank(v)) {
+                    *v = to_value(Some(default));
+                }
             }
-            live = next;
-        }
-        for i in live {
-            let value = std::mem::replace(&mut values[i], Value::Null);
-            if field.required && is_blank(&value) {
-                failed[i] = true;
-                errors.push((i, required_missing(field)));
-            } else {
-                column[i] = Slot::Value(from_value(value));
+            Column::Values(values)
+        });
+        let (live, values) = chain::run(
+            &mut field.steps,
+            &field.target,
+            entity,
+            (0..n).collect(),
+            values,
+            &mut failed,
+            &mut errors,
+        );
+        match values {
+            Column::Packed(batch) => {
+                let mut quoted = String::with_capacity(batch.text.len() + 2 * live.len());
+                for (i, text) in live.into_iter().zip(texts(&batch)) {
+                    if field.required && text.trim().is_empty() {
+                        failed[i] = true;
+                        errors.push((i, required_missing(field)));
+                    } else if needs_escapes(text) {
+                        column[i] = Slot::Value(Json::String(text.to_owned()));
+                    } else {
+                        let start = quoted.len();
+                        quoted.push('"');
+                        quoted.push_str(text);
+                        quoted.push('"');
+                        column[i] = Slot::Quoted(start..quoted.len());
+                    }
+                }
+                quoted_texts[slots.len()] = quoted;
+            }
+            Column::Values(values) => {
+                for (i, value) in live.into_iter().zip(values) {
+                    if field.required && is_blank(&value) {
+                        failed[i] = true;
+                        errors.push((i, required_missing(field)));
+                    } else {
+                        column[i] = Slot::Value(from_value(value));
+                    }
+                }
             }
         }
         slots.push(column);
@@ -315,6 +388,9 @@ pub fn map_batch<T: ValueTransformer>(
                         let field = &fields[k];
                         let value = match take(k) {
                             Slot::Value(v) => Written::Owned(v),
+                            Slot::Quoted(span) => {
+                                Written::Ref(FieldRef::Text(&quoted_texts[k][span]))
+                            }
                             Slot::FromBody => source
                                 .get_hinted(&field.source, &mut hints[k])
                                 .map_or(Written::Owned(Json::Null), Written::Ref),
@@ -330,6 +406,9 @@ pub fn map_batch<T: ValueTransformer>(
                 for (k, field) in fields.iter().enumerate() {
                     let value = match take(k) {
                         Slot::Value(v) => v,
+                        Slot::Quoted(span) => {
+                            Json::String(unquote(&quoted_texts[k][span]).to_owned())
+                        }
                         Slot::FromBody => record
                             .body
                             .get(&field.source)
@@ -438,5 +517,205 @@ mod tests {
                 assert_eq!(r.body_json(), serde_json::to_string(&expected).unwrap());
             }
         }
+    }
+
+    /// A transformer applying [`rule`] to each text (other values pass
+    /// through). With `packs` it takes packed texts and answers as a 0.2.0
+    /// plugin answers `transform-text` (a checked answer); without, it takes
+    /// values only, as a 0.1.0 plugin. A batch holding `"boom"` traps.
+    struct Scripted {
+        id: PluginId,
+        packs: bool,
+    }
+
+    /// Text results (one with spaces around it), an error, a value that is
+    /// not text, a `json` value that is not JSON, and a text that JSON
+    /// writes with escapes.
+    fn rule(text: &str) -> Result<Value, PluginError> {
+        match text {
+            "bad" => Err(PluginError {
+                category: crate::bindings::ErrorCategory::Validation,
+                code: "bad-value".into(),
+                message: "refused".into(),
+                field: None,
+                retryable: false,
+                retry_after_ms: None,
+            }),
+            "7" => Ok(Value::Integer(7)),
+            "j" => Ok(Value::Json("{nope".into())),
+            "q" => Ok(Value::Text("say \"q\"\n".into())),
+            "s" => Ok(Value::Text(" s ".into())),
+            other => Ok(Value::Text(other.trim().to_uppercase())),
+        }
+    }
+
+    fn trap() -> PluginFailure {
+        PluginFailure::new(FailureKind::Trap, "boom")
+    }
+
+    impl ValueTransformer for Scripted {
+        fn plugin(&self) -> &PluginId {
+            &self.id
+        }
+
+        fn transform(
+            &mut self,
+            values: &[Value],
+        ) -> Result<Vec<Result<Value, PluginError>>, PluginFailure> {
+            if values
+                .iter()
+                .any(|v| matches!(v, Value::Text(t) if t == "boom"))
+            {
+                return Err(trap());
+            }
+            Ok(values
+                .iter()
+                .map(|v| match v {
+                    Value::Text(t) => rule(t),
+                    other => Ok(other.clone()),
+                })
+                .collect())
+        }
+
+        fn takes_texts(&self) -> bool {
+            self.packs
+        }
+
+        fn transform_texts(&mut self, batch: &TextBatch) -> Result<TextResults, PluginFailure> {
+            let mut answer = crate::bindings::v0_2_0::TextAnswer {
+                text: String::new(),
+                ends: Vec::new(),
+                others: Vec::new(),
+            };
+            for (i, text) in texts(batch).enumerate() {
+                if text == "boom" {
+                    return Err(trap());
+                }
+                match rule(text) {
+                    Ok(Value::Text(t)) => answer.text.push_str(&t),
+                    other => answer.others.push((i as u32, other)),
+                }
+                answer.ends.push(answer.text.len() as u32);
+            }
+            Ok(TextResults::check(batch.ends.len(), answer).expect("a valid answer"))
+        }
+    }
+
+    /// Output bodies, errors and failed count, as text.
+    fn mapped(packs: [bool; 2], records: &[&str]) -> (Vec<String>, Vec<String>, u64) {
+        let id = PluginId {
+            name: Arc::from("scripted"),
+            digest: Arc::from(format!("sha256:{:0>64}", 0)),
+        };
+        let step = |packs| Scripted {
+            id: id.clone(),
+            packs,
+        };
+        let plan =
+            |target: &str, default: Option<Json>, required: bool, steps: Vec<Scripted>| FieldPlan {
+                target: target.into(),
+                source: "a".into(),
+                default,
+                required,
+                steps,
+            };
+        let mut fields = vec![
+            plan("two", None, false, vec![step(packs[0]), step(packs[1])]),
+            plan("one", None, true, vec![step(packs[1])]),
+            plan(
+                "dflt",
+                Some(json!(" d ")),
+                false,
+                vec![step(packs[0]), step(packs[1])],
+            ),
+            plan("n", Some(json!(5)), false, vec![step(packs[0])]),
+        ];
+        let records: Vec<Record> = records.iter().map(|r| record(r)).collect();
+        let (out, errors, failed) = map_batch(&mut fields, "contacts", records);
+        let out = out.iter().map(Record::body_json).collect();
+        let errors = errors.iter().map(|e| format!("{e:?}")).collect();
+        (out, errors, failed)
+    }
+
+    /// A chain kept packed from step to step answers what the same chain
+    /// answers one value at a time: the same output bodies, errors (on the
+    /// same records, in the same order) and failures, with errors and a
+    /// trap mid-chain, values that are not text, texts that need escapes,
+    /// defaults, required fields, and chains that mix transformers that
+    /// take packed texts with ones that take values (a 0.1.0 plugin).
+    #[test]
+    fn a_packed_chain_answers_what_the_per_value_chain_answers() {
+        let all_text: Vec<String> = [" x ", "bad", "7", "j", "q", "s", "boom", "", "é ǅ", "  "]
+            .iter()
+            .map(|v| format!(r#"{{"a": "{v}"}}"#))
+            .collect();
+        let mut mixed = all_text.clone();
+        mixed.extend([
+            r#"{"b": 1}"#.into(),
+            r#"{"a": null}"#.into(),
+            r#"{"a": 5}"#.into(),
+        ]);
+        // Without the trap every call answers the whole batch at once.
+        let untrapped: Vec<String> = all_text
+            .iter()
+            .filter(|r| !r.contains("boom"))
+            .cloned()
+            .collect();
+        // Only texts and errors: the chain stays packed to the end.
+        let texts_and_errors: Vec<String> = [" x ", "bad", "q", "s", "", "é ǅ", "  "]
+            .iter()
+            .map(|v| format!(r#"{{"a": "{v}"}}"#))
+            .collect();
+        for records in [all_text, untrapped, texts_and_errors, mixed] {
+            let records: Vec<&str> = records.iter().map(String::as_str).collect();
+            let by_value = mapped([false, false], &records);
+            for packs in [[true, true], [true, false], [false, true]] {
+                assert_eq!(mapped(packs, &records), by_value, "{packs:?}");
+            }
+        }
+        // Not vacuous: the records that pass, and why the others fail.
+        let (out, errors, failed) = mapped(
+            [true, true],
+            &[r#"{"a": " x "}"#, r#"{"a": "q"}"#, r#"{"a": "s"}"#],
+        );
+        assert_eq!(failed, 0, "{errors:?}");
+        assert_eq!(
+            out,
+            [
+                r#"{"dflt":"X","n":"X","one":"X","two":"X"}"#,
+                r#"{"dflt":"SAY \"Q\"","n":"say \"q\"\n","one":"say \"q\"\n","two":"SAY \"Q\""}"#,
+                r#"{"dflt":"S","n":" s ","one":" s ","two":"S"}"#
+            ]
+        );
+        let (out, errors, failed) = mapped(
+            [true, true],
+            &[
+                r#"{"a": "7"}"#,
+                r#"{"a": "bad"}"#,
+                r#"{"a": "boom"}"#,
+                r#"{"a": " "}"#,
+            ],
+        );
+        assert_eq!(out, [r#"{"dflt":7,"n":7,"one":7,"two":7}"#]);
+        assert_eq!(failed, 3);
+        let codes: Vec<&str> = errors
+            .iter()
+            .filter_map(|e| e.split("code: \"").nth(1)?.split('"').next())
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                "bad-value",
+                "trap",
+                "bad-value",
+                "trap",
+                "required-field-missing",
+                "bad-value",
+                "trap",
+                "bad-value",
+                "trap",
+            ],
+            "{errors:?}"
+        );
     }
 }

@@ -102,7 +102,7 @@ macro_rules! versioned_world {
 mod normalizer;
 mod source;
 mod target;
-mod text_batch;
+pub mod text_batch;
 mod transformer;
 
 pub use normalizer::{Normalizer, NormalizerPlugin, NormalizerPre};
