@@ -105,14 +105,7 @@ fn schema(d: &Descriptor) -> Result<(boon::Schemas, boon::SchemaIndex), String> 
 fn compile_error(e: &boon::CompileError) -> String {
     match e {
         boon::CompileError::ValidationError { src, .. } => {
-            let mut problems = Vec::new();
-            let mut more = 0;
-            violations(src, &mut problems, &mut more);
-            let mut text = format!("it breaks its metaschema: {}", problems.join("; "));
-            if more > 0 {
-                text.push_str(&format!("; and {more} more"));
-            }
-            text
+            format!("it breaks its metaschema: {}", listed(src))
         }
         boon::CompileError::LoadUrlError { url, .. }
         | boon::CompileError::UnsupportedUrlScheme { url } => format!(
@@ -120,6 +113,19 @@ fn compile_error(e: &boon::CompileError) -> String {
         ),
         other => other.to_string(),
     }
+}
+
+/// The violations under `error`, in words with their JSON path, at most
+/// [`MAX_REPORTED`] of them and how many more, in one line.
+fn listed(error: &boon::ValidationError<'_, '_>) -> String {
+    let mut problems = Vec::new();
+    let mut more = 0;
+    violations(error, &mut problems, &mut more);
+    let mut text = problems.join("; ");
+    if more > 0 {
+        text.push_str(&format!("; and {more} more"));
+    }
+    text
 }
 
 /// The violations under `error`, in words with their JSON path: at most
@@ -170,13 +176,7 @@ pub fn check_options(d: &Descriptor, options: &str) -> ValidOptions {
     let Err(error) = schemas.validate(&instance, index) else {
         return ValidOptions::Yes;
     };
-    let mut problems: Vec<String> = Vec::new();
-    let mut more = 0usize;
-    violations(&error, &mut problems, &mut more);
-    let mut message = problems.join("; ");
-    if more > 0 {
-        message.push_str(&format!("; and {more} more"));
-    }
+    let mut message = listed(&error);
     message.push_str(
         " (checked against the option schema the plugin describes; see `sluice plugin docs`)",
     );

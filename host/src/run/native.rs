@@ -7,7 +7,7 @@
 use crate::bindings::Normalized;
 use crate::bindings::v0_2_0::TextBatch;
 use crate::bindings::{PluginError, Value};
-use crate::plugin::worlds::text_batch::{TextResults, texts};
+use crate::plugin::worlds::text_batch::{TextResults, text_values};
 use crate::plugin::worlds::{FieldTransformer, Normalizer};
 use crate::plugin::{NormalizerPlugin, PluginFailure, PluginId, TransformerPlugin};
 use crate::stages::normalize::RecordNormalizer;
@@ -110,10 +110,7 @@ impl ValueTransformer for TransformStep {
                 p.count_failed(failed as u64);
                 outcome
             }
-            TransformStep::Native(_, f) => {
-                let values: Vec<Value> = texts(batch).map(|t| Value::Text(t.to_owned())).collect();
-                Ok(TextResults::from_values(f(&values)))
-            }
+            TransformStep::Native(_, f) => Ok(TextResults::from_values(f(&text_values(batch)))),
         }
     }
 

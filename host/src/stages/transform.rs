@@ -13,7 +13,7 @@ use super::{Batch, Flow, Reporter, Stage, StageReport, relay};
 use crate::bindings::v0_2_0::TextBatch;
 use crate::bindings::{PluginError, Value};
 use crate::errors::{Category, RecordError, codes};
-use crate::plugin::worlds::text_batch::{TextResults, push_text, texts};
+use crate::plugin::worlds::text_batch::{TextResults, push_text, text_values, texts};
 use crate::plugin::{FailureKind, PluginFailure, PluginId, TransformerPlugin};
 use crate::record::{
     Body, FieldRef, Object, Record, Written, from_value, invalid_json, is_blank, set_path, to_value,
@@ -38,8 +38,8 @@ pub trait ValueTransformer: Send {
     /// still packed. By default each text goes through
     /// [`transform`](Self::transform) as a value.
     fn transform_texts(&mut self, batch: &TextBatch) -> Result<TextResults, PluginFailure> {
-        let values: Vec<Value> = texts(batch).map(|t| Value::Text(t.to_owned())).collect();
-        self.transform(&values).map(TextResults::from_values)
+        self.transform(&text_values(batch))
+            .map(TextResults::from_values)
     }
     /// A batch of `records` records begins (before its first call): a step
     /// that follows a store name switches versions here, never inside a

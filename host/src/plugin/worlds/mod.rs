@@ -119,6 +119,14 @@ pub(crate) fn error_size(e: &PluginError) -> u64 {
     (e.code.len() + e.message.len() + e.field.as_ref().map_or(0, String::len)) as u64
 }
 
+/// Bytes one result (a value or an error) occupies in an answer.
+pub(crate) fn result_size(r: &Result<Value, PluginError>) -> u64 {
+    match r {
+        Ok(v) => value_size(v),
+        Err(e) => error_size(e),
+    }
+}
+
 /// Bytes a value occupies in an answer.
 pub(crate) fn value_size(v: &Value) -> u64 {
     match v {

@@ -6,7 +6,7 @@
 //! is used. A chain of transformers passes the checked answer of one step
 //! on as the next step's batch, without a string per value in between.
 
-use super::{error_size, value_size};
+use super::result_size;
 use crate::bindings::v0_2_0::{TextAnswer, TextBatch};
 use crate::bindings::{PluginError, Value};
 
@@ -57,6 +57,11 @@ pub fn texts(batch: &TextBatch) -> impl Iterator<Item = &str> + '_ {
     })
 }
 
+/// Each text of a batch as a value of its own.
+pub fn text_values(batch: &TextBatch) -> Vec<Value> {
+    texts(batch).map(|t| Value::Text(t.to_owned())).collect()
+}
+
 /// The batch's values from `at` on, split off `batch`.
 pub fn split_off(batch: &mut TextBatch, at: usize) -> TextBatch {
     let cut = match at {
@@ -80,10 +85,7 @@ pub(crate) fn answer_size(answer: &TextAnswer) -> u64 {
         + answer
             .others
             .iter()
-            .map(|(_, r)| match r {
-                Ok(v) => value_size(v),
-                Err(e) => error_size(e),
-            })
+            .map(|(_, r)| result_size(r))
             .sum::<u64>()
 }
 

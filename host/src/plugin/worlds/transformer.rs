@@ -1,5 +1,5 @@
 use super::text_batch::{self, TextResults};
-use super::{check_len, error_size, value_size};
+use super::{check_len, result_size};
 use crate::bindings::v0_2_0::{TextAnswer, TextBatch};
 use crate::bindings::{ContractVersion, PluginError, Value, adapt, v0_1_0};
 use crate::plugin::{PluginFailure, PluginKind, Sandbox};
@@ -25,12 +25,7 @@ enum Answer {
 
 /// Bytes `transform`'s results occupy.
 fn results_size(out: &[Result<Value, PluginError>]) -> u64 {
-    out.iter()
-        .map(|r| match r {
-            Ok(v) => value_size(v),
-            Err(e) => error_size(e),
-        })
-        .sum()
+    out.iter().map(result_size).sum()
 }
 
 /// Bytes an answer occupies.
@@ -87,8 +82,9 @@ impl Sandbox<FieldTransformer> {
         let sent = batch.ends.len();
         let answer = self.call(sent, answer_size, |w, store| match w {
             FieldTransformer::V0_1_0(w) => {
-                let old: Vec<v0_1_0::Value> = text_batch::texts(batch)
-                    .map(|text| (&Value::Text(text.to_owned())).into())
+                let old: Vec<v0_1_0::Value> = text_batch::text_values(batch)
+                    .iter()
+                    .map(Into::into)
                     .collect();
                 w.sluice_plugin_transform()
                     .call_transform(store, &old)

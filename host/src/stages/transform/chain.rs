@@ -9,7 +9,9 @@ use super::{ValueTransformer, not_json};
 use crate::bindings::v0_2_0::TextBatch;
 use crate::bindings::{PluginError, Value};
 use crate::errors::RecordError;
-use crate::plugin::worlds::text_batch::{TextResult, TextResults, push_text, split_off, texts};
+use crate::plugin::worlds::text_batch::{
+    TextResult, TextResults, push_text, split_off, text_values, texts,
+};
 use crate::plugin::{PluginFailure, PluginId};
 use crate::record::invalid_json;
 use crate::stages::Stage;
@@ -33,11 +35,6 @@ impl Column {
             Column::Values(values) => values,
         }
     }
-}
-
-/// Each text of a batch as a value.
-fn text_values(batch: &TextBatch) -> Vec<Value> {
-    texts(batch).map(|t| Value::Text(t.to_owned())).collect()
 }
 
 /// A step's results, collected for the next step: packed while every
