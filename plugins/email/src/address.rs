@@ -1,6 +1,8 @@
 //! An address: split at the "@", the part before it checked and
 //! normalized, the domain handed to `domain`.
 
+use std::borrow::Cow;
+
 use icu_normalizer::ComposingNormalizerBorrowed;
 
 use crate::chars::{check_unsafe, is_atext, is_dot_atom};
@@ -60,7 +62,12 @@ pub fn parse(text: &str) -> Result<Address, Invalid> {
     };
 
     check_local_part(local_part)?;
-    let nfc = ComposingNormalizerBorrowed::new_nfc().normalize(local_part);
+    // ASCII text is in NFC already.
+    let nfc = if local_part.is_ascii() {
+        Cow::Borrowed(local_part)
+    } else {
+        ComposingNormalizerBorrowed::new_nfc().normalize(local_part)
+    };
     if nfc != local_part {
         check_local_part(&nfc)?;
     }

@@ -45,28 +45,36 @@ pub fn validate(domain: &str) -> Result<Domain, Invalid> {
         return Err(Invalid::DomainCharacters);
     }
 
-    // UTS #46 mapping: case folding, NFC, full-width forms and ideographic
-    // full stops to ASCII.
     let uts46 = Uts46::new();
-    let (mapped, result) =
-        uts46.to_unicode(domain.as_bytes(), AsciiDenyList::EMPTY, Hyphens::Allow);
-    if result.is_err() {
-        return Err(Invalid::DomainNotIdna);
-    }
-    if !mapped.chars().all(is_hostname_char) {
-        return Err(Invalid::DomainCharacters);
-    }
-    check_labels(&mapped)?;
+    let ascii = if is_plain_ascii(domain) {
+        // What UTS #46 makes of it (see `is_plain_ascii`), without the
+        // mapping tables.
+        let lowercase = domain.to_ascii_lowercase();
+        check_labels(&lowercase)?;
+        lowercase
+    } else {
+        // UTS #46 mapping: case folding, NFC, full-width forms and
+        // ideographic full stops to ASCII.
+        let (mapped, result) =
+            uts46.to_unicode(domain.as_bytes(), AsciiDenyList::EMPTY, Hyphens::Allow);
+        if result.is_err() {
+            return Err(Invalid::DomainNotIdna);
+        }
+        if !mapped.chars().all(is_hostname_char) {
+            return Err(Invalid::DomainCharacters);
+        }
+        check_labels(&mapped)?;
 
-    let ascii = uts46
-        .to_ascii(
-            mapped.as_bytes(),
-            AsciiDenyList::EMPTY,
-            Hyphens::Allow,
-            DnsLength::Ignore,
-        )
-        .map_err(|_| Invalid::DomainNotIdna)?
-        .into_owned();
+        uts46
+            .to_ascii(
+                mapped.as_bytes(),
+                AsciiDenyList::EMPTY,
+                Hyphens::Allow,
+                DnsLength::Ignore,
+            )
+            .map_err(|_| Invalid::DomainNotIdna)?
+            .into_owned()
+    };
     if !ascii.split('.').all(is_ldh_label) {
         return Err(Invalid::DomainCharacters);
     }
@@ -112,6 +120,23 @@ pub fn validate(domain: &str) -> Result<Domain, Invalid> {
     })
 }
 
+/// True for a domain of ASCII letters, digits, hyphens and dots in which
+/// no label starts with `xn--` (in any case). UTS #46 maps such a name to
+/// its ASCII lowercase and finds nothing wrong with it: every character
+/// is valid and maps to itself but for case, hyphens are allowed, and
+/// there is no Punycode to decode; `to_ascii` then leaves it as it is.
+/// Test `plain_ascii_names_are_what_uts46_makes_of_them`.
+fn is_plain_ascii(domain: &str) -> bool {
+    domain
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        && !domain.split('.').any(|label| {
+            label
+                .get(..4)
+                .is_some_and(|prefix| prefix.eq_ignore_ascii_case("xn--"))
+        })
+}
+
 /// Dots and hyphens: no empty label, no label that starts or ends with a
 /// hyphen, and no "--" in third and fourth place except in Punycode
 /// ("xn--") labels (RFC 952, RFC 1123 2.1, RFC 5890 2.3.1).
@@ -142,4 +167,95 @@ fn is_ldh_label(label: &str) -> bool {
         && label
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The long way: UTS #46 on every name.
+    fn by_uts46(domain: &str) -> Result<String, Invalid> {
+        let uts46 = Uts46::new();
+        let (mapped, result) =
+            uts46.to_unicode(domain.as_bytes(), AsciiDenyList::EMPTY, Hyphens::Allow);
+        if result.is_err() {
+            return Err(Invalid::DomainNotIdna);
+        }
+        if !mapped.chars().all(is_hostname_char) {
+            return Err(Invalid::DomainCharacters);
+        }
+        check_labels(&mapped)?;
+        Ok(uts46
+            .to_ascii(
+                mapped.as_bytes(),
+                AsciiDenyList::EMPTY,
+                Hyphens::Allow,
+                DnsLength::Ignore,
+            )
+            .map_err(|_| Invalid::DomainNotIdna)?
+            .into_owned())
+    }
+
+    #[test]
+    fn plain_ascii_names_are_what_uts46_makes_of_them() {
+        const PIECES: &[&str] = &[
+            "a",
+            "Z",
+            "example",
+            "EXAMPLE",
+            "com",
+            "0",
+            "9",
+            "-",
+            "--",
+            ".",
+            "..",
+            "xn--",
+            "XN--",
+            "xN--",
+            "xn-",
+            "x",
+            "n",
+            "ab--cd",
+            "xn--mnchen-3ya",
+            "xn--a",
+            "a1-b",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut checked = 0;
+        for _ in 0..50_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let mut domain = String::new();
+            let mut bits = state;
+            for _ in 0..(bits % 6) + 1 {
+                bits /= 7;
+                domain.push_str(PIECES[(bits % PIECES.len() as u64) as usize]);
+                bits /= PIECES.len() as u64;
+            }
+            if !is_plain_ascii(&domain) {
+                continue;
+            }
+            checked += 1;
+            let fast = {
+                let lowercase = domain.to_ascii_lowercase();
+                check_labels(&lowercase).map(|()| lowercase)
+            };
+            assert_eq!(
+                format!("{fast:?}"),
+                format!("{:?}", by_uts46(&domain)),
+                "{domain:?}"
+            );
+        }
+        assert!(checked > 10_000, "only {checked} names were plain ASCII");
+        for name in [
+            "xn--mnchen-3ya.de",
+            "a.XN--MNCHEN-3YA.de",
+            "bücher.de",
+            "a_b.com",
+        ] {
+            assert!(!is_plain_ascii(name), "{name}");
+        }
+    }
 }

@@ -22,8 +22,11 @@
 //! steps 1-3 (`"Email"` and `"email"` with `lowercase_keys`) are a
 //! `validation` error with code `key-collision`.
 
+mod in_place;
+mod key_table;
+
 use std::borrow::Cow;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::Value as Json;
@@ -31,6 +34,8 @@ use sluice_sdk::{
     Normalized, Normalizer, Options, PluginError, Record, is_empty_value, normalize_via_record,
     parse_fields, write_fields,
 };
+
+use crate::key_table::KeyTable;
 
 /// The reason given for skipped records.
 const ALL_EMPTY: &str = "all fields are empty";
@@ -40,8 +45,10 @@ const ALL_EMPTY: &str = "all fields are empty";
 pub struct Reshape {
     /// The separator, when flattening.
     flatten: Option<String>,
-    rename: BTreeMap<String, String>,
-    drop: BTreeSet<String>,
+    /// Old key (trimmed and lowercased as configured) → new key.
+    rename: KeyTable<String>,
+    /// Keys to remove (trimmed and lowercased as configured).
+    drop: KeyTable<()>,
     lowercase_keys: bool,
     trim_keys: bool,
     skip_empty_records: bool,
@@ -114,6 +121,16 @@ impl Normalizer for Reshape {
         if self.flatten.is_some() {
             return normalize_via_record(self, text);
         }
+        let mut fields = parse_fields(text)?;
+        let mut scratch = String::new();
+        let changed = self.changed_keys(&fields, &mut scratch);
+        for (i, at) in changed {
+            fields[i].0 = Cow::Borrowed(&scratch[at]);
+        }
+        if let Some(normalized) = self.reshape_in_place(&mut fields) {
+            return Ok(normalized.map(|()| write_fields(&fields)));
+        }
+        // Two keys collide: the general path words the error.
         Ok(self
             .reshape(parse_fields(text)?, |value| is_empty_value(value))?
             .map(|fields| write_fields(&fields)))
@@ -126,20 +143,16 @@ impl Reshape {
         if options.flatten && options.separator.is_empty() {
             return Err(PluginError::config("`separator` must not be empty"));
         }
-        let mut reshape = Reshape {
-            flatten: options.flatten.then_some(options.separator),
-            rename: BTreeMap::new(),
-            drop: BTreeSet::new(),
+        let keys = Reshape {
+            flatten: None,
+            rename: KeyTable::new([]),
+            drop: KeyTable::new([]),
             lowercase_keys: options.lowercase_keys,
             trim_keys: options.trim_keys,
-            skip_empty_records: options.skip_empty_records,
+            skip_empty_records: false,
         };
-        reshape.drop = options
-            .drop
-            .iter()
-            .map(|key| reshape.normalize_key(key))
-            .collect();
         let mut targets: BTreeMap<&str, &str> = BTreeMap::new();
+        let mut renames: BTreeMap<String, String> = BTreeMap::new();
         for (old, new) in &options.rename {
             if new.trim().is_empty() {
                 return Err(PluginError::config(format!(
@@ -151,14 +164,20 @@ impl Reshape {
                     "`rename` maps both {other:?} and {old:?} to {new:?}"
                 )));
             }
-            let key = reshape.normalize_key(old);
-            if reshape.rename.insert(key.clone(), new.clone()).is_some() {
+            let key = keys.normalize_key(old);
+            if renames.insert(key.clone(), new.clone()).is_some() {
                 return Err(PluginError::config(format!(
                     "`rename` lists the key {key:?} more than once"
                 )));
             }
         }
-        Ok(reshape)
+        Ok(Reshape {
+            flatten: options.flatten.then_some(options.separator),
+            rename: KeyTable::new(renames),
+            drop: KeyTable::new(options.drop.iter().map(|key| (keys.normalize_key(key), ()))),
+            skip_empty_records: options.skip_empty_records,
+            ..keys
+        })
     }
 
     /// Trims and lowercases a key as configured.
@@ -185,12 +204,9 @@ impl Reshape {
         if trimmed.len() == key.len() && !lowercasing_changes {
             return (key, None);
         }
-        let normalized = self.normalize_key(&key);
-        if normalized == *key {
-            (key, None)
-        } else {
-            (Cow::Owned(normalized), Some(key))
-        }
+        // It changes: trimming took something off (and lowercasing never
+        // makes whitespace), or lowercasing changes it.
+        (Cow::Owned(self.normalize_key(&key)), Some(key))
     }
 
     /// Runs steps 2-6 on a record's top-level entries (flattened already

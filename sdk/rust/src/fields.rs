@@ -5,11 +5,19 @@
 //! from the record and [`write_fields`] copies it back out. Inside a
 //! component this skips building and dropping a tree of values per record,
 //! which is most of what parsing costs there.
+//!
+//! Most records are flat objects whose keys have no escapes: those are
+//! read in one scan of the text, strings looked at eight bytes at a time,
+//! and only nested values and strings with escapes are handed to
+//! serde_json. Anything else goes through serde_json whole, which also
+//! words the errors.
 
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
+use std::ops::Range;
 
+use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
@@ -18,7 +26,31 @@ use crate::normalize::parse_record;
 
 /// One top-level field: the key (borrowed from the record's text unless
 /// it had escapes) and the value's JSON text, as it was written.
-pub type Field<'a> = (Cow<'a, str>, &'a RawValue);
+pub type Field<'a> = (Cow<'a, str>, RawJson<'a>);
+
+/// A value's JSON text, exactly as the record wrote it. It is always
+/// valid JSON: [`parse_fields`] checked it.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct RawJson<'a>(&'a str);
+
+impl<'a> RawJson<'a> {
+    /// The JSON text.
+    pub fn get(&self) -> &'a str {
+        self.0
+    }
+}
+
+impl fmt::Debug for RawJson<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RawJson({})", self.0)
+    }
+}
+
+impl fmt::Display for RawJson<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
 
 /// Parses a record's top-level fields without parsing their values, in the
 /// order the text has them. A key written twice keeps its last value, at
@@ -27,11 +59,10 @@ pub type Field<'a> = (Cow<'a, str>, &'a RawValue);
 /// Anything but a JSON object is the same `validation` error with code
 /// `not-an-object` that [`parse_record`] gives.
 pub fn parse_fields(text: &str) -> Result<Vec<Field<'_>>, PluginError> {
-    let mut deserializer = serde_json::Deserializer::from_str(text);
-    let fields = deserializer
-        .deserialize_map(FieldsVisitor)
-        .and_then(|fields| deserializer.end().map(|()| fields));
-    match fields {
+    if let Some(fields) = scan_flat(text) {
+        return Ok(dedup_keys(fields));
+    }
+    match parse_with_serde(text) {
         Ok(fields) => Ok(dedup_keys(fields)),
         // Errors are rare: let the full parser word them.
         Err(_) => Err(parse_record(text).err().unwrap_or_else(|| {
@@ -40,9 +71,18 @@ pub fn parse_fields(text: &str) -> Result<Vec<Field<'_>>, PluginError> {
     }
 }
 
+/// [`parse_fields`] for any text, by serde_json (before repeated keys are
+/// merged).
+fn parse_with_serde(text: &str) -> Result<Vec<Field<'_>>, serde_json::Error> {
+    let mut deserializer = serde_json::Deserializer::from_str(text);
+    deserializer
+        .deserialize_map(FieldsVisitor)
+        .and_then(|fields| deserializer.end().map(|()| fields))
+}
+
 /// Writes fields as one JSON object, in the order given. Keys are escaped;
 /// values are copied as they are.
-pub fn write_fields<K: AsRef<str>>(fields: &[(K, &RawValue)]) -> String {
+pub fn write_fields<K: AsRef<str>>(fields: &[(K, RawJson<'_>)]) -> String {
     // Quotes, colon and comma: four bytes per field, plus the braces.
     let size = fields
         .iter()
@@ -71,7 +111,7 @@ pub fn write_fields<K: AsRef<str>>(fields: &[(K, &RawValue)]) -> String {
 }
 
 /// True for a `null` value and for text that is empty or only whitespace.
-pub fn is_empty_value(value: &RawValue) -> bool {
+pub fn is_empty_value(value: &RawJson<'_>) -> bool {
     let text = value.get();
     match text.as_bytes().first() {
         Some(b'n') => text == "null",
@@ -82,6 +122,162 @@ pub fn is_empty_value(value: &RawValue) -> bool {
     }
 }
 
+/// The fields of a record whose keys have no escapes or control
+/// characters, in one scan of the text; `None` for any other text (then
+/// serde_json decides). Plain strings, numbers and literals are checked
+/// here, nested values and strings with escapes by serde_json. Everything
+/// accepted here is what serde_json accepts, with the same fields.
+fn scan_flat(text: &str) -> Option<Vec<Field<'_>>> {
+    let b = text.as_bytes();
+    let mut at = skip_space(b, 0);
+    if b.get(at) != Some(&b'{') {
+        return None;
+    }
+    at = skip_space(b, at + 1);
+    let mut fields = Vec::with_capacity(16);
+    if b.get(at) == Some(&b'}') {
+        at += 1;
+    } else {
+        loop {
+            let key = plain_string(b, at)?;
+            at = skip_space(b, key.end + 1);
+            if b.get(at) != Some(&b':') {
+                return None;
+            }
+            at = skip_space(b, at + 1);
+            let end = value_end(text, at)?;
+            fields.push((Cow::Borrowed(&text[key]), RawJson(&text[at..end])));
+            at = skip_space(b, end);
+            match b.get(at) {
+                Some(b',') => at = skip_space(b, at + 1),
+                Some(b'}') => {
+                    at += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    (skip_space(b, at) == b.len()).then_some(fields)
+}
+
+/// JSON's whitespace.
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// The first byte at or after `at` that is not JSON whitespace.
+fn skip_space(b: &[u8], mut at: usize) -> usize {
+    while b.get(at).copied().is_some_and(is_space) {
+        at += 1;
+    }
+    at
+}
+
+/// Where the value starting at `at` ends (one past its last byte).
+fn value_end(text: &str, at: usize) -> Option<usize> {
+    let b = text.as_bytes();
+    match *b.get(at)? {
+        b'"' => plain_string(b, at)
+            .map(|s| s.end + 1)
+            .or_else(|| nested_end(text, at)),
+        b'-' | b'0'..=b'9' => number_end(b, at),
+        b't' => literal_end(b, at, b"true"),
+        b'f' => literal_end(b, at, b"false"),
+        b'n' => literal_end(b, at, b"null"),
+        b'{' | b'[' => nested_end(text, at),
+        _ => None,
+    }
+}
+
+/// Where the value starting at `at` ends, found by serde_json.
+fn nested_end(text: &str, at: usize) -> Option<usize> {
+    let rest = &text[at..];
+    let mut deserializer = serde_json::Deserializer::from_str(rest);
+    let raw = <&RawValue>::deserialize(&mut deserializer).ok()?;
+    let start = raw.get().as_ptr() as usize - rest.as_ptr() as usize;
+    (start == 0).then(|| at + raw.get().len())
+}
+
+/// Where the literal `word` starting at `at` ends.
+fn literal_end(b: &[u8], at: usize, word: &[u8]) -> Option<usize> {
+    let end = at + word.len();
+    (b.get(at..end)? == word).then_some(end)
+}
+
+/// Where the number starting at `at` ends, if it is one in JSON's grammar:
+/// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+fn number_end(b: &[u8], mut at: usize) -> Option<usize> {
+    let digits = |at: usize| {
+        let mut end = at;
+        while b.get(end).is_some_and(u8::is_ascii_digit) {
+            end += 1;
+        }
+        end
+    };
+    if b.get(at) == Some(&b'-') {
+        at += 1;
+    }
+    match *b.get(at)? {
+        b'0' => at += 1,
+        b'1'..=b'9' => at = digits(at),
+        _ => return None,
+    }
+    if b.get(at) == Some(&b'.') {
+        let end = digits(at + 1);
+        if end == at + 1 {
+            return None;
+        }
+        at = end;
+    }
+    if matches!(b.get(at), Some(b'e' | b'E')) {
+        at += 1;
+        if matches!(b.get(at), Some(b'+' | b'-')) {
+            at += 1;
+        }
+        let end = digits(at);
+        if end == at {
+            return None;
+        }
+        at = end;
+    }
+    Some(at)
+}
+
+/// The contents of the string starting at `at` (its opening quote), if it
+/// is one without escapes or control characters.
+fn plain_string(b: &[u8], at: usize) -> Option<Range<usize>> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    if b.get(at) != Some(&b'"') {
+        return None;
+    }
+    let start = at + 1;
+    let mut i = start;
+    // Eight bytes at a time while none is a quote, a backslash or below
+    // 0x20 (each test is non-zero exactly when some byte matches).
+    while let Some(chunk) = b.get(i..i + 8) {
+        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
+        let quote = word ^ (ONES * u64::from(b'"'));
+        let backslash = word ^ (ONES * u64::from(b'\\'));
+        let special = (quote.wrapping_sub(ONES) & !quote)
+            | (backslash.wrapping_sub(ONES) & !backslash)
+            | (word.wrapping_sub(ONES * 0x20) & !word);
+        if special & HIGH != 0 {
+            break;
+        }
+        i += 8;
+    }
+    loop {
+        match *b.get(i)? {
+            b'"' => return Some(start..i),
+            b'\\' => return None,
+            c if c < 0x20 => return None,
+            _ => i += 1,
+        }
+    }
+}
+
 /// Keeps the last value of a key written more than once, at the key's
 /// first position. Records rarely repeat a key: small records are checked
 /// pair by pair (an equality test is mostly a length test), larger ones by
@@ -89,7 +285,11 @@ pub fn is_empty_value(value: &RawValue) -> bool {
 fn dedup_keys(mut fields: Vec<Field<'_>>) -> Vec<Field<'_>> {
     const PAIRWISE: usize = 32;
     let repeated = if fields.len() <= PAIRWISE {
-        (1..fields.len()).any(|i| fields[..i].iter().any(|(key, _)| *key == fields[i].0))
+        // Length and first byte first: most pairs differ there.
+        let same = |a: &str, b: &str| {
+            a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
+        };
+        (1..fields.len()).any(|i| fields[..i].iter().any(|(key, _)| same(key, &fields[i].0)))
     } else {
         let mut order: Vec<usize> = (0..fields.len()).collect();
         order.sort_by(|&a, &b| fields[a].0.cmp(&fields[b].0));
@@ -124,7 +324,7 @@ fn dedup_keys(mut fields: Vec<Field<'_>>) -> Vec<Field<'_>> {
 /// A key: borrowed when the text has no escapes in it.
 struct Key<'a>(Cow<'a, str>);
 
-impl<'de> de::Deserialize<'de> for Key<'de> {
+impl<'de> Deserialize<'de> for Key<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         struct KeyVisitor;
         impl<'de> Visitor<'de> for KeyVisitor {
@@ -158,7 +358,7 @@ impl<'de> Visitor<'de> for FieldsVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
         let mut fields = Vec::with_capacity(map.size_hint().unwrap_or(16));
         while let Some((Key(key), value)) = map.next_entry::<Key<'de>, &'de RawValue>()? {
-            fields.push((key, value));
+            fields.push((key, RawJson(value.get())));
         }
         Ok(fields)
     }
@@ -228,6 +428,101 @@ mod tests {
             assert_eq!(error.code, "not-an-object", "{text}");
             assert_eq!(error.message, expected.message, "{text}");
         }
+    }
+
+    /// Flat records of every kind of value, and texts that are almost
+    /// records: whatever the one-scan path accepts, serde_json accepts
+    /// with the same fields; whatever it refuses goes to serde_json.
+    #[test]
+    fn the_one_scan_path_accepts_what_serde_json_accepts() {
+        const PIECES: &[&str] = &[
+            "{",
+            "}",
+            "{",
+            "}",
+            "\"a\"",
+            "\"b c\"",
+            "\"é\"",
+            "\"a\\\"\"",
+            ":",
+            ":",
+            ",",
+            ",",
+            " ",
+            "\n",
+            "1",
+            "-0",
+            "01",
+            "-",
+            "1.",
+            "1.5",
+            "2e9",
+            "3E+2",
+            "4e-",
+            "-0.0e0",
+            "true",
+            "tru",
+            "false",
+            "null",
+            "nul",
+            "[1, {\"x\": [2]}]",
+            "[",
+            "{\"n\": {}}",
+            "\"\\u12\"",
+            "\"\\ud800\"",
+            "\"\u{1}\"",
+            "\"\\t\"",
+            "\"ok\"",
+            "\"\\/\"",
+            "\"\\q\"",
+            "\"x",
+        ];
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut accepted = 0;
+        for round in 0..40_000 {
+            let text: String = if round % 2 == 0 {
+                // A well-formed frame with random keys and values.
+                let n = next() % 5;
+                let mut text = String::from("{");
+                for i in 0..n {
+                    if i > 0 {
+                        text.push(',');
+                    }
+                    text.push_str(PIECES[4 + (next() % 3) as usize]);
+                    text.push_str(": ");
+                    text.push_str(PIECES[(next() % PIECES.len() as u64) as usize]);
+                }
+                text.push('}');
+                text
+            } else {
+                (0..next() % 9)
+                    .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                    .collect()
+            };
+            let by_serde = parse_with_serde(&text);
+            if let Some(fields) = scan_flat(&text) {
+                accepted += 1;
+                assert_eq!(by_serde.as_ref().ok(), Some(&fields), "{text}");
+            }
+            let expected = by_serde
+                .map(dedup_keys)
+                .map_err(|_| parse_record(&text).unwrap_err().message);
+            assert_eq!(
+                parse_fields(&text).map_err(|e| e.message),
+                expected,
+                "{text}"
+            );
+        }
+        assert!(
+            accepted > 5_000,
+            "only {accepted} texts took the one-scan path"
+        );
     }
 
     #[test]

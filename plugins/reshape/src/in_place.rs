@@ -1,0 +1,173 @@
+//! `reshape` on a record's text, the common case: keys changed in place in
+//! the vector of fields the SDK parsed, without a second vector or a
+//! `String` per changed key. A collision (which is an error) is left to
+//! [`Reshape::reshape`], which words it.
+
+use std::borrow::Cow;
+use std::cmp::Ordering;
+use std::ops::Range;
+
+use sluice_sdk::{Field, Normalized, is_empty_value};
+
+use crate::{ALL_EMPTY, Reshape};
+
+/// JSON text's whitespace and the rest of ASCII's `char::is_whitespace`.
+fn is_ascii_space(b: u8) -> bool {
+    matches!(b, b'\t'..=b'\r' | b' ')
+}
+
+/// `key.trim()`, skipping the work when the key starts and ends with ASCII
+/// that is not whitespace (nearly always).
+fn trim(key: &str) -> &str {
+    match (key.as_bytes().first(), key.as_bytes().last()) {
+        (Some(&first), Some(&last))
+            if first.is_ascii()
+                && last.is_ascii()
+                && !is_ascii_space(first)
+                && !is_ascii_space(last) =>
+        {
+            key
+        }
+        _ => key.trim(),
+    }
+}
+
+/// The order of keys: by first byte, then in full (the same order as
+/// `str`'s, with most comparisons settled without comparing key text).
+fn key_order(a: &str, b: &str) -> Ordering {
+    a.as_bytes()
+        .first()
+        .cmp(&b.as_bytes().first())
+        .then_with(|| a.cmp(b))
+}
+
+/// True when two neighbours of a sorted vector have the same key.
+fn has_equal_neighbours(fields: &[Field<'_>]) -> bool {
+    fields.windows(2).any(|pair| {
+        let (a, b) = (pair[0].0.as_bytes(), pair[1].0.as_bytes());
+        a.len() == b.len() && a.first() == b.first() && a == b
+    })
+}
+
+/// Sorts fields by key unless they are sorted already.
+fn sort(fields: &mut [Field<'_>]) {
+    if !fields.is_sorted_by(|a, b| key_order(&a.0, &b.0) != Ordering::Greater) {
+        fields.sort_unstable_by(|a, b| key_order(&a.0, &b.0));
+    }
+}
+
+impl Reshape {
+    /// The keys steps 2-3 change, each as `(index of the field, where its
+    /// new key is in `scratch`)`; the new keys are appended to `scratch`.
+    pub(crate) fn changed_keys(
+        &self,
+        fields: &[Field<'_>],
+        scratch: &mut String,
+    ) -> Vec<(usize, Range<usize>)> {
+        let mut changed = Vec::new();
+        if !self.trim_keys && !self.lowercase_keys {
+            return changed;
+        }
+        for (i, (key, _)) in fields.iter().enumerate() {
+            let trimmed = if self.trim_keys { trim(key) } else { key };
+            let ascii_upper = self.lowercase_keys
+                && trimmed.is_ascii()
+                && trimmed.bytes().any(|b| b.is_ascii_uppercase());
+            let other_lower = (self.lowercase_keys && !trimmed.is_ascii())
+                .then(|| trimmed.to_lowercase())
+                .filter(|lower| lower != trimmed);
+            if !ascii_upper && other_lower.is_none() && trimmed.len() == key.len() {
+                continue;
+            }
+            if changed.is_empty() {
+                // Room for every key: one allocation each.
+                changed.reserve(fields.len());
+                scratch.reserve(fields.iter().map(|(key, _)| key.len()).sum());
+            }
+            let start = scratch.len();
+            if ascii_upper {
+                scratch.push_str(trimmed);
+                scratch[start..].make_ascii_lowercase();
+            } else if let Some(lower) = other_lower {
+                scratch.push_str(&lower);
+            } else {
+                scratch.push_str(trimmed);
+            }
+            changed.push((i, start..scratch.len()));
+        }
+        changed
+    }
+
+    /// Steps 2-6 in place on fields whose changed keys are already set
+    /// (see [`changed_keys`](Self::changed_keys)). `None` when two keys
+    /// collide: then [`reshape`](Self::reshape) words the error.
+    pub(crate) fn reshape_in_place<'a>(
+        &'a self,
+        fields: &mut Vec<Field<'a>>,
+    ) -> Option<Normalized<()>> {
+        sort(fields);
+        if has_equal_neighbours(fields) {
+            return None;
+        }
+        if !self.drop.is_empty() {
+            fields.retain(|(key, _)| !self.drop.contains(key));
+        }
+        if !self.rename.is_empty() {
+            let mut renamed = false;
+            for (key, _) in fields.iter_mut() {
+                if let Some(new) = self.rename.get(key) {
+                    *key = Cow::Borrowed(new.as_str());
+                    renamed = true;
+                }
+            }
+            if renamed {
+                // Onto a key the record has: the collision `reshape`
+                // reports. Two renamed keys never meet (the options
+                // refuse two keys renamed to one).
+                sort(fields);
+                if has_equal_neighbours(fields) {
+                    return None;
+                }
+            }
+        }
+        if self.skip_empty_records && fields.iter().all(|(_, value)| is_empty_value(value)) {
+            return Some(Normalized::Skip(ALL_EMPTY.to_owned()));
+        }
+        Some(Normalized::Keep(()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trims_like_str_trim() {
+        for key in [
+            "",
+            " ",
+            "a",
+            " a",
+            "a ",
+            "\u{b}a\u{c}",
+            "\u{a0}a",
+            "a\u{3000}",
+            "é",
+            " é ",
+            "a b",
+            "\u{1c}a",
+        ] {
+            assert_eq!(trim(key), key.trim(), "{key:?}");
+        }
+    }
+
+    #[test]
+    fn keys_order_like_str() {
+        let keys = ["", "a", "A", "ab", "b", "é", "\u{7f}", "aa", "ba"];
+        for a in keys {
+            for b in keys {
+                assert_eq!(key_order(a, b), a.cmp(b), "{a:?} {b:?}");
+            }
+        }
+    }
+}
