@@ -90,21 +90,23 @@ pub fn write_fields<K: AsRef<str>>(fields: &[(K, RawJson<'_>)]) -> String {
         .sum::<usize>()
         + 2;
     let mut out = String::with_capacity(size);
-    out.push('{');
-    for (i, (key, value)) in fields.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
+    let mut separator = "{";
+    for (key, value) in fields {
+        out.push_str(separator);
+        separator = ",";
         let key = key.as_ref();
-        if key.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
-            out.push_str(&serde_json::to_string(key).expect("a string serializes"));
-        } else {
+        if key.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
             out.push('"');
             out.push_str(key);
-            out.push('"');
+            out.push_str("\":");
+        } else {
+            out.push_str(&serde_json::to_string(key).expect("a string serializes"));
+            out.push(':');
         }
-        out.push(':');
         out.push_str(value.get());
+    }
+    if fields.is_empty() {
+        out.push('{');
     }
     out.push('}');
     out
@@ -167,6 +169,7 @@ fn is_space(b: u8) -> bool {
 }
 
 /// The first byte at or after `at` that is not JSON whitespace.
+#[inline(always)]
 fn skip_space(b: &[u8], mut at: usize) -> usize {
     while b.get(at).copied().is_some_and(is_space) {
         at += 1;
@@ -175,6 +178,7 @@ fn skip_space(b: &[u8], mut at: usize) -> usize {
 }
 
 /// Where the value starting at `at` ends (one past its last byte).
+#[inline(always)]
 fn value_end(text: &str, at: usize) -> Option<usize> {
     let b = text.as_bytes();
     match *b.get(at)? {
@@ -200,6 +204,7 @@ fn nested_end(text: &str, at: usize) -> Option<usize> {
 }
 
 /// Where the literal `word` starting at `at` ends.
+#[inline(always)]
 fn literal_end(b: &[u8], at: usize, word: &[u8]) -> Option<usize> {
     let end = at + word.len();
     (b.get(at..end)? == word).then_some(end)
@@ -207,6 +212,7 @@ fn literal_end(b: &[u8], at: usize, word: &[u8]) -> Option<usize> {
 
 /// Where the number starting at `at` ends, if it is one in JSON's grammar:
 /// `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+#[inline(always)]
 fn number_end(b: &[u8], mut at: usize) -> Option<usize> {
     let digits = |at: usize| {
         let mut end = at;
@@ -246,6 +252,7 @@ fn number_end(b: &[u8], mut at: usize) -> Option<usize> {
 
 /// The contents of the string starting at `at` (its opening quote), if it
 /// is one without escapes or control characters.
+#[inline(always)]
 fn plain_string(b: &[u8], at: usize) -> Option<Range<usize>> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
