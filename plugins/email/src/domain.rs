@@ -28,11 +28,23 @@ pub struct Domain {
 /// Validates and normalizes a domain name. IP addresses, bracketed or not,
 /// and names without a top-level domain that ends with a letter are refused.
 pub fn validate(domain: &str) -> Result<Domain, Invalid> {
+    validate_with(domain, true)
+}
+
+/// [`validate`], with or without the path for plain ASCII names (see
+/// [`validate_plain`]).
+fn validate_with(domain: &str, plain_path: bool) -> Result<Domain, Invalid> {
     if domain.is_empty() {
         return Err(Invalid::DomainEmpty);
     }
     if domain.starts_with('[') && domain.ends_with(']') {
         return Err(Invalid::DomainLiteral);
+    }
+    if plain_path && is_plain_ascii(domain) {
+        if domain.len() > MAX_LENGTH {
+            return Err(Invalid::DomainTooLong);
+        }
+        return validate_plain(domain);
     }
     if domain.chars().count() > MAX_LENGTH {
         return Err(Invalid::DomainTooLong);
@@ -45,36 +57,28 @@ pub fn validate(domain: &str) -> Result<Domain, Invalid> {
         return Err(Invalid::DomainCharacters);
     }
 
+    // UTS #46 mapping: case folding, NFC, full-width forms and ideographic
+    // full stops to ASCII.
     let uts46 = Uts46::new();
-    let ascii = if is_plain_ascii(domain) {
-        // What UTS #46 makes of it (see `is_plain_ascii`), without the
-        // mapping tables.
-        let lowercase = domain.to_ascii_lowercase();
-        check_labels(&lowercase)?;
-        lowercase
-    } else {
-        // UTS #46 mapping: case folding, NFC, full-width forms and
-        // ideographic full stops to ASCII.
-        let (mapped, result) =
-            uts46.to_unicode(domain.as_bytes(), AsciiDenyList::EMPTY, Hyphens::Allow);
-        if result.is_err() {
-            return Err(Invalid::DomainNotIdna);
-        }
-        if !mapped.chars().all(is_hostname_char) {
-            return Err(Invalid::DomainCharacters);
-        }
-        check_labels(&mapped)?;
+    let (mapped, result) =
+        uts46.to_unicode(domain.as_bytes(), AsciiDenyList::EMPTY, Hyphens::Allow);
+    if result.is_err() {
+        return Err(Invalid::DomainNotIdna);
+    }
+    if !mapped.chars().all(is_hostname_char) {
+        return Err(Invalid::DomainCharacters);
+    }
+    check_labels(&mapped)?;
 
-        uts46
-            .to_ascii(
-                mapped.as_bytes(),
-                AsciiDenyList::EMPTY,
-                Hyphens::Allow,
-                DnsLength::Ignore,
-            )
-            .map_err(|_| Invalid::DomainNotIdna)?
-            .into_owned()
-    };
+    let ascii = uts46
+        .to_ascii(
+            mapped.as_bytes(),
+            AsciiDenyList::EMPTY,
+            Hyphens::Allow,
+            DnsLength::Ignore,
+        )
+        .map_err(|_| Invalid::DomainNotIdna)?
+        .into_owned();
     if !ascii.split('.').all(is_ldh_label) {
         return Err(Invalid::DomainCharacters);
     }
@@ -92,6 +96,12 @@ pub fn validate(domain: &str) -> Result<Domain, Invalid> {
     if !ascii.ends_with(|c: char| c.is_ascii_alphabetic()) {
         return Err(Invalid::TopLevelDomainNotLetters);
     }
+    finish(ascii)
+}
+
+/// The checks every valid name ends with: not a special-use name, and
+/// Punycode labels that decode to what IDNA 2008 allows.
+fn finish(ascii: String) -> Result<Domain, Invalid> {
     if SPECIAL_USE
         .iter()
         .any(|name| ascii == *name || ascii.strip_suffix(name).is_some_and(|r| r.ends_with('.')))
@@ -105,6 +115,7 @@ pub fn validate(domain: &str) -> Result<Domain, Invalid> {
         });
     }
 
+    let uts46 = Uts46::new();
     let (unicode, result) =
         uts46.to_unicode(ascii.as_bytes(), AsciiDenyList::EMPTY, Hyphens::Allow);
     if result.is_err() || !unicode.chars().all(is_hostname_char) {
@@ -118,6 +129,53 @@ pub fn validate(domain: &str) -> Result<Domain, Invalid> {
         unicode: unicode.into_owned(),
         ascii,
     })
+}
+
+/// [`validate`] for a plain ASCII name (see [`is_plain_ascii`]) no longer
+/// than [`MAX_LENGTH`], with the same answer: every character is a
+/// hostname character, safe and valid for UTS #46, which maps the name
+/// to its lowercase; its labels are then checked in one pass of bytes.
+/// Test `plain_ascii_names_are_validated_as_the_long_way_does`.
+fn validate_plain(domain: &str) -> Result<Domain, Invalid> {
+    let ascii = domain.to_ascii_lowercase();
+    let longest = check_plain_labels(&ascii)?;
+    // Every label is letters, digits and hyphens, and neither starts nor
+    // ends with a hyphen (`check_plain_labels`), and the name is as long
+    // as the domain: two checks of the long way always pass here.
+    if longest > MAX_LABEL_LENGTH {
+        return Err(Invalid::DomainLabelTooLong);
+    }
+    if !ascii.bytes().any(|b| b == b'.') {
+        return Err(Invalid::NoTopLevelDomain);
+    }
+    if !ascii
+        .bytes()
+        .last()
+        .is_some_and(|b| b.is_ascii_alphabetic())
+    {
+        return Err(Invalid::TopLevelDomainNotLetters);
+    }
+    finish(ascii)
+}
+
+/// [`check_labels`] on a plain ASCII name, in one pass of bytes; the
+/// length of its longest label.
+fn check_plain_labels(domain: &str) -> Result<usize, Invalid> {
+    let b = domain.as_bytes();
+    if b.first() == Some(&b'.') || b.last() == Some(&b'.') || b.windows(2).any(|w| w == b"..") {
+        return Err(Invalid::DomainDots);
+    }
+    let mut longest = 0;
+    for label in b.split(|&c| c == b'.') {
+        if label.first() == Some(&b'-') || label.last() == Some(&b'-') {
+            return Err(Invalid::DomainHyphens);
+        }
+        if label.get(2..4) == Some(b"--") && !label[..2].eq_ignore_ascii_case(b"xn") {
+            return Err(Invalid::DomainReservedHyphens);
+        }
+        longest = longest.max(label.len());
+    }
+    Ok(longest)
 }
 
 /// True for a domain of ASCII letters, digits, hyphens and dots in which
@@ -173,32 +231,11 @@ fn is_ldh_label(label: &str) -> bool {
 mod tests {
     use super::*;
 
-    /// The long way: UTS #46 on every name.
-    fn by_uts46(domain: &str) -> Result<String, Invalid> {
-        let uts46 = Uts46::new();
-        let (mapped, result) =
-            uts46.to_unicode(domain.as_bytes(), AsciiDenyList::EMPTY, Hyphens::Allow);
-        if result.is_err() {
-            return Err(Invalid::DomainNotIdna);
-        }
-        if !mapped.chars().all(is_hostname_char) {
-            return Err(Invalid::DomainCharacters);
-        }
-        check_labels(&mapped)?;
-        Ok(uts46
-            .to_ascii(
-                mapped.as_bytes(),
-                AsciiDenyList::EMPTY,
-                Hyphens::Allow,
-                DnsLength::Ignore,
-            )
-            .map_err(|_| Invalid::DomainNotIdna)?
-            .into_owned())
-    }
-
     #[test]
-    fn plain_ascii_names_are_what_uts46_makes_of_them() {
-        const PIECES: &[&str] = &[
+    fn plain_ascii_names_are_validated_as_the_long_way_does() {
+        let long_label = "a".repeat(63);
+        let longer_label = "b".repeat(64);
+        let pieces: &[&str] = &[
             "a",
             "Z",
             "example",
@@ -206,6 +243,7 @@ mod tests {
             "com",
             "0",
             "9",
+            "123",
             "-",
             "--",
             ".",
@@ -220,35 +258,55 @@ mod tests {
             "xn--mnchen-3ya",
             "xn--a",
             "a1-b",
+            "local",
+            "localhost",
+            "test",
+            "onion",
+            "arpa",
+            "invalid",
+            "ü",
+            "_",
+            " ",
+            "\u{200b}",
+            &long_label,
+            &longer_label,
         ];
         let mut state = 0x9e37_79b9_7f4a_7c15_u64;
-        let mut checked = 0;
-        for _ in 0..50_000 {
+        let mut plain = 0;
+        for round in 0..60_000 {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
             let mut domain = String::new();
             let mut bits = state;
-            for _ in 0..(bits % 6) + 1 {
-                bits /= 7;
-                domain.push_str(PIECES[(bits % PIECES.len() as u64) as usize]);
-                bits /= PIECES.len() as u64;
+            let count = if round % 50 == 0 { 12 } else { (bits % 6) + 1 };
+            for _ in 0..count {
+                bits = bits.rotate_right(7) ^ state.rotate_left(11);
+                domain.push_str(pieces[(bits % pieces.len() as u64) as usize]);
             }
-            if !is_plain_ascii(&domain) {
-                continue;
-            }
-            checked += 1;
-            let fast = {
-                let lowercase = domain.to_ascii_lowercase();
-                check_labels(&lowercase).map(|()| lowercase)
-            };
+            plain += usize::from(is_plain_ascii(&domain));
             assert_eq!(
-                format!("{fast:?}"),
-                format!("{:?}", by_uts46(&domain)),
+                format!("{:?}", validate_with(&domain, true)),
+                format!("{:?}", validate_with(&domain, false)),
                 "{domain:?}"
             );
         }
-        assert!(checked > 10_000, "only {checked} names were plain ASCII");
+        assert!(plain > 10_000, "only {plain} names were plain ASCII");
+        // Around the longest name.
+        for length in MAX_LENGTH - 3..=MAX_LENGTH + 3 {
+            let mut domain = String::new();
+            while domain.len() + 64 + 5 <= length {
+                domain.push_str(&long_label);
+                domain.push('.');
+            }
+            domain.push_str(&"b".repeat(length - domain.len() - 4));
+            domain.push_str(".com");
+            assert_eq!(domain.len(), length);
+            assert!(is_plain_ascii(&domain));
+            let answer = format!("{:?}", validate_with(&domain, true));
+            assert_eq!(answer, format!("{:?}", validate_with(&domain, false)));
+            assert_eq!(length > MAX_LENGTH, answer.contains("DomainTooLong"), "{length}");
+        }
         for name in [
             "xn--mnchen-3ya.de",
             "a.XN--MNCHEN-3YA.de",
