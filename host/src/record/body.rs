@@ -424,7 +424,11 @@ fn plain_string(b: &[u8], at: usize) -> Option<Range<usize>> {
         let special = (quote.wrapping_sub(ONES) & !quote)
             | (backslash.wrapping_sub(ONES) & !backslash)
             | (word.wrapping_sub(ONES * 0x20) & !word);
-        if special & HIGH != 0 {
+        let hits = special & HIGH;
+        if hits != 0 {
+            // The lowest hit is a true one (a false hit only ever sits
+            // above a true one): the first special byte.
+            i += (hits.trailing_zeros() / 8) as usize;
             break;
         }
         i += 8;

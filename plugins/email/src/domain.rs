@@ -305,7 +305,11 @@ mod tests {
             assert!(is_plain_ascii(&domain));
             let answer = format!("{:?}", validate_with(&domain, true));
             assert_eq!(answer, format!("{:?}", validate_with(&domain, false)));
-            assert_eq!(length > MAX_LENGTH, answer.contains("DomainTooLong"), "{length}");
+            assert_eq!(
+                length > MAX_LENGTH,
+                answer.contains("DomainTooLong"),
+                "{length}"
+            );
         }
         for name in [
             "xn--mnchen-3ya.de",
