@@ -206,13 +206,10 @@ impl JsonlFileSource {
             }
         };
         let text = line.trim_end_matches(['\r', '\n']);
-        // Checked without building it: a line that starts with `{` and is
-        // one JSON value is an object. Anything else is parsed to word the
-        // error.
+        // Checked without building it (`is_json_object`). Anything else is
+        // parsed to word the error.
         let trimmed = text.trim_matches([' ', '\t', '\n', '\r']);
-        if trimmed.starts_with('{')
-            && serde_json::from_str::<serde::de::IgnoredAny>(trimmed).is_ok()
-        {
+        if sluice_sdk::is_json_object(trimmed) {
             let start = trimmed.as_ptr() as usize - line.as_ptr() as usize;
             let end = start + trimmed.len();
             let mut body = line;

@@ -244,14 +244,13 @@ impl JsonlFileTarget {
 /// `body` as one compact JSON line, if it is one JSON object: the text
 /// itself when it has no whitespace between tokens (what the host sends;
 /// found by a quick scan that skips string contents eight bytes at a
-/// time), otherwise a copy without it. Checked with serde_json without building
-/// the object; anything else is the SDK's `not-an-object` error.
+/// time), otherwise a copy without it. Checked without building the object
+/// (`sluice_sdk::is_json_object`); anything else is the SDK's
+/// `not-an-object` error.
 fn compact_object(body: &str) -> Result<Cow<'_, str>, PluginError> {
     // JSON's whitespace, no other.
     let text = body.trim_matches([' ', '\t', '\n', '\r']);
-    let valid =
-        text.starts_with('{') && serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok();
-    if !valid {
+    if !sluice_sdk::is_json_object(text) {
         // Rare: let the SDK's parser word the error.
         return Err(sluice_sdk::parse_record(body).err().unwrap_or_else(|| {
             PluginError::validation("not-an-object", "a record must be a JSON object")

@@ -130,13 +130,38 @@ pub fn is_empty_value(value: &RawJson<'_>) -> bool {
 /// here, nested values and strings with escapes by serde_json. Everything
 /// accepted here is what serde_json accepts, with the same fields.
 fn scan_flat(text: &str) -> Option<Vec<Field<'_>>> {
+    let mut fields = Vec::with_capacity(16);
+    scan_object(text, |key, value| {
+        fields.push((Cow::Borrowed(&text[key]), RawJson(&text[value])));
+    })?;
+    Some(fields)
+}
+
+/// True when `text` is one JSON object, with JSON whitespace around it or
+/// not: what serde_json accepts as an object without building it or
+/// decoding its strings (as `serde::de::IgnoredAny` does: a lone surrogate
+/// escape such as `"\ud800"` passes). Flat objects whose keys have no
+/// escapes (most records) are checked in one scan of bytes, others by
+/// serde_json.
+pub fn is_json_object(text: &str) -> bool {
+    scan_object(text, |_, _| {}).is_some()
+        || (text
+            .trim_start_matches([' ', '\t', '\n', '\r'])
+            .starts_with('{')
+            && serde_json::from_str::<de::IgnoredAny>(text).is_ok())
+}
+
+/// Walks an object whose keys have no escapes or control characters,
+/// handing `field` each key's contents and each value's text (both as
+/// byte ranges of `text`); `None` for any other text.
+#[inline(always)]
+fn scan_object(text: &str, mut field: impl FnMut(Range<usize>, Range<usize>)) -> Option<()> {
     let b = text.as_bytes();
     let mut at = skip_space(b, 0);
     if b.get(at) != Some(&b'{') {
         return None;
     }
     at = skip_space(b, at + 1);
-    let mut fields = Vec::with_capacity(16);
     if b.get(at) == Some(&b'}') {
         at += 1;
     } else {
@@ -148,7 +173,7 @@ fn scan_flat(text: &str) -> Option<Vec<Field<'_>>> {
             }
             at = skip_space(b, at + 1);
             let end = value_end(text, at)?;
-            fields.push((Cow::Borrowed(&text[key]), RawJson(&text[at..end])));
+            field(key, at..end);
             at = skip_space(b, end);
             match b.get(at) {
                 Some(b',') => at = skip_space(b, at + 1),
@@ -160,7 +185,7 @@ fn scan_flat(text: &str) -> Option<Vec<Field<'_>>> {
             }
         }
     }
-    (skip_space(b, at) == b.len()).then_some(fields)
+    (skip_space(b, at) == b.len()).then_some(())
 }
 
 /// JSON's whitespace.
@@ -521,6 +546,9 @@ mod tests {
                 accepted += 1;
                 assert_eq!(by_serde.as_ref().ok(), Some(&fields), "{text}");
             }
+            let object = text.trim_start().starts_with('{')
+                && serde_json::from_str::<de::IgnoredAny>(&text).is_ok();
+            assert_eq!(is_json_object(&text), object, "{text}");
             let expected = by_serde
                 .map(dedup_keys)
                 .map_err(|_| parse_record(&text).unwrap_err().message);
