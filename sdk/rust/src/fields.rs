@@ -20,6 +20,7 @@ use std::ops::Range;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
+use sluice_json_scan::{plain_string, skip_space};
 
 use crate::PluginError;
 use crate::normalize::parse_record;
@@ -188,20 +189,6 @@ fn scan_object(text: &str, mut field: impl FnMut(Range<usize>, Range<usize>)) ->
     (skip_space(b, at) == b.len()).then_some(())
 }
 
-/// JSON's whitespace.
-fn is_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
-}
-
-/// The first byte at or after `at` that is not JSON whitespace.
-#[inline(always)]
-fn skip_space(b: &[u8], mut at: usize) -> usize {
-    while b.get(at).copied().is_some_and(is_space) {
-        at += 1;
-    }
-    at
-}
-
 /// Where the value starting at `at` ends (one past its last byte).
 #[inline(always)]
 fn value_end(text: &str, at: usize) -> Option<usize> {
@@ -273,45 +260,6 @@ fn number_end(b: &[u8], mut at: usize) -> Option<usize> {
         at = end;
     }
     Some(at)
-}
-
-/// The contents of the string starting at `at` (its opening quote), if it
-/// is one without escapes or control characters.
-#[inline(always)]
-fn plain_string(b: &[u8], at: usize) -> Option<Range<usize>> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    if b.get(at) != Some(&b'"') {
-        return None;
-    }
-    let start = at + 1;
-    let mut i = start;
-    // Eight bytes at a time while none is a quote, a backslash or below
-    // 0x20 (each test is non-zero exactly when some byte matches).
-    while let Some(chunk) = b.get(i..i + 8) {
-        let word = u64::from_le_bytes(chunk.try_into().expect("eight bytes"));
-        let quote = word ^ (ONES * u64::from(b'"'));
-        let backslash = word ^ (ONES * u64::from(b'\\'));
-        let special = (quote.wrapping_sub(ONES) & !quote)
-            | (backslash.wrapping_sub(ONES) & !backslash)
-            | (word.wrapping_sub(ONES * 0x20) & !word);
-        let hits = special & HIGH;
-        if hits != 0 {
-            // The lowest hit is a true one (a false hit only ever sits
-            // above a true one): the first special byte.
-            i += (hits.trailing_zeros() / 8) as usize;
-            break;
-        }
-        i += 8;
-    }
-    loop {
-        match *b.get(i)? {
-            b'"' => return Some(start..i),
-            b'\\' => return None,
-            c if c < 0x20 => return None,
-            _ => i += 1,
-        }
-    }
 }
 
 /// Keeps the last value of a key written more than once, at the key's
