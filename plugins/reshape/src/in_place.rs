@@ -11,27 +11,6 @@ use sluice_sdk::{Field, Normalized, is_empty_value};
 
 use crate::{ALL_EMPTY, Reshape};
 
-/// JSON text's whitespace and the rest of ASCII's `char::is_whitespace`.
-fn is_ascii_space(b: u8) -> bool {
-    matches!(b, b'\t'..=b'\r' | b' ')
-}
-
-/// `key.trim()`, skipping the work when the key starts and ends with ASCII
-/// that is not whitespace (nearly always).
-fn trim(key: &str) -> &str {
-    match (key.as_bytes().first(), key.as_bytes().last()) {
-        (Some(&first), Some(&last))
-            if first.is_ascii()
-                && last.is_ascii()
-                && !is_ascii_space(first)
-                && !is_ascii_space(last) =>
-        {
-            key
-        }
-        _ => key.trim(),
-    }
-}
-
 /// The order of keys: by first byte, then in full (the same order as
 /// `str`'s, with most comparisons settled without comparing key text).
 fn key_order(a: &str, b: &str) -> Ordering {
@@ -65,34 +44,20 @@ impl Reshape {
         scratch: &mut String,
     ) -> Vec<(usize, Range<usize>)> {
         let mut changed = Vec::new();
-        if !self.trim_keys && !self.lowercase_keys {
+        if self.keys.keep_all() {
             return changed;
         }
         for (i, (key, _)) in fields.iter().enumerate() {
-            let trimmed = if self.trim_keys { trim(key) } else { key };
-            let ascii_upper = self.lowercase_keys
-                && trimmed.is_ascii()
-                && trimmed.bytes().any(|b| b.is_ascii_uppercase());
-            let other_lower = (self.lowercase_keys && !trimmed.is_ascii())
-                .then(|| trimmed.to_lowercase())
-                .filter(|lower| lower != trimmed);
-            if !ascii_upper && other_lower.is_none() && trimmed.len() == key.len() {
+            let Some(new) = self.keys.new_key(key) else {
                 continue;
-            }
+            };
             if changed.is_empty() {
                 // Room for every key: one allocation each.
                 changed.reserve(fields.len());
                 scratch.reserve(fields.iter().map(|(key, _)| key.len()).sum());
             }
             let start = scratch.len();
-            if ascii_upper {
-                scratch.push_str(trimmed);
-                scratch[start..].make_ascii_lowercase();
-            } else if let Some(lower) = other_lower {
-                scratch.push_str(&lower);
-            } else {
-                scratch.push_str(trimmed);
-            }
+            new.write_to(scratch);
             changed.push((i, start..scratch.len()));
         }
         changed
@@ -140,26 +105,6 @@ impl Reshape {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn trims_like_str_trim() {
-        for key in [
-            "",
-            " ",
-            "a",
-            " a",
-            "a ",
-            "\u{b}a\u{c}",
-            "\u{a0}a",
-            "a\u{3000}",
-            "é",
-            " é ",
-            "a b",
-            "\u{1c}a",
-        ] {
-            assert_eq!(trim(key), key.trim(), "{key:?}");
-        }
-    }
 
     #[test]
     fn keys_order_like_str() {

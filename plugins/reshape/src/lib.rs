@@ -23,6 +23,7 @@
 //! `validation` error with code `key-collision`.
 
 mod in_place;
+mod key_rules;
 mod key_table;
 
 use std::borrow::Cow;
@@ -35,6 +36,7 @@ use sluice_sdk::{
     parse_fields, write_fields,
 };
 
+use crate::key_rules::KeyRules;
 use crate::key_table::KeyTable;
 
 /// The reason given for skipped records.
@@ -49,8 +51,8 @@ pub struct Reshape {
     rename: KeyTable<String>,
     /// Keys to remove (trimmed and lowercased as configured).
     drop: KeyTable<()>,
-    lowercase_keys: bool,
-    trim_keys: bool,
+    /// Steps 2-3.
+    keys: KeyRules,
     skip_empty_records: bool,
 }
 
@@ -143,13 +145,9 @@ impl Reshape {
         if options.flatten && options.separator.is_empty() {
             return Err(PluginError::config("`separator` must not be empty"));
         }
-        let keys = Reshape {
-            flatten: None,
-            rename: KeyTable::new([]),
-            drop: KeyTable::new([]),
-            lowercase_keys: options.lowercase_keys,
-            trim_keys: options.trim_keys,
-            skip_empty_records: false,
+        let keys = KeyRules {
+            trim: options.trim_keys,
+            lowercase: options.lowercase_keys,
         };
         let mut targets: BTreeMap<&str, &str> = BTreeMap::new();
         let mut renames: BTreeMap<String, String> = BTreeMap::new();
@@ -164,7 +162,7 @@ impl Reshape {
                     "`rename` maps both {other:?} and {old:?} to {new:?}"
                 )));
             }
-            let key = keys.normalize_key(old);
+            let key = keys.apply(old);
             if renames.insert(key.clone(), new.clone()).is_some() {
                 return Err(PluginError::config(format!(
                     "`rename` lists the key {key:?} more than once"
@@ -174,39 +172,21 @@ impl Reshape {
         Ok(Reshape {
             flatten: options.flatten.then_some(options.separator),
             rename: KeyTable::new(renames),
-            drop: KeyTable::new(options.drop.iter().map(|key| (keys.normalize_key(key), ()))),
+            drop: KeyTable::new(options.drop.iter().map(|key| (keys.apply(key), ()))),
+            keys,
             skip_empty_records: options.skip_empty_records,
-            ..keys
         })
     }
 
-    /// Trims and lowercases a key as configured.
-    fn normalize_key(&self, key: &str) -> String {
-        let key = if self.trim_keys { key.trim() } else { key };
-        if self.lowercase_keys {
-            key.to_lowercase()
-        } else {
-            key.to_owned()
-        }
-    }
-
-    /// Like [`normalize_key`](Self::normalize_key), but keeps the record's
-    /// own key when it does not change (the common case), and hands back
-    /// the original when it does.
+    /// The key after steps 2-3, the record's own when it does not change
+    /// (the common case), with the original when it does.
     fn normalize_cow_key<'a>(&self, key: Cow<'a, str>) -> (Cow<'a, str>, Option<Cow<'a, str>>) {
-        let trimmed = if self.trim_keys { key.trim() } else { &key };
-        let lowercasing_changes = self.lowercase_keys
-            && if trimmed.is_ascii() {
-                trimmed.bytes().any(|b| b.is_ascii_uppercase())
-            } else {
-                trimmed.to_lowercase() != trimmed
-            };
-        if trimmed.len() == key.len() && !lowercasing_changes {
-            return (key, None);
+        let mut new = String::new();
+        match self.keys.new_key(&key) {
+            Some(changed) => changed.write_to(&mut new),
+            None => return (key, None),
         }
-        // It changes: trimming took something off (and lowercasing never
-        // makes whitespace), or lowercasing changes it.
-        (Cow::Owned(self.normalize_key(&key)), Some(key))
+        (Cow::Owned(new), Some(key))
     }
 
     /// Runs steps 2-6 on a record's top-level entries (flattened already
@@ -395,7 +375,12 @@ mod tests {
                 "email", " email", "email ", "Email", "EMAIL", "e-mail_2", "", " ", "ÀB", "àb",
                 "ΟΔΟΣ", "οδος", "ǅ", "İ", "ß", "\u{a0}x",
             ] {
-                let expected = reshape.normalize_key(key);
+                let trimmed = if trim_keys { key.trim() } else { key };
+                let expected = if lowercase_keys {
+                    trimmed.to_lowercase()
+                } else {
+                    trimmed.to_owned()
+                };
                 let (normalized, original) = reshape.normalize_cow_key(Cow::Borrowed(key));
                 assert_eq!(normalized, expected, "{key:?}");
                 assert_eq!(
