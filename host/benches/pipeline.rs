@@ -12,6 +12,7 @@
 //! cargo bench --bench pipeline -- --pipelines-only   # pipelines only
 //! cargo bench --bench pipeline -- --only identity    # one pipeline (and the limit), for `perf record`
 //! cargo bench --bench pipeline -- --only identity,reference --records 10000000 --iterations 1
+//! cargo bench --bench pipeline -- --only reference --cache-dir /tmp/c  # reuse compiled plugins (profiling)
 //! ```
 //!
 //! Each pipeline row reports records/s, MB/s, its throughput against the
@@ -46,6 +47,10 @@ struct Args {
     /// `--records` loaded records into the target key ledger), for
     /// profiling and for runs at other sizes.
     only: Option<Vec<String>>,
+    /// Keep compiled plugins here between runs (default: a fresh temporary
+    /// directory, so every run compiles), for profiling runs that should
+    /// not spend their time in the compiler.
+    cache_dir: Option<PathBuf>,
 }
 
 fn args() -> Args {
@@ -55,6 +60,7 @@ fn args() -> Args {
         quick: false,
         pipelines_only: false,
         only: None,
+        cache_dir: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -71,6 +77,7 @@ fn args() -> Args {
                     .expect("--only identity|reference|native|failing|runlog[,...]");
                 a.only = Some(list.split(',').map(str::to_owned).collect());
             }
+            "--cache-dir" => a.cache_dir = Some(it.next().expect("--cache-dir DIR").into()),
             "--records" => a.records = it.next().and_then(|v| v.parse().ok()).expect("--records N"),
             "--iterations" => {
                 a.iterations = it
@@ -172,7 +179,7 @@ fn main() {
     write_pipelines(root, clean);
     let sluice = Sluice::open(SluiceOptions {
         data_dir: root.join(".sluice"),
-        cache_dir: Some(root.join("cache")),
+        cache_dir: Some(args.cache_dir.clone().unwrap_or_else(|| root.join("cache"))),
         plugin_path: Vec::new(),
         actor: None,
     })

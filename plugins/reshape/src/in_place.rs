@@ -37,11 +37,12 @@ fn sort(fields: &mut [Field<'_>]) {
 
 impl Reshape {
     /// The keys steps 2-3 change, each as `(index of the field, where its
-    /// new key is in `scratch`)`; the new keys are appended to `scratch`.
+    /// new key is in `scratch`)`; the new keys' UTF-8 is appended to
+    /// `scratch`.
     pub(crate) fn changed_keys(
         &self,
         fields: &[Field<'_>],
-        scratch: &mut String,
+        scratch: &mut Vec<u8>,
     ) -> Vec<(usize, Range<usize>)> {
         let mut changed = Vec::new();
         if self.keys.keep_all() {
@@ -54,7 +55,8 @@ impl Reshape {
             if changed.is_empty() {
                 // Room for every key: one allocation each.
                 changed.reserve(fields.len());
-                scratch.reserve(fields.iter().map(|(key, _)| key.len()).sum());
+                // (Lowercasing writes a word past a key's end at most.)
+                scratch.reserve(fields.iter().map(|(key, _)| key.len()).sum::<usize>() + 8);
             }
             let start = scratch.len();
             new.write_to(scratch);

@@ -2,6 +2,8 @@
 //! The record's keys, and the keys `drop` and `rename` name, go through
 //! the same rules.
 
+use crate::ascii_case::{AsciiCase, ascii_case, push_ascii_lowercase};
+
 /// Whether keys are trimmed and lowercased.
 #[derive(Debug, Clone, Copy)]
 pub struct KeyRules {
@@ -27,21 +29,27 @@ pub enum NewKey<'k> {
 }
 
 impl NewKey<'_> {
-    /// Appends the new key to `out`.
-    pub fn write_to(self, out: &mut String) {
+    /// Appends the new key's UTF-8 to `out`.
+    #[inline(always)]
+    pub fn write_to(self, out: &mut Vec<u8>) {
         match self {
             NewKey::Slice {
                 text,
-                ascii_lowercase,
-            } => {
-                let start = out.len();
-                out.push_str(text);
-                if ascii_lowercase {
-                    out[start..].make_ascii_lowercase();
-                }
-            }
-            NewKey::Lowercased(text) => out.push_str(&text),
+                ascii_lowercase: true,
+            } => push_ascii_lowercase(out, text.as_bytes()),
+            NewKey::Slice {
+                text,
+                ascii_lowercase: false,
+            } => out.extend_from_slice(text.as_bytes()),
+            NewKey::Lowercased(text) => out.extend_from_slice(text.as_bytes()),
         }
+    }
+
+    /// The new key.
+    pub fn into_string(self) -> String {
+        let mut out = Vec::new();
+        self.write_to(&mut out);
+        String::from_utf8(out).expect("keys stay UTF-8")
     }
 }
 
@@ -54,20 +62,23 @@ impl KeyRules {
     /// What the rules make of `key`, or `None` when they leave it as it is
     /// (the common case). ASCII keys are trimmed and lowercased without
     /// Unicode tables.
+    #[inline(always)]
     pub fn new_key(self, key: &str) -> Option<NewKey<'_>> {
         let trimmed = if self.trim { trim(key) } else { key };
         if self.lowercase {
-            if trimmed.is_ascii() {
-                if trimmed.bytes().any(|b| b.is_ascii_uppercase()) {
+            match ascii_case(trimmed.as_bytes()) {
+                AsciiCase::HasUpper => {
                     return Some(NewKey::Slice {
                         text: trimmed,
                         ascii_lowercase: true,
                     });
                 }
-            } else {
-                let lower = trimmed.to_lowercase();
-                if lower != trimmed {
-                    return Some(NewKey::Lowercased(lower));
+                AsciiCase::Lower => {}
+                AsciiCase::NotAscii => {
+                    let lower = trimmed.to_lowercase();
+                    if lower != trimmed {
+                        return Some(NewKey::Lowercased(lower));
+                    }
                 }
             }
         }
@@ -80,11 +91,7 @@ impl KeyRules {
     /// `key` after the rules.
     pub fn apply(self, key: &str) -> String {
         match self.new_key(key) {
-            Some(new) => {
-                let mut out = String::new();
-                new.write_to(&mut out);
-                out
-            }
+            Some(new) => new.into_string(),
             None => key.to_owned(),
         }
     }
@@ -98,6 +105,7 @@ fn is_ascii_space(b: u8) -> bool {
 
 /// `key.trim()`, skipping the work when the key starts and ends with ASCII
 /// that is not whitespace (nearly always).
+#[inline(always)]
 fn trim(key: &str) -> &str {
     match (key.as_bytes().first(), key.as_bytes().last()) {
         (Some(&first), Some(&last))

@@ -22,6 +22,7 @@
 //! steps 1-3 (`"Email"` and `"email"` with `lowercase_keys`) are a
 //! `validation` error with code `key-collision`.
 
+mod ascii_case;
 mod in_place;
 mod key_rules;
 mod key_table;
@@ -33,7 +34,7 @@ use serde::Deserialize;
 use serde_json::Value as Json;
 use sluice_sdk::{
     Normalized, Normalizer, Options, PluginError, Record, is_empty_value, normalize_via_record,
-    parse_fields, write_fields,
+    parse_fields, rewrite_fields, write_fields,
 };
 
 use crate::key_rules::KeyRules;
@@ -124,19 +125,31 @@ impl Normalizer for Reshape {
             return normalize_via_record(self, text);
         }
         let mut fields = parse_fields(text)?;
-        let mut scratch = String::new();
+        let mut scratch = Vec::new();
         let changed = self.changed_keys(&fields, &mut scratch);
+        let scratch = String::from_utf8(scratch).expect("keys stay UTF-8");
         for (i, at) in changed {
-            fields[i].0 = Cow::Borrowed(&scratch[at]);
+            fields[i].0 = Cow::Borrowed(part(&scratch, at));
         }
         if let Some(normalized) = self.reshape_in_place(&mut fields) {
-            return Ok(normalized.map(|()| write_fields(&fields)));
+            // Kept keys and every value are still in `text`.
+            return Ok(normalized.map(|()| rewrite_fields(text, &fields)));
         }
         // Two keys collide: the general path words the error.
         Ok(self
             .reshape(parse_fields(text)?, |value| is_empty_value(value))?
             .map(|fields| write_fields(&fields)))
     }
+}
+
+/// `&text[range]`, written so that it is inlined (inside a component,
+/// `str`'s own indexing stays a call of about eighty instructions).
+#[inline(always)]
+fn part(text: &str, range: std::ops::Range<usize>) -> &str {
+    text.split_at(range.start)
+        .1
+        .split_at(range.end - range.start)
+        .0
 }
 
 impl Reshape {
@@ -181,12 +194,10 @@ impl Reshape {
     /// The key after steps 2-3, the record's own when it does not change
     /// (the common case), with the original when it does.
     fn normalize_cow_key<'a>(&self, key: Cow<'a, str>) -> (Cow<'a, str>, Option<Cow<'a, str>>) {
-        let mut new = String::new();
         match self.keys.new_key(&key) {
-            Some(changed) => changed.write_to(&mut new),
-            None => return (key, None),
+            Some(changed) => (Cow::Owned(changed.into_string()), Some(key)),
+            None => (key, None),
         }
-        (Cow::Owned(new), Some(key))
     }
 
     /// Runs steps 2-6 on a record's top-level entries (flattened already

@@ -150,7 +150,9 @@ pub use classify::{
     EXCERPT_CHARS, body_excerpt, classify_http_error, classify_response, describe_response,
 };
 pub use error::INVALID_OPTIONS;
-pub use fields::{Field, RawJson, is_empty_value, is_json_object, parse_fields, write_fields};
+pub use fields::{
+    Field, RawJson, is_empty_value, is_json_object, parse_fields, rewrite_fields, write_fields,
+};
 pub use normalize::{Normalized, Normalizer, Record, normalize_via_record, parse_record};
 pub use options::{NoOptions, Options, PluginOptions, descriptor, options_schema};
 pub use schemars;

@@ -25,6 +25,10 @@ use sluice_json_scan::{plain_string, skip_space};
 use crate::PluginError;
 use crate::normalize::parse_record;
 
+mod write;
+
+pub use write::{rewrite_fields, write_fields};
+
 /// One top-level field: the key (borrowed from the record's text unless
 /// it had escapes) and the value's JSON text, as it was written.
 pub type Field<'a> = (Cow<'a, str>, RawJson<'a>);
@@ -81,38 +85,6 @@ fn parse_with_serde(text: &str) -> Result<Vec<Field<'_>>, serde_json::Error> {
         .and_then(|fields| deserializer.end().map(|()| fields))
 }
 
-/// Writes fields as one JSON object, in the order given. Keys are escaped;
-/// values are copied as they are.
-pub fn write_fields<K: AsRef<str>>(fields: &[(K, RawJson<'_>)]) -> String {
-    // Quotes, colon and comma: four bytes per field, plus the braces.
-    let size = fields
-        .iter()
-        .map(|(key, value)| key.as_ref().len() + value.get().len() + 4)
-        .sum::<usize>()
-        + 2;
-    let mut out = String::with_capacity(size);
-    let mut separator = "{";
-    for (key, value) in fields {
-        out.push_str(separator);
-        separator = ",";
-        let key = key.as_ref();
-        if key.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\') {
-            out.push('"');
-            out.push_str(key);
-            out.push_str("\":");
-        } else {
-            out.push_str(&serde_json::to_string(key).expect("a string serializes"));
-            out.push(':');
-        }
-        out.push_str(value.get());
-    }
-    if fields.is_empty() {
-        out.push('{');
-    }
-    out.push('}');
-    out
-}
-
 /// True for a `null` value and for text that is empty or only whitespace.
 pub fn is_empty_value(value: &RawJson<'_>) -> bool {
     let text = value.get();
@@ -131,11 +103,47 @@ pub fn is_empty_value(value: &RawJson<'_>) -> bool {
 /// here, nested values and strings with escapes by serde_json. Everything
 /// accepted here is what serde_json accepts, with the same fields.
 fn scan_flat(text: &str) -> Option<Vec<Field<'_>>> {
-    let mut fields = Vec::with_capacity(16);
-    scan_object(text, |key, value| {
-        fields.push((Cow::Borrowed(&text[key]), RawJson(&text[value])));
-    })?;
-    Some(fields)
+    let mut fields = Collect(Vec::with_capacity(16));
+    scan_object(text, &mut fields)?;
+    Some(fields.0)
+}
+
+/// What [`scan_object`] does with each field it reads. (A trait rather than
+/// a closure: its method can be marked to be inlined into the scan, which
+/// a closure cannot, and a call per field costs as much as reading it.)
+trait FieldSink<'a> {
+    /// The key's contents and the value's text, as ranges of `text`.
+    fn field(&mut self, text: &'a str, key: Range<usize>, value: Range<usize>);
+}
+
+/// Collects the fields.
+struct Collect<'a>(Vec<Field<'a>>);
+
+impl<'a> FieldSink<'a> for Collect<'a> {
+    #[inline(always)]
+    fn field(&mut self, text: &'a str, key: Range<usize>, value: Range<usize>) {
+        self.0
+            .push((Cow::Borrowed(part(text, key)), RawJson(part(text, value))));
+    }
+}
+
+/// `&text[range]`, written so that it is inlined into the scan (inside a
+/// component, `str`'s own indexing stays a call of about eighty
+/// instructions).
+#[inline(always)]
+fn part(text: &str, range: Range<usize>) -> &str {
+    text.split_at(range.start)
+        .1
+        .split_at(range.end - range.start)
+        .0
+}
+
+/// Only checks the text.
+struct Ignore;
+
+impl FieldSink<'_> for Ignore {
+    #[inline(always)]
+    fn field(&mut self, _: &str, _: Range<usize>, _: Range<usize>) {}
 }
 
 /// True when `text` is one JSON object, with JSON whitespace around it or
@@ -145,7 +153,7 @@ fn scan_flat(text: &str) -> Option<Vec<Field<'_>>> {
 /// escapes (most records) are checked in one scan of bytes, others by
 /// serde_json.
 pub fn is_json_object(text: &str) -> bool {
-    scan_object(text, |_, _| {}).is_some()
+    scan_object(text, &mut Ignore).is_some()
         || (text
             .trim_start_matches([' ', '\t', '\n', '\r'])
             .starts_with('{')
@@ -153,10 +161,10 @@ pub fn is_json_object(text: &str) -> bool {
 }
 
 /// Walks an object whose keys have no escapes or control characters,
-/// handing `field` each key's contents and each value's text (both as
+/// handing `sink` each key's contents and each value's text (both as
 /// byte ranges of `text`); `None` for any other text.
 #[inline(always)]
-fn scan_object(text: &str, mut field: impl FnMut(Range<usize>, Range<usize>)) -> Option<()> {
+fn scan_object<'a>(text: &'a str, sink: &mut impl FieldSink<'a>) -> Option<()> {
     let b = text.as_bytes();
     let mut at = skip_space(b, 0);
     if b.get(at) != Some(&b'{') {
@@ -174,7 +182,7 @@ fn scan_object(text: &str, mut field: impl FnMut(Range<usize>, Range<usize>)) ->
             }
             at = skip_space(b, at + 1);
             let end = value_end(text, at)?;
-            field(key, at..end);
+            sink.field(text, key, at..end);
             at = skip_space(b, end);
             match b.get(at) {
                 Some(b',') => at = skip_space(b, at + 1),
@@ -264,16 +272,24 @@ fn number_end(b: &[u8], mut at: usize) -> Option<usize> {
 
 /// Keeps the last value of a key written more than once, at the key's
 /// first position. Records rarely repeat a key: small records are checked
-/// pair by pair (an equality test is mostly a length test), larger ones by
+/// against a 64-bit mask of key fingerprints (a key is compared with the
+/// keys before it only when its bit is already set), larger ones by
 /// sorting a vector of indexes.
 fn dedup_keys(mut fields: Vec<Field<'_>>) -> Vec<Field<'_>> {
-    const PAIRWISE: usize = 32;
-    let repeated = if fields.len() <= PAIRWISE {
+    const SMALL: usize = 32;
+    let repeated = if fields.len() <= SMALL {
         // Length and first byte first: most pairs differ there.
         let same = |a: &str, b: &str| {
             a.len() == b.len() && a.as_bytes().first() == b.as_bytes().first() && a == b
         };
-        (1..fields.len()).any(|i| fields[..i].iter().any(|(key, _)| same(key, &fields[i].0)))
+        let mut seen = 0u64;
+        (0..fields.len()).any(|i| {
+            let key = &fields[i].0;
+            let bit = 1 << fingerprint(key.as_bytes());
+            let maybe = seen & bit != 0;
+            seen |= bit;
+            maybe && fields[..i].iter().any(|(other, _)| same(other, key))
+        })
     } else {
         let mut order: Vec<usize> = (0..fields.len()).collect();
         order.sort_by(|&a, &b| fields[a].0.cmp(&fields[b].0));
@@ -303,6 +319,17 @@ fn dedup_keys(mut fields: Vec<Field<'_>>) -> Vec<Field<'_>> {
         keep
     });
     fields
+}
+
+/// A number below 64 from a key's length and its first, middle and last
+/// bytes: equal keys have equal fingerprints.
+#[inline(always)]
+fn fingerprint(key: &[u8]) -> u32 {
+    let n = key.len();
+    let byte = |at: usize| u32::from(key.get(at).copied().unwrap_or(0));
+    let mixed = (n as u32) ^ (byte(0) << 8) ^ (byte(n / 2) << 16) ^ (byte(n.wrapping_sub(1)) << 24);
+    // Fibonacci hashing: the top six bits of the product.
+    mixed.wrapping_mul(0x9e37_79b9) >> 26
 }
 
 /// A key: borrowed when the text has no escapes in it.
@@ -402,6 +429,24 @@ mod tests {
         let fields = parse_fields(&text).unwrap();
         assert_eq!(fields.len(), 41);
         assert_eq!((fields[0].0.as_ref(), fields[0].1.get()), ("k0", "80"));
+    }
+
+    /// Thirty-two keys share the 64 fingerprints: some distinct keys share
+    /// one, and only equal keys are merged.
+    #[test]
+    fn keys_sharing_a_fingerprint_are_compared_in_full() {
+        let keys: Vec<String> = (0..32).map(|i| format!("k{i:02}")).collect();
+        let prints: std::collections::HashSet<u32> =
+            keys.iter().map(|k| fingerprint(k.as_bytes())).collect();
+        assert!(prints.len() < keys.len(), "no two keys share a fingerprint");
+        let text = |keys: &[String]| {
+            let fields: Vec<String> = keys.iter().map(|k| format!("\"{k}\":1")).collect();
+            format!("{{{}}}", fields.join(","))
+        };
+        assert_eq!(parse_fields(&text(&keys)).unwrap().len(), 32);
+        let mut repeated = keys.clone();
+        repeated[31] = keys[7].clone();
+        assert_eq!(parse_fields(&text(&repeated)).unwrap().len(), 31);
     }
 
     #[test]
