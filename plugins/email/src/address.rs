@@ -10,13 +10,13 @@ use crate::domain;
 use crate::invalid::Invalid;
 
 /// The longest address, in UTF-8 octets (RFC 5321 4.5.3.1.3, errata 1690).
-const MAX_LENGTH: usize = 254;
+pub(crate) const MAX_LENGTH: usize = 254;
 /// The longest part before the "@", in characters (RFC 5321 4.5.3.1.1).
-const MAX_LOCAL_PART_LENGTH: usize = 64;
+pub(crate) const MAX_LOCAL_PART_LENGTH: usize = 64;
 
 /// Role mailboxes RFC 2142 defines as case-insensitive; they are
 /// lowercased even when the rest of the part before the "@" keeps its case.
-const CASE_INSENSITIVE_MAILBOXES: &[&str] = &[
+pub(crate) const CASE_INSENSITIVE_MAILBOXES: &[&str] = &[
     "info",
     "marketing",
     "sales",

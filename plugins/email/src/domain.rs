@@ -7,13 +7,13 @@ use crate::chars::{check_unsafe, is_hostname_char, is_idna2008_char, is_uts46_va
 use crate::invalid::Invalid;
 
 /// The longest domain, in octets (RFC 1035 2.3.4, less the root label).
-const MAX_LENGTH: usize = 253;
+pub(crate) const MAX_LENGTH: usize = 253;
 /// The longest label, in octets (RFC 1035 2.3.1).
-const MAX_LABEL_LENGTH: usize = 63;
+pub(crate) const MAX_LABEL_LENGTH: usize = 63;
 
 /// Special-use names (IANA registry, RFC 6761, 6762, 7686) that cannot
 /// receive mail: the names themselves and every name under them.
-const SPECIAL_USE: &[&str] = &["arpa", "invalid", "local", "localhost", "onion", "test"];
+pub(crate) const SPECIAL_USE: &[&str] = &["arpa", "invalid", "local", "localhost", "onion", "test"];
 
 /// A valid domain in its two forms.
 #[derive(Debug)]

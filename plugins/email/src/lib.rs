@@ -48,6 +48,7 @@ mod address;
 mod chars;
 mod domain;
 mod invalid;
+mod plain;
 #[cfg(test)]
 mod reference_tests;
 
@@ -108,6 +109,9 @@ fn normalize(text: &str, lowercase_local_part: bool) -> Result<Value, PluginErro
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return Ok(Value::Null);
+    }
+    if let Some(address) = plain::normalize_plain(trimmed, lowercase_local_part) {
+        return Ok(Value::Text(address));
     }
     let address = address::parse(trimmed).map_err(|why| {
         PluginError::validation(

@@ -20,19 +20,21 @@ fn key_order(a: &str, b: &str) -> Ordering {
         .then_with(|| a.cmp(b))
 }
 
-/// True when two neighbours of a sorted vector have the same key.
-fn has_equal_neighbours(fields: &[Field<'_>]) -> bool {
-    fields.windows(2).any(|pair| {
+/// Sorts fields by key; `false` when two fields have the same key. Input
+/// already sorted (the common case: the records a `reshape` before it
+/// wrote) is seen as sorted and free of equal keys in one pass.
+fn sort_unique(fields: &mut [Field<'_>]) -> bool {
+    if fields
+        .windows(2)
+        .all(|pair| key_order(&pair[0].0, &pair[1].0) == Ordering::Less)
+    {
+        return true;
+    }
+    fields.sort_unstable_by(|a, b| key_order(&a.0, &b.0));
+    !fields.windows(2).any(|pair| {
         let (a, b) = (pair[0].0.as_bytes(), pair[1].0.as_bytes());
         a.len() == b.len() && a.first() == b.first() && a == b
     })
-}
-
-/// Sorts fields by key unless they are sorted already.
-fn sort(fields: &mut [Field<'_>]) {
-    if !fields.is_sorted_by(|a, b| key_order(&a.0, &b.0) != Ordering::Greater) {
-        fields.sort_unstable_by(|a, b| key_order(&a.0, &b.0));
-    }
 }
 
 impl Reshape {
@@ -72,8 +74,7 @@ impl Reshape {
         &'a self,
         fields: &mut Vec<Field<'a>>,
     ) -> Option<Normalized<()>> {
-        sort(fields);
-        if has_equal_neighbours(fields) {
+        if !sort_unique(fields) {
             return None;
         }
         if !self.drop.is_empty() {
@@ -91,8 +92,7 @@ impl Reshape {
                 // Onto a key the record has: the collision `reshape`
                 // reports. Two renamed keys never meet (the options
                 // refuse two keys renamed to one).
-                sort(fields);
-                if has_equal_neighbours(fields) {
+                if !sort_unique(fields) {
                     return None;
                 }
             }
@@ -107,6 +107,36 @@ impl Reshape {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sorting_finds_equal_keys_sorted_or_not() {
+        let fields = |keys: &[&'static str]| -> Vec<Field<'static>> {
+            keys.iter()
+                .map(|k| {
+                    (
+                        Cow::Borrowed(*k),
+                        sluice_sdk::parse_fields("{\"v\":1}").unwrap()[0].1,
+                    )
+                })
+                .collect()
+        };
+        for (keys, unique) in [
+            (&["a", "b", "c"][..], true),
+            (&["c", "a", "b"][..], true),
+            (&["a", "a", "b"][..], false),
+            (&["b", "a", "b"][..], false),
+            (&[][..], true),
+        ] {
+            let mut fields = fields(keys);
+            assert_eq!(sort_unique(&mut fields), unique, "{keys:?}");
+            if unique {
+                let sorted: Vec<&str> = fields.iter().map(|(k, _)| k.as_ref()).collect();
+                let mut expected = keys.to_vec();
+                expected.sort();
+                assert_eq!(sorted, expected);
+            }
+        }
+    }
 
     #[test]
     fn keys_order_like_str() {

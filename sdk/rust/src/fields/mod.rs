@@ -223,11 +223,12 @@ fn nested_end(text: &str, at: usize) -> Option<usize> {
     (start == 0).then(|| at + raw.get().len())
 }
 
-/// Where the literal `word` starting at `at` ends.
+/// Where the literal `word` starting at `at` ends. (An array of known
+/// length compares inline; a slice comparison is a call to `memcmp`.)
 #[inline(always)]
-fn literal_end(b: &[u8], at: usize, word: &[u8]) -> Option<usize> {
-    let end = at + word.len();
-    (b.get(at..end)? == word).then_some(end)
+fn literal_end<const N: usize>(b: &[u8], at: usize, word: &[u8; N]) -> Option<usize> {
+    let end = at + N;
+    (<[u8; N]>::try_from(b.get(at..end)?).ok()? == *word).then_some(end)
 }
 
 /// Where the number starting at `at` ends, if it is one in JSON's grammar:

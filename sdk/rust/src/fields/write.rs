@@ -106,7 +106,9 @@ fn head_in(text: &str, key: &str) -> Option<Range<usize>> {
     let b = text.as_bytes();
     (start > 0
         && b[start - 1] == b'"'
-        && b.get(end..end + 2) == Some(b"\":")
+        // Byte by byte: a slice comparison is a call to `memcmp`.
+        && b.get(end) == Some(&b'"')
+        && b.get(end + 1) == Some(&b':')
         && is_plain(key.as_bytes()))
     .then(|| start - 1..end + 2)
 }
