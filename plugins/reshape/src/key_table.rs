@@ -1,5 +1,7 @@
 //! The keys `drop` and `rename` name, looked up once per record field.
 
+use crate::key_bytes::same;
+
 /// A few keys, each with a value, looked up many times. Most lookups miss:
 /// a miss is usually settled by the key's length and first byte, each one
 /// bit of a mask, before any key text is compared.
@@ -45,10 +47,11 @@ impl<T> KeyTable<T> {
         if self.firsts[word] & bit == 0 {
             return None;
         }
+        // A few keys: compared in turn, most by their length alone.
         self.entries
-            .binary_search_by(|(k, _)| k.as_str().cmp(key))
-            .ok()
-            .map(|at| &self.entries[at].1)
+            .iter()
+            .find(|(k, _)| same(k, key))
+            .map(|(_, value)| value)
     }
 
     /// True when the table has `key`.

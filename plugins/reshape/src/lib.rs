@@ -24,6 +24,7 @@
 
 mod ascii_case;
 mod in_place;
+mod key_bytes;
 mod key_rules;
 mod key_table;
 
