@@ -13,6 +13,7 @@
 //! cargo bench --bench pipeline -- --only identity    # one pipeline (and the limit), for `perf record`
 //! cargo bench --bench pipeline -- --only identity,reference --records 10000000 --iterations 1
 //! cargo bench --bench pipeline -- --only reference --cache-dir /tmp/c  # reuse compiled plugins (profiling)
+//! cargo bench --bench pipeline -- --only reference --warmup 0 --records 20000 --iterations 1  # under callgrind
 //! ```
 //!
 //! Each pipeline row reports records/s, MB/s, its throughput against the
@@ -51,6 +52,10 @@ struct Args {
     /// directory, so every run compiles), for profiling runs that should
     /// not spend their time in the compiler.
     cache_dir: Option<PathBuf>,
+    /// Records of the warm-up run that compiles every plugin before anything
+    /// is timed (0 skips it: then every stage thread's instruction count is
+    /// for `--records` records exactly, which callgrind runs need).
+    warmup: usize,
 }
 
 fn args() -> Args {
@@ -61,6 +66,7 @@ fn args() -> Args {
         pipelines_only: false,
         only: None,
         cache_dir: None,
+        warmup: 1_000,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -78,6 +84,7 @@ fn args() -> Args {
                 a.only = Some(list.split(',').map(str::to_owned).collect());
             }
             "--cache-dir" => a.cache_dir = Some(it.next().expect("--cache-dir DIR").into()),
+            "--warmup" => a.warmup = it.next().and_then(|v| v.parse().ok()).expect("--warmup N"),
             "--records" => a.records = it.next().and_then(|v| v.parse().ok()).expect("--records N"),
             "--iterations" => {
                 a.iterations = it
@@ -175,7 +182,7 @@ fn main() {
         generate(&root.join("in-failing/contacts.jsonl"), args.records, 10);
     }
     // A small input to compile every plugin once before anything is timed.
-    generate(&root.join("warm/contacts.jsonl"), 1_000, 0);
+    generate(&root.join("warm/contacts.jsonl"), args.warmup, 0);
     write_pipelines(root, clean);
     let sluice = Sluice::open(SluiceOptions {
         data_dir: root.join(".sluice"),
@@ -199,7 +206,9 @@ fn main() {
         return;
     }
     // Compile every plugin once so pipelines measure steady state.
-    run(&sluice, &root.join("warmup.toml"), false);
+    if args.warmup > 0 {
+        run(&sluice, &root.join("warmup.toml"), false);
+    }
     if runlog_only && pipelines.is_empty() {
         for _ in 0..args.iterations {
             runlog_writer(root, args.records / 10);

@@ -64,8 +64,12 @@ impl fmt::Display for RawJson<'_> {
 /// Anything but a JSON object is the same `validation` error with code
 /// `not-an-object` that [`parse_record`] gives.
 pub fn parse_fields(text: &str) -> Result<Vec<Field<'_>>, PluginError> {
-    if let Some(fields) = scan_flat(text) {
-        return Ok(dedup_keys(fields));
+    if let Some((fields, maybe_repeated)) = scan_flat(text) {
+        return Ok(if maybe_repeated {
+            dedup_keys(fields)
+        } else {
+            fields
+        });
     }
     match parse_with_serde(text) {
         Ok(fields) => Ok(dedup_keys(fields)),
@@ -101,11 +105,17 @@ pub fn is_empty_value(value: &RawJson<'_>) -> bool {
 /// characters, in one scan of the text; `None` for any other text (then
 /// serde_json decides). Plain strings, numbers and literals are checked
 /// here, nested values and strings with escapes by serde_json. Everything
-/// accepted here is what serde_json accepts, with the same fields.
-fn scan_flat(text: &str) -> Option<Vec<Field<'_>>> {
-    let mut fields = Collect(Vec::with_capacity(16));
+/// accepted here is what serde_json accepts, with the same fields. With
+/// them, whether a key may be written twice: `false` when no two keys share
+/// a [`fingerprint`], taken as each key is read (then no key is repeated).
+fn scan_flat(text: &str) -> Option<(Vec<Field<'_>>, bool)> {
+    let mut fields = Collect {
+        fields: Vec::with_capacity(16),
+        seen: 0,
+        maybe_repeated: false,
+    };
     scan_object(text, &mut fields)?;
-    Some(fields.0)
+    Some((fields.fields, fields.maybe_repeated))
 }
 
 /// What [`scan_object`] does with each field it reads. (A trait rather than
@@ -116,13 +126,22 @@ trait FieldSink<'a> {
     fn field(&mut self, text: &'a str, key: Range<usize>, value: Range<usize>);
 }
 
-/// Collects the fields.
-struct Collect<'a>(Vec<Field<'a>>);
+/// Collects the fields, and the fingerprints of their keys.
+struct Collect<'a> {
+    fields: Vec<Field<'a>>,
+    /// Bit `fingerprint(key)` set for each key read.
+    seen: u64,
+    /// Two keys share a fingerprint.
+    maybe_repeated: bool,
+}
 
 impl<'a> FieldSink<'a> for Collect<'a> {
     #[inline(always)]
     fn field(&mut self, text: &'a str, key: Range<usize>, value: Range<usize>) {
-        self.0
+        let bit = 1 << fingerprint(&text.as_bytes()[key.clone()]);
+        self.maybe_repeated |= self.seen & bit != 0;
+        self.seen |= bit;
+        self.fields
             .push((Cow::Borrowed(part(text, key)), RawJson(part(text, value))));
     }
 }
@@ -536,9 +555,12 @@ mod tests {
                     .collect()
             };
             let by_serde = parse_with_serde(&text);
-            if let Some(fields) = scan_flat(&text) {
+            if let Some((fields, maybe_repeated)) = scan_flat(&text) {
                 accepted += 1;
                 assert_eq!(by_serde.as_ref().ok(), Some(&fields), "{text}");
+                if !maybe_repeated {
+                    assert_eq!(dedup_keys(fields.clone()), fields, "{text}");
+                }
             }
             let object = text.trim_start().starts_with('{')
                 && serde_json::from_str::<de::IgnoredAny>(&text).is_ok();
