@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::ops::Range;
 
-use sluice_sdk::{Field, Normalized, is_empty_value};
+use sluice_sdk::{Field, FieldBuffer, Normalized, is_empty_value};
 
 use crate::key_bytes::{order, same};
 use crate::{ALL_EMPTY, Reshape};
@@ -39,18 +39,30 @@ fn sort_unique(fields: &mut [Field<'_>]) -> bool {
     })
 }
 
+/// What the text path allocates, kept from one record to the next (an
+/// allocation costs several hundred instructions inside a component).
+#[derive(Debug, Default)]
+pub(crate) struct TextBuffers {
+    /// The record's fields.
+    pub fields: FieldBuffer,
+    /// The changed keys' text.
+    pub scratch: Vec<u8>,
+    /// Which keys changed.
+    pub changed: Vec<(usize, Range<usize>)>,
+}
+
 impl Reshape {
-    /// The keys steps 2-3 change, each as `(index of the field, where its
-    /// new key is in `scratch`)`; the new keys' UTF-8 is appended to
-    /// `scratch`.
+    /// The keys steps 2-3 change, appended to `changed` as `(index of the
+    /// field, where its new key is in `scratch`)`; the new keys' UTF-8 is
+    /// appended to `scratch`.
     pub(crate) fn changed_keys(
         &self,
         fields: &[Field<'_>],
         scratch: &mut Vec<u8>,
-    ) -> Vec<(usize, Range<usize>)> {
-        let mut changed = Vec::new();
+        changed: &mut Vec<(usize, Range<usize>)>,
+    ) {
         if self.keys.keep_all() {
-            return changed;
+            return;
         }
         for (i, (key, _)) in fields.iter().enumerate() {
             let Some(new) = self.keys.new_key(key) else {
@@ -66,7 +78,6 @@ impl Reshape {
             new.write_to(scratch);
             changed.push((i, start..scratch.len()));
         }
-        changed
     }
 
     /// Steps 2-6 in place on fields whose changed keys are already set

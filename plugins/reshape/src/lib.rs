@@ -29,6 +29,7 @@ mod key_rules;
 mod key_table;
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
@@ -38,6 +39,7 @@ use sluice_sdk::{
     parse_fields, rewrite_fields, write_fields,
 };
 
+use crate::in_place::TextBuffers;
 use crate::key_rules::KeyRules;
 use crate::key_table::KeyTable;
 
@@ -56,6 +58,8 @@ pub struct Reshape {
     /// Steps 2-3.
     keys: KeyRules,
     skip_empty_records: bool,
+    /// The text path's allocations, kept between records.
+    buffers: RefCell<TextBuffers>,
 }
 
 /// The plugin's options.
@@ -125,16 +129,26 @@ impl Normalizer for Reshape {
         if self.flatten.is_some() {
             return normalize_via_record(self, text);
         }
-        let mut fields = parse_fields(text)?;
-        let mut scratch = Vec::new();
-        let changed = self.changed_keys(&fields, &mut scratch);
+        // Calls never overlap (a component instance runs one at a time).
+        let mut buffers = self.buffers.borrow_mut();
+        let buffers = &mut *buffers;
+        let mut fields = buffers.fields.parse(text)?;
+        let mut scratch = std::mem::take(&mut buffers.scratch);
+        scratch.clear();
+        buffers.changed.clear();
+        self.changed_keys(&fields, &mut scratch, &mut buffers.changed);
         let scratch = String::from_utf8(scratch).expect("keys stay UTF-8");
-        for (i, at) in changed {
+        for (i, at) in buffers.changed.iter().cloned() {
             fields[i].0 = Cow::Borrowed(part(&scratch, at));
         }
-        if let Some(normalized) = self.reshape_in_place(&mut fields) {
+        let written = self
+            .reshape_in_place(&mut fields)
             // Kept keys and every value are still in `text`.
-            return Ok(normalized.map(|()| rewrite_fields(text, &fields)));
+            .map(|normalized| normalized.map(|()| rewrite_fields(text, &fields)));
+        buffers.fields.keep(fields);
+        buffers.scratch = scratch.into_bytes();
+        if let Some(written) = written {
+            return Ok(written);
         }
         // Two keys collide: the general path words the error.
         Ok(self
@@ -189,6 +203,7 @@ impl Reshape {
             drop: KeyTable::new(options.drop.iter().map(|key| (keys.apply(key), ()))),
             keys,
             skip_empty_records: options.skip_empty_records,
+            buffers: RefCell::default(),
         })
     }
 

@@ -151,7 +151,8 @@ pub use classify::{
 };
 pub use error::INVALID_OPTIONS;
 pub use fields::{
-    Field, RawJson, is_empty_value, is_json_object, parse_fields, rewrite_fields, write_fields,
+    Field, FieldBuffer, RawJson, is_empty_value, is_json_object, parse_fields, rewrite_fields,
+    write_fields,
 };
 pub use normalize::{Normalized, Normalizer, Record, normalize_via_record, parse_record};
 pub use options::{NoOptions, Options, PluginOptions, descriptor, options_schema};

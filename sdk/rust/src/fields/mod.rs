@@ -25,8 +25,10 @@ use sluice_json_scan::{plain_string, skip_space};
 use crate::PluginError;
 use crate::normalize::parse_record;
 
+mod buffer;
 mod write;
 
+pub use buffer::FieldBuffer;
 pub use write::{rewrite_fields, write_fields};
 
 /// One top-level field: the key (borrowed from the record's text unless
@@ -64,7 +66,15 @@ impl fmt::Display for RawJson<'_> {
 /// Anything but a JSON object is the same `validation` error with code
 /// `not-an-object` that [`parse_record`] gives.
 pub fn parse_fields(text: &str) -> Result<Vec<Field<'_>>, PluginError> {
-    if let Some((fields, maybe_repeated)) = scan_flat(text) {
+    parse_fields_into(text, Vec::with_capacity(16))
+}
+
+/// [`parse_fields`] into `fields` (empty; its allocation is reused).
+fn parse_fields_into<'a>(
+    text: &'a str,
+    fields: Vec<Field<'a>>,
+) -> Result<Vec<Field<'a>>, PluginError> {
+    if let Some((fields, maybe_repeated)) = scan_flat(text, fields) {
         return Ok(if maybe_repeated {
             dedup_keys(fields)
         } else {
@@ -108,9 +118,10 @@ pub fn is_empty_value(value: &RawJson<'_>) -> bool {
 /// accepted here is what serde_json accepts, with the same fields. With
 /// them, whether a key may be written twice: `false` when no two keys share
 /// a [`fingerprint`], taken as each key is read (then no key is repeated).
-fn scan_flat(text: &str) -> Option<(Vec<Field<'_>>, bool)> {
+fn scan_flat<'a>(text: &'a str, fields: Vec<Field<'a>>) -> Option<(Vec<Field<'a>>, bool)> {
+    debug_assert!(fields.is_empty());
     let mut fields = Collect {
-        fields: Vec::with_capacity(16),
+        fields,
         seen: 0,
         maybe_repeated: false,
     };
@@ -555,7 +566,7 @@ mod tests {
                     .collect()
             };
             let by_serde = parse_with_serde(&text);
-            if let Some((fields, maybe_repeated)) = scan_flat(&text) {
+            if let Some((fields, maybe_repeated)) = scan_flat(&text, Vec::new()) {
                 accepted += 1;
                 assert_eq!(by_serde.as_ref().ok(), Some(&fields), "{text}");
                 if !maybe_repeated {
