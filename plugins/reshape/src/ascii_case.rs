@@ -7,6 +7,8 @@
 //! a key of 4 to 7 bytes is read as two overlapping halves, one of 8 to 15
 //! bytes as two overlapping words.
 
+use crate::key_bytes::read;
+
 const ONES: u64 = 0x0101_0101_0101_0101;
 const HIGH: u64 = 0x8080_8080_8080_8080;
 /// Lowercase ASCII filler for the bytes of a word a short key does not
@@ -22,12 +24,6 @@ pub enum AsciiCase {
     Lower,
     /// ASCII with an uppercase letter.
     HasUpper,
-}
-
-/// Reads `N` bytes at `at` as a little-endian number.
-#[inline(always)]
-fn read<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
-    b[at..at + N].try_into().expect("N bytes")
 }
 
 /// The high bit of each byte of `word` that is an ASCII uppercase letter

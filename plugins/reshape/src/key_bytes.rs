@@ -8,9 +8,10 @@
 
 use std::cmp::Ordering;
 
-/// Reads `N` bytes at `at`.
+/// Reads `N` bytes at `at` (the words of this module and of
+/// `ascii_case`).
 #[inline(always)]
-fn read<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
+pub(crate) fn read<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
     b[at..at + N].try_into().expect("N bytes")
 }
 
